@@ -1,0 +1,1 @@
+//! connectwise client (being built).

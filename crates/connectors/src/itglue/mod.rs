@@ -1,0 +1,1 @@
+//! itglue client (being built).

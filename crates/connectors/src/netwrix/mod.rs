@@ -1,0 +1,1 @@
+//! netwrix client (being built).

@@ -1,0 +1,1 @@
+//! connectwise simulator (being built).

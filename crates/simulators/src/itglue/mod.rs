@@ -1,0 +1,1 @@
+//! itglue simulator (being built).
