@@ -1,1 +1,9 @@
-//! mspbridge core.
+//! mspbridge core: the configuration, templates, durations, secrets and the importer of the vendor's
+//! settings files. Everything here is pure (no network, no async runtime) so it compiles and tests in
+//! seconds and every other crate can depend on it.
+
+pub mod config;
+pub mod duration;
+pub mod netwrix_import;
+pub mod secret;
+pub mod template;
