@@ -1,1 +1,81 @@
-//! mspbridge store.
+//! Durable storage for mspbridge: the single source of truth of the alert pipeline.
+//!
+//! The rest of the product talks to the [`Store`] port through an `Arc<dyn Store>` made
+//! by [`open_store`]; which database is behind it is chosen by the URL scheme. SQLite
+//! ([`SqliteStore`]) serves one process; a PostgreSQL implementation will be added
+//! beside it without touching callers, and both must pass the [`conformance`] suite
+//! (enabled with the `conformance` cargo feature).
+//!
+//! # Invariants the store provides
+//!
+//! * **Nothing accepted is lost.** `accept_alert` / `accept_alerts_batch` return only
+//!   after the commit is durable. Retention never removes queued or unrouted alerts,
+//!   unfinished jobs or dead jobs.
+//! * **No duplicates.** Alerts are unique on `(source, source_alert_id)`; jobs on their
+//!   optional idempotency key; ticket creates are recorded by `externalXRef` before they
+//!   are sent, so an unknown outcome can be resolved by searching for that key.
+//! * **One incident key, one worker.** A job's `serial_key` (the incident key) admits one
+//!   live lease at a time, and the jobs of a key run oldest first. Incidents carry an
+//!   optimistic `version`; a stale write is refused with [`StoreError::Conflict`].
+//! * **No transaction across a network call.** Every port method is one short
+//!   transaction. Work is held by a lease (owner, random token, expiry), not a lock; a
+//!   worker whose lease expired or was taken over gets [`StoreError::LeaseLost`].
+//! * **Failures are kept.** A failed job is re-queued with its error (backoff is the
+//!   caller's `next_run_at`) or dead-lettered with its last error and attempt count, and
+//!   can be retried from the console with `retry_dead_job`.
+//! * **The caller owns the clock.** Every time is an argument; the store never reads the
+//!   system clock, so rules and tests run on a manual clock.
+//!
+//! # Schema
+//!
+//! | table | holds | hot-path index |
+//! |---|---|---|
+//! | `alerts` | accepted alerts, state `queued`/`processed`/`unrouted`, payload JSON | unique `(source, source_alert_id)`, `(state, id)` |
+//! | `jobs` | work queue: kind, serial key, payload, state, run_at, attempts, lease, last error | partial `(run_at, id)` and `(serial_key, id)` over unfinished jobs |
+//! | `incidents` | per alert key: ticket, status, times, count, buffer, flush_at, flood, version | `flush_at` (partial), `client` |
+//! | `incident_history` | every ticket a key owned, for correlation | `(key, opened_at)` |
+//! | `ticket_requests` | `externalXRef` → incident key, ticket id once known | primary key |
+//! | `events` | integration events (DESIGN §7) | `at`, `(code, at)`, `(client, at)` |
+//! | `kv` | small durable settings | primary key |
+//!
+//! Times are stored as microseconds since the Unix epoch; JSON as compact text.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod model;
+mod port;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use async_trait::async_trait;
+pub use error::StoreError;
+pub use model::*;
+pub use port::Store;
+pub use sqlite::SqliteStore;
+
+/// Opens the store named by `database_url` and applies migrations.
+///
+/// * `sqlite://path/to/mspbridge.db`, `sqlite:path`, `sqlite::memory:` — [`SqliteStore`];
+/// * `postgres://…` / `postgresql://…` — not available yet ([`StoreError::Unsupported`]).
+///
+/// Errors never echo the URL itself, which for a server database may hold a password.
+pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let url = database_url.trim();
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => Ok(Arc::new(SqliteStore::open(url).await?)),
+        Some("postgres") | Some("postgresql") => Err(StoreError::Unsupported(
+            "PostgreSQL support is not built yet".to_string(),
+        )),
+        Some(other) if !other.is_empty() => Err(StoreError::InvalidUrl(format!(
+            "unknown database scheme {other:?}; expected sqlite:// or postgres://"
+        ))),
+        _ => Err(StoreError::InvalidUrl(
+            "the database URL has no scheme; expected sqlite://path or sqlite::memory:".to_string(),
+        )),
+    }
+}

@@ -1,0 +1,267 @@
+//! Incident checks: optimistic versioning, correlation history, ticket request idempotency.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{at, new_incident};
+use crate::error::StoreError;
+use crate::model::*;
+use crate::port::Store;
+
+/// A write based on a stale version is refused and changes nothing.
+pub async fn incident_optimistic_conflict(store: Arc<dyn Store>) {
+    let mut incident = new_incident("acme/lockout", 10);
+    incident.buffer = vec![json!(1), json!({"alert": 2})];
+    incident.flush_at = Some(at(70));
+    incident.details = json!({"reason": "repeat within update interval"});
+    let v1 = store.upsert_incident(incident.clone()).await.unwrap();
+    assert_eq!(v1.version, 1, "a new incident gets version 1");
+    assert_eq!(
+        store.get_incident("acme/lockout").await.unwrap(),
+        Some(v1.clone()),
+        "round trip"
+    );
+
+    let duplicate_insert = store.upsert_incident(incident.clone()).await;
+    assert!(
+        matches!(
+            &duplicate_insert,
+            Err(StoreError::Conflict {
+                expected: 0,
+                actual: Some(1),
+                ..
+            })
+        ),
+        "inserting over an existing incident is a conflict, got {duplicate_insert:?}"
+    );
+
+    let mut worker_a = v1.clone();
+    let mut worker_b = v1.clone();
+    worker_a.alert_count = 2;
+    worker_a.last_alert_at = at(20);
+    let v2 = store.upsert_incident(worker_a).await.unwrap();
+    assert_eq!(v2.version, 2);
+    worker_b.alert_count = 99;
+    let stale = store.upsert_incident(worker_b).await;
+    assert!(
+        matches!(
+            &stale,
+            Err(StoreError::Conflict {
+                expected: 1,
+                actual: Some(2),
+                ..
+            })
+        ),
+        "a stale version must conflict, got {stale:?}"
+    );
+    assert_eq!(
+        store
+            .get_incident("acme/lockout")
+            .await
+            .unwrap()
+            .unwrap()
+            .alert_count,
+        2,
+        "the losing write changed nothing"
+    );
+
+    let mut ghost = new_incident("nobody", 0);
+    ghost.version = 3;
+    let ghost = store.upsert_incident(ghost).await;
+    assert!(
+        matches!(ghost, Err(StoreError::Conflict { actual: None, .. })),
+        "got {ghost:?}"
+    );
+
+    let stale_delete = store.delete_incident("acme/lockout", 1).await;
+    assert!(
+        matches!(stale_delete, Err(StoreError::Conflict { .. })),
+        "got {stale_delete:?}"
+    );
+
+    let mut flood = new_incident("globex/flood", 30);
+    flood.client = Some("globex".into());
+    flood.flood = true;
+    store.upsert_incident(flood).await.unwrap();
+    let due = store
+        .list_incidents(IncidentFilter {
+            flush_due_by: Some(at(70)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        vec!["acme/lockout"]
+    );
+    assert!(store
+        .list_incidents(IncidentFilter {
+            flush_due_by: Some(at(69)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    let floods = store
+        .list_incidents(IncidentFilter {
+            flood: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        floods.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        vec!["globex/flood"]
+    );
+    let acme = store
+        .list_incidents(IncidentFilter {
+            client: Some("acme".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(acme.len(), 1);
+    let one = store
+        .list_incidents(IncidentFilter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+
+    store.delete_incident("acme/lockout", 2).await.unwrap();
+    assert!(store.get_incident("acme/lockout").await.unwrap().is_none());
+}
+
+/// Each ticket a key owned is remembered for correlation, within the asked window, even
+/// after the incident is gone; old history is forgotten by age.
+pub async fn correlation_history_window(store: Arc<dyn Store>) {
+    let mut incident = new_incident("acme/lockout", 100);
+    incident.ticket_id = Some(101);
+    let v1 = store.upsert_incident(incident).await.unwrap();
+    let mut repeat = v1.clone();
+    repeat.last_alert_at = at(150);
+    repeat.alert_count = 2;
+    let v2 = store.upsert_incident(repeat).await.unwrap();
+    let mut new_ticket = v2.clone();
+    new_ticket.ticket_id = Some(102);
+    new_ticket.first_alert_at = at(1000);
+    new_ticket.last_alert_at = at(1000);
+    let v3 = store.upsert_incident(new_ticket).await.unwrap();
+
+    let mut other = new_incident("globex/lockout", 100);
+    other.ticket_id = Some(201);
+    store.upsert_incident(other).await.unwrap();
+
+    let tickets = |entries: Vec<IncidentHistoryEntry>| {
+        entries.iter().map(|e| e.ticket_id).collect::<Vec<_>>()
+    };
+    let all = store
+        .incidents_for_key_since("acme/lockout", at(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        tickets(all.clone()),
+        vec![101, 102],
+        "one entry per ticket, oldest first"
+    );
+    assert_eq!(all[0].opened_at, at(100));
+    assert_eq!(all[0].client.as_deref(), Some("acme"));
+    assert!(!all[0].flood);
+    assert_eq!(
+        tickets(
+            store
+                .incidents_for_key_since("acme/lockout", at(1000))
+                .await
+                .unwrap()
+        ),
+        vec![102],
+        "window is inclusive"
+    );
+    assert!(store
+        .incidents_for_key_since("acme/lockout", at(1001))
+        .await
+        .unwrap()
+        .is_empty());
+
+    store
+        .delete_incident("acme/lockout", v3.version)
+        .await
+        .unwrap();
+    let mut reborn = new_incident("acme/lockout", 3000);
+    reborn.ticket_id = Some(103);
+    store.upsert_incident(reborn).await.unwrap();
+    assert_eq!(
+        tickets(
+            store
+                .incidents_for_key_since("acme/lockout", at(0))
+                .await
+                .unwrap()
+        ),
+        vec![101, 102, 103],
+        "history outlives the incident"
+    );
+
+    let (incidents, history) = store.delete_incidents_older_than(at(1500)).await.unwrap();
+    assert_eq!(
+        (incidents, history),
+        (1, 3),
+        "globex incident; tickets 101, 102, 201"
+    );
+    assert!(store
+        .get_incident("globex/lockout")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.get_incident("acme/lockout").await.unwrap().is_some());
+    assert_eq!(
+        tickets(
+            store
+                .incidents_for_key_since("acme/lockout", at(0))
+                .await
+                .unwrap()
+        ),
+        vec![103]
+    );
+}
+
+/// A ticket request is recorded once per externalXRef and later gets its ticket id.
+pub async fn ticket_requests_are_idempotent(store: Arc<dyn Store>) {
+    let first = store
+        .record_ticket_request("mspb-7f3a", "acme/lockout", at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        TicketRequest {
+            external_xref: "mspb-7f3a".into(),
+            incident_key: "acme/lockout".into(),
+            created_at: at(5),
+            ticket_id: None
+        }
+    );
+    let again = store
+        .record_ticket_request("mspb-7f3a", "other", at(9))
+        .await
+        .unwrap();
+    assert_eq!(again, first, "recording again returns the original request");
+
+    store
+        .set_ticket_request_result("mspb-7f3a", 4242)
+        .await
+        .unwrap();
+    let resolved = store
+        .get_ticket_request("mspb-7f3a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resolved.ticket_id, Some(4242));
+    assert!(store.get_ticket_request("unknown").await.unwrap().is_none());
+    let missing = store.set_ticket_request_result("unknown", 1).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "got {missing:?}"
+    );
+}

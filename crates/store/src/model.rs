@@ -1,0 +1,470 @@
+//! The store's own record types.
+//!
+//! They are deliberately plain (strings, `serde_json::Value`, `DateTime<Utc>`) so the
+//! store does not depend on the domain crate and a second backend can implement the same
+//! port. Every time is supplied by the caller: the store never reads the clock, so rules
+//! and tests can run on a manual clock. Times are kept with microsecond precision.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Store-assigned alert identifier.
+pub type AlertId = i64;
+/// Store-assigned job identifier.
+pub type JobId = i64;
+
+// ---------------------------------------------------------------- alerts
+
+/// An alert as handed over by an intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAlert {
+    /// Source name (Auditor endpoint, webhook, Alertmanager receiver).
+    pub source: String,
+    /// The source's own id for the occurrence; `(source, source_alert_id)` is unique.
+    pub source_alert_id: String,
+    /// Client when already known at intake.
+    pub client: Option<String>,
+    /// Alert name (its type).
+    pub alert_name: String,
+    /// When the alert happened, per the source.
+    pub occurred_at: DateTime<Utc>,
+    /// When mspbridge received it.
+    pub received_at: DateTime<Utc>,
+    /// The full alert (activity records, free fields).
+    pub payload: Value,
+}
+
+/// Result of accepting an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AcceptOutcome {
+    /// Newly stored under this id.
+    Accepted(AlertId),
+    /// Already stored under this id; nothing changed.
+    Duplicate(AlertId),
+}
+
+impl AcceptOutcome {
+    /// The alert id, whether new or existing.
+    pub fn alert_id(&self) -> AlertId {
+        match *self {
+            AcceptOutcome::Accepted(id) | AcceptOutcome::Duplicate(id) => id,
+        }
+    }
+
+    /// True when this call stored the alert.
+    pub fn is_new(&self) -> bool {
+        matches!(self, AcceptOutcome::Accepted(_))
+    }
+}
+
+/// Where an alert is in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Accepted, waiting to be processed.
+    Queued,
+    /// Turned into ticket work; terminal.
+    Processed,
+    /// No client could be found; kept and retried after a config change.
+    Unrouted,
+}
+
+impl AlertState {
+    /// The stored spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AlertState::Queued => "queued",
+            AlertState::Processed => "processed",
+            AlertState::Unrouted => "unrouted",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "queued" => Some(AlertState::Queued),
+            "processed" => Some(AlertState::Processed),
+            "unrouted" => Some(AlertState::Unrouted),
+            _ => None,
+        }
+    }
+
+    /// Whether moving from `self` to `to` is allowed: `queued` → `processed` | `unrouted`,
+    /// `unrouted` → `queued` | `processed`; `processed` is final. Staying put is allowed.
+    pub fn can_become(&self, to: AlertState) -> bool {
+        use AlertState::*;
+        matches!(
+            (self, to),
+            (Queued, Queued)
+                | (Queued, Processed)
+                | (Queued, Unrouted)
+                | (Unrouted, Unrouted)
+                | (Unrouted, Queued)
+                | (Unrouted, Processed)
+                | (Processed, Processed)
+        )
+    }
+}
+
+impl fmt::Display for AlertState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Store id (ascending in acceptance order).
+    pub id: AlertId,
+    /// Source name.
+    pub source: String,
+    /// Source's alert id.
+    pub source_alert_id: String,
+    /// Routed client, if any.
+    pub client: Option<String>,
+    /// Alert name.
+    pub alert_name: String,
+    /// Occurrence time.
+    pub occurred_at: DateTime<Utc>,
+    /// Receipt time.
+    pub received_at: DateTime<Utc>,
+    /// Pipeline state.
+    pub state: AlertState,
+    /// Full alert.
+    pub payload: Value,
+}
+
+/// Which alerts to list. Results are in ascending id order; `after_id` pages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertFilter {
+    /// Only this state.
+    pub state: Option<AlertState>,
+    /// Only this client.
+    pub client: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only ids greater than this (keyset pagination).
+    pub after_id: Option<AlertId>,
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// Work to enqueue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// What the worker must do (e.g. `ticket.create`).
+    pub kind: String,
+    /// Jobs sharing a serial key run one at a time, oldest first (e.g. the incident key).
+    pub serial_key: Option<String>,
+    /// Job arguments.
+    pub payload: Value,
+    /// Not before this time.
+    pub run_at: DateTime<Utc>,
+    /// Enqueuing the same key again returns the existing job instead of a new one.
+    pub idempotency_key: Option<String>,
+    /// When the job was enqueued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for `run_at` (first run or a retry after backoff).
+    Queued,
+    /// Leased by a worker (if the lease expired, it can be claimed again).
+    Running,
+    /// Completed.
+    Done,
+    /// Gave up; keeps its last error and attempt count until retried from the console.
+    Dead,
+}
+
+impl JobState {
+    /// The stored spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "queued" => Some(JobState::Queued),
+            "running" => Some(JobState::Running),
+            "done" => Some(JobState::Done),
+            "dead" => Some(JobState::Dead),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored job. `lease_token` is what a worker presents to complete, fail or extend it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Job id.
+    pub id: JobId,
+    /// Kind.
+    pub kind: String,
+    /// Serial key.
+    pub serial_key: Option<String>,
+    /// Arguments.
+    pub payload: Value,
+    /// State.
+    pub state: JobState,
+    /// Next eligible time.
+    pub run_at: DateTime<Utc>,
+    /// Times the job was claimed.
+    pub attempts: u32,
+    /// Worker holding (or last holding) the lease.
+    pub lease_owner: Option<String>,
+    /// Proof of the current lease; changes on every claim.
+    pub lease_token: Option<String>,
+    /// When the current lease ends.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Last failure message.
+    pub last_error: Option<String>,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Enqueue time.
+    pub created_at: DateTime<Utc>,
+    /// When it was completed or dead-lettered.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for Job {
+    // The lease token is a capability; keep it out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("serial_key", &self.serial_key)
+            .field("state", &self.state)
+            .field("run_at", &self.run_at)
+            .field("attempts", &self.attempts)
+            .field("lease_owner", &self.lease_owner)
+            .field(
+                "lease_token",
+                &self.lease_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("lease_expires_at", &self.lease_expires_at)
+            .field("last_error", &self.last_error)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("created_at", &self.created_at)
+            .field("finished_at", &self.finished_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which jobs to list (ascending id order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobFilter {
+    /// Only this state.
+    pub state: Option<JobState>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this serial key.
+    pub serial_key: Option<String>,
+    /// Only ids greater than this (keyset pagination).
+    pub after_id: Option<JobId>,
+}
+
+/// Unfinished and dead-lettered job counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// Waiting (due or backing off).
+    pub queued: u64,
+    /// Leased (including expired leases not yet reclaimed).
+    pub running: u64,
+    /// Dead-lettered.
+    pub dead: u64,
+}
+
+// ---------------------------------------------------------------- incidents
+
+/// What mspbridge tracks per alert key. `version` is the optimistic lock: 0 for a new
+/// incident; the store increments it on every successful upsert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Alert key.
+    pub key: String,
+    /// Client.
+    pub client: Option<String>,
+    /// The ConnectWise ticket this incident owns.
+    pub ticket_id: Option<i64>,
+    /// Rule-defined status (e.g. `open`, `pending_create`).
+    pub status: String,
+    /// First alert of the incident.
+    pub first_alert_at: DateTime<Utc>,
+    /// Latest alert.
+    pub last_alert_at: DateTime<Utc>,
+    /// Alerts seen.
+    pub alert_count: u64,
+    /// Consolidation buffer (alert ids or JSON summaries), oldest first.
+    pub buffer: Vec<Value>,
+    /// When the buffer must be flushed.
+    pub flush_at: Option<DateTime<Utc>>,
+    /// This is a client's flood ticket incident.
+    pub flood: bool,
+    /// Free rule state.
+    pub details: Value,
+    /// Optimistic version.
+    pub version: i64,
+}
+
+/// Which incidents to list (ascending key order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentFilter {
+    /// Only this client.
+    pub client: Option<String>,
+    /// Only incidents whose `flush_at` is at or before this time (due flushes).
+    pub flush_due_by: Option<DateTime<Utc>>,
+    /// Only flood (true) or standalone (false) incidents.
+    pub flood: Option<bool>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+/// A ticket an incident key owned, recorded whenever an upsert sets a new `ticket_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentHistoryEntry {
+    /// Alert key.
+    pub key: String,
+    /// Client at the time.
+    pub client: Option<String>,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// The incident's `last_alert_at` when the ticket was attached.
+    pub opened_at: DateTime<Utc>,
+    /// Whether it was a flood ticket.
+    pub flood: bool,
+}
+
+// ---------------------------------------------------------------- ticket requests
+
+/// A ticket create identified by the `externalXRef` it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRequest {
+    /// The stable key sent in `externalXRef`.
+    pub external_xref: String,
+    /// Incident key it was made for.
+    pub incident_key: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// The ticket, once the outcome is known.
+    pub ticket_id: Option<i64>,
+}
+
+// ---------------------------------------------------------------- events
+
+/// An integration event to record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Event id (DESIGN §7).
+    pub code: u32,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Client concerned.
+    pub client: Option<String>,
+    /// What it is about (ticket id, system name, job id…).
+    pub subject: Option<String>,
+    /// Human message.
+    pub message: String,
+    /// Structured details.
+    pub details: Value,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Store id.
+    pub id: i64,
+    /// Event id (DESIGN §7).
+    pub code: u32,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Client concerned.
+    pub client: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Details.
+    pub details: Value,
+}
+
+/// Which events to list (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventFilter {
+    /// Only this code.
+    pub code: Option<u32>,
+    /// Only this client.
+    pub client: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Event counts keyed by code.
+pub type EventCounts = BTreeMap<u32, u64>;
+
+// ---------------------------------------------------------------- retention
+
+/// Age and count limits for one kind of record. `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepLimit {
+    /// Forget records older than this.
+    pub keep: Option<Duration>,
+    /// Keep at most this many, dropping the oldest first.
+    pub limit: Option<u64>,
+}
+
+/// What `prune` may forget. Queued and unrouted alerts, unfinished jobs and dead jobs are
+/// never pruned: only processed alerts, done jobs and bookkeeping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    /// Processed alerts (the intake dedup memory), by `received_at`.
+    pub alerts: KeepLimit,
+    /// Ticket requests, by `created_at`.
+    pub ticket_requests: KeepLimit,
+    /// Incidents by `last_alert_at`, and incident history by `opened_at`.
+    pub incidents: Option<Duration>,
+    /// Events, by `at`.
+    pub events: Option<Duration>,
+    /// Done jobs, by `finished_at`.
+    pub done_jobs: Option<Duration>,
+}
+
+/// How many rows `prune` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    /// Processed alerts.
+    pub alerts: u64,
+    /// Ticket requests.
+    pub ticket_requests: u64,
+    /// Incidents.
+    pub incidents: u64,
+    /// Incident history entries.
+    pub incident_history: u64,
+    /// Events.
+    pub events: u64,
+    /// Done jobs.
+    pub done_jobs: u64,
+}

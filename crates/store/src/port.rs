@@ -1,0 +1,188 @@
+//! The storage port: everything the pipeline, schedulers, API and console need to keep.
+//!
+//! Callers hold an `Arc<dyn Store>` and never know which database is behind it. Each
+//! method is one short transaction; none of them is meant to be held open across a
+//! network call, which is why jobs are claimed with a lease instead of a row lock: a
+//! worker claims, does its HTTP call with nothing open, then reports the outcome with
+//! its lease token.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::model::*;
+
+/// The durable store behind mspbridge.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ------------------------------------------------------------ lifecycle
+
+    /// Applies any pending schema migrations (also done on open).
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// The newest applied schema version.
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+    /// Checks the database answers (readiness probe).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes connections cleanly; later calls fail.
+    async fn close(&self);
+
+    // ------------------------------------------------------------ alerts
+
+    /// Stores an alert unless `(source, source_alert_id)` is already stored. Durable when
+    /// it returns `Ok`.
+    async fn accept_alert(&self, alert: NewAlert) -> Result<AcceptOutcome, StoreError>;
+    /// Accepts many alerts in one transaction; outcomes are in input order. A repeat
+    /// inside the batch is reported as a duplicate of its first occurrence.
+    async fn accept_alerts_batch(
+        &self,
+        alerts: Vec<NewAlert>,
+    ) -> Result<Vec<AcceptOutcome>, StoreError>;
+    /// One alert by id.
+    async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError>;
+    /// Alerts matching `filter`, ascending id, at most `limit`.
+    async fn list_alerts(&self, filter: AlertFilter, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    /// Moves an alert to `state`; see [`AlertState::can_become`] for what is allowed.
+    async fn set_alert_state(&self, id: AlertId, state: AlertState) -> Result<(), StoreError>;
+    /// Sets (or clears) the alert's client, e.g. when routing after a config change.
+    async fn set_alert_client(&self, id: AlertId, client: Option<String>)
+        -> Result<(), StoreError>;
+    /// Alert counts per state.
+    async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError>;
+
+    // ------------------------------------------------------------ jobs
+
+    /// Enqueues a job; with an idempotency key already used, returns the existing job.
+    async fn enqueue_job(&self, job: NewJob) -> Result<Job, StoreError>;
+    /// Leases up to `limit` jobs to `worker_id` until `now + lease`. Only jobs due at
+    /// `now`, not leased (or whose lease expired), and at the head of their serial key
+    /// (the oldest unfinished job of that key, with no other job of the key leased) are
+    /// handed out. Each claim increments `attempts` and issues a fresh lease token.
+    async fn claim_jobs(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// Marks a leased job done. `LeaseLost` if the lease expired at `now` or was re-issued.
+    async fn complete_job(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records a failure: with `next_run_at` the job is queued again for then (backoff),
+    /// without it the job is dead-lettered. The error is kept either way.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        next_run_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Extends a live lease to `now + lease`; returns the new expiry.
+    async fn extend_lease(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<DateTime<Utc>, StoreError>;
+    /// One job by id.
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError>;
+    /// Jobs matching `filter`, ascending id, at most `limit`.
+    async fn list_jobs(&self, filter: JobFilter, limit: u32) -> Result<Vec<Job>, StoreError>;
+    /// Puts a dead job back in the queue, due at `now`; attempts and last error are kept.
+    async fn retry_dead_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Job, StoreError>;
+    /// Queued, running and dead job counts.
+    async fn queue_depth(&self) -> Result<QueueDepth, StoreError>;
+    /// The earliest `run_at` of a queued job, for a worker to know when to wake up.
+    async fn next_job_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    // ------------------------------------------------------------ incidents
+
+    /// The incident tracked under `key`.
+    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError>;
+    /// Inserts (`version == 0`) or updates (`version` = the stored version) an incident
+    /// and returns it with its new version. `Conflict` if the stored version differs.
+    /// Setting a `ticket_id` different from the stored one appends an incident history
+    /// entry in the same transaction.
+    async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError>;
+    /// Removes an incident if its version still matches.
+    async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError>;
+    /// Incidents matching `filter`, ascending key.
+    async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, StoreError>;
+    /// Tickets the key owned that were opened at or after `since`, oldest first.
+    async fn incidents_for_key_since(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<IncidentHistoryEntry>, StoreError>;
+    /// Forgets incidents whose last alert is before `cutoff` and history opened before it;
+    /// returns (incidents, history entries) removed.
+    async fn delete_incidents_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError>;
+
+    // ------------------------------------------------------------ ticket requests
+
+    /// Records a ticket create about to be sent; idempotent (returns the stored request).
+    async fn record_ticket_request(
+        &self,
+        external_xref: &str,
+        incident_key: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<TicketRequest, StoreError>;
+    /// Records the ticket a request produced.
+    async fn set_ticket_request_result(
+        &self,
+        external_xref: &str,
+        ticket_id: i64,
+    ) -> Result<(), StoreError>;
+    /// A ticket request by its `externalXRef`.
+    async fn get_ticket_request(
+        &self,
+        external_xref: &str,
+    ) -> Result<Option<TicketRequest>, StoreError>;
+
+    // ------------------------------------------------------------ events
+
+    /// Appends an event; returns its id.
+    async fn append_event(&self, event: NewEvent) -> Result<i64, StoreError>;
+    /// Events matching `filter`, newest first.
+    async fn list_events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// Event counts per code at or after `since` (all time with `None`).
+    async fn count_events_by_code(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<EventCounts, StoreError>;
+
+    // ------------------------------------------------------------ retention
+
+    /// Forgets what `policy` allows, measured from `now`.
+    async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        policy: &RetentionPolicy,
+    ) -> Result<PruneReport, StoreError>;
+
+    // ------------------------------------------------------------ settings
+
+    /// A small durable value.
+    async fn get_kv(&self, key: &str) -> Result<Option<Value>, StoreError>;
+    /// Stores a small durable value, replacing any previous one.
+    async fn put_kv(&self, key: &str, value: Value) -> Result<(), StoreError>;
+    /// Stores `value` only if the current value equals `expected` (`None` = absent);
+    /// returns whether it was stored. Lets schedulers run once per cluster.
+    async fn compare_and_put_kv(
+        &self,
+        key: &str,
+        expected: Option<Value>,
+        value: Value,
+    ) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,258 @@
+//! Incidents with optimistic versioning, and the history of tickets per alert key.
+//!
+//! Rules read an incident, decide, and write it back with the version they read; if a
+//! second worker got there first the write is refused with `Conflict` and the rule runs
+//! again on fresh state. No lock is held while the rule talks to ConnectWise. Every time
+//! an incident takes a new ticket, the ticket is appended to `incident_history` in the
+//! same transaction, which is what correlation lines are built from even after the
+//! incident itself is forgotten.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::{col, count, from_micros, json_text, micros, opt_from_micros, parse_json, SqliteStore};
+use crate::error::StoreError;
+use crate::model::*;
+
+const INCIDENT_COLUMNS: &str = "key, client, ticket_id, status, first_alert_at, last_alert_at, \
+                                alert_count, buffer, flush_at, flood, details, version";
+
+pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Incident>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE key = ?"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::db("reading an incident"))?;
+    row.as_ref().map(decode).transpose()
+}
+
+async fn stored_version(
+    tx: &mut SqliteConnection,
+    key: &str,
+) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+    let row: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT version, ticket_id FROM incidents WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("reading an incident version"))?;
+    Ok(row)
+}
+
+pub(super) async fn upsert(
+    store: &SqliteStore,
+    mut incident: Incident,
+) -> Result<Incident, StoreError> {
+    let action = "saving an incident";
+    let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
+        StoreError::InvalidArgument(format!(
+            "incident {:?} alert count {} is too large",
+            incident.key, incident.alert_count
+        ))
+    })?;
+    let buffer = json_text(&serde_json::Value::Array(incident.buffer.clone()));
+    let mut tx = store.write(action).await?;
+    let stored = stored_version(&mut tx, &incident.key).await?;
+    let conflict = |actual: Option<i64>, expected: i64, key: &str| StoreError::Conflict {
+        key: key.to_string(),
+        expected,
+        actual,
+    };
+    let previous_ticket = match stored {
+        None if incident.version == 0 => None,
+        Some((version, ticket)) if version == incident.version => ticket,
+        other => {
+            return Err(conflict(
+                other.map(|(v, _)| v),
+                incident.version,
+                &incident.key,
+            ))
+        }
+    };
+    let new_version = incident.version + 1;
+    let sql = if incident.version == 0 {
+        "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
+         alert_count, buffer, flush_at, flood, details, version, key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    } else {
+        "UPDATE incidents SET client = ?, ticket_id = ?, status = ?, first_alert_at = ?, \
+         last_alert_at = ?, alert_count = ?, buffer = ?, flush_at = ?, flood = ?, details = ?, \
+         version = ? WHERE key = ?"
+    };
+    sqlx::query(sql)
+        .bind(&incident.client)
+        .bind(incident.ticket_id)
+        .bind(&incident.status)
+        .bind(micros(incident.first_alert_at))
+        .bind(micros(incident.last_alert_at))
+        .bind(alert_count)
+        .bind(buffer)
+        .bind(incident.flush_at.map(micros))
+        .bind(incident.flood)
+        .bind(json_text(&incident.details))
+        .bind(new_version)
+        .bind(&incident.key)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    if let Some(ticket_id) = incident.ticket_id {
+        if previous_ticket != Some(ticket_id) {
+            sqlx::query(
+                "INSERT INTO incident_history (key, client, ticket_id, opened_at, flood) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&incident.key)
+            .bind(&incident.client)
+            .bind(ticket_id)
+            .bind(micros(incident.last_alert_at))
+            .bind(incident.flood)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("recording incident history"))?;
+        }
+    }
+    tx.commit().await.map_err(StoreError::db(action))?;
+    incident.version = new_version;
+    Ok(incident)
+}
+
+pub(super) async fn delete(store: &SqliteStore, key: &str, version: i64) -> Result<(), StoreError> {
+    let action = "deleting an incident";
+    let mut tx = store.write(action).await?;
+    let done = sqlx::query("DELETE FROM incidents WHERE key = ? AND version = ?")
+        .bind(key)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    if done.rows_affected() == 0 {
+        let actual = stored_version(&mut tx, key).await?.map(|(v, _)| v);
+        return Err(StoreError::Conflict {
+            key: key.to_string(),
+            expected: version,
+            actual,
+        });
+    }
+    tx.commit().await.map_err(StoreError::db(action))
+}
+
+pub(super) async fn list(
+    store: &SqliteStore,
+    filter: IncidentFilter,
+) -> Result<Vec<Incident>, StoreError> {
+    let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+    if filter.client.is_some() {
+        sql.push_str(" AND client = ?");
+    }
+    if filter.flush_due_by.is_some() {
+        sql.push_str(" AND flush_at IS NOT NULL AND flush_at <= ?");
+    }
+    if filter.flood.is_some() {
+        sql.push_str(" AND flood = ?");
+    }
+    if filter.flush_due_by.is_some() {
+        sql.push_str(" ORDER BY flush_at, key");
+    } else {
+        sql.push_str(" ORDER BY key");
+    }
+    sql.push_str(" LIMIT ?");
+    let mut query = sqlx::query(&sql);
+    if let Some(client) = filter.client {
+        query = query.bind(client);
+    }
+    if let Some(due) = filter.flush_due_by {
+        query = query.bind(micros(due));
+    }
+    if let Some(flood) = filter.flood {
+        query = query.bind(flood);
+    }
+    let limit = filter.limit.map(i64::from).unwrap_or(-1);
+    let rows = query
+        .bind(limit)
+        .fetch_all(&store.reader)
+        .await
+        .map_err(StoreError::db("listing incidents"))?;
+    rows.iter().map(decode).collect()
+}
+
+pub(super) async fn history_since(
+    store: &SqliteStore,
+    key: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<IncidentHistoryEntry>, StoreError> {
+    let rows: Vec<(String, Option<String>, i64, i64, bool)> = sqlx::query_as(
+        "SELECT key, client, ticket_id, opened_at, flood FROM incident_history \
+         WHERE key = ? AND opened_at >= ? ORDER BY opened_at, id",
+    )
+    .bind(key)
+    .bind(micros(since))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(StoreError::db("reading incident history"))?;
+    rows.into_iter()
+        .map(|(key, client, ticket_id, opened_at, flood)| {
+            Ok(IncidentHistoryEntry {
+                key,
+                client,
+                ticket_id,
+                opened_at: from_micros(opened_at, "incident_history.opened_at")?,
+                flood,
+            })
+        })
+        .collect()
+}
+
+/// Incidents with a pending flush are kept whatever their age: forgetting them would
+/// drop buffered alerts.
+pub(super) async fn delete_older_than(
+    store: &SqliteStore,
+    cutoff: DateTime<Utc>,
+) -> Result<(u64, u64), StoreError> {
+    let action = "forgetting old incidents";
+    let mut tx = store.write(action).await?;
+    let incidents =
+        sqlx::query("DELETE FROM incidents WHERE last_alert_at < ? AND flush_at IS NULL")
+            .bind(micros(cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?
+            .rows_affected();
+    let history = sqlx::query("DELETE FROM incident_history WHERE opened_at < ?")
+        .bind(micros(cutoff))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?
+        .rows_affected();
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok((incidents, history))
+}
+
+fn decode(row: &SqliteRow) -> Result<Incident, StoreError> {
+    let buffer: String = col(row, "buffer")?;
+    let details: String = col(row, "details")?;
+    let buffer = match parse_json(&buffer, "incidents.buffer")? {
+        serde_json::Value::Array(items) => items,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "incidents.buffer is not a JSON array: {other}"
+            )))
+        }
+    };
+    Ok(Incident {
+        key: col(row, "key")?,
+        client: col(row, "client")?,
+        ticket_id: col(row, "ticket_id")?,
+        status: col(row, "status")?,
+        first_alert_at: from_micros(col(row, "first_alert_at")?, "incidents.first_alert_at")?,
+        last_alert_at: from_micros(col(row, "last_alert_at")?, "incidents.last_alert_at")?,
+        alert_count: count(col(row, "alert_count")?),
+        buffer,
+        flush_at: opt_from_micros(col(row, "flush_at")?, "incidents.flush_at")?,
+        flood: col(row, "flood")?,
+        details: parse_json(&details, "incidents.details")?,
+        version: col(row, "version")?,
+    })
+}

@@ -1,0 +1,428 @@
+//! SQLite implementation of the [`Store`] port.
+//!
+//! # Why it is safe
+//!
+//! * **Durability.** The database runs in WAL mode with `synchronous = FULL`: every
+//!   commit fsyncs the WAL before returning, so an alert acknowledged after
+//!   `accept_alert` returns survives a crash or power loss. (`NORMAL` would only risk
+//!   the last transactions on power loss, but "acknowledged means stored" is the
+//!   product's first invariant, and batching amortises the fsync.)
+//! * **One writer.** SQLite allows one writer at a time, so all writes go through a pool
+//!   of exactly one connection and start with `BEGIN IMMEDIATE`; reads use a separate
+//!   small pool that sees committed data concurrently (WAL). A second process on the
+//!   same file waits up to `busy_timeout` for the write lock instead of failing.
+//! * **Job exclusivity.** `claim_jobs` selects and leases in one write transaction, so
+//!   two claims can never hand out the same job, and the head-of-key rule plus the
+//!   "no other live lease on this key" check keep one job per serial key running.
+//! * **Hot paths are indexed.** Dedup uses the `(source, source_alert_id)` unique index,
+//!   claims use partial indexes over unfinished jobs only, so neither grows with history.
+//!
+//! # Schema (migrations/0001_initial.sql)
+//!
+//! `alerts`, `jobs`, `incidents`, `incident_history`, `ticket_requests`, `events`, `kv`.
+//! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
+
+mod alerts;
+mod incidents;
+mod jobs;
+mod records;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::error::StoreError;
+use crate::model::*;
+use crate::port::Store;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a writer waits for another process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Readers for a file database; WAL lets them run beside the writer.
+const READ_CONNECTIONS: u32 = 4;
+
+/// A [`Store`] backed by one SQLite database file (or an in-memory database).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    location: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database and applies migrations.
+    ///
+    /// Accepts `sqlite://path/to/file.db`, `sqlite:path`, `sqlite::memory:` or a plain
+    /// file path. An in-memory database lives as long as this store.
+    pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
+        let (options, location, in_memory) = connect_options(url_or_path)?;
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+
+        let open_error = |source| StoreError::Open {
+            location: location.clone(),
+            source,
+        };
+        // The in-memory database disappears with its last connection, so keep exactly one
+        // forever and use it for reads too.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        MIGRATOR.run(&writer).await?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .connect_with(options)
+                .await
+                .map_err(open_error)?
+        };
+        Ok(SqliteStore {
+            writer,
+            reader,
+            location,
+        })
+    }
+
+    /// Where the database lives (a path, or `in-memory`).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Starts a write transaction holding the write lock from the start, so it never has
+    /// to upgrade a read lock (which SQLite cannot wait for).
+    pub(crate) async fn write(
+        &self,
+        action: &'static str,
+    ) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::db(action))
+    }
+}
+
+fn connect_options(url_or_path: &str) -> Result<(SqliteConnectOptions, String, bool), StoreError> {
+    let trimmed = url_or_path.trim();
+    if trimmed.is_empty() {
+        return Err(StoreError::InvalidUrl(
+            "the database location is empty".to_string(),
+        ));
+    }
+    if trimmed.starts_with("sqlite:") {
+        let in_memory = trimmed.contains(":memory:") || trimmed.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(trimmed).map_err(|error| {
+            StoreError::InvalidUrl(format!("{trimmed:?} is not a valid SQLite URL: {error}"))
+        })?;
+        let location = if in_memory {
+            "in-memory".to_string()
+        } else {
+            options.get_filename().display().to_string()
+        };
+        Ok((options, location, in_memory))
+    } else {
+        let options = SqliteConnectOptions::new().filename(trimmed);
+        Ok((options, trimmed.to_string(), false))
+    }
+}
+
+// ---------------------------------------------------------------- encoding helpers
+
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub(crate) fn from_micros(value: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("{column} holds an impossible time {value}")))
+}
+
+pub(crate) fn opt_from_micros(
+    value: Option<i64>,
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    value.map(|v| from_micros(v, column)).transpose()
+}
+
+pub(crate) fn plus(at: DateTime<Utc>, span: Duration) -> Result<DateTime<Utc>, StoreError> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| at.checked_add_signed(span))
+        .ok_or_else(|| StoreError::InvalidArgument(format!("{span:?} after {at} is out of range")))
+}
+
+pub(crate) fn minus(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| at.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn json_text(value: &Value) -> String {
+    // Value's Display is compact JSON and cannot fail.
+    value.to_string()
+}
+
+pub(crate) fn parse_json(text: &str, column: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("{column} is not valid JSON: {error}")))
+}
+
+pub(crate) fn col<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(column)
+        .map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+}
+
+pub(crate) fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = 1",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(StoreError::db("reading the schema version"))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(StoreError::db("checking the database answers"))?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn accept_alert(&self, alert: NewAlert) -> Result<AcceptOutcome, StoreError> {
+        let mut outcomes = self.accept_alerts_batch(vec![alert]).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
+    }
+
+    async fn accept_alerts_batch(
+        &self,
+        alerts: Vec<NewAlert>,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        alerts::accept_batch(self, alerts).await
+    }
+
+    async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError> {
+        alerts::get(self, id).await
+    }
+
+    async fn list_alerts(&self, filter: AlertFilter, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        alerts::list(self, filter, limit).await
+    }
+
+    async fn set_alert_state(&self, id: AlertId, state: AlertState) -> Result<(), StoreError> {
+        alerts::set_state(self, id, state).await
+    }
+
+    async fn set_alert_client(
+        &self,
+        id: AlertId,
+        client: Option<String>,
+    ) -> Result<(), StoreError> {
+        alerts::set_client(self, id, client).await
+    }
+
+    async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError> {
+        alerts::count_by_state(self).await
+    }
+
+    async fn enqueue_job(&self, job: NewJob) -> Result<Job, StoreError> {
+        jobs::enqueue(self, job).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        jobs::claim(self, worker_id, now, lease, limit).await
+    }
+
+    async fn complete_job(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        jobs::complete(self, id, lease_token, now).await
+    }
+
+    async fn fail_job(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        next_run_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        jobs::fail(self, id, lease_token, now, error, next_run_at).await
+    }
+
+    async fn extend_lease(
+        &self,
+        id: JobId,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        jobs::extend_lease(self, id, lease_token, now, lease).await
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        jobs::get(&self.reader, id).await
+    }
+
+    async fn list_jobs(&self, filter: JobFilter, limit: u32) -> Result<Vec<Job>, StoreError> {
+        jobs::list(self, filter, limit).await
+    }
+
+    async fn retry_dead_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Job, StoreError> {
+        jobs::retry_dead(self, id, now).await
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth, StoreError> {
+        jobs::queue_depth(self).await
+    }
+
+    async fn next_job_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        jobs::next_run_at(self).await
+    }
+
+    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError> {
+        incidents::get(&self.reader, key).await
+    }
+
+    async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError> {
+        incidents::upsert(self, incident).await
+    }
+
+    async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        incidents::delete(self, key, version).await
+    }
+
+    async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        incidents::list(self, filter).await
+    }
+
+    async fn incidents_for_key_since(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<IncidentHistoryEntry>, StoreError> {
+        incidents::history_since(self, key, since).await
+    }
+
+    async fn delete_incidents_older_than(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
+        incidents::delete_older_than(self, cutoff).await
+    }
+
+    async fn record_ticket_request(
+        &self,
+        external_xref: &str,
+        incident_key: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<TicketRequest, StoreError> {
+        records::record_ticket_request(self, external_xref, incident_key, created_at).await
+    }
+
+    async fn set_ticket_request_result(
+        &self,
+        external_xref: &str,
+        ticket_id: i64,
+    ) -> Result<(), StoreError> {
+        records::set_ticket_request_result(self, external_xref, ticket_id).await
+    }
+
+    async fn get_ticket_request(
+        &self,
+        external_xref: &str,
+    ) -> Result<Option<TicketRequest>, StoreError> {
+        records::get_ticket_request(&self.reader, external_xref).await
+    }
+
+    async fn append_event(&self, event: NewEvent) -> Result<i64, StoreError> {
+        records::append_event(self, event).await
+    }
+
+    async fn list_events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError> {
+        records::list_events(self, filter).await
+    }
+
+    async fn count_events_by_code(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<EventCounts, StoreError> {
+        records::count_events_by_code(self, since).await
+    }
+
+    async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        policy: &RetentionPolicy,
+    ) -> Result<PruneReport, StoreError> {
+        records::prune(self, now, policy).await
+    }
+
+    async fn get_kv(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        records::get_kv(&self.reader, key).await
+    }
+
+    async fn put_kv(&self, key: &str, value: Value) -> Result<(), StoreError> {
+        records::put_kv(self, key, value).await
+    }
+
+    async fn compare_and_put_kv(
+        &self,
+        key: &str,
+        expected: Option<Value>,
+        value: Value,
+    ) -> Result<bool, StoreError> {
+        records::compare_and_put_kv(self, key, expected, value).await
+    }
+}

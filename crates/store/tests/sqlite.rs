@@ -1,0 +1,144 @@
+//! Runs the store conformance suite against SQLite files in temporary directories,
+//! plus the SQLite-specific behaviour of opening by URL.
+
+use std::sync::Arc;
+
+use mspbridge_store::{conformance, open_store, SqliteStore, Store, StoreError};
+use tempfile::TempDir;
+
+/// A fresh database file; the directory lives as long as the returned guard.
+async fn fresh_store() -> (Arc<dyn Store>, TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("mspbridge.db").display());
+    let store = open_store(&url).await.expect("open a fresh SQLite store");
+    (store, dir)
+}
+
+macro_rules! conformance_tests {
+    ($($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (store, _dir) = fresh_store().await;
+                conformance::$check(store.clone()).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+
+conformance_tests!(
+    lifecycle_ping_and_schema_version,
+    accept_dedups_on_source_and_id,
+    accept_batch,
+    alert_lifecycle_and_routing,
+    backoff_run_at_respected,
+    lease_exclusive_per_serial_key,
+    expired_lease_is_reclaimed,
+    lease_lost_after_expiry,
+    dead_letter_and_retry,
+    retried_dead_job_respects_running_key,
+    idempotency_key_returns_existing,
+    fifo_per_serial_key,
+    queue_depth_counts,
+    concurrent_claims_never_overlap,
+    incident_optimistic_conflict,
+    correlation_history_window,
+    ticket_requests_are_idempotent,
+    retention_prunes_oldest_first,
+    events_filter_and_count,
+    kv_round_trip_and_compare,
+);
+
+#[tokio::test]
+async fn durable_across_reopen_of_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("durable.db");
+    let url = format!("sqlite://{}", path.display());
+    conformance::durable_across_reopen(|| {
+        let url = url.clone();
+        async move { open_store(&url).await.expect("reopen the same file") }
+    })
+    .await;
+    assert!(path.exists(), "the database file is where the URL said");
+}
+
+#[tokio::test]
+async fn whole_suite_runs_on_in_memory_databases() {
+    conformance::run_all(|| async {
+        open_store("sqlite::memory:")
+            .await
+            .expect("open an in-memory store")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn plain_path_opens_a_file_and_reports_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(store.location(), path.to_str().unwrap());
+    store.ping().await.unwrap();
+    store.close().await;
+    assert!(path.exists());
+}
+
+#[tokio::test]
+async fn postgres_urls_are_refused_without_echoing_the_password() {
+    let error = open_store("postgres://mspbridge:hunter2@db.example/mspbridge")
+        .await
+        .err()
+        .expect("PostgreSQL is not built yet");
+    assert!(
+        matches!(&error, StoreError::Unsupported(_)),
+        "got {error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("PostgreSQL support is not built yet"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("hunter2"),
+        "the password leaked: {message}"
+    );
+    assert!(!format!("{error:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn unknown_or_missing_schemes_are_clear_errors() {
+    let error = open_store("mysql://root:secret@host/db")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(&error, StoreError::InvalidUrl(_)), "got {error:?}");
+    assert!(error.to_string().contains("\"mysql\""), "{error}");
+    assert!(!error.to_string().contains("secret"), "{error}");
+
+    let error = open_store("").await.err().unwrap();
+    assert!(matches!(&error, StoreError::InvalidUrl(_)), "got {error:?}");
+}
+
+#[tokio::test]
+async fn a_directory_that_does_not_exist_is_an_open_error_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("x.db");
+    let error = SqliteStore::open(path.to_str().unwrap())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(&error, StoreError::Open { .. }), "got {error:?}");
+    assert!(error.to_string().contains("missing-dir"), "{error}");
+}
+
+#[tokio::test]
+async fn a_closed_store_reports_errors_instead_of_hanging() {
+    let (store, _dir) = fresh_store().await;
+    store.close().await;
+    let error = store.ping().await.expect_err("ping after close fails");
+    assert!(
+        matches!(&error, StoreError::Database { .. }),
+        "got {error:?}"
+    );
+}
