@@ -60,7 +60,11 @@ pub fn format_duration(duration: Duration) -> String {
     if seconds == 0 {
         return "0s".to_string();
     }
-    for (unit_seconds, suffix) in [(86_400, "d"), (3_600, "h"), (60, "m")] {
+    // Whole days from two days up (`30d`), so that one day reads `24h` as people write it.
+    if seconds % 86_400 == 0 && seconds >= 2 * 86_400 {
+        return format!("{}d", seconds / 86_400);
+    }
+    for (unit_seconds, suffix) in [(3_600, "h"), (60, "m")] {
         if seconds % unit_seconds == 0 {
             return format!("{}{suffix}", seconds / unit_seconds);
         }
@@ -107,6 +111,8 @@ mod tests {
         for (seconds, text) in [
             (2_592_000, "30d"),
             (3_600, "1h"),
+            (86_400, "24h"),
+            (604_800, "7d"),
             (900, "15m"),
             (5_400, "90m"),
             (61, "61s"),

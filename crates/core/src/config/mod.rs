@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 pub use types::*;
 
 use checks::Checker;
-use lines::{line_column, LineIndex};
+pub use lines::line_column;
+use lines::LineIndex;
 use raw::RawConfig;
 
 /// Environment variable that names the config file when `-c` is not given.
