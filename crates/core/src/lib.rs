@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod duration;
+pub mod events;
 pub mod netwrix_import;
 pub mod secret;
 pub mod template;
