@@ -1,0 +1,147 @@
+//! Reading the account's directory: organizations, contacts and configurations with their
+//! interfaces — everything auto-mapping and import need.
+//!
+//! Filters go on the top-level routes (`/contacts?filter[organization_id]=…`), never on nested
+//! `/organizations/{id}/relationships/…` routes, because IT Glue ignores filters there and would
+//! silently return everything.
+
+use std::collections::HashMap;
+
+use super::client::{decode_single, typed, typed_of_kind, Call, ItGlueClient};
+use super::error::ItGlueError;
+use super::jsonapi::Filters;
+use super::model::{Configuration, ConfigurationInterface, Contact, Organization};
+
+const INTERFACES: &str = "configuration_interfaces";
+
+impl ItGlueClient {
+    /// Every organization matching `filters` (all of them with `Filters::new()`), all pages.
+    pub async fn list_organizations(
+        &self,
+        filters: &Filters,
+    ) -> Result<Vec<Organization>, ItGlueError> {
+        let call = Call::get("/organizations").filters(filters);
+        let collected = self.collect(&call).await?;
+        collected.data.iter().map(|r| typed(&call, r)).collect()
+    }
+
+    /// Organizations whose name is exactly `name` (commas in it are escaped).
+    pub async fn find_organizations_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Vec<Organization>, ItGlueError> {
+        self.list_organizations(&Filters::new().exact("name", name))
+            .await
+    }
+
+    /// One organization; a missing id is a 404 [`ItGlueError::Status`].
+    pub async fn get_organization(&self, id: i64) -> Result<Organization, ItGlueError> {
+        let call = Call::get(format!("/organizations/{id}"));
+        let body = self.send(&call).await?;
+        Ok(decode_single(&call, body)?.0)
+    }
+
+    /// Contacts of one organization, or of every organization when `organization_id` is None.
+    /// Each contact carries its `organization_id` and all its e-mail addresses.
+    pub async fn list_contacts(
+        &self,
+        organization_id: Option<i64>,
+    ) -> Result<Vec<Contact>, ItGlueError> {
+        let mut filters = Filters::new();
+        if let Some(id) = organization_id {
+            filters = filters.id("organization_id", id);
+        }
+        self.contacts(&filters).await
+    }
+
+    /// Contacts flagged important (never those whose flag is `null`), of one organization or all.
+    pub async fn list_important_contacts(
+        &self,
+        organization_id: Option<i64>,
+    ) -> Result<Vec<Contact>, ItGlueError> {
+        let mut filters = Filters::new().flag("important", true);
+        if let Some(id) = organization_id {
+            filters = filters.id("organization_id", id);
+        }
+        let mut contacts = self.contacts(&filters).await?;
+        // An ignored filter would return everyone; the flag itself is the authority.
+        contacts.retain(Contact::is_important);
+        Ok(contacts)
+    }
+
+    async fn contacts(&self, filters: &Filters) -> Result<Vec<Contact>, ItGlueError> {
+        let call = Call::get("/contacts").filters(filters);
+        let collected = self.collect(&call).await?;
+        collected.data.iter().map(|r| typed(&call, r)).collect()
+    }
+
+    /// Configurations matching `filters`, each with its interfaces (`include=configuration_interfaces`).
+    /// Archived configurations are included unless `filters` says `archived=false`.
+    pub async fn list_configurations(
+        &self,
+        filters: &Filters,
+    ) -> Result<Vec<Configuration>, ItGlueError> {
+        let call = Call::get("/configurations")
+            .filters(filters)
+            .query("include", INTERFACES);
+        let collected = self.collect(&call).await?;
+        let interfaces: HashMap<i64, ConfigurationInterface> =
+            typed_of_kind::<ConfigurationInterface>(
+                &call,
+                &collected.included,
+                "configuration-interfaces",
+            )?
+            .into_iter()
+            .map(|interface| (interface.id, interface))
+            .collect();
+        collected
+            .data
+            .iter()
+            .map(|resource| {
+                let mut configuration: Configuration = typed(&call, resource)?;
+                configuration.interfaces = resource
+                    .related_ids(INTERFACES)
+                    .into_iter()
+                    .filter_map(|id| interfaces.get(&id).cloned())
+                    .collect();
+                Ok(configuration)
+            })
+            .collect()
+    }
+
+    /// Every configuration of one organization, with interfaces.
+    pub async fn list_configurations_of_organization(
+        &self,
+        organization_id: i64,
+    ) -> Result<Vec<Configuration>, ItGlueError> {
+        self.list_configurations(&Filters::new().id("organization_id", organization_id))
+            .await
+    }
+
+    /// One configuration with its interfaces.
+    pub async fn get_configuration(&self, id: i64) -> Result<Configuration, ItGlueError> {
+        let call = Call::get(format!("/configurations/{id}")).query("include", INTERFACES);
+        let body = self.send(&call).await?;
+        let (mut configuration, document): (Configuration, _) = decode_single(&call, body)?;
+        let interfaces: Vec<ConfigurationInterface> =
+            typed_of_kind(&call, &document.included, "configuration-interfaces")?;
+        let wanted = document.data.related_ids(INTERFACES);
+        configuration.interfaces = interfaces
+            .into_iter()
+            .filter(|interface| wanted.is_empty() || wanted.contains(&interface.id))
+            .collect();
+        Ok(configuration)
+    }
+
+    /// The interfaces of one configuration (the only place secondary MACs appear).
+    pub async fn list_configuration_interfaces(
+        &self,
+        configuration_id: i64,
+    ) -> Result<Vec<ConfigurationInterface>, ItGlueError> {
+        let call = Call::get(format!(
+            "/configurations/{configuration_id}/relationships/{INTERFACES}"
+        ));
+        let collected = self.collect(&call).await?;
+        collected.data.iter().map(|r| typed(&call, r)).collect()
+    }
+}
