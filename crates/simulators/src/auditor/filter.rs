@@ -315,9 +315,11 @@ impl Filters {
                             filters.add(name, field, operator, text)?;
                         }
                     }
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "Filter {name} value must be a string, an array or an object, got {other}"
-                    )),
+                    ))
+                    }
                 }
             }
         }

@@ -114,6 +114,16 @@ impl AuditorSimConfig {
     }
 }
 
+/// The demo data set shipped with mspbridge: password resets, failed logons, group membership
+/// changes and file deletions across three clients' domains.
+pub const DEMO_SEED_JSON: &str = include_str!("../../data/auditor-demo.json");
+
+/// The records of [`DEMO_SEED_JSON`].
+pub fn demo_records() -> Vec<SimRecord> {
+    // The file is part of the crate and covered by a test; a parse failure is a build defect.
+    parse_seed(DEMO_SEED_JSON).expect("data/auditor-demo.json is valid seed data")
+}
+
 /// Parses seed records from JSON text (see [`AuditorSimConfig::load_seed_file`]).
 pub fn parse_seed(text: &str) -> Result<Vec<SimRecord>, String> {
     #[derive(Deserialize)]
