@@ -658,3 +658,31 @@ reopen_new_status = "New"
         Some(StatusRef::Name("New".into()))
     );
 }
+
+#[test]
+fn a_secret_of_the_wrong_type_is_refused_without_echoing_it() {
+    for text in [
+        "[connectwise]\nprivate_key = 918273645\n",
+        "[server]\napi_tokens = \"918273645-token\"\n",
+        "[server]\napi_tokens = [918273645]\n",
+        "[[itglue]]\nname = \"a\"\nregion = \"us\"\napi_key = 918273645.5\n",
+    ] {
+        let error = config::parse_str_with(text, "wrong.toml", &env())
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("918273645"), "{error}");
+        assert!(error.contains("secret"), "{error}");
+    }
+}
+
+#[test]
+fn type_errors_name_the_key_path() {
+    let text = "[[clients]]\nname = \"A\"\nconnectwise = { board_id = \"3\" }\n";
+    let error = config::parse_str_with(text, "types.toml", &env())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "types.toml:3:28: clients[0].connectwise.board_id: invalid type: string \"3\", expected an integer"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::raw::IntOrText;
+use super::raw::{IntOrText, RawSecret};
 use crate::duration::{from_seconds, parse_duration};
 use crate::secret::{SecretSpec, SecretString};
 use crate::template::{Template, TemplateKind};
@@ -209,11 +209,11 @@ impl<'a> Checker<'a> {
     pub fn required_secret(
         &mut self,
         path: &str,
-        value: Option<&String>,
+        value: Option<&RawSecret>,
         hint: &str,
     ) -> SecretString {
         match value {
-            Some(text) => self.secret(path, text),
+            Some(RawSecret(text)) => self.secret(path, text),
             None => {
                 self.issue(path, format!("is required; {hint}"));
                 SecretString::default()

@@ -2,7 +2,9 @@
 //! validation errors point into the file. Uses toml_edit's spans; a key that is missing (a required
 //! value left out) is reported at the line of the nearest enclosing table that exists.
 
-use toml_edit::{Document, Item};
+use std::ops::Range;
+
+use toml_edit::{Document, Item, TableLike, Value};
 
 /// Line lookup over one parsed file.
 pub struct LineIndex {
@@ -61,6 +63,81 @@ impl LineIndex {
         }
         best.map(|offset| line_column(&self.text, offset).0)
     }
+}
+
+impl LineIndex {
+    /// The key path (`clients[0].connectwise.board_id`) of the key or value at byte `offset`, used to
+    /// name the key in serde's type and unknown-field errors.
+    pub fn path_at(&self, offset: usize) -> Option<String> {
+        let document = self.document.as_ref()?;
+        let segments = find_in_table(document.as_table(), offset)?;
+        let mut path = String::new();
+        for segment in segments {
+            match segment {
+                Found::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&key);
+                }
+                Found::Index(index) => path.push_str(&format!("[{index}]")),
+            }
+        }
+        (!path.is_empty()).then_some(path)
+    }
+}
+
+enum Found {
+    Key(String),
+    Index(usize),
+}
+
+fn contains(span: Option<Range<usize>>, offset: usize) -> bool {
+    span.is_some_and(|span| span.contains(&offset))
+}
+
+fn find_in_table(table: &dyn TableLike, offset: usize) -> Option<Vec<Found>> {
+    for (name, _) in table.iter() {
+        let Some((key, child)) = table.get_key_value(name) else {
+            continue;
+        };
+        if let Some(mut inner) = find_in_item(child, offset) {
+            inner.insert(0, Found::Key(name.to_string()));
+            return Some(inner);
+        }
+        if contains(key.span(), offset) {
+            return Some(vec![Found::Key(name.to_string())]);
+        }
+    }
+    None
+}
+
+fn find_in_item(item: &Item, offset: usize) -> Option<Vec<Found>> {
+    match item {
+        Item::None => None,
+        Item::Value(value) => find_in_value(value, offset),
+        Item::Table(table) => find_in_table(table, offset),
+        Item::ArrayOfTables(tables) => tables.iter().enumerate().find_map(|(index, table)| {
+            find_in_table(table, offset).map(|mut inner| {
+                inner.insert(0, Found::Index(index));
+                inner
+            })
+        }),
+    }
+}
+
+fn find_in_value(value: &Value, offset: usize) -> Option<Vec<Found>> {
+    let inner = match value {
+        Value::InlineTable(table) => find_in_table(table, offset),
+        Value::Array(array) => array.iter().enumerate().find_map(|(index, element)| {
+            find_in_value(element, offset).map(|mut inner| {
+                inner.insert(0, Found::Index(index));
+                inner
+            })
+        }),
+        _ => None,
+    };
+    inner.or_else(|| contains(value.span(), offset).then(Vec::new))
 }
 
 /// 1-based (line, column) of a byte offset; the column counts characters.
@@ -127,6 +204,33 @@ connectwise = { board_id = 0 }
         assert_eq!(index.line_of("clients[1].email"), Some(11));
         assert_eq!(index.line_of("server.database"), Some(1));
         assert_eq!(index.line_of("rules.update_interval"), None);
+    }
+
+    #[test]
+    fn finds_the_path_at_an_offset() {
+        let index = LineIndex::new(TEXT);
+        let at = |needle: &str| TEXT.find(needle).unwrap();
+        assert_eq!(
+            index.path_at(at("listen")).as_deref(),
+            Some("server.listen")
+        );
+        assert_eq!(
+            index.path_at(at("\"b\"")).as_deref(),
+            Some("server.api_tokens[1]")
+        );
+        assert_eq!(
+            index.path_at(at("board_id")).as_deref(),
+            Some("clients[1].connectwise.board_id")
+        );
+        assert_eq!(
+            index.path_at(at("0 }")).as_deref(),
+            Some("clients[1].connectwise.board_id")
+        );
+        assert_eq!(
+            index.path_at(at("\"B\"")).as_deref(),
+            Some("clients[1].name")
+        );
+        assert_eq!(index.path_at(0), None);
     }
 
     #[test]

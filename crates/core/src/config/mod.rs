@@ -140,14 +140,21 @@ pub fn parse_str_with(
     options: &LoadOptions,
 ) -> Result<Config, ConfigError> {
     let raw: RawConfig = toml::from_str(text).map_err(|error| {
-        let (line, column) = error
-            .span()
-            .map_or((1, 1), |span| line_column(text, span.start));
+        let start = error.span().map(|span| span.start);
+        let (line, column) = start.map_or((1, 1), |offset| line_column(text, offset));
+        let message = error
+            .message()
+            .trim()
+            .replace("expected i64", "expected an integer");
+        let path = start.and_then(|offset| LineIndex::new(text).path_at(offset));
         ConfigError::Syntax {
             origin: origin.to_string(),
             line,
             column,
-            message: error.message().trim().to_string(),
+            message: match path {
+                Some(path) => format!("{path}: {message}"),
+                None => message,
+            },
         }
     })?;
     let env_lookup = |name: &str| -> Result<Option<String>, ()> {

@@ -46,6 +46,114 @@ impl<'de> Deserialize<'de> for IntOrText {
     }
 }
 
+/// The text of a secret. Unlike serde's own errors, a value of the wrong type is refused without
+/// echoing it, since it may be the secret itself (`private_key = 12345`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSecret(pub String);
+
+const SECRET_EXPECTED: &str = "a secret must be a string: the value, \"env:NAME\" or \"file:PATH\"";
+
+impl<'de> Deserialize<'de> for RawSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = RawSecret;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(SECRET_EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawSecret, E> {
+                Ok(RawSecret(value.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawSecret, E> {
+                Err(E::custom(SECRET_EXPECTED))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawSecret, E> {
+                Err(E::custom(SECRET_EXPECTED))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawSecret, E> {
+                Err(E::custom(SECRET_EXPECTED))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawSecret, E> {
+                Err(E::custom(SECRET_EXPECTED))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<RawSecret, A::Error> {
+                Err(de::Error::custom(SECRET_EXPECTED))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<RawSecret, A::Error> {
+                Err(de::Error::custom(SECRET_EXPECTED))
+            }
+        }
+
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+/// A list of secrets; a lone string is refused without echoing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawSecretList(pub Vec<RawSecret>);
+
+const SECRET_LIST_EXPECTED: &str = "must be a list of secrets, e.g. [\"env:MSPBRIDGE_TOKEN\"]";
+
+impl<'de> Deserialize<'de> for RawSecretList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = RawSecretList;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(SECRET_LIST_EXPECTED)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawSecretList, A::Error> {
+                let mut secrets = Vec::new();
+                while let Some(secret) = seq.next_element::<RawSecret>()? {
+                    secrets.push(secret);
+                }
+                Ok(RawSecretList(secrets))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawSecretList, E> {
+                Err(E::custom(SECRET_LIST_EXPECTED))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawSecretList, E> {
+                Err(E::custom(SECRET_LIST_EXPECTED))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawSecretList, E> {
+                Err(E::custom(SECRET_LIST_EXPECTED))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawSecretList, E> {
+                Err(E::custom(SECRET_LIST_EXPECTED))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawSecretList, E> {
+                Err(E::custom(SECRET_LIST_EXPECTED))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<RawSecretList, A::Error> {
+                Err(de::Error::custom(SECRET_LIST_EXPECTED))
+            }
+        }
+
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -68,8 +176,8 @@ pub struct RawConfig {
 pub struct RawServer {
     pub listen: Option<String>,
     pub database: Option<String>,
-    pub api_tokens: Option<Vec<String>>,
-    pub admin_password: Option<String>,
+    pub api_tokens: Option<RawSecretList>,
+    pub admin_password: Option<RawSecret>,
     pub max_body_bytes: Option<IntOrText>,
     pub missing_attachments_dir: Option<String>,
 }
@@ -80,7 +188,7 @@ pub struct RawConnectWise {
     pub site: Option<String>,
     pub company_id: Option<String>,
     pub public_key: Option<String>,
-    pub private_key: Option<String>,
+    pub private_key: Option<RawSecret>,
     pub client_id: Option<String>,
     pub codebase: Option<String>,
     pub connect_timeout: Option<IntOrText>,
@@ -152,7 +260,7 @@ pub struct RawSource {
     pub kind: Option<String>,
     pub url: Option<String>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<RawSecret>,
     pub tls_certificate_sha256: Option<String>,
     pub records_per_request: Option<i64>,
     pub client: Option<String>,
@@ -188,7 +296,7 @@ pub struct RawItGlue {
     pub name: Option<String>,
     pub region: Option<String>,
     pub url: Option<String>,
-    pub api_key: Option<String>,
+    pub api_key: Option<RawSecret>,
     pub clients: Option<Vec<String>>,
     pub automap_interval: Option<IntOrText>,
     pub report_asset_type: Option<String>,

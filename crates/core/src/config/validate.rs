@@ -86,14 +86,14 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
     let api_tokens = raw
         .api_tokens
         .iter()
-        .flatten()
+        .flat_map(|list| list.0.iter())
         .enumerate()
-        .map(|(index, token)| checker.secret(&format!("server.api_tokens[{index}]"), token))
+        .map(|(index, token)| checker.secret(&format!("server.api_tokens[{index}]"), &token.0))
         .collect();
     let admin_password = raw
         .admin_password
         .as_ref()
-        .map(|text| checker.secret("server.admin_password", text));
+        .map(|text| checker.secret("server.admin_password", &text.0));
     let max_body_bytes = checker.bytes(
         "server.max_body_bytes",
         raw.max_body_bytes.as_ref(),
@@ -546,7 +546,7 @@ fn sources(
         let password = source
             .password
             .as_ref()
-            .map(|text| checker.secret(&path("password"), text));
+            .map(|text| checker.secret(&path("password"), &text.0));
         if username.is_some() != source.password.is_some() {
             checker.issue(
                 path(if username.is_some() {
