@@ -842,6 +842,7 @@ async fn conditions_filter_lists() {
         ("status/id in (16, 31) AND NOT (summary like \"Disk%\")", 2),
         ("_info/dateEntered > [2020-01-01T00:00:00Z]", 3),
         ("_info/dateEntered < [2020-01-01T00:00:00Z]", 0),
+        ("lastUpdated > [2020-01-01T00:00:00Z]", 3),
         ("team = null", 3),
     ];
     for (conditions, expected) in cases {
@@ -1521,4 +1522,37 @@ async fn seed_data_loads_from_a_json_file() {
     let (_, board) = Cw::new(&sim).get("/service/boards/1").await;
     assert_eq!(board["name"], "Help Desk");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_accept_version_is_accepted_and_ignored() {
+    let (_sim, cw) = spawn_sim().await;
+    for accept in [
+        "application/vnd.connectwise.com+json; version=2019.3",
+        "application/vnd.connectwise.com+json",
+        "application/vnd.connectwise.com+json; version=2021.1, application/json",
+        "*/*",
+    ] {
+        let response = cw
+            .request(Method::GET, "/service/priorities/4")
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json; charset=utf-8"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let (sim, cw) = spawn_sim().await;
+    assert_eq!(cw.get("/system/info").await.0, StatusCode::OK);
+    let url = format!("{}/system/info", cw.root);
+    sim.shutdown().await;
+    let error = reqwest::Client::new().get(url).send().await.unwrap_err();
+    assert!(error.is_connect(), "{error}");
 }

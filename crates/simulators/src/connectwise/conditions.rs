@@ -480,7 +480,20 @@ fn ne_with_null(field: Option<&Value>, value: &Literal) -> bool {
 }
 
 /// Follows a `a/b/c` path through nested objects, matching member names case-insensitively.
+///
+/// A single name the record lacks is also looked up in `_info`: the service lets conditions say
+/// `lastUpdated > [...]` and `dateEntered < [...]` although responses carry them in `_info`.
 pub fn lookup<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let found = follow(record, path);
+    match (found, path) {
+        (None, [single]) if !single.eq_ignore_ascii_case("_info") => {
+            follow(record, &["_info".to_owned(), single.clone()])
+        }
+        _ => found,
+    }
+}
+
+fn follow<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut current = record;
     for segment in path {
         let object = current.as_object()?;
@@ -601,6 +614,8 @@ mod tests {
             ("summary != \"x\"", true),
             ("_info/lastUpdated > [2025-01-01T00:00:00Z]", true),
             ("_info/lastUpdated < [2025-01-01T00:00:00Z]", false),
+            ("lastUpdated > [2025-02-28T23:59:59Z]", true),
+            ("LastUpdated >= [2025-03-01T10:00:01Z]", false),
             ("id = 1 OR id = 42", true),
             ("id = 1 or (id = 42 AND closedFlag = true)", false),
             ("not (id = 1)", true),

@@ -26,6 +26,10 @@ use super::notes;
 use super::state::{RequestRecord, SimulatorState};
 use super::tickets;
 
+/// Requests kept in the log; the oldest tenth is dropped when it fills, so a long `simulate` run
+/// does not grow without bound.
+const REQUEST_LOG_LIMIT: usize = 10_000;
+
 /// Largest JSON body the API reads.
 const MAX_JSON_BODY: usize = 4 * 1024 * 1024;
 
@@ -97,13 +101,18 @@ async fn service_behaviour(
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(header::EXPIRES, HeaderValue::from_static("-1"));
     headers.insert("x-server-name", HeaderValue::from_static("CWSIM-API01"));
-    state.records().requests.push(RequestRecord {
+    let mut records = state.records();
+    if records.requests.len() >= REQUEST_LOG_LIMIT {
+        records.requests.drain(..REQUEST_LOG_LIMIT / 10);
+    }
+    records.requests.push(RequestRecord {
         method,
         path,
         query,
         status: response.status().as_u16(),
         timestamp: Utc::now(),
     });
+    drop(records);
     response
 }
 
@@ -153,8 +162,6 @@ async fn company_info(
         "VersionNumber": info.version,
         "CompanyID": config.company_id,
         "IsCloud": info.is_cloud,
-        "SiteUrl": "",
-        "AllowAccessToCloudInstance": info.is_cloud,
     });
     json_response(StatusCode::OK, &body)
 }

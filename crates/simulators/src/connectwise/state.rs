@@ -211,7 +211,8 @@ impl SimulatorState {
         self.records().documents.values().cloned().collect()
     }
 
-    /// The requests that arrived, oldest first (simulator control requests excluded).
+    /// The requests that arrived, oldest first (simulator control requests excluded; the most recent
+    /// 10,000 at most).
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.records().requests.clone()
     }
@@ -251,4 +252,33 @@ pub(crate) fn normalise_codebase(codebase: &str) -> String {
 /// Timestamps as ConnectWise writes them: UTC, seconds precision, `Z`.
 pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_private_key() {
+        let config = SimulatorConfig {
+            private_key: "very-secret-value".into(),
+            ..SimulatorConfig::default()
+        };
+        let shown = format!("{config:?} {:?}", SimulatorState::new(config.clone()));
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn codebases_are_normalised_and_the_legacy_alias_is_always_served() {
+        let state = SimulatorState::new(SimulatorConfig {
+            codebase: "/v2025_1".into(),
+            ..SimulatorConfig::default()
+        });
+        assert_eq!(state.current_codebase(), "v2025_1/");
+        assert!(state.serves_codebase("v4_6_release"));
+        assert!(state.serves_codebase("V2025_1"));
+        assert!(!state.serves_codebase("v2024_2"));
+        assert_eq!(state.api_version(), "2025.1");
+    }
 }
