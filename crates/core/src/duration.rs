@@ -75,6 +75,15 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn formatted_durations_read_back(seconds in 0u64..400_000_000) {
+            let duration = Duration::from_secs(seconds);
+            prop_assert_eq!(parse_duration(&format_duration(duration)), Ok(duration));
+        }
+    }
 
     #[test]
     fn reads_human_and_plain_forms() {

@@ -32,6 +32,9 @@ pub const TICKET_PLACEHOLDERS: &[&str] = &[
     "Source",
 ];
 
+/// ConnectWise's limit on a ticket summary, in UTF-16 code units; see [`truncate_utf16`].
+pub const SUMMARY_MAX_UTF16_UNITS: usize = 100;
+
 /// The extra placeholder of correlation lines: the earlier ticket's id.
 pub const CORRELATION_PLACEHOLDER: &str = "id";
 
@@ -326,6 +329,24 @@ mod tests {
                 let next = s[cut.len()..].chars().next().unwrap();
                 prop_assert!(units + next.len_utf16() > max);
             }
+        }
+
+        #[test]
+        fn errors_point_at_a_percent_sign(s in "[a-zA-Z %_0-9é]{0,40}") {
+            if let Err(error) = Template::parse(&s, TemplateKind::Ticket) {
+                let character = s.chars().nth(error.position - 1);
+                prop_assert_eq!(character, Some('%'));
+                let expected = format!("%{}%", error.name);
+                prop_assert!(s.contains(&expected));
+            }
+        }
+
+        #[test]
+        fn known_placeholders_render_their_values(index in 0usize..15, prefix in "[a-z ]{0,10}", suffix in "[a-z ]{0,10}") {
+            let name = TICKET_PLACEHOLDERS[index];
+            let template = Template::parse(&format!("{prefix}%{name}%{suffix}"), TemplateKind::Ticket).unwrap();
+            let rendered = template.render(|asked| (asked == name).then(|| "<v>".to_string()));
+            prop_assert_eq!(rendered, format!("{prefix}<v>{suffix}"));
         }
 
         #[test]

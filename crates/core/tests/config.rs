@@ -686,3 +686,70 @@ fn type_errors_name_the_key_path() {
         "types.toml:3:28: clients[0].connectwise.board_id: invalid type: string \"3\", expected an integer"
     );
 }
+
+#[test]
+fn urls_must_not_carry_credentials_or_api_paths() {
+    let text = r#"
+[connectwise]
+site = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+company_id = "acme"
+public_key = "pub"
+private_key = "k"
+client_id = "cid"
+
+[[sources]]
+name = "a"
+kind = "netwrix-auditor"
+url = "https://svc:Hunter2Secret@auditor.acme.example:9699"
+"#;
+    let found = issues(text);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].path, "connectwise.site");
+    assert!(
+        found[0].message.contains("must name only the site"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[1].path, "sources[0].url");
+    assert!(
+        found[1].message.contains("must not carry credentials"),
+        "{}",
+        found[1].message
+    );
+    assert!(
+        !found[1].message.contains("Hunter2Secret"),
+        "{}",
+        found[1].message
+    );
+}
+
+#[test]
+fn the_database_url_may_come_from_the_environment() {
+    let options = LoadOptions {
+        base_dir: None,
+        env: Some(HashMap::from([(
+            "DATABASE_URL".to_string(),
+            "postgres://mspbridge:Hunter2Secret@db.internal/mspbridge".to_string(),
+        )])),
+    };
+    let config = config::parse_str_with(
+        "[server]\ndatabase = \"env:DATABASE_URL\"\n",
+        "db.toml",
+        &options,
+    )
+    .unwrap();
+    assert_eq!(config.server.database.kind(), DatabaseKind::Postgres);
+    assert!(config.server.database.expose().contains("Hunter2Secret"));
+    assert!(!format!("{config:?}").contains("Hunter2Secret"));
+    let error = config::parse_str_with(
+        "[server]\ndatabase = \"env:NO_SUCH_DATABASE_URL\"\n",
+        "db.toml",
+        &options,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        "db.toml:2: server.database: environment variable NO_SUCH_DATABASE_URL is not set"
+    );
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::raw::{IntOrText, RawSecret};
+use super::types::redact_url_password;
 use crate::duration::{from_seconds, parse_duration};
 use crate::secret::{SecretSpec, SecretString};
 use crate::template::{Template, TemplateKind};
@@ -224,34 +225,59 @@ impl<'a> Checker<'a> {
     /// An http(s) URL; plain http only to a loopback host, so credentials never cross a network in
     /// clear text.
     pub fn service_url(&mut self, path: &str, text: &str) -> Option<Url> {
+        let shown = redact_url_password(text.trim());
         let url = match Url::parse(text.trim()) {
             Ok(url) => url,
             Err(error) => {
                 self.issue(
                     path,
-                    format!("\"{text}\" is not a URL ({error}); write e.g. https://host:port"),
+                    format!("\"{shown}\" is not a URL ({error}); write e.g. https://host:port"),
                 );
                 return None;
             }
         };
+        if url.password().is_some() || !url.username().is_empty() {
+            self.issue(
+                path,
+                format!("\"{shown}\" must not carry credentials; give them in their own keys"),
+            );
+            return None;
+        }
         match url.scheme() {
             "https" => Some(url),
             "http" if is_loopback(&url) => Some(url),
             "http" => {
                 self.issue(
                     path,
-                    format!("\"{text}\" must use https; plain http is allowed only to a loopback address (localhost, 127.0.0.1, ::1)"),
+                    format!("\"{shown}\" must use https; plain http is allowed only to a loopback address (localhost, 127.0.0.1, ::1)"),
                 );
                 None
             }
             other => {
                 self.issue(
                     path,
-                    format!("\"{text}\" has scheme \"{other}\"; use https://"),
+                    format!("\"{shown}\" has scheme \"{other}\"; use https://"),
                 );
                 None
             }
         }
+    }
+
+    /// A service URL that names only the site (scheme, host, port): the API paths are added by the
+    /// connector, so a pasted API URL would double them.
+    pub fn site_url(&mut self, path: &str, text: &str) -> Option<Url> {
+        let url = self.service_url(path, text)?;
+        if url.path() != "/" || url.query().is_some() {
+            self.issue(
+                path,
+                format!(
+                    "\"{}\" must name only the site, e.g. \"https://api-na.myconnectwise.net\"; the API path and codebase are added by mspbridge",
+                    text.trim()
+                ),
+            );
+            return None;
+        }
+        Some(url)
     }
 
     /// A `Low`/`Medium`/`High` level.

@@ -123,7 +123,7 @@ impl fmt::Debug for DatabaseUrl {
 }
 
 /// Replaces the password of `scheme://user:password@host` with `<redacted>`.
-fn redact_url_password(text: &str) -> String {
+pub(crate) fn redact_url_password(text: &str) -> String {
     let Some(scheme_end) = text.find("://") else {
         return text.to_string();
     };

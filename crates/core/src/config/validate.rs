@@ -78,11 +78,22 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
             defaults::LISTEN
         }),
     };
-    let database_text = raw.database.as_deref().unwrap_or(defaults::DATABASE);
-    let database = DatabaseUrl::parse(database_text.trim()).unwrap_or_else(|message| {
-        checker.issue("server.database", message);
+    // A PostgreSQL URL carries a password, so the URL itself may come from env: or file:.
+    let database_text = match raw.database.as_deref() {
+        Some(text) if text.starts_with("env:") || text.starts_with("file:") => {
+            checker.secret("server.database", text).expose().to_string()
+        }
+        Some(text) => text.to_string(),
+        None => defaults::DATABASE.to_string(),
+    };
+    let database = if database_text.is_empty() {
         DatabaseUrl::parse(defaults::DATABASE).expect("default database URL parses")
-    });
+    } else {
+        DatabaseUrl::parse(database_text.trim()).unwrap_or_else(|message| {
+            checker.issue("server.database", message);
+            DatabaseUrl::parse(defaults::DATABASE).expect("default database URL parses")
+        })
+    };
     let api_tokens = raw
         .api_tokens
         .iter()
@@ -119,7 +130,7 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
 
 fn connectwise(raw: &RawConnectWise, checker: &mut Checker<'_>) -> ConnectWiseConfig {
     let site = match &raw.site {
-        Some(text) => checker.service_url("connectwise.site", text),
+        Some(text) => checker.site_url("connectwise.site", text),
         None => {
             checker.issue(
                 "connectwise.site",
