@@ -19,12 +19,16 @@ CREATE INDEX alerts_by_client ON alerts (client, id);
 CREATE INDEX alerts_by_received ON alerts (received_at);
 
 -- Durable work queue. At most one job per serial_key holds a live lease.
+-- `head` is 1 exactly for the oldest unfinished job of each serial key (and for every
+-- job without a key), so claims only look at jobs that may run now, however long the
+-- queue behind one busy key grows.
 CREATE TABLE jobs (
     id               INTEGER PRIMARY KEY,
     kind             TEXT    NOT NULL,
     serial_key       TEXT,
     payload          TEXT    NOT NULL,
     state            TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
+    head             INTEGER NOT NULL,
     run_at           INTEGER NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     lease_owner      TEXT,
@@ -35,9 +39,12 @@ CREATE TABLE jobs (
     created_at       INTEGER NOT NULL,
     finished_at      INTEGER
 );
--- Claim scans only unfinished jobs in run_at order; the head-of-key lookup uses the second index.
-CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state IN ('queued', 'running');
+-- Claim: due heads in run_at order.
+CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state IN ('queued', 'running') AND head = 1;
+-- Head maintenance: the oldest unfinished job of a key.
 CREATE INDEX jobs_serial ON jobs (serial_key, id) WHERE state IN ('queued', 'running');
+-- Claim: is another job of this key leased right now?
+CREATE INDEX jobs_leased ON jobs (serial_key, lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_by_state ON jobs (state, id);
 
 -- One row per alert key currently tracked, with optimistic version.

@@ -56,6 +56,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Enqueues a job; with an idempotency key already used, returns the existing job.
     async fn enqueue_job(&self, job: NewJob) -> Result<Job, StoreError>;
+    /// Enqueues many jobs in one transaction, as `enqueue_job` would one by one; results
+    /// are in input order.
+    async fn enqueue_jobs(&self, jobs: Vec<NewJob>) -> Result<Vec<Job>, StoreError>;
     /// Leases up to `limit` jobs to `worker_id` until `now + lease`. Only jobs due at
     /// `now`, not leased (or whose lease expired), and at the head of their serial key
     /// (the oldest unfinished job of that key, with no other job of the key leased) are

@@ -40,6 +40,7 @@ conformance_tests!(
     retried_dead_job_respects_running_key,
     idempotency_key_returns_existing,
     fifo_per_serial_key,
+    enqueue_batch_like_one_by_one,
     queue_depth_counts,
     concurrent_claims_never_overlap,
     incident_optimistic_conflict,

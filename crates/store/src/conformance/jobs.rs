@@ -35,6 +35,11 @@ pub async fn backoff_run_at_respected(store: Arc<dyn Store>) {
     assert_eq!(claimed[0].state, JobState::Running);
     assert_eq!(claimed[0].lease_owner.as_deref(), Some("w1"));
     assert_eq!(claimed[0].lease_expires_at, Some(at(160)));
+    assert_eq!(
+        store.next_job_run_at().await.unwrap(),
+        Some(at(160)),
+        "a lease running out is the next wake-up"
+    );
 
     store
         .fail_job(
@@ -364,6 +369,39 @@ pub async fn idempotency_key_returns_existing(store: Arc<dyn Store>) {
     assert_ne!(a.id, b.id, "jobs without a key are never merged");
     let all = store.list_jobs(JobFilter::default(), 10).await.unwrap();
     assert_eq!(all.len(), 3);
+}
+
+/// A batch enqueue behaves like enqueuing one by one: keys, heads and idempotency hold.
+pub async fn enqueue_batch_like_one_by_one(store: Arc<dyn Store>) {
+    let mut keyed = new_job("ticket.create", Some("k"), 0);
+    keyed.idempotency_key = Some("alert-1".into());
+    let jobs = store
+        .enqueue_jobs(vec![
+            keyed.clone(),
+            new_job("ticket.update", Some("k"), 0),
+            keyed,
+            new_job("publish", None, 0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 4, "one result per input job");
+    assert_eq!(
+        jobs[2].id, jobs[0].id,
+        "a repeated idempotency key inside a batch is merged"
+    );
+    let claimed = store.claim_jobs("w", at(0), LEASE, 10).await.unwrap();
+    assert_eq!(
+        ids(&claimed),
+        vec![jobs[0].id, jobs[3].id],
+        "the second job of k waits for the first"
+    );
+    store
+        .complete_job(jobs[0].id, &token(&claimed[0]), at(1))
+        .await
+        .unwrap();
+    let next = store.claim_jobs("w", at(1), LEASE, 10).await.unwrap();
+    assert_eq!(ids(&next), vec![jobs[1].id]);
+    assert!(store.enqueue_jobs(Vec::new()).await.unwrap().is_empty());
 }
 
 /// Jobs of one serial key run in enqueue order, even when a later one is due earlier.

@@ -28,9 +28,9 @@ pub use incidents::{
 };
 pub use jobs::{
     backoff_run_at_respected, concurrent_claims_never_overlap, dead_letter_and_retry,
-    expired_lease_is_reclaimed, fifo_per_serial_key, idempotency_key_returns_existing,
-    lease_exclusive_per_serial_key, lease_lost_after_expiry, queue_depth_counts,
-    retried_dead_job_respects_running_key,
+    enqueue_batch_like_one_by_one, expired_lease_is_reclaimed, fifo_per_serial_key,
+    idempotency_key_returns_existing, lease_exclusive_per_serial_key, lease_lost_after_expiry,
+    queue_depth_counts, retried_dead_job_respects_running_key,
 };
 pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
@@ -56,6 +56,7 @@ where
     retried_dead_job_respects_running_key(fresh().await).await;
     idempotency_key_returns_existing(fresh().await).await;
     fifo_per_serial_key(fresh().await).await;
+    enqueue_batch_like_one_by_one(fresh().await).await;
     queue_depth_counts(fresh().await).await;
     concurrent_claims_never_overlap(fresh().await).await;
     incident_optimistic_conflict(fresh().await).await;

@@ -4,6 +4,8 @@
 //! detected by the unique index inside the same transaction, never by a prior read that
 //! could race with another intake.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::sqlite::SqliteRow;
 
 use super::{col, count, from_micros, json_text, micros, parse_json, SqliteStore};
@@ -12,6 +14,10 @@ use crate::model::*;
 
 const ALERT_COLUMNS: &str = "id, source, source_alert_id, client, alert_name, occurred_at, \
                              received_at, state, payload";
+
+/// Rows per multi-row INSERT: 8 parameters each stays far below SQLite's limit of
+/// 32766, and one statement per chunk avoids a round trip to the database thread per row.
+const ROWS_PER_STATEMENT: usize = 200;
 
 pub(super) async fn accept_batch(
     store: &SqliteStore,
@@ -22,31 +28,58 @@ pub(super) async fn accept_batch(
     }
     let action = "accepting alerts";
     let mut tx = store.write(action).await?;
-    let mut outcomes = Vec::with_capacity(alerts.len());
-    for alert in &alerts {
-        let inserted: Option<i64> = sqlx::query_scalar(
+    // Ids of the rows this batch inserted, by dedup key. Within one statement SQLite
+    // inserts rows in order, so a repeat inside the batch loses to its first occurrence.
+    let mut inserted: HashMap<(String, String), i64> = HashMap::with_capacity(alerts.len());
+    for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::with_capacity(160 + chunk.len() * 32);
+        sql.push_str(
             "INSERT INTO alerts (source, source_alert_id, client, alert_name, occurred_at, \
-             received_at, state, payload) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) \
-             ON CONFLICT (source, source_alert_id) DO NOTHING RETURNING id",
-        )
-        .bind(&alert.source)
-        .bind(&alert.source_alert_id)
-        .bind(&alert.client)
-        .bind(&alert.alert_name)
-        .bind(micros(alert.occurred_at))
-        .bind(micros(alert.received_at))
-        .bind(json_text(&alert.payload))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-        let outcome = match inserted {
-            Some(id) => AcceptOutcome::Accepted(id),
+             received_at, state, payload) VALUES ",
+        );
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?, ?, ?, ?, ?, ?, 'queued', ?)");
+        }
+        sql.push_str(
+            " ON CONFLICT (source, source_alert_id) DO NOTHING \
+             RETURNING id, source, source_alert_id",
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
+        for alert in chunk {
+            query = query
+                .bind(&alert.source)
+                .bind(&alert.source_alert_id)
+                .bind(&alert.client)
+                .bind(&alert.alert_name)
+                .bind(micros(alert.occurred_at))
+                .bind(micros(alert.received_at))
+                .bind(json_text(&alert.payload));
+        }
+        let rows = query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        for (id, source, source_alert_id) in rows {
+            inserted.insert((source, source_alert_id), id);
+        }
+    }
+
+    let mut reported: HashSet<i64> = HashSet::with_capacity(inserted.len());
+    let mut outcomes = Vec::with_capacity(alerts.len());
+    for alert in alerts {
+        let key = (alert.source, alert.source_alert_id);
+        let outcome = match inserted.get(&key) {
+            Some(&id) if reported.insert(id) => AcceptOutcome::Accepted(id),
+            Some(&id) => AcceptOutcome::Duplicate(id),
             None => {
                 let existing: i64 = sqlx::query_scalar(
                     "SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?",
                 )
-                .bind(&alert.source)
-                .bind(&alert.source_alert_id)
+                .bind(&key.0)
+                .bind(&key.1)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::db("looking up a duplicate alert"))?;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
     col, count, from_micros, json_text, micros, opt_from_micros, parse_json, plus, SqliteStore,
@@ -30,9 +30,39 @@ const JOB_COLUMNS: &str = "id, kind, serial_key, payload, state, run_at, attempt
 pub(super) async fn enqueue(store: &SqliteStore, job: NewJob) -> Result<Job, StoreError> {
     let action = "enqueuing a job";
     let mut tx = store.write(action).await?;
+    let stored = enqueue_in(&mut tx, &job).await?;
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(stored)
+}
+
+pub(super) async fn enqueue_batch(
+    store: &SqliteStore,
+    jobs: Vec<NewJob>,
+) -> Result<Vec<Job>, StoreError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let action = "enqueuing jobs";
+    let mut tx = store.write(action).await?;
+    let mut stored = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        stored.push(enqueue_in(&mut tx, job).await?);
+    }
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(stored)
+}
+
+/// Inserts a job (as the head of its key if nothing else of the key is unfinished), or
+/// returns the job already holding its idempotency key.
+async fn enqueue_in(tx: &mut SqliteConnection, job: &NewJob) -> Result<Job, StoreError> {
+    let action = "enqueuing a job";
     let inserted = sqlx::query(&format!(
-        "INSERT INTO jobs (kind, serial_key, payload, state, run_at, attempts, \
-         idempotency_key, created_at) VALUES (?, ?, ?, 'queued', ?, 0, ?, ?) \
+        "INSERT INTO jobs (kind, serial_key, payload, state, head, run_at, attempts, \
+         idempotency_key, created_at) \
+         VALUES (?1, ?2, ?3, 'queued', \
+                 NOT EXISTS (SELECT 1 FROM jobs k WHERE k.serial_key = ?2 \
+                             AND k.state IN ('queued', 'running')), \
+                 ?4, 0, ?5, ?6) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
     ))
     .bind(&job.kind)
@@ -56,9 +86,7 @@ pub(super) async fn enqueue(store: &SqliteStore, job: NewJob) -> Result<Job, Sto
             "reading the job with the same idempotency key",
         ))?,
     };
-    let stored = decode(&row)?;
-    tx.commit().await.map_err(StoreError::db(action))?;
-    Ok(stored)
+    decode(&row)
 }
 
 pub(super) async fn claim(
@@ -75,17 +103,15 @@ pub(super) async fn claim(
     let now = micros(now);
     let action = "claiming jobs";
     let mut tx = store.write(action).await?;
+    // INDEXED BY pins the partial index over unfinished heads: without statistics the
+    // planner would pick the state index and walk every queued job behind busy keys.
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT j.id FROM jobs j \
-         WHERE j.state IN ('queued', 'running') AND j.run_at <= ?1 \
+        "SELECT j.id FROM jobs j INDEXED BY jobs_due \
+         WHERE j.state IN ('queued', 'running') AND j.head = 1 AND j.run_at <= ?1 \
            AND (j.state = 'queued' OR j.lease_expires_at <= ?1) \
-           AND (j.serial_key IS NULL OR ( \
-                 j.id = (SELECT MIN(h.id) FROM jobs h \
-                         WHERE h.serial_key = j.serial_key AND h.state IN ('queued', 'running')) \
-                 AND NOT EXISTS (SELECT 1 FROM jobs r \
-                         WHERE r.serial_key = j.serial_key AND r.state IN ('queued', 'running') \
-                           AND r.state = 'running' AND r.id <> j.id \
-                           AND r.lease_expires_at > ?1))) \
+           AND (j.serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
+                 WHERE r.state = 'running' AND r.serial_key = j.serial_key \
+                   AND r.lease_expires_at > ?1 AND r.id <> j.id)) \
          ORDER BY j.run_at, j.id LIMIT ?2",
     )
     .bind(now)
@@ -136,6 +162,7 @@ pub(super) async fn complete(
     if done.rows_affected() == 0 {
         return Err(lease_failure(&mut tx, id).await);
     }
+    promote_next_head(&mut tx, id).await?;
     tx.commit().await.map_err(StoreError::db(action))
 }
 
@@ -171,6 +198,9 @@ pub(super) async fn fail(
     if done.rows_affected() == 0 {
         return Err(lease_failure(&mut tx, id).await);
     }
+    if next_run_at.is_none() {
+        promote_next_head(&mut tx, id).await?;
+    }
     tx.commit().await.map_err(StoreError::db(action))
 }
 
@@ -202,8 +232,23 @@ pub(super) async fn extend_lease(
     Ok(expires)
 }
 
+/// After job `finished` left the unfinished set, marks the oldest unfinished job of its
+/// serial key as the head (a no-op when `finished` had no key or was not the head).
+async fn promote_next_head(tx: &mut SqliteConnection, finished: JobId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET head = 1 WHERE id = \
+         (SELECT MIN(n.id) FROM jobs f JOIN jobs n ON n.serial_key = f.serial_key \
+          WHERE f.id = ?1 AND n.state IN ('queued', 'running'))",
+    )
+    .bind(finished)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db("releasing the next job of a serial key"))?;
+    Ok(())
+}
+
 /// Why a lease-checked update touched nothing: the job is gone, or the lease is not ours.
-async fn lease_failure(tx: &mut sqlx::SqliteConnection, id: JobId) -> StoreError {
+async fn lease_failure(tx: &mut SqliteConnection, id: JobId) -> StoreError {
     let exists: Result<Option<i64>, _> = sqlx::query_scalar("SELECT id FROM jobs WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -305,7 +350,29 @@ pub(super) async fn retry_dead(
             },
         });
     };
-    let job = decode(&row)?;
+    let mut job = decode(&row)?;
+    if let Some(key) = &job.serial_key {
+        // The retried job rejoins its key in id order: it becomes the head only if it is
+        // older than every unfinished job of the key, taking the flag from the old head.
+        sqlx::query(
+            "UPDATE jobs SET head = (id = (SELECT MIN(m.id) FROM jobs m \
+                                          WHERE m.serial_key = ?1 \
+                                            AND m.state IN ('queued', 'running'))) \
+             WHERE serial_key = ?1 AND state IN ('queued', 'running') \
+               AND (head = 1 OR id = ?2)",
+        )
+        .bind(key)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        job = decode(&row)?;
+    }
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(job)
 }
@@ -328,13 +395,25 @@ pub(super) async fn queue_depth(store: &SqliteStore) -> Result<QueueDepth, Store
 }
 
 pub(super) async fn next_run_at(store: &SqliteStore) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(run_at) FROM jobs WHERE state IN ('queued', 'running') AND state = 'queued'",
+    // The earliest time a claim could hand something out: a queued head becoming due, or
+    // a lease running out.
+    let queued: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(run_at) FROM jobs INDEXED BY jobs_due \
+         WHERE state IN ('queued', 'running') AND head = 1 AND state = 'queued'",
     )
     .fetch_one(&store.reader)
     .await
     .map_err(StoreError::db("finding the next due job"))?;
-    opt_from_micros(at, "jobs.run_at")
+    let leased: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(lease_expires_at) FROM jobs WHERE state = 'running'")
+            .fetch_one(&store.reader)
+            .await
+            .map_err(StoreError::db("finding the next lease expiry"))?;
+    let earliest = match (queued, leased) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    opt_from_micros(earliest, "jobs.run_at")
 }
 
 fn decode(row: &SqliteRow) -> Result<Job, StoreError> {
