@@ -11,7 +11,7 @@ use super::error::AuditorError;
 use super::filter::FilterList;
 use super::record::{parse_error_list, parse_record_page, ActivityRecord, RecordPage, WireFormat};
 use super::settings::{AuditorPassword, AuditorSettings, TlsMode};
-use super::tls::{find_pin_mismatch, pinned_client_config};
+use super::tls::{find_certificate_problem, pinned_client_config, CertificateProblem};
 
 const JSON_CONTENT_TYPE: &str = "application/json; Charset=UTF-8";
 
@@ -238,12 +238,21 @@ impl AuditorClient {
 
     fn transport_error(&self, url: &Url, error: reqwest::Error) -> AuditorError {
         let shown_url = strip_query(url);
-        if let Some((expected, actual)) = find_pin_mismatch(&error) {
-            return AuditorError::CertificateMismatch {
-                url: shown_url,
-                expected,
-                actual,
-            };
+        match find_certificate_problem(&error) {
+            Some(CertificateProblem::PinMismatch { expected, actual }) => {
+                return AuditorError::CertificateMismatch {
+                    url: shown_url,
+                    expected,
+                    actual,
+                }
+            }
+            Some(CertificateProblem::Rejected(detail)) => {
+                return AuditorError::CertificateRejected {
+                    url: shown_url,
+                    detail,
+                }
+            }
+            None => {}
         }
         if error.is_timeout() {
             return AuditorError::Timeout {

@@ -68,6 +68,12 @@ pub enum AuditorError {
         expected: String,
         actual: String,
     },
+    /// The server certificate failed verification (untrusted issuer, wrong name, expired).
+    #[error(
+        "the certificate of Netwrix Auditor at {url} was rejected: {detail}; pin Auditor's \
+         self-signed certificate by its SHA-256 instead of turning verification off"
+    )]
+    CertificateRejected { url: String, detail: String },
     /// No answer within the configured timeout.
     #[error("Netwrix Auditor at {url} did not answer within {timeout:?}")]
     Timeout { url: String, timeout: Duration },
@@ -108,6 +114,7 @@ impl AuditorError {
             | AuditorError::MethodNotAllowed { .. }
             | AuditorError::PayloadTooLarge { .. }
             | AuditorError::CertificateMismatch { .. }
+            | AuditorError::CertificateRejected { .. }
             | AuditorError::InvalidResponse(_) => ErrorClass::Permanent,
         }
     }

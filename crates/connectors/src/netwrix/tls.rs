@@ -118,37 +118,57 @@ pub(crate) fn pinned_client_config(
     Ok(config)
 }
 
-/// Finds a pin mismatch anywhere in an error's source chain.
-pub(crate) fn find_pin_mismatch(
+/// What certificate verification said, found in a transport error's source chain.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CertificateProblem {
+    /// The pinned fingerprint did not match: (expected, actual).
+    PinMismatch { expected: String, actual: String },
+    /// WebPKI verification rejected the certificate.
+    Rejected(String),
+}
+
+/// Looks through an error's source chain (including the inside of `io::Error`s, where hyper puts
+/// TLS failures) for a rustls certificate error.
+pub(crate) fn find_certificate_problem(
     error: &(dyn std::error::Error + 'static),
-) -> Option<(String, String)> {
+) -> Option<CertificateProblem> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = current {
-        if let Some(found) = pin_mismatch_in(error) {
+        if let Some(found) = certificate_problem_in(error) {
             return Some(found);
         }
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(found) = pin_mismatch_in(inner) {
-                    return Some(found);
-                }
-            }
-        }
-        current = error.source();
+        // `io::Error::source` skips the wrapped error itself, and hyper wraps rustls errors in
+        // two nested `io::Error`s, so step into the wrapped error explicitly.
+        current = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }
 
-fn pin_mismatch_in(error: &(dyn std::error::Error + 'static)) -> Option<(String, String)> {
+fn certificate_problem_in(error: &(dyn std::error::Error + 'static)) -> Option<CertificateProblem> {
     if let Some(mismatch) = error.downcast_ref::<PinMismatch>() {
-        return Some((mismatch.expected.clone(), mismatch.actual.clone()));
+        return Some(CertificateProblem::PinMismatch {
+            expected: mismatch.expected.clone(),
+            actual: mismatch.actual.clone(),
+        });
     }
-    if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(other))) =
-        error.downcast_ref::<rustls::Error>()
-    {
-        if let Some(mismatch) = other.0.downcast_ref::<PinMismatch>() {
-            return Some((mismatch.expected.clone(), mismatch.actual.clone()));
+    match error.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
+            match other.0.downcast_ref::<PinMismatch>() {
+                Some(mismatch) => Some(CertificateProblem::PinMismatch {
+                    expected: mismatch.expected.clone(),
+                    actual: mismatch.actual.clone(),
+                }),
+                None => Some(CertificateProblem::Rejected(other.to_string())),
+            }
         }
+        rustls::Error::InvalidCertificate(problem) => {
+            Some(CertificateProblem::Rejected(format!("{problem:?}")))
+        }
+        _ => None,
     }
-    None
 }
