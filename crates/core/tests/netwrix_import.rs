@@ -171,10 +171,12 @@ fn without_a_client_id_the_generated_config_fails_validation_clearly() {
 #[test]
 fn tuned_and_unusual_files_convert_and_report_the_rest() {
     let conversion = convert(CONNECTWISE_INTERNAL, ITSM_TUNED).unwrap();
-    let toml = with_client_id(&conversion).replace(
-        "# username = \"DOMAIN\\\\user\"\n# password",
-        "username = \"BETA\\\\svc\"\npassword",
-    );
+    let toml = with_client_id(&conversion)
+        .replace(" %PreviousTicketReference%", "")
+        .replace(
+            "# username = \"DOMAIN\\\\user\"\n# password",
+            "username = \"BETA\\\\svc\"\npassword",
+        );
     let config = config::parse_str_with(&toml, "tuned.toml", &env()).unwrap();
 
     let connectwise = config.connectwise.as_ref().unwrap();
@@ -250,6 +252,7 @@ fn tuned_and_unusual_files_convert_and_report_the_rest() {
         "connectwise-settings:60: /Settings/ProxyAddress: not a ConnectWise setting mspbridge knows",
         "connectwise-settings:2: connectwise.client_id",
         "connectwise-settings:6: /Settings/PrivateKey: not written to the config",
+        "connectwise-settings:12: /Settings/TicketParameters/TicketParameter[Name=initialInternalAnalysis]: carried over, but fix it before running mspbridge: unknown placeholder %PreviousTicketReference% at character 25",
         "itsm-settings:4: /settings/NetwrixAuditorUserName: the add-on ran as LocalSystem",
         "itsm-settings:17: /settings/ActivityRecordWebRequests/RetryCount: not a setting of this group",
         "itsm-settings:19: /settings/TicketFloodLimit: given twice; the first value is used",

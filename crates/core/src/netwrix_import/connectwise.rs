@@ -5,6 +5,7 @@ use super::output::{self, Line, Section};
 use super::xml_tree::Element;
 use super::{parse_bool, with_https, Notes, CONNECTWISE_FILE, PRIVATE_KEY_ENV};
 use crate::config::{DescriptionField, TicketLevel};
+use crate::template::{Template, TemplateKind};
 
 /// The two sections this file produces.
 pub struct ConnectWiseSections {
@@ -124,6 +125,13 @@ pub fn import(root: &Element, notes: &mut Notes) -> ConnectWiseSections {
             "ticketparameters" => ticket_parameters(child, &path, &mut ticket, notes),
             "ticketparameterrefs" => ticket_parameter_refs(child, &path, &mut ticket, notes),
             "correlationticketformat" => {
+                check_template(
+                    child.text.trim(),
+                    TemplateKind::Correlation,
+                    child.line,
+                    &path,
+                    notes,
+                );
                 ticket.push(Line::new(
                     "correlation_format",
                     output::string(child.text.trim()),
@@ -181,7 +189,10 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
         }
         let description_field = DescriptionField::parse(&name);
         match name.to_ascii_lowercase().as_str() {
-            "summary" => ticket.push(Line::new("summary", output::string(value))),
+            "summary" => {
+                check_template(value, TemplateKind::Ticket, parameter.line, &parameter_path, notes);
+                ticket.push(Line::new("summary", output::string(value)));
+            }
             _ if description_field.is_some() => {
                 if description_seen {
                     notes.add(CONNECTWISE_FILE, parameter.line, &parameter_path, "a description template was already given; mspbridge fills one description field");
@@ -189,6 +200,7 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
                 }
                 description_seen = true;
                 let field = description_field.unwrap_or(DescriptionField::InitialDescription);
+                check_template(value, TemplateKind::Ticket, parameter.line, &parameter_path, notes);
                 ticket.push(Line::new("description", output::string(value)));
                 ticket.push(Line::new("description_field", output::string(field.api_name())));
             }
@@ -320,5 +332,18 @@ fn status_value(text: &str) -> String {
     match text.parse::<i64>() {
         Ok(id) => id.to_string(),
         Err(_) => output::string(text),
+    }
+}
+
+/// Templates are carried as the user wrote them; one that mspbridge would reject (a ServiceNow-only
+/// placeholder such as `%AlertDescription%`) is reported so it can be fixed before `check` fails.
+fn check_template(text: &str, kind: TemplateKind, line: usize, path: &str, notes: &mut Notes) {
+    if let Err(error) = Template::parse(text, kind) {
+        notes.add(
+            CONNECTWISE_FILE,
+            line,
+            path,
+            format!("carried over, but fix it before running mspbridge: {error}"),
+        );
     }
 }
