@@ -286,7 +286,10 @@ impl FieldValue {
             FieldValue::Int(Some(v)) => values.iter().any(|x| x.trim().parse::<i64>() == Ok(*v)),
             FieldValue::Str(Some(v)) => values.iter().any(|x| x == v),
             FieldValue::Bool(Some(v)) => values.iter().any(|x| parse_bool(x.trim()) == Some(*v)),
-            FieldValue::Time(t) => values.iter().any(|x| *x == timestamp(t)),
+            FieldValue::Time(t) => match raw.split_once(',') {
+                Some((start, end)) => time_in_range(t, start.trim(), end.trim()),
+                None => parse_instant(raw.trim(), false) == Some(*t),
+            },
             _ => false,
         }
     }
@@ -301,6 +304,28 @@ impl FieldValue {
             _ => (1, 0, String::new()),
         }
     }
+}
+
+/// `start,end` date-range filters: RFC3339 or date-only bounds, `*` for an open end, both inclusive.
+fn time_in_range(t: &DateTime<Utc>, start: &str, end: &str) -> bool {
+    let after_start = start == "*" || parse_instant(start, false).is_some_and(|s| *t >= s);
+    let before_end = end == "*" || parse_instant(end, true).is_some_and(|e| *t <= e);
+    after_start && before_end
+}
+
+/// An RFC3339 instant, or a date taken as the start (or, for `end_of_day`, the last millisecond) of
+/// that day in UTC.
+fn parse_instant(s: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let day = parse_date(s)?;
+    let time = if end_of_day {
+        day.and_hms_milli_opt(23, 59, 59, 999)?
+    } else {
+        day.and_hms_opt(0, 0, 0)?
+    };
+    Some(time.and_utc())
 }
 
 /// `true,false,1,0`, the booleans IT Glue filters accept.
@@ -618,6 +643,20 @@ pub fn opt_bool(attrs: &Map<String, Value>, key: &str) -> Result<Option<bool>, A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_range_filters_have_open_and_inclusive_ends() {
+        let t = DateTime::parse_from_rfc3339("2024-03-02T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let v = FieldValue::Time(t);
+        assert!(v.matches("2024-03-01,2024-03-02"));
+        assert!(v.matches("*,2024-03-02T12:00:00Z"));
+        assert!(v.matches("2024-03-02T12:00:00Z,*"));
+        assert!(!v.matches("2024-03-03,*"));
+        assert!(!v.matches("*,2024-03-01"));
+        assert!(v.matches("2024-03-02T12:00:00.000Z"));
+    }
 
     #[test]
     fn escaped_commas_stay_in_one_value() {

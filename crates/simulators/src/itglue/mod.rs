@@ -284,7 +284,7 @@ pub struct ItGlueSimulator {
     base_url: String,
     addr: SocketAddr,
     state: ItGlueState,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
 }
 
 /// Starts the simulator on `addr` (port 0 picks a free port).
@@ -310,7 +310,7 @@ pub async fn spawn(
         base_url: format!("http://{addr}"),
         addr,
         state,
-        task,
+        task: Some(task),
     })
 }
 
@@ -370,14 +370,29 @@ impl ItGlueSimulator {
         self.state.requests()
     }
 
+    /// Serves until the server task ends (it only ends on a listener error); for `mspbridge simulate`.
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                if !error.is_cancelled() {
+                    tracing::error!(%error, "IT Glue simulator task failed");
+                }
+            }
+        }
+    }
+
     /// Stops serving.
-    pub fn shutdown(self) {
-        self.task.abort();
+    pub fn shutdown(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }
 
 impl Drop for ItGlueSimulator {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }

@@ -118,6 +118,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    tracing::debug!(method = %method, path = %path, status = response.status().as_u16(), "IT Glue simulator request");
     shared
         .log
         .lock()
