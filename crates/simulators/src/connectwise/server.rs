@@ -76,6 +76,7 @@ async fn service_behaviour(
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
+    let arrived = Utc::now();
     if is_control(&path) {
         return next.run(request).await;
     }
@@ -110,7 +111,7 @@ async fn service_behaviour(
         path,
         query,
         status: response.status().as_u16(),
-        timestamp: Utc::now(),
+        timestamp: arrived,
     });
     drop(records);
     response

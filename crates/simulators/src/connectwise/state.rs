@@ -67,7 +67,8 @@ impl Default for SimulatorConfig {
 /// The codebase alias every ConnectWise site serves.
 pub const LEGACY_CODEBASE: &str = "v4_6_release/";
 
-/// One request as it arrived, without headers (so no credentials).
+/// One request as it arrived, without headers (so no credentials); `timestamp` is its arrival time
+/// and `status` the answer it got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
     pub method: String,
