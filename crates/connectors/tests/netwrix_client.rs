@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mspbridge_connectors::netwrix::{
-    with_retries, ActivityRecord, AuditorClient, AuditorError, AuditorPassword, AuditorSettings,
-    FilterField, FilterList, FilterOperator, RetryPolicy, TlsMode,
+    parse_record_page, with_retries, ActivityRecord, AuditorClient, AuditorError, AuditorPassword,
+    AuditorSettings, FilterField, FilterList, FilterOperator, RetryPolicy, TlsMode, WireFormat,
 };
 use mspbridge_connectors::ErrorClass;
 use mspbridge_simulators::auditor::{
@@ -589,4 +589,31 @@ fn retry_backoff_doubles_up_to_the_cap() {
         .map(|attempt| policy.backoff_after(attempt).as_millis())
         .collect();
     assert_eq!(waits, [100, 200, 350, 350]);
+}
+
+#[tokio::test]
+async fn xml_pages_read_the_same_as_json_pages() {
+    let sim = demo_simulator().await;
+    let fetch = |format: &'static str| {
+        let url = format!(
+            "{}/netwrix/api/v1/activity_records/enum?count=1000{format}",
+            sim.base_url()
+        );
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .basic_auth(USER, Some(PASSWORD))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        }
+    };
+    let xml = parse_record_page(&fetch("").await, WireFormat::Xml).unwrap();
+    let json = parse_record_page(&fetch("&format=json").await, WireFormat::Json).unwrap();
+    assert_eq!(xml.records.len(), demo_records().len());
+    assert_eq!(xml.records, json.records);
+    assert_eq!(xml.continuation_mark, json.continuation_mark);
 }
