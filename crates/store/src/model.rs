@@ -468,3 +468,77 @@ pub struct PruneReport {
     /// Done jobs.
     pub done_jobs: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_state_transitions_follow_the_pipeline() {
+        use AlertState::*;
+        let cases = [
+            (Queued, Processed, true),
+            (Queued, Unrouted, true),
+            (Unrouted, Queued, true),
+            (Unrouted, Processed, true),
+            (Processed, Queued, false),
+            (Processed, Unrouted, false),
+            (Queued, Queued, true),
+        ];
+        for (from, to, allowed) in cases {
+            assert_eq!(from.can_become(to), allowed, "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn stored_spellings_round_trip() {
+        for state in [
+            AlertState::Queued,
+            AlertState::Processed,
+            AlertState::Unrouted,
+        ] {
+            assert_eq!(AlertState::parse(state.as_str()), Some(state));
+        }
+        for state in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Dead,
+        ] {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(AlertState::parse("lost"), None);
+        assert_eq!(JobState::parse(""), None);
+    }
+
+    #[test]
+    fn job_debug_hides_the_lease_token() {
+        let job = Job {
+            id: 1,
+            kind: "ticket.create".into(),
+            serial_key: None,
+            payload: Value::Null,
+            state: JobState::Running,
+            run_at: DateTime::<Utc>::UNIX_EPOCH,
+            attempts: 1,
+            lease_owner: Some("w".into()),
+            lease_token: Some("0123456789abcdef".into()),
+            lease_expires_at: None,
+            last_error: None,
+            idempotency_key: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            finished_at: None,
+        };
+        let debug = format!("{job:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn accept_outcome_reports_the_id_either_way() {
+        assert_eq!(AcceptOutcome::Accepted(3).alert_id(), 3);
+        assert_eq!(AcceptOutcome::Duplicate(4).alert_id(), 4);
+        assert!(AcceptOutcome::Accepted(3).is_new());
+        assert!(!AcceptOutcome::Duplicate(4).is_new());
+    }
+}

@@ -433,3 +433,49 @@ impl Store for SqliteStore {
         records::compare_and_put_kv(self, key, expected, value).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_understood() {
+        let (_, location, memory) = connect_options("sqlite::memory:").unwrap();
+        assert_eq!((location.as_str(), memory), ("in-memory", true));
+        let (_, location, memory) = connect_options("sqlite://data/mspbridge.db").unwrap();
+        assert_eq!((location.as_str(), memory), ("data/mspbridge.db", false));
+        let (_, location, memory) = connect_options("/var/lib/mspbridge/db.sqlite").unwrap();
+        assert_eq!(
+            (location.as_str(), memory),
+            ("/var/lib/mspbridge/db.sqlite", false)
+        );
+        assert!(matches!(
+            connect_options("   "),
+            Err(StoreError::InvalidUrl(_))
+        ));
+    }
+
+    #[test]
+    fn time_encoding_keeps_microseconds() {
+        let at = DateTime::from_timestamp_micros(1_767_225_600_123_456).unwrap();
+        assert_eq!(from_micros(micros(at), "t").unwrap(), at);
+        assert!(matches!(
+            from_micros(i64::MAX, "jobs.run_at"),
+            Err(StoreError::Corrupt(message)) if message.contains("jobs.run_at")
+        ));
+    }
+
+    #[test]
+    fn lease_arithmetic_refuses_overflow_and_clamps_cutoffs() {
+        let at = DateTime::from_timestamp(0, 0).unwrap();
+        assert_eq!(plus(at, Duration::from_secs(60)).unwrap().timestamp(), 60);
+        assert!(matches!(
+            plus(at, Duration::from_secs(u64::MAX)),
+            Err(StoreError::InvalidArgument(_))
+        ));
+        assert_eq!(
+            minus(at, Duration::from_secs(u64::MAX)),
+            DateTime::<Utc>::MIN_UTC
+        );
+    }
+}
