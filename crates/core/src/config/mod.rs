@@ -10,6 +10,7 @@ mod checks;
 pub mod defaults;
 mod lines;
 mod raw;
+mod sections;
 mod types;
 mod validate;
 
