@@ -617,3 +617,24 @@ async fn xml_pages_read_the_same_as_json_pages() {
     assert_eq!(xml.records, json.records);
     assert_eq!(xml.continuation_mark, json.continuation_mark);
 }
+
+#[tokio::test]
+async fn probe_reads_one_record_and_reports_bad_credentials() {
+    let sim = demo_simulator().await;
+    client_for(&sim).probe().await.unwrap();
+    assert_eq!(
+        sim.requests()[0].query.as_deref(),
+        Some("format=json&count=1")
+    );
+    let mut settings = settings_for(&sim);
+    settings.username = r"ACME\someone-else".to_owned();
+    let error = AuditorClient::new(settings)
+        .unwrap()
+        .probe()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, AuditorError::Unauthorized { .. }),
+        "{error:?}"
+    );
+}

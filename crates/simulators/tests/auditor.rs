@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use chrono::{TimeZone, Utc};
 use mspbridge_simulators::auditor::{
     demo_records, parse_seed, spawn, AuditorFault, AuditorSimConfig, AuditorSimTls,
-    AuditorSimulator, SimRecord, API_DATA_SOURCE,
+    AuditorSimulator, SimMonitoringPlan, SimRecord, API_DATA_SOURCE,
 };
 use serde_json::{json, Value};
 
@@ -25,16 +25,25 @@ fn record(
     source: &str,
     when: &str,
 ) -> SimRecord {
-    serde_json::from_value(json!({
-        "RID": rid, "Who": who, "Action": action, "ObjectType": object_type,
-        "What": format!(r"\acme\Users\{rid}"), "When": when, "Where": "DC01.acme.example",
-        "DataSource": source, "MonitoringPlan": {"Name": "My Hybrid Cloud enterprise"},
-        "Workstation": "WS-1"
-    }))
-    .unwrap()
+    let mut record = SimRecord::new(
+        who,
+        action,
+        object_type,
+        format!(r"\acme\Users\{rid}"),
+        when,
+        "DC01.acme.example",
+    );
+    record.rid = Some(rid.to_owned());
+    record.data_source = Some(source.to_owned());
+    record.monitoring_plan = Some(SimMonitoringPlan {
+        name: "My Hybrid Cloud enterprise".to_owned(),
+        id: None,
+    });
+    record.workstation = Some("WS-1".to_owned());
+    record
 }
 
-/// Records chosen so that the documented search sample selects exactly R2 and R5.
+/// Records chosen so that the documented search sample selects R1, R2 and R5.
 fn search_sample_records() -> Vec<SimRecord> {
     vec![
         record(

@@ -63,6 +63,15 @@ impl AuditorClient {
         })
     }
 
+    /// Checks URL, credentials and certificate with the smallest possible read (one record of
+    /// `activity_records/enum`), for `mspbridge check` and the setup wizard.
+    pub async fn probe(&self) -> Result<(), AuditorError> {
+        let mut url = self.endpoint("enum")?;
+        url.set_query(Some("format=json&count=1"));
+        let bytes = self.send(Method::GET, url, None).await?;
+        parse_record_page(&bytes, WireFormat::Json).map(|_| ())
+    }
+
     /// Fetches one record by RID (Auditor has no get-by-id; this is a search with
     /// `RID Equals`). `Ok(None)` when no record has that RID, e.g. for the sample ids of Auditor's
     /// "Test run".

@@ -67,6 +67,31 @@ pub struct SimDetail {
 }
 
 impl SimRecord {
+    /// A record with the six mandatory fields and nothing else.
+    pub fn new(
+        who: impl Into<String>,
+        action: impl Into<String>,
+        object_type: impl Into<String>,
+        what: impl Into<String>,
+        when: impl Into<String>,
+        where_: impl Into<String>,
+    ) -> Self {
+        SimRecord {
+            rid: None,
+            who: who.into(),
+            action: action.into(),
+            object_type: object_type.into(),
+            what: what.into(),
+            when: when.into(),
+            where_: where_.into(),
+            workstation: None,
+            data_source: None,
+            monitoring_plan: None,
+            item: None,
+            details: None,
+        }
+    }
+
     /// The parsed `When`; `None` when the text is not ISO 8601.
     pub fn when_parsed(&self) -> Option<DateTime<FixedOffset>> {
         parse_when(&self.when)
