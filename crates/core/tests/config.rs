@@ -753,3 +753,41 @@ fn the_database_url_may_come_from_the_environment() {
         "db.toml:2: server.database: environment variable NO_SUCH_DATABASE_URL is not set"
     );
 }
+
+#[test]
+fn validation_errors_never_contain_literal_secrets() {
+    let text = r#"
+[server]
+admin_password = "LiteralAdminPassword-314"
+api_tokens = ["LiteralToken-271", ""]
+listen = "nowhere"
+
+[connectwise]
+site = "ftp://cw.example"
+company_id = "acme"
+public_key = "pub"
+private_key = "LiteralPrivateKey-161"
+
+[[sources]]
+name = "a"
+kind = "netwrix-auditor"
+url = "https://auditor.example:9699"
+password = "LiteralAuditorPassword-141"
+
+[[itglue]]
+name = "i"
+api_key = "LiteralItGlueKey-173"
+"#;
+    let error = config::parse_str_with(text, "literal.toml", &env()).unwrap_err();
+    let shown = format!("{error}\n{error:?}");
+    assert!(shown.lines().count() >= 5, "{shown}");
+    for secret in [
+        "LiteralAdminPassword-314",
+        "LiteralToken-271",
+        "LiteralPrivateKey-161",
+        "LiteralAuditorPassword-141",
+        "LiteralItGlueKey-173",
+    ] {
+        assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+    }
+}
