@@ -1,1 +1,96 @@
-fn main() {}
+//! `mspbridge`: the command line and the composition root.
+//!
+//! This crate parses arguments, loads the configuration, wires the store, connectors and simulators
+//! together and runs one command. Behaviour lives in the library crates; what is here is only the
+//! glue a user touches (prompts, progress, exit codes, human messages on stderr, data on stdout).
+
+mod commands;
+mod wiring;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Security alerts to ConnectWise Manage tickets, and clients and machines to IT Glue, for many
+/// managed clients at once.
+#[derive(Debug, Parser)]
+#[command(name = "mspbridge", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default `mspbridge.toml`).
+    #[arg(short, long, global = true, env = "MSPBRIDGE_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// More log output on stderr (repeat for more); `RUST_LOG` overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Set up the ConnectWise Manage connection and write the configuration file.
+    Init(commands::init::InitArgs),
+    /// Validate the configuration and test every configured connection.
+    Check(commands::check::CheckArgs),
+    /// Create a test ticket in ConnectWise Manage and print its id.
+    TestTicket(commands::test_ticket::TestTicketArgs),
+    /// Convert the Netwrix add-on's ConnectWiseSettings.xml and ITSMSettings.xml into a configuration.
+    ImportNetwrix(commands::import_netwrix::ImportNetwrixArgs),
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Run the whole product on this machine against the built-in simulators.
+    Demo(commands::demo::DemoArgs),
+    /// Run one simulator of an outside system, for trying the product or testing against it.
+    #[command(subcommand)]
+    Simulate(commands::simulate::SimulateCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config_path = mspbridge_core::config::config_path(cli.config);
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Init(args) => commands::init::run(&config_path, args).await,
+            Command::Check(args) => commands::check::run(&config_path, args).await,
+            Command::TestTicket(args) => commands::test_ticket::run(&config_path, args).await,
+            Command::ImportNetwrix(args) => commands::import_netwrix::run(args),
+            Command::Migrate => commands::migrate::run(&config_path).await,
+            Command::Demo(args) => commands::demo::run(args).await,
+            Command::Simulate(command) => commands::simulate::run(command).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            // One line with the whole cause chain: `error: testing the connection: 401 …`.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,mspbridge=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

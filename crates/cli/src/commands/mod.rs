@@ -1,0 +1,9 @@
+//! One module per `mspbridge` command; each exposes its clap arguments and a `run` function.
+
+pub mod check;
+pub mod demo;
+pub mod import_netwrix;
+pub mod init;
+pub mod migrate;
+pub mod simulate;
+pub mod test_ticket;

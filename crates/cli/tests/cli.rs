@@ -1,0 +1,387 @@
+//! The `mspbridge` binary as a user runs it: real processes, real loopback HTTP to the ConnectWise
+//! simulator, real files. Every command the foundation offers is exercised here end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mspbridge_simulators::connectwise::{self, ConnectWiseSimulator, SimulatorConfig};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mspbridge");
+
+async fn spawn_simulator() -> ConnectWiseSimulator {
+    connectwise::spawn(SimulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+/// Runs the binary off the async runtime (it is a blocking child process).
+async fn mspbridge(args: Vec<String>, envs: Vec<(String, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .envs(envs)
+            .env_remove("MSPBRIDGE_CONFIG")
+            .env("RUST_LOG", "debug")
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Reads through the simulator's ConnectWise API, as a user would with curl.
+async fn cw_get(sim: &ConnectWiseSimulator, path: &str) -> Value {
+    let config = SimulatorConfig::default();
+    reqwest::Client::new()
+        .get(format!("{}/v4_6_release/apis/3.0/{path}", sim.base_url()))
+        .basic_auth(format!("{}+{}", config.company_id, config.public_key), Some(config.private_key))
+        .header("clientId", "tests")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn init_flags(sim: &ConnectWiseSimulator, output: &Path) -> Vec<String> {
+    let config = SimulatorConfig::default();
+    args(&[
+        "init",
+        "--non-interactive",
+        "--output",
+        output.to_str().unwrap(),
+        "--site",
+        &sim.base_url(),
+        "--company-id",
+        &config.company_id,
+        "--public-key",
+        &config.public_key,
+        "--private-key-env",
+        "TEST_CW_PRIVATE_KEY",
+        "--client-id",
+        "mspbridge-tests",
+        "--company",
+        "Acme",
+        "--board",
+        "Security Operations",
+        "--team",
+        "SOC",
+        "--priority",
+        "4",
+        "--severity",
+        "High",
+        "--impact",
+        "Low",
+        "--description-field",
+        "initialInternalAnalysis",
+    ])
+}
+
+fn private_key_env() -> Vec<(String, String)> {
+    vec![("TEST_CW_PRIVATE_KEY".to_string(), SimulatorConfig::default().private_key)]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_non_interactive_writes_a_config_that_checks_and_creates_test_tickets() {
+    let sim = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mspbridge.toml");
+
+    let mut flags = init_flags(&sim, &config_path);
+    flags.push("--test-ticket".to_string());
+    let output = mspbridge(flags, private_key_env()).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "init failed: {stderr}");
+    let ticket_id: i64 = stdout.trim().parse().expect("init --test-ticket prints the ticket id");
+
+    // The config references the key file; the key file is private; the key is not in the config.
+    let written = std::fs::read_to_string(&config_path).unwrap();
+    let key = SimulatorConfig::default().private_key;
+    assert!(!written.contains(&key), "the private key leaked into the config:\n{written}");
+    let key_file = dir.path().join("mspbridge.cw-private-key");
+    assert!(written.contains(&format!("file:{}", key_file.display())), "{written}");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(written.contains("board_id = 3"), "{written}");
+    assert!(written.contains("company_id = 250"), "{written}");
+    assert!(written.contains("severity = \"High\""), "{written}");
+    assert!(!stderr.contains(&key) && !stdout.contains(&key), "the private key reached the output");
+
+    // The ticket exists with the chosen routing, its description went to the internal note.
+    let ticket = cw_get(&sim, &format!("service/tickets/{ticket_id}")).await;
+    assert_eq!(ticket["summary"], "[mspbridge] Test Alert");
+    assert_eq!(ticket["company"]["id"], 250);
+    assert_eq!(ticket["board"]["id"], 3);
+    assert_eq!(ticket["severity"], "High");
+    let notes = cw_get(&sim, &format!("service/tickets/{ticket_id}/notes")).await;
+    let notes = notes.as_array().unwrap();
+    assert!(notes.iter().any(|n| n["internalAnalysisFlag"] == true
+        && n["text"].as_str().unwrap().contains("test the integration")));
+    let documents = cw_get(&sim, &format!("system/documents?recordType=Ticket&recordId={ticket_id}")).await;
+    assert_eq!(documents[0]["fileName"], "TestAttachment.txt");
+
+    // `check` passes on what init wrote, and `test-ticket` creates another ticket.
+    let output = mspbridge(args(&["-c", config_path.to_str().unwrap(), "check"]), vec![]).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "check failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok    connectwise"), "{stdout}");
+
+    let output = mspbridge(args(&["test-ticket"]), vec![("MSPBRIDGE_CONFIG".into(), config_path.display().to_string())]).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "test-ticket failed: {stderr}");
+    let second: i64 = stdout.trim().parse().unwrap();
+    assert!(second > ticket_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_refuses_names_that_are_not_in_the_live_lists() {
+    let sim = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mspbridge.toml");
+    let mut flags = init_flags(&sim, &config_path);
+    let board = flags.iter().position(|a| a == "Security Operations").unwrap();
+    flags[board] = "Help Desk".to_string();
+    let output = mspbridge(flags, private_key_env()).await;
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("--board \"Help Desk\" is not in ConnectWise's list"), "{stderr}");
+    assert!(!config_path.exists(), "nothing is written when init fails");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_non_interactive_names_a_missing_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mspbridge(
+        args(&["init", "--non-interactive", "--output", dir.path().join("x.toml").to_str().unwrap(), "--site", "https://127.0.0.1:1"]),
+        vec![],
+    )
+    .await;
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("--company-id is required with --non-interactive"), "{stderr}");
+}
+
+/// Writes a config for the simulator with the given overrides of the connection settings.
+fn write_config(dir: &Path, site: &str, company: &str, private_key: &str, client_id: &str) -> PathBuf {
+    let config = SimulatorConfig::default();
+    let path = dir.join("mspbridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[connectwise]
+site = "{site}"
+company_id = "{company}"
+public_key = "{public}"
+private_key = "{private_key}"
+client_id = "{client_id}"
+connect_timeout = "2s"
+request_timeout = "5s"
+
+[connectwise.ticket]
+company_id = 42
+board_id = 1
+"#,
+            public = config.public_key
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_the_failing_setting() {
+    let sim = spawn_simulator().await;
+    let good = SimulatorConfig::default();
+    let secret = "Sup3r-Secret-Private-Key";
+    let cases: Vec<(&str, String, String, String, String, &str)> = vec![
+        ("bad keys", sim.base_url(), good.company_id.clone(), secret.to_string(), "tests".into(), "keys"),
+        ("missing client id", sim.base_url(), good.company_id.clone(), good.private_key.clone(), " ".into(), "client_id"),
+        ("unknown company", sim.base_url(), "nobody_here".into(), good.private_key.clone(), "tests".into(), "company"),
+        ("unreachable host", "http://127.0.0.1:9".into(), good.company_id.clone(), good.private_key.clone(), "tests".into(), "127.0.0.1:9"),
+    ];
+    for (name, site, company, private_key, client_id, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), &site, &company, &private_key, &client_id);
+        let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{name}: check should fail\n{stdout}\n{stderr}");
+        let all = format!("{stdout}\n{stderr}");
+        assert!(all.to_lowercase().contains(&expected.to_lowercase()), "{name}: expected {expected:?} in:\n{all}");
+        assert!(!all.contains(secret), "{name}: the private key reached the output:\n{all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_every_config_mistake_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        r#"[connectwise]
+site = "not a url"
+company_id = "acme"
+public_key = "pub"
+private_key = "env:MSPBRIDGE_TEST_UNSET_VARIABLE"
+client_id = "x"
+
+[connectwise.ticket]
+severity = "Critical"
+summary = "[x] %NoSuchField%"
+
+[rules]
+update_interval = "soon"
+"#,
+    )
+    .unwrap();
+    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    for key in ["connectwise.site", "connectwise.private_key", "connectwise.ticket.severity", "connectwise.ticket.summary", "rules.update_interval"] {
+        assert!(stdout.contains(key), "{key} missing from:\n{stdout}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_ticket_for_an_unknown_client_is_refused() {
+    let sim = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = SimulatorConfig::default();
+    let path = write_config(dir.path(), &sim.base_url(), &good.company_id, &good.private_key, "tests");
+    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "test-ticket", "--client", "Nobody"]), vec![]).await;
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("--client \"Nobody\" is not a configured client"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_once_creates_and_prints_the_test_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mspbridge(args(&["demo", "--once", "--dir", dir.path().to_str().unwrap()]), vec![]).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("Created ConnectWise ticket #"), "{stdout}");
+    assert!(stdout.contains("[mspbridge] Test Alert"), "{stdout}");
+    assert!(stdout.contains("TestAttachment.txt"), "{stdout}");
+    assert!(stdout.contains("demo: passed"), "{stdout}");
+    assert!(dir.path().join("mspbridge.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_creates_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mspbridge.toml");
+    std::fs::write(&path, format!("[server]\ndatabase = \"sqlite://{}\"\n", dir.path().join("m.db").display())).unwrap();
+    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "migrate"]), vec![]).await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.trim().parse::<i64>().unwrap() >= 1, "{stdout}");
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["check", "--help"],
+        vec!["test-ticket", "--help"],
+        vec!["import-netwrix", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["simulate", "--help"],
+        vec!["simulate", "connectwise", "--help"],
+    ] {
+        let output = Command::new(BIN).args(&command).output().unwrap();
+        assert!(output.status.success(), "{command:?}");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"), "{command:?}");
+    }
+}
+
+/// The interactive wizard driven through a pseudo-terminal, the way a person answers it: typed
+/// answers, Enter on the defaults, arrow keys in a menu, `y` on the confirmations.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_interactive_through_a_terminal() {
+    let sim = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mspbridge.toml");
+    let site = sim.base_url();
+    let config = SimulatorConfig::default();
+    let path = config_path.clone();
+
+    let transcript = tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+        let mut command = Command::new(BIN);
+        command.args(["init", "--output", path.to_str().unwrap()]).env("TERM", "xterm-256color").env_remove("RUST_LOG");
+        let mut p = rexpect::session::spawn_command(command, Some(20_000))?;
+        const DOWN: &str = "\x1b[B";
+        p.exp_string("ConnectWise site")?;
+        p.send_line(&site)?;
+        p.exp_string("Company id")?;
+        p.send_line(&config.company_id)?;
+        p.exp_string("Public key")?;
+        p.send_line(&config.public_key)?;
+        p.exp_string("Private key")?;
+        p.send_line(&config.private_key)?;
+        p.exp_string("Client id")?;
+        p.send_line("mspbridge-pty-test")?;
+        let (before, connected) = p.exp_regex("Connected: [^\r\n]*")?;
+        let mut seen = before + &connected;
+        p.exp_string("Company the tickets are opened for")?;
+        p.send("\r")?;
+        p.exp_string("Service board")?;
+        p.send(DOWN)?; // the second board: Security Operations
+        p.send("\r")?;
+        p.exp_string("Service team")?;
+        p.send("\r")?;
+        p.exp_string("Priority")?;
+        p.send("\r")?;
+        p.exp_string("Severity")?;
+        p.send("\r")?;
+        p.exp_string("Impact")?;
+        p.send(DOWN)?; // High
+        p.send("\r")?;
+        p.exp_string("Summary template")?;
+        p.send("\r")?;
+        p.exp_string("Use the default description template?")?;
+        p.send("y")?;
+        p.exp_string("Put the description in")?;
+        p.send("\r")?;
+        p.exp_string("Keep the private key in")?;
+        p.send("\r")?;
+        seen.push_str(&p.exp_string("Create a test ticket now?")?);
+        p.send("y")?;
+        let (before, created) = p.exp_regex("Created test ticket #[0-9]+")?;
+        seen.push_str(&before);
+        seen.push_str(&created);
+        p.exp_eof()?;
+        Ok(seen)
+    })
+    .await
+    .unwrap()
+    .expect("the wizard runs to the end");
+
+    assert!(transcript.contains("Wrote"), "{transcript}");
+    let written = std::fs::read_to_string(&config_path).unwrap();
+    assert!(written.contains("board_id = 3"), "the second board was picked:\n{written}");
+    assert!(written.contains("impact = \"High\""), "{written}");
+    assert!(written.contains("severity = \"Medium\""), "{written}");
+    assert!(!written.contains(&SimulatorConfig::default().private_key));
+    let tickets = cw_get(&sim, "service/tickets").await;
+    assert_eq!(tickets.as_array().unwrap().len(), 1, "one test ticket was created");
+}
