@@ -128,6 +128,73 @@ pub fn canonical<'a>(members: &[&'a str], name: &str) -> Option<&'a str> {
         .find(|m| m.eq_ignore_ascii_case(name))
 }
 
+/// One PATCH operation, already checked: `remove` carries a null value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    /// The path as sent (with or without a leading `/`).
+    pub path: String,
+    pub value: Value,
+}
+
+/// Parses a PATCH body: an array of `{op, path, value}` with `op` one of add, replace or remove
+/// (any case); member names of the operations are matched case-insensitively too.
+pub fn parse_patch(body: &str) -> Result<Vec<PatchOperation>, ApiError> {
+    let operations: Value = serde_json::from_str(body)
+        .map_err(|e| ApiError::bad_body(format!("The PATCH body is not valid JSON: {e}")))?;
+    let Value::Array(operations) = operations else {
+        return Err(ApiError::bad_body(
+            "The PATCH body must be a JSON array of {\"op\", \"path\", \"value\"} operations",
+        ));
+    };
+    let mut parsed = Vec::with_capacity(operations.len());
+    for (index, operation) in operations.iter().enumerate() {
+        let Value::Object(operation) = operation else {
+            return Err(ApiError::bad_body(format!(
+                "PATCH operation {index} must be an object, not {operation}"
+            )));
+        };
+        let get = |name: &str| {
+            operation
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let op = get("op")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !matches!(op.as_str(), "add" | "replace" | "remove") {
+            return Err(ApiError::bad_body(format!(
+                "PATCH operation {index}: op must be add, replace or remove, not {}",
+                get("op").cloned().unwrap_or(Value::Null)
+            )));
+        }
+        let Some(path) = get("path").and_then(Value::as_str) else {
+            return Err(ApiError::bad_body(format!(
+                "PATCH operation {index} has no path"
+            )));
+        };
+        let value = if op == "remove" {
+            Value::Null
+        } else {
+            get("value").cloned().unwrap_or(Value::Null)
+        };
+        parsed.push(PatchOperation {
+            path: path.to_owned(),
+            value,
+        });
+    }
+    Ok(parsed)
+}
+
+/// `400` for a PATCH path the object does not have, in the service's words.
+pub fn invalid_path(path: &str, why: &str) -> ApiError {
+    ApiError::connectwise(
+        axum::http::StatusCode::BAD_REQUEST,
+        format!("the path {path} is not valid: {why}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::body::parse_object;
+use super::body::{canonical, invalid_path, parse_object, parse_patch, PatchOperation};
 use super::context::ApiContext;
 use super::error::{json_response, ApiError, FieldError};
 use super::listing;
@@ -90,14 +90,9 @@ fn ticket_must_exist(records: &Records, ticket_id: i64) -> Result<(), ApiError> 
     }
 }
 
-/// `POST /service/tickets/{parentId}/notes`.
-pub fn create(
-    ctx: &ApiContext,
-    state: &SimulatorState,
-    ticket_id: i64,
-    body: &str,
-) -> Result<Response, ApiError> {
-    let object = parse_object(body, "ServiceNote", SERVICE_NOTE_MEMBERS)?;
+/// Checks a note's text and flags; at least one of the three section flags must be set, as the
+/// service needs to know where the note goes.
+fn checked(object: &Map<String, Value>) -> Result<(String, NoteFlags), ApiError> {
     let mut errors = Vec::new();
     let text = match object.get("text") {
         Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
@@ -114,9 +109,9 @@ pub fn create(
         }
     };
     let flags = NoteFlags {
-        detail_description: flag(&object, "detailDescriptionFlag", &mut errors),
-        internal_analysis: flag(&object, "internalAnalysisFlag", &mut errors),
-        resolution: flag(&object, "resolutionFlag", &mut errors),
+        detail_description: flag(object, "detailDescriptionFlag", &mut errors),
+        internal_analysis: flag(object, "internalAnalysisFlag", &mut errors),
+        resolution: flag(object, "resolutionFlag", &mut errors),
     };
     if errors.is_empty()
         && !(flags.detail_description || flags.internal_analysis || flags.resolution)
@@ -126,13 +121,128 @@ pub fn create(
             "at least one of detailDescriptionFlag, internalAnalysisFlag or resolutionFlag must be true",
         ));
     }
+    if errors.is_empty() {
+        Ok((text, flags))
+    } else {
+        Err(ApiError::invalid_object("serviceNote", errors))
+    }
+}
+
+/// `POST /service/tickets/{parentId}/notes`.
+pub fn create(
+    ctx: &ApiContext,
+    state: &SimulatorState,
+    ticket_id: i64,
+    body: &str,
+) -> Result<Response, ApiError> {
+    let object = parse_object(body, "ServiceNote", SERVICE_NOTE_MEMBERS)?;
     let mut records = state.records();
     ticket_must_exist(&records, ticket_id)?;
-    if !errors.is_empty() {
-        return Err(ApiError::invalid_object("serviceNote", errors));
-    }
+    let (text, flags) = checked(&object)?;
     let note = add_note(ctx, &mut records, ticket_id, &text, flags, Utc::now());
     Ok(json_response(StatusCode::CREATED, &note))
+}
+
+/// Members of a note the service sets itself; a PATCH may not name them.
+const NOTE_READ_ONLY: [&str; 8] = [
+    "id",
+    "ticketId",
+    "dateCreated",
+    "createdBy",
+    "internalFlag",
+    "externalFlag",
+    "member",
+    "_info",
+];
+
+fn stored_note(records: &Records, ticket_id: i64, raw: &str) -> Result<Value, ApiError> {
+    ticket_must_exist(records, ticket_id)?;
+    let id: i64 = raw.parse().map_err(|_| ApiError::not_found("Note", raw))?;
+    records
+        .notes
+        .get(&id)
+        .filter(|n| n.get("ticketId").and_then(Value::as_i64) == Some(ticket_id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Note", id))
+}
+
+/// Rewrites a stored note from a checked input, keeping who created it and when.
+fn rewrite(
+    existing: &Value,
+    input: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let (text, flags) = checked(input)?;
+    let mut note = existing.clone();
+    if let Value::Object(fields) = &mut note {
+        for (member, value) in input {
+            if !NOTE_READ_ONLY.contains(&member.as_str()) {
+                fields.insert(member.clone(), value.clone());
+            }
+        }
+        fields.insert("text".into(), json!(text));
+        fields.insert(
+            "detailDescriptionFlag".into(),
+            json!(flags.detail_description),
+        );
+        fields.insert(
+            "internalAnalysisFlag".into(),
+            json!(flags.internal_analysis),
+        );
+        fields.insert("resolutionFlag".into(), json!(flags.resolution));
+        fields.insert("internalFlag".into(), json!(flags.internal_analysis));
+        fields.insert("externalFlag".into(), json!(!flags.internal_analysis));
+        fields.insert(
+            "_info".into(),
+            json!({"lastUpdated": timestamp(now), "updatedBy": API_MEMBER}),
+        );
+    }
+    Ok(note)
+}
+
+/// `PUT /service/tickets/{parentId}/notes/{id}`: replaces text and flags.
+pub fn replace(
+    state: &SimulatorState,
+    ticket_id: i64,
+    note_id: &str,
+    body: &str,
+) -> Result<Response, ApiError> {
+    let input = parse_object(body, "ServiceNote", SERVICE_NOTE_MEMBERS)?;
+    let mut records = state.records();
+    let existing = stored_note(&records, ticket_id, note_id)?;
+    let note = rewrite(&existing, &input, Utc::now())?;
+    records
+        .notes
+        .insert(note["id"].as_i64().unwrap_or_default(), note.clone());
+    Ok(json_response(StatusCode::OK, &note))
+}
+
+/// `PATCH /service/tickets/{parentId}/notes/{id}`.
+pub fn patch(
+    state: &SimulatorState,
+    ticket_id: i64,
+    note_id: &str,
+    body: &str,
+) -> Result<Response, ApiError> {
+    let operations = parse_patch(body)?;
+    let mut records = state.records();
+    let existing = stored_note(&records, ticket_id, note_id)?;
+    let mut input = existing.as_object().cloned().unwrap_or_default();
+    for PatchOperation { path, value } in operations {
+        let trimmed = path.trim_start_matches('/');
+        let Some(member) = canonical(SERVICE_NOTE_MEMBERS, trimmed) else {
+            return Err(invalid_path(&path, "ServiceNote has no such member"));
+        };
+        if NOTE_READ_ONLY.contains(&member) {
+            return Err(invalid_path(&path, "the member is read-only"));
+        }
+        input.insert(member.to_owned(), value);
+    }
+    let note = rewrite(&existing, &input, Utc::now())?;
+    records
+        .notes
+        .insert(note["id"].as_i64().unwrap_or_default(), note.clone());
+    Ok(json_response(StatusCode::OK, &note))
 }
 
 /// `GET` on `/notes`, `/notes/count` and `/notes/{id}`.
@@ -165,18 +275,10 @@ pub fn read(
 /// `DELETE /service/tickets/{parentId}/notes/{id}`.
 pub fn delete(state: &SimulatorState, ticket_id: i64, note_id: &str) -> Result<Response, ApiError> {
     let mut records = state.records();
-    ticket_must_exist(&records, ticket_id)?;
-    let id: i64 = note_id
-        .parse()
-        .map_err(|_| ApiError::not_found("Note", note_id))?;
-    let belongs = records
+    let note = stored_note(&records, ticket_id, note_id)?;
+    records
         .notes
-        .get(&id)
-        .is_some_and(|n| n.get("ticketId").and_then(Value::as_i64) == Some(ticket_id));
-    if !belongs {
-        return Err(ApiError::not_found("Note", id));
-    }
-    records.notes.remove(&id);
+        .remove(&note["id"].as_i64().unwrap_or_default());
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -80,15 +80,14 @@ async fn service_behaviour(
     if is_control(&path) {
         return next.run(request).await;
     }
-    let mut response = match state
+    let fault = state
         .faults()
-        .take(&method, &path, api_path(&path).as_deref())
-    {
-        Some(FaultKind::Delay { millis }) => {
-            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-            next.run(request).await
-        }
-        Some(kind) => fault_response(&kind),
+        .take(&method, &path, api_path(&path).as_deref());
+    if let Some(FaultKind::Delay { millis }) = &fault {
+        tokio::time::sleep(std::time::Duration::from_millis(*millis)).await;
+    }
+    let mut response = match fault.as_ref().and_then(fault_response) {
+        Some(injected) => injected,
         None => next.run(request).await,
     };
     let headers = response.headers_mut();
@@ -117,32 +116,30 @@ async fn service_behaviour(
     response
 }
 
-fn fault_response(kind: &FaultKind) -> Response {
-    match kind {
+/// The answer an injected fault gives instead of the API, or `None` when the request is still served
+/// (a delay has already been waited out; a codebase change is handled by routing).
+fn fault_response(kind: &FaultKind) -> Option<Response> {
+    let error = match kind {
         FaultKind::RateLimited { retry_after_secs } => ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             body: json!({"code": "TooManyRequests",
                          "message": format!("Too many requests; retry after {retry_after_secs} seconds")}),
             retry_after: Some(*retry_after_secs),
-        }
-        .into_response(),
+        },
         FaultKind::ServerError { message } => ApiError::connectwise(
             StatusCode::INTERNAL_SERVER_ERROR,
             message
                 .clone()
                 .unwrap_or_else(|| "An error occurred on the server (injected fault)".into()),
-        )
-        .into_response(),
+        ),
         FaultKind::Unavailable => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "The service is temporarily unavailable (injected fault)",
-        )
-        .into_response(),
-        FaultKind::Delay { .. } | FaultKind::CodebaseChanged { .. } => {
-            ApiError::connectwise(StatusCode::INTERNAL_SERVER_ERROR, "fault kind handled elsewhere").into_response()
-        }
-    }
+        ),
+        FaultKind::Delay { .. } | FaultKind::CodebaseChanged { .. } => return None,
+    };
+    Some(error.into_response())
 }
 
 /// `GET /login/companyinfo/{company}`: codebase discovery, PascalCase, no authentication.
@@ -385,6 +382,12 @@ fn dispatch(
             }
             ("POST", [_, "notes"]) => notes::create(ctx, state, parse_ticket(rest[0])?, body),
             ("DELETE", [_, "notes", note]) => notes::delete(state, parse_ticket(rest[0])?, note),
+            ("PUT", [_, "notes", note]) => {
+                notes::replace(state, parse_ticket(rest[0])?, note, body)
+            }
+            ("PATCH", [_, "notes", note]) => {
+                notes::patch(state, parse_ticket(rest[0])?, note, body)
+            }
             ("GET", [_, "allnotes"]) => notes::all_notes(ctx, state, parse_ticket(rest[0])?),
             ("GET", [_, "documents", docs_rest @ ..]) => {
                 let ticket = parse_ticket(rest[0])?;

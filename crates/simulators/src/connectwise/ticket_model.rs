@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::body::canonical;
+use super::body::{canonical, invalid_path, parse_patch, PatchOperation};
 use super::context::ApiContext;
 use super::error::{ApiError, FieldError};
 use super::lookups::{board_ref, company_ref, priority_ref, status_ref, team_ref};
@@ -149,17 +149,23 @@ fn resolve_board<'a>(
     }
 }
 
-/// Whether the status an input names belongs to `board` (true when it names none).
-fn status_fits(board: &BoardSeed, input: &Map<String, Value>) -> bool {
-    match input.get("status") {
+/// Whether the `member` reference an input names (by id or name) is one of `items` (true when it
+/// names none).
+fn reference_fits<T>(
+    items: &[T],
+    member: &str,
+    input: &Map<String, Value>,
+    key_of: impl Fn(&T) -> (i64, &String),
+) -> bool {
+    match input.get(member) {
         None | Some(Value::Null) => true,
-        Some(value) => ref_key("status", value).is_ok_and(|key| {
+        Some(value) => ref_key(member, value).is_ok_and(|key| {
             find(
-                "status",
-                &board.statuses,
+                member,
+                items,
                 &key,
-                |s| s.id,
-                |s| vec![s.name.as_str()],
+                |item| key_of(item).0,
+                |item| vec![key_of(item).1.as_str()],
                 "",
             )
             .is_ok()
@@ -457,60 +463,18 @@ pub fn build_ticket(
     })
 }
 
-fn invalid_path(path: &str, why: &str) -> ApiError {
-    ApiError::connectwise(
-        axum::http::StatusCode::BAD_REQUEST,
-        format!("the path {path} is not valid: {why}"),
-    )
-}
-
 /// Applies a PATCH operation list to a stored ticket and returns the input to rebuild it from.
 pub fn apply_patch(
     seed: &SeedData,
     existing: &Value,
     body: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let operations: Value = serde_json::from_str(body)
-        .map_err(|e| ApiError::bad_body(format!("The PATCH body is not valid JSON: {e}")))?;
-    let Value::Array(operations) = operations else {
-        return Err(ApiError::bad_body(
-            "The PATCH body must be a JSON array of {\"op\", \"path\", \"value\"} operations",
-        ));
-    };
+    let operations = parse_patch(body)?;
     let mut draft = existing.as_object().cloned().unwrap_or_default();
-    let (mut status_patched, mut board_patched, mut closed_flag) = (false, false, None);
-    for (index, operation) in operations.iter().enumerate() {
-        let Value::Object(operation) = operation else {
-            return Err(ApiError::bad_body(format!(
-                "PATCH operation {index} must be an object, not {operation}"
-            )));
-        };
-        let get = |name: &str| {
-            operation
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        };
-        let op = get("op")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if !matches!(op.as_str(), "add" | "replace" | "remove") {
-            return Err(ApiError::bad_body(format!(
-                "PATCH operation {index}: op must be add, replace or remove, not {:?}",
-                get("op").cloned().unwrap_or(Value::Null)
-            )));
-        }
-        let Some(path) = get("path").and_then(Value::as_str) else {
-            return Err(ApiError::bad_body(format!(
-                "PATCH operation {index} has no path"
-            )));
-        };
-        let value = if op == "remove" {
-            Value::Null
-        } else {
-            get("value").cloned().unwrap_or(Value::Null)
-        };
+    let (mut status_patched, mut board_patched, mut team_patched) = (false, false, false);
+    let mut closed_flag = None;
+    for PatchOperation { path, value } in operations {
+        let path = path.as_str();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let Some(member) = canonical(TICKET_MEMBERS, segments[0]) else {
             return Err(invalid_path(path, "Ticket has no such member"));
@@ -555,6 +519,7 @@ pub fn apply_patch(
         match member {
             "status" => status_patched = true,
             "board" => board_patched = true,
+            "team" => team_patched = true,
             "closedFlag" => closed_flag = Some(new_value.as_bool().unwrap_or(false)),
             _ => {}
         }
@@ -563,8 +528,19 @@ pub fn apply_patch(
         }
     }
     if let Ok(board) = resolve_board(seed, &draft) {
-        if board_patched && !status_patched && !status_fits(board, &draft) {
+        // Moving a ticket to another board takes the new board's default status and drops a team of
+        // the old board, unless the same patch chose them.
+        if board_patched
+            && !status_patched
+            && !reference_fits(&board.statuses, "status", &draft, |s| (s.id, &s.name))
+        {
             draft.remove("status");
+        }
+        if board_patched
+            && !team_patched
+            && !reference_fits(&board.teams, "team", &draft, |t| (t.id, &t.name))
+        {
+            draft.remove("team");
         }
         let was_closed = existing.get("closedFlag").and_then(Value::as_bool) == Some(true);
         match closed_flag {

@@ -73,6 +73,74 @@ async fn all_notes_is_a_merged_view_of_ticket_notes() {
     assert_eq!(all[1]["internalAnalysisFlag"], true);
 }
 
+#[tokio::test]
+async fn notes_can_be_replaced_patched_and_deleted() {
+    let (sim, cw) = spawn_sim().await;
+    let ticket = cw.ticket("noted").await;
+    let notes = format!("/service/tickets/{}/notes", ticket["id"]);
+    let (_, note) = cw
+        .post(
+            &notes,
+            json!({"text": "draft", "detailDescriptionFlag": true}),
+        )
+        .await;
+    let one = format!("{notes}/{}", note["id"]);
+    let (status, replaced) = cw
+        .send(
+            Method::PUT,
+            &one,
+            Some(json!({"text": "final", "internalAnalysisFlag": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(
+        (
+            replaced["text"].as_str(),
+            replaced["internalFlag"].as_bool()
+        ),
+        (Some("final"), Some(true))
+    );
+    assert_eq!(replaced["dateCreated"], note["dateCreated"]);
+    let (status, patched) = cw
+        .patch(
+            &one,
+            json!([{"op": "replace", "path": "/Text", "value": "patched"}]),
+        )
+        .await;
+    assert_eq!(
+        (status, patched["text"].as_str()),
+        (StatusCode::OK, Some("patched"))
+    );
+    let (status, body) = cw
+        .patch(
+            &one,
+            json!([{"op": "replace", "path": "createdBy", "value": "me"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("the path createdBy is not valid"));
+    let (status, _) = cw
+        .patch(
+            &one,
+            json!([{"op": "remove", "path": "internalAnalysisFlag"}]),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a note needs one section flag"
+    );
+    assert_eq!(
+        cw.send(Method::DELETE, &one, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert!(sim.state().notes(ticket["id"].as_i64().unwrap()).is_empty());
+    assert_eq!(cw.get(&one).await.0, StatusCode::NOT_FOUND);
+}
+
 // ---- Boards and lookups --------------------------------------------------------------------------
 
 #[tokio::test]

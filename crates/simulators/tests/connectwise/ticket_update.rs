@@ -231,3 +231,36 @@ async fn search_takes_filter_values_in_the_body() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().contains("FilterValues"));
 }
+
+#[tokio::test]
+async fn moving_a_ticket_to_another_board_takes_its_default_status_and_drops_the_old_team() {
+    let (_sim, cw) = spawn_sim().await;
+    let ticket = cw
+        .create_ticket(
+            json!({"summary": "move me", "company": {"id": 250}, "board": {"id": 3},
+                              "status": {"id": 32}, "team": {"id": 26}}),
+        )
+        .await;
+    let path = format!("/service/tickets/{}", ticket["id"]);
+    let (status, moved) = cw
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "board/id", "value": 1}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["board"]["id"], 1);
+    assert_eq!(moved["status"]["id"], 16);
+    assert!(moved["team"].is_null(), "{moved}");
+    let (status, chosen) = cw
+        .patch(
+            &path,
+            json!([
+                {"op": "replace", "path": "board", "value": {"id": 3}},
+                {"op": "replace", "path": "status", "value": {"name": "Waiting Customer"}}
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chosen}");
+    assert_eq!(chosen["status"]["id"], 33);
+}
