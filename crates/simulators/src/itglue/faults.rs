@@ -153,6 +153,25 @@ impl Default for RateLimit {
     }
 }
 
+impl RateLimit {
+    /// `requests` per rolling `window`, without `Retry-After`.
+    pub fn new(requests: u32, window: Duration) -> Self {
+        Self {
+            requests,
+            window,
+            send_retry_after: false,
+        }
+    }
+
+    /// The same limit, with 429s carrying `Retry-After` (seconds until a slot frees up).
+    pub fn with_retry_after(self) -> Self {
+        Self {
+            send_retry_after: true,
+            ..self
+        }
+    }
+}
+
 /// Sliding-window request counter per key.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {

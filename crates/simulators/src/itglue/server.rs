@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -67,6 +68,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__simulator/requests", axum::routing::get(list_requests))
         .fallback(dispatch)
+        // Bodies are read once, under `max_body_bytes`, by the dispatcher; the multipart parser must not
+        // apply axum's 2 MB default on top of that.
+        .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }
 
@@ -137,6 +141,8 @@ async fn handle(shared: &Shared, req: Request, logged_body: &mut Option<Value>) 
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
+    let uri = parts.uri.clone();
+    let headers = parts.headers.clone();
 
     match shared.faults.take(method.as_str(), &path) {
         Some(FaultKind::Delay { millis }) => {
@@ -159,7 +165,7 @@ async fn handle(shared: &Shared, req: Request, logged_body: &mut Option<Value>) 
         None => {}
     }
 
-    let key = authenticate(shared, &parts.headers)?;
+    let key = authenticate(shared, &headers)?;
     let now = shared.config.clock.now();
     let limit = shared.config.rate_limit;
     let admitted = shared
@@ -189,17 +195,17 @@ async fn handle(shared: &Shared, req: Request, logged_body: &mut Option<Value>) 
     let body = if method == Method::GET || bytes.is_empty() {
         None
     } else {
-        Some(read_body(&parts.headers, bytes, route.accepts_multipart()).await?)
+        Some(read_body(parts, bytes, route.accepts_multipart()).await?)
     };
     logged_body.clone_from(&body);
 
     let ctx = Ctx {
         shared,
         url: RequestUrl {
-            origin: origin(&parts.headers),
+            origin: origin(&headers),
             path: path.clone(),
         },
-        query: ListQuery::parse(parts.uri.query())?,
+        query: ListQuery::parse(uri.query())?,
         body,
         now,
     };
@@ -261,27 +267,23 @@ fn unsupported_media_type(got: Option<&str>, multipart: bool) -> ApiError {
 
 /// Parses a JSON:API body, or a multipart upload into the equivalent JSON document.
 async fn read_body(
-    headers: &HeaderMap,
+    parts: Parts,
     bytes: axum::body::Bytes,
     multipart_ok: bool,
 ) -> Result<Value, ApiError> {
-    let media = media_type(headers);
+    let media = media_type(&parts.headers);
     match media.as_deref() {
         Some("application/vnd.api+json") => serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}"))),
-        Some("multipart/form-data") if multipart_ok => multipart_to_json(headers, bytes).await,
+        Some("multipart/form-data") if multipart_ok => multipart_to_json(parts, bytes).await,
         other => Err(unsupported_media_type(other, multipart_ok)),
     }
 }
 
 /// `data[attributes][traits][report-file]=@file` becomes
 /// `{"data":{"attributes":{"traits":{"report-file":{"content":"<base64>","file_name":"…"}}}}}`.
-async fn multipart_to_json(
-    headers: &HeaderMap,
-    bytes: axum::body::Bytes,
-) -> Result<Value, ApiError> {
-    let mut request = Request::new(Body::from(bytes));
-    *request.headers_mut() = headers.clone();
+async fn multipart_to_json(parts: Parts, bytes: axum::body::Bytes) -> Result<Value, ApiError> {
+    let request = Request::from_parts(parts, Body::from(bytes));
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|e| ApiError::bad_request(format!("multipart body is not valid: {e}")))?;

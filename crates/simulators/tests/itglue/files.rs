@@ -275,3 +275,25 @@ async fn f27_create_status_is_201_by_default_and_can_be_200() {
         200
     );
 }
+
+#[tokio::test]
+async fn f24_multipart_uploads_larger_than_two_megabytes_are_accepted() {
+    let sim = start().await;
+    let big = vec![b'a'; 3 * 1024 * 1024];
+    let form = reqwest::multipart::Form::new()
+        .text("data[type]", "attachments")
+        .part(
+            "data[attributes][attachment]",
+            reqwest::multipart::Part::bytes(big.clone()).file_name("big.html"),
+        );
+    let reply = sim
+        .raw(
+            sim.http
+                .post(sim.url("/configurations/110/relationships/attachments"))
+                .header("x-api-key", KEY)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(sim.sim.attachments()[0].content.len(), big.len());
+}

@@ -117,3 +117,26 @@ async fn api_keys_never_appear_in_debug_output_or_the_request_log() {
     assert_eq!(log.last().unwrap().status, 200);
     assert!(!format!("{log:?}").contains(KEY));
 }
+
+#[tokio::test]
+async fn oversized_request_bodies_are_refused_with_413() {
+    let sim = start_with(|c| c.max_body_bytes = 256).await;
+    let reply = sim
+        .post(
+            "/flexible_asset_types",
+            &report_type_body("Too Big For The Limit"),
+        )
+        .await;
+    assert_eq!(reply.status, 413);
+    assert!(reply.json()["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("256 bytes"));
+    assert!(sim
+        .sim
+        .flexible_asset_types()
+        .iter()
+        .all(|t| t.name != "Too Big For The Limit"));
+    let logged = sim.sim.requests();
+    assert_eq!(logged.last().unwrap().status, 413);
+}

@@ -199,11 +199,7 @@ async fn f04_rate_limit_is_per_key_over_a_rolling_window() {
 async fn f04_throttle_can_send_retry_after_and_429s_can_be_injected() {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap());
     let sim = start_with(|c| {
-        c.rate_limit = RateLimit {
-            requests: 1,
-            window: Duration::from_secs(300),
-            send_retry_after: true,
-        };
+        c.rate_limit = RateLimit::new(1, Duration::from_secs(300)).with_retry_after();
         c.clock = Arc::new(clock.clone());
     })
     .await;
