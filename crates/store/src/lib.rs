@@ -43,7 +43,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
-mod model;
+pub mod model;
 mod port;
 mod sqlite;
 

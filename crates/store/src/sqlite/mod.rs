@@ -132,7 +132,13 @@ fn connect_options(url_or_path: &str) -> Result<(SqliteConnectOptions, String, b
             "the database location is empty".to_string(),
         ));
     }
-    if trimmed.starts_with("sqlite:") {
+    let scheme_len = "sqlite:".len();
+    if trimmed
+        .get(..scheme_len)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("sqlite:"))
+    {
+        let normalized = format!("sqlite:{}", &trimmed[scheme_len..]);
+        let trimmed = normalized.as_str();
         let in_memory = trimmed.contains(":memory:") || trimmed.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(trimmed).map_err(|error| {
             StoreError::InvalidUrl(format!("{trimmed:?} is not a valid SQLite URL: {error}"))
@@ -444,6 +450,18 @@ mod tests {
         assert_eq!((location.as_str(), memory), ("in-memory", true));
         let (_, location, memory) = connect_options("sqlite://data/mspbridge.db").unwrap();
         assert_eq!((location.as_str(), memory), ("data/mspbridge.db", false));
+        let (_, location, memory) = connect_options("sqlite:///var/lib/mspbridge/x.db").unwrap();
+        assert_eq!(
+            (location.as_str(), memory),
+            ("/var/lib/mspbridge/x.db", false)
+        );
+        let (_, location, _) = connect_options("SQLite://upper.db").unwrap();
+        assert_eq!(location, "upper.db");
+        let (_, location, _) = connect_options("sqlité.db").unwrap();
+        assert_eq!(
+            location, "sqlité.db",
+            "a multi-byte name is a plain path, not a panic"
+        );
         let (_, location, memory) = connect_options("/var/lib/mspbridge/db.sqlite").unwrap();
         assert_eq!(
             (location.as_str(), memory),
