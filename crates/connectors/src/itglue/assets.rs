@@ -208,8 +208,19 @@ impl ReportAssetType {
     }
 }
 
-/// The value of an Upload trait: the file as strict base64 with its name.
+/// Files above this size are sent but logged: IT Glue publishes no payload limit, and base64 adds a
+/// third on the wire.
+pub const LARGE_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+
+/// The value of an Upload trait (and of an attachment): the file as strict base64 with its name.
 pub fn upload_trait(file_name: &str, content: &[u8]) -> Value {
+    if content.len() > LARGE_UPLOAD_BYTES {
+        tracing::warn!(
+            file_name,
+            bytes = content.len(),
+            "uploading a large file to IT Glue; it may be refused (413/422)"
+        );
+    }
     json!({
         "content": base64::engine::general_purpose::STANDARD.encode(content),
         "file_name": file_name,

@@ -26,6 +26,23 @@ pub const JSON_API: &str = "application/vnd.api+json";
 /// Safety stop for list calls whose `meta` keeps promising another page.
 const MAX_PAGES: u64 = 100_000;
 
+/// Smallest page size list calls fall back to when big pages time out.
+pub const MIN_FALLBACK_PAGE_SIZE: u32 = 100;
+
+/// A gateway timeout or a client-side timeout: the page was too expensive to build.
+fn page_too_slow(error: &ItGlueError) -> bool {
+    match error {
+        ItGlueError::Status { status, .. } => *status == 504,
+        ItGlueError::Transport { source, .. } => source.is_timeout(),
+        _ => false,
+    }
+}
+
+/// Halving keeps page boundaries aligned only for even sizes.
+fn can_halve(page_size: u32) -> bool {
+    page_size % 2 == 0 && page_size / 2 >= MIN_FALLBACK_PAGE_SIZE
+}
+
 /// A client for one IT Glue account. Cheap to clone; clones share the connection pool and the
 /// request budget.
 #[derive(Clone)]
@@ -248,7 +265,16 @@ impl ItGlueClient {
                 });
         }
         if status.as_u16() == 429 {
-            let delay = retry_after.unwrap_or(self.inner.retry.rate_limit_delay);
+            // No wait needs to outlast IT Glue's own window, whatever a header says.
+            let longest = self
+                .inner
+                .budget
+                .budget()
+                .window
+                .max(self.inner.retry.rate_limit_delay);
+            let delay = retry_after
+                .unwrap_or(self.inner.retry.rate_limit_delay)
+                .min(longest);
             self.inner.budget.hold_for(delay);
         }
         let scrubbed = self.scrub(&bytes);
@@ -264,8 +290,12 @@ impl ItGlueClient {
     }
 
     /// Every page of a list call at the configured page size, following `meta.next-page`.
+    ///
+    /// IT Glue answers very large pages with 504 or not at all; when a page keeps failing that
+    /// way, the rest of the list is read with pages half as big (down to [`MIN_FALLBACK_PAGE_SIZE`]).
     pub(crate) async fn collect(&self, call: &Call) -> Result<Collected, ItGlueError> {
         let mut collected = Collected::default();
+        let mut page_size = self.inner.page_size;
         let mut page: u64 = 1;
         loop {
             let mut page_call = Call {
@@ -276,9 +306,24 @@ impl ItGlueClient {
                 idempotent: call.idempotent,
             };
             page_call = page_call
-                .query("page[size]", self.inner.page_size.to_string())
+                .query("page[size]", page_size.to_string())
                 .query("page[number]", page.to_string());
-            let body = self.send(&page_call).await?;
+            let body = match self.send(&page_call).await {
+                Ok(body) => body,
+                Err(error) if page_too_slow(&error) && can_halve(page_size) => {
+                    tracing::warn!(
+                        path = %call.path,
+                        page_size,
+                        error = %error,
+                        "IT Glue could not serve the page in time, reading smaller pages"
+                    );
+                    // Everything before this page fills exactly twice as many half-size pages.
+                    page = (page - 1) * 2 + 1;
+                    page_size /= 2;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let document: ListDocument = decode(&page_call, body)?;
             let got = document.data.len();
             collected.total_count = document.meta.total_count.or(collected.total_count);
@@ -402,6 +447,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn pages_halve_down_to_the_fallback_floor() {
+        assert!(can_halve(1000));
+        assert!(can_halve(500));
+        assert!(can_halve(250));
+        assert!(!can_halve(125), "odd sizes would misalign pages");
+        assert!(!can_halve(100), "50 is below the floor");
     }
 
     #[test]

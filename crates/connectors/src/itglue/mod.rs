@@ -22,11 +22,11 @@ mod settings;
 
 pub use assets::{
     upload_trait, NewFlexibleAsset, NewFlexibleAssetField, NewFlexibleAssetType, ReportAssetType,
-    ReportContent, EXPIRY_DATE_FIELD, REPORT_FILE_FIELD, REPORT_GENERATION_DATE_FIELD,
-    REPORT_NAME_FIELD,
+    ReportContent, EXPIRY_DATE_FIELD, LARGE_UPLOAD_BYTES, REPORT_FILE_FIELD,
+    REPORT_GENERATION_DATE_FIELD, REPORT_NAME_FIELD,
 };
 pub use budget::RequestBudget;
-pub use client::{ItGlueClient, JSON_API};
+pub use client::{ItGlueClient, JSON_API, MIN_FALLBACK_PAGE_SIZE};
 pub use error::{describe_error_body, ItGlueError};
 pub use jsonapi::{escape_filter_value, Filters};
 pub use links::{ResourceKind, ResourceRef};
