@@ -366,6 +366,43 @@ async fn wrong_keys_are_a_permanent_error_naming_the_key_settings() {
 }
 
 #[tokio::test]
+async fn wrong_keys_answered_with_404_on_cloud_still_point_at_the_keys() {
+    let simulator = spawn(
+        SimulatorConfig {
+            cloud_mode_auth_404: true,
+            ..simulator_config()
+        },
+        loopback(),
+    )
+    .await
+    .unwrap();
+    let mut settings = settings_for(&simulator);
+    settings.private_key = "not-the-right-key".to_string();
+    let client = ConnectWiseClient::new(settings).unwrap();
+    let error = client.system_info().await.unwrap_err();
+    assert_eq!(error.status(), Some(404));
+    assert_eq!(error.class(), ErrorClass::Permanent);
+    let text = error.to_string();
+    assert!(text.contains("rejected API keys"), "{text}");
+    assert!(text.contains("connectwise.private_key"), "{text}");
+}
+
+#[tokio::test]
+async fn any_list_endpoint_can_be_read_page_by_page() {
+    let simulator = start_simulator().await;
+    let client = client_for(&simulator).with_page_size(1);
+    let severities: Vec<serde_json::Value> = client
+        .list_all("service/severities", &[("orderBy", "id asc")])
+        .await
+        .unwrap();
+    let names: Vec<&str> = severities
+        .iter()
+        .filter_map(|severity| severity["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Low", "Medium", "High"]);
+}
+
+#[tokio::test]
 async fn a_missing_client_id_is_explained() {
     let simulator = start_simulator().await;
     let mut settings = settings_for(&simulator);

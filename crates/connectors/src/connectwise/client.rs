@@ -324,12 +324,26 @@ impl ConnectWiseClient {
         decode(request, &raw.body)
     }
 
+    /// Every record of a list endpoint (a path below `apis/3.0/`, e.g. `service/severities`),
+    /// following pages; `query` may carry `conditions`, `orderBy`, `fields` and the like.
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, CwError> {
+        let mut request = ApiRequest::get(path.trim_start_matches('/'));
+        for (name, value) in query {
+            request = request.with_query(name, *value);
+        }
+        self.list_pages(request).await
+    }
+
     /// Follows every page of a list request and returns all records.
     ///
     /// Pages are followed through `Link: <…>; rel="next"` until it is absent or a page is empty.
     /// When the answer has no `Link` header at all (some endpoints, e.g. POST searches), a full page
     /// is taken to mean there may be more, and the next page number is asked for.
-    pub(crate) async fn list_all<T: DeserializeOwned>(
+    pub(crate) async fn list_pages<T: DeserializeOwned>(
         &self,
         request: ApiRequest,
     ) -> Result<Vec<T>, CwError> {

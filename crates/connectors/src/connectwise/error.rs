@@ -294,9 +294,20 @@ impl fmt::Display for ApiError {
                 "ConnectWise denied {method} {path} (403): the API member's security role does not \
                  allow it (server said: {said})"
             ),
+            404 if !names_a_record(path) => write!(
+                f,
+                "ConnectWise answered 404 for {method} {path}, which names no record: on \
+                 ConnectWise cloud this is how rejected API keys can show, so check \
+                 connectwise.company_id, connectwise.public_key and connectwise.private_key, then \
+                 connectwise.site and connectwise.codebase (server said: {said})"
+            ),
             404 => write!(
                 f,
                 "ConnectWise found nothing at {method} {path} (404): {said}"
+            ),
+            413 => write!(
+                f,
+                "ConnectWise refused {method} {path} because the body is too large (413): {said}"
             ),
             429 => match self.retry_after {
                 Some(delay) => write!(
@@ -330,6 +341,13 @@ impl fmt::Display for ApiError {
             ),
         }
     }
+}
+
+/// Whether an API path points at one record (it has a numeric id in it), so that a 404 can mean
+/// "no such record" rather than "this API is not reachable with these credentials".
+fn names_a_record(path: &str) -> bool {
+    path.split('/')
+        .any(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Reads a ConnectWise error body; anything else becomes a short, single-line excerpt.
@@ -496,6 +514,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("connectwise.private_key"), "{text}");
+    }
+
+    #[test]
+    fn a_404_on_a_path_without_a_record_points_at_the_keys() {
+        let cloud = ApiError::from_response(
+            404,
+            "GET",
+            "system/info",
+            None,
+            br#"{"code":"NotFound","message":"The requested resource was not found"}"#,
+            true,
+        );
+        let text = cloud.to_string();
+        assert!(text.contains("connectwise.private_key"), "{text}");
+        let missing = api(404, r#"{"code":"NotFound","message":"Ticket 7 not found"}"#);
+        assert!(missing
+            .to_string()
+            .starts_with("ConnectWise found nothing at GET service/tickets/7"));
     }
 
     #[test]

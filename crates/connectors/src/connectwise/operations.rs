@@ -83,7 +83,7 @@ impl ConnectWiseClient {
                 .with_query("conditions", text)
                 .with_query("orderBy", "id asc")
         };
-        self.list_all(request).await
+        self.list_pages(request).await
     }
 
     /// The ticket whose `externalXRef` is `key` (the oldest, should there be several). This is how
@@ -114,7 +114,7 @@ impl ConnectWiseClient {
 
     /// Every note of a ticket.
     pub async fn list_notes(&self, ticket_id: i64) -> Result<Vec<ServiceNote>, CwError> {
-        self.list_all(ApiRequest::get(format!(
+        self.list_pages(ApiRequest::get(format!(
             "service/tickets/{ticket_id}/notes"
         )))
         .await
@@ -122,12 +122,12 @@ impl ConnectWiseClient {
 
     /// Every service board.
     pub async fn list_boards(&self) -> Result<Vec<Board>, CwError> {
-        self.list_all(ApiRequest::get("service/boards")).await
+        self.list_pages(ApiRequest::get("service/boards")).await
     }
 
     /// The statuses of one board (`closed_status` tells which ones close a ticket).
     pub async fn board_statuses(&self, board_id: i64) -> Result<Vec<BoardStatus>, CwError> {
-        self.list_all(ApiRequest::get(format!(
+        self.list_pages(ApiRequest::get(format!(
             "service/boards/{board_id}/statuses"
         )))
         .await
@@ -135,13 +135,13 @@ impl ConnectWiseClient {
 
     /// The teams of one board.
     pub async fn board_teams(&self, board_id: i64) -> Result<Vec<BoardTeam>, CwError> {
-        self.list_all(ApiRequest::get(format!("service/boards/{board_id}/teams")))
+        self.list_pages(ApiRequest::get(format!("service/boards/{board_id}/teams")))
             .await
     }
 
     /// Every ticket priority.
     pub async fn list_priorities(&self) -> Result<Vec<Priority>, CwError> {
-        self.list_all(ApiRequest::get("service/priorities")).await
+        self.list_pages(ApiRequest::get("service/priorities")).await
     }
 
     /// Companies, all of them or those matching `conditions`.
@@ -153,7 +153,7 @@ impl ConnectWiseClient {
         if let Some(conditions) = conditions {
             request = request.with_query("conditions", conditions.render());
         }
-        self.list_all(request).await
+        self.list_pages(request).await
     }
 
     /// Attaches a file to a ticket: `POST /system/documents` as multipart/form-data with
@@ -196,6 +196,6 @@ impl ConnectWiseClient {
         let request = ApiRequest::get("system/documents")
             .with_query("recordType", "Ticket")
             .with_query("recordId", ticket_id.to_string());
-        self.list_all(request).await
+        self.list_pages(request).await
     }
 }
