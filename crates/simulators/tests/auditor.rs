@@ -285,6 +285,7 @@ async fn status_codes_without_bodies_match_auditor() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.headers()["server"], "Microsoft-HTTPAPI/2.0");
     assert!(unknown.text().await.unwrap().is_empty());
 
     let wrong_method = http()
@@ -294,6 +295,7 @@ async fn status_codes_without_bodies_match_auditor() {
         .await
         .unwrap();
     assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.headers()["server"], "Microsoft-HTTPAPI/2.0");
     assert!(wrong_method.text().await.unwrap().is_empty());
 
     let too_large = post(&sim, &format!("{API}/?format=json"), "x".repeat(65)).await;

@@ -15,7 +15,7 @@ mod record;
 mod tls;
 mod xml;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,6 +31,9 @@ pub use faults::{AuditorFault, AuditorFaults, FaultRequest};
 pub use handlers::router;
 pub use record::{new_rid, SimDetail, SimItem, SimMonitoringPlan, SimRecord, API_DATA_SOURCE};
 pub use tls::AuditorSimTls;
+
+/// Requests kept in the log; older ones are dropped so a long `simulate` run stays bounded.
+pub const MAX_LOGGED_REQUESTS: usize = 10_000;
 
 /// Largest request body accepted unless configured (Auditor recommends at most 50 MB per write).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
@@ -166,7 +169,7 @@ struct Inner {
     records: Vec<SimRecord>,
     plan_ids: HashMap<String, String>,
     now: Option<DateTime<Utc>>,
-    requests: Vec<LoggedRequest>,
+    requests: VecDeque<LoggedRequest>,
 }
 
 /// The simulator's shared state; cheap to clone. Build one to mount [`router`] elsewhere.
@@ -199,7 +202,7 @@ impl AuditorSimState {
                 records: Vec::new(),
                 plan_ids: HashMap::new(),
                 now: config.now,
-                requests: Vec::new(),
+                requests: VecDeque::new(),
             })),
         };
         state.insert_seed(config.records.clone());
@@ -225,9 +228,9 @@ impl AuditorSimState {
         self.lock().records.clone()
     }
 
-    /// Every request received so far.
+    /// The requests received so far (the latest [`MAX_LOGGED_REQUESTS`]), oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
     }
 
     /// Adds records as seed data (kept as given, RIDs assigned where missing); returns their RIDs.
@@ -271,7 +274,11 @@ impl AuditorSimState {
     }
 
     fn log(&self, request: LoggedRequest) {
-        self.lock().requests.push(request);
+        let mut inner = self.lock();
+        if inner.requests.len() == MAX_LOGGED_REQUESTS {
+            inner.requests.pop_front();
+        }
+        inner.requests.push_back(request);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
