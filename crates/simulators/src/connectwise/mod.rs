@@ -7,6 +7,17 @@
 //! codebase moves). This simulator reproduces those behaviours, as documented in
 //! `specs/connectwise-manage/NOTES.md` §7, so the client can be proven against it over real HTTP.
 //!
+//! Control endpoints, off the API path and without credentials:
+//!
+//! | request | effect |
+//! |---|---|
+//! | `POST /__simulator/faults` `{"kind":"rate_limited","retry_after_secs":5,"count":3}` | 429 with `Retry-After: 5` for the next 3 requests |
+//! | `POST /__simulator/faults` `{"kind":"server_error","path_prefix":"/service/tickets","method":"POST"}` | 500 `ConnectWiseApi` on ticket creation until cleared |
+//! | `POST /__simulator/faults` `{"kind":"unavailable"}` / `{"kind":"delay","millis":3000}` | 503 / answers 3 s late |
+//! | `POST /__simulator/faults` `{"kind":"codebase_changed","new_codebase":"v2025_2/"}` | old codebases 404, `companyinfo` reports the new one |
+//! | `GET /__simulator/faults`, `DELETE /__simulator/faults` | list, clear |
+//! | `GET /__simulator/requests` | what arrived: method, path, query, status, arrival time (no headers) |
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use mspbridge_simulators::connectwise::{spawn, SimulatorConfig};

@@ -151,3 +151,20 @@ async fn documents_over_the_size_limit_get_413() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(body["message"].as_str().unwrap().contains("1024"));
 }
+
+#[tokio::test]
+async fn documents_up_to_the_configured_limit_are_accepted_beyond_framework_defaults() {
+    let (sim, cw) = spawn_sim().await;
+    let ticket = cw.ticket("large evidence").await;
+    let three_megabytes = vec![b'z'; 3 * 1024 * 1024];
+    let response = cw
+        .request(Method::POST, "/system/documents")
+        .multipart(document_form(&ticket["id"], three_megabytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    let (status, info) = read(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{info}");
+    assert_eq!(info["size"], 3 * 1024 * 1024);
+    assert_eq!(sim.state().documents()[0].content, three_megabytes);
+}
