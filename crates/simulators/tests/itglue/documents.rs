@@ -138,12 +138,35 @@ async fn f07_lists_carry_paging_meta_and_links() {
     assert_eq!(default["meta"]["total-pages"], 1, "default page size is 50");
 }
 
+/// An account with `count` customer organizations named `Org 0001`, `Org 0002`, …
+fn many_organizations(count: i64) -> ItGlueSeed {
+    let organizations = (1..=count)
+        .map(|i| serde_json::from_value(json!({"id": i, "name": format!("Org {i:04}")})).unwrap())
+        .collect();
+    ItGlueSeed {
+        organizations,
+        ..ItGlueSeed::default()
+    }
+}
+
+#[tokio::test]
+async fn f07_default_page_size_is_50() {
+    let sim = start_with(|c| c.seed = many_organizations(120)).await;
+    let doc = sim.get("/organizations").await.json();
+    assert_eq!(doc["data"].as_array().unwrap().len(), 50);
+    assert_eq!(doc["meta"]["total-pages"], 3);
+    assert_eq!(doc["meta"]["total-count"], 120);
+}
+
 #[tokio::test]
 async fn f07_page_size_over_1000_is_clamped() {
-    let sim = start().await;
-    let doc = sim.get("/configurations?page[size]=5000").await;
-    assert_eq!(doc.status, 200);
-    assert!(doc.json()["links"]["self"]
+    let sim = start_with(|c| c.seed = many_organizations(1005)).await;
+    let reply = sim.get("/organizations?page[size]=5000").await;
+    assert_eq!(reply.status, 200);
+    let doc = reply.json();
+    assert_eq!(doc["data"].as_array().unwrap().len(), 1000);
+    assert_eq!(doc["meta"]["total-pages"], 2);
+    assert!(doc["links"]["self"]
         .as_str()
         .unwrap()
         .contains("page%5Bsize%5D=1000"));
