@@ -331,6 +331,12 @@ impl fmt::Display for ApiError {
                 f,
                 "ConnectWise refused {method} {path} as invalid (400): {said}"
             ),
+            300..=399 => write!(
+                f,
+                "ConnectWise redirected {method} {path} ({status}) instead of answering: check that \
+                 connectwise.site is the API host (e.g. https://api-na.myconnectwise.net), not the \
+                 web interface"
+            ),
             500..=599 => write!(
                 f,
                 "ConnectWise failed on {method} {path} with {status}: {said}"
