@@ -234,10 +234,7 @@ impl ItGlueClient {
         let response = builder
             .send()
             .await
-            .map_err(|source| ItGlueError::Transport {
-                request: request.clone(),
-                source,
-            })?;
+            .map_err(|source| ItGlueError::transport(request.clone(), source))?;
         let status = response.status();
         tracing::debug!(
             method = %call.method,
@@ -249,10 +246,7 @@ impl ItGlueClient {
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| ItGlueError::Transport {
-                request: request.clone(),
-                source,
-            })?;
+            .map_err(|source| ItGlueError::transport(request.clone(), source))?;
         if status.is_success() {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(None);

@@ -59,9 +59,11 @@ pub enum ItGlueError {
     },
 
     /// The request never got an answer (connection refused or reset, timeout, TLS failure).
-    #[error("could not get an answer from IT Glue for {request}: {source}")]
+    #[error("could not get an answer from IT Glue for {request}: {detail}")]
     Transport {
         request: String,
+        /// The whole cause chain, e.g. "… tcp connect error: Connection refused".
+        detail: String,
         #[source]
         source: reqwest::Error,
     },
@@ -102,6 +104,29 @@ impl ItGlueError {
                 request,
                 message,
             },
+        }
+    }
+
+    /// Wraps a failure to get any answer, spelling out the cause chain reqwest keeps nested.
+    pub fn transport(request: String, source: reqwest::Error) -> Self {
+        let mut detail = if source.is_timeout() {
+            "the request timed out".to_string()
+        } else {
+            source.to_string()
+        };
+        let mut cause = std::error::Error::source(&source);
+        while let Some(inner) = cause {
+            let text = inner.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            cause = inner.source();
+        }
+        ItGlueError::Transport {
+            request,
+            detail,
+            source,
         }
     }
 

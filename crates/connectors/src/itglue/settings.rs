@@ -7,6 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use mspbridge_core::config::{ItGlueConfig, ItGlueEndpoint, ItGlueRegion as ConfiguredRegion};
 use url::Url;
 
 use super::budget::RequestBudget;
@@ -131,6 +132,18 @@ impl ItGlueSettings {
         }
     }
 
+    /// Settings for one `[[itglue]]` instance of the configuration file, with product defaults for
+    /// everything the file does not set.
+    pub fn from_config(instance: &ItGlueConfig) -> Self {
+        let base = match &instance.endpoint {
+            ItGlueEndpoint::Region(ConfiguredRegion::Us) => ItGlueBase::Region(ItGlueRegion::Us),
+            ItGlueEndpoint::Region(ConfiguredRegion::Eu) => ItGlueBase::Region(ItGlueRegion::Eu),
+            ItGlueEndpoint::Region(ConfiguredRegion::Au) => ItGlueBase::Region(ItGlueRegion::Au),
+            ItGlueEndpoint::Url(url) => ItGlueBase::Url(url.clone()),
+        };
+        ItGlueSettings::new(base, instance.api_key.expose())
+    }
+
     /// Every problem with these settings, each as a full sentence. Empty when they are usable.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -213,6 +226,28 @@ mod tests {
         let problems = settings.validate();
         assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("page size")));
+    }
+
+    #[test]
+    fn configured_instances_keep_their_region_or_url() {
+        use mspbridge_core::secret::SecretString;
+
+        let instance = |endpoint| ItGlueConfig {
+            name: "main".to_string(),
+            endpoint,
+            api_key: SecretString::new("ITG.from-config"),
+            clients: vec!["Acme".to_string()],
+            automap_interval: Duration::from_secs(6 * 3600),
+            report_asset_type: "mspbridge Reports".to_string(),
+        };
+        let eu =
+            ItGlueSettings::from_config(&instance(ItGlueEndpoint::Region(ConfiguredRegion::Eu)));
+        assert_eq!(eu.base, ItGlueBase::Region(ItGlueRegion::Eu));
+        assert_eq!(eu.api_key, "ITG.from-config");
+        assert!(eu.validate().is_empty());
+        let url = Url::parse("http://127.0.0.1:9000").unwrap();
+        let local = ItGlueSettings::from_config(&instance(ItGlueEndpoint::Url(url.clone())));
+        assert_eq!(local.base, ItGlueBase::Url(url));
     }
 
     #[test]

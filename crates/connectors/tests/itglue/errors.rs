@@ -202,4 +202,9 @@ async fn an_unreachable_server_is_retryable() {
         .unwrap_err();
     assert!(matches!(error, ItGlueError::Transport { .. }), "{error:?}");
     assert_eq!(error.class(), ErrorClass::Retryable);
+    let text = error.to_string();
+    assert!(
+        text.to_ascii_lowercase().contains("connection refused"),
+        "the root cause is spelled out: {text}"
+    );
 }

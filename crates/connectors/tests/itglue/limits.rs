@@ -189,4 +189,5 @@ async fn a_client_timeout_is_retryable() {
     let error = client.test_connection().await.unwrap_err();
     assert!(matches!(error, ItGlueError::Transport { .. }), "{error:?}");
     assert_eq!(error.class(), ErrorClass::Retryable);
+    assert!(error.to_string().contains("timed out"), "{error}");
 }
