@@ -17,6 +17,7 @@ mod fixture_tests;
 mod jsonapi;
 mod links;
 mod model;
+mod publish;
 mod retry;
 mod settings;
 
@@ -35,5 +36,6 @@ pub use model::{
     FieldKind, FlexibleAsset, FlexibleAssetDetails, FlexibleAssetField, FlexibleAssetType,
     Organization, RelatedItem, RelatedItemOutcome,
 };
+pub use publish::PublishedReport;
 pub use retry::{with_retries, RetryPolicy};
 pub use settings::{ItGlueBase, ItGlueRegion, ItGlueSettings, DEFAULT_TIMEOUT, MAX_PAGE_SIZE};

@@ -268,3 +268,52 @@ async fn an_oversized_attachment_is_refused_with_a_clear_permanent_error() {
     );
     assert!(sim.attachments().is_empty());
 }
+
+#[tokio::test]
+async fn publishing_twice_updates_the_same_asset_and_keeps_links() {
+    let sim = demo().await;
+    let client = client(&sim);
+    let report_type = client
+        .ensure_report_asset_type("mspbridge Reports")
+        .await
+        .unwrap();
+
+    let first = client
+        .publish_report(
+            &report_type,
+            10,
+            &report("Acme weekly", "<html>one</html>"),
+            &[100, 110],
+        )
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.linked, vec![100, 110]);
+    assert!(first.already_linked.is_empty());
+
+    let second = client
+        .publish_report(
+            &report_type,
+            10,
+            &report("Acme weekly", "<html>two</html>"),
+            &[110, 120],
+        )
+        .await
+        .unwrap();
+    assert!(!second.created);
+    assert_eq!(second.asset.id, first.asset.id);
+    assert_eq!(second.linked, vec![120]);
+    assert_eq!(second.already_linked, vec![110]);
+    assert_eq!(sim.flexible_assets().len(), 1);
+    assert_eq!(sim.related_items().len(), 3);
+
+    let other_org = client
+        .publish_report(&report_type, 20, &report("Acme weekly", "<html/>"), &[])
+        .await
+        .unwrap();
+    assert!(
+        other_org.created,
+        "the same name in another organization is another asset"
+    );
+    assert_ne!(other_org.asset.id, first.asset.id);
+}
