@@ -203,6 +203,29 @@ async fn tickets_are_created_read_noted_closed_reopened_and_found() {
 }
 
 #[tokio::test]
+async fn find_or_create_does_not_duplicate_a_ticket_created_before() {
+    let simulator = start_simulator().await;
+    let client = client_for(&simulator);
+    let ticket = new_ticket("created once", "mspbridge:once");
+    let (first, created) = client.find_or_create_ticket(&ticket).await.unwrap();
+    assert!(created);
+    let (second, created_again) = client.find_or_create_ticket(&ticket).await.unwrap();
+    assert!(!created_again);
+    assert_eq!(second.id, first.id);
+    assert_eq!(simulator.state().tickets().len(), 1);
+
+    let closed = client.set_ticket_status(first.id, 20).await.unwrap();
+    assert!(closed.is_closed());
+
+    let without_key = NewTicket::new("no key", RecordRef::id(250));
+    let error = client
+        .find_or_create_ticket(&without_key)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, CwError::InvalidRequest { .. }), "{error}");
+}
+
+#[tokio::test]
 async fn long_summaries_are_cut_to_the_api_limit() {
     let simulator = start_simulator().await;
     let client = client_for(&simulator);

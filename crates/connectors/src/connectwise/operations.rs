@@ -51,6 +51,42 @@ impl ConnectWiseClient {
         Ok(created)
     }
 
+    /// Creates the ticket unless one with the same `externalXRef` already exists; returns the
+    /// ticket and whether it was created now. This is the safe way to repeat a create whose first
+    /// attempt ended with [`CwError::is_unknown_outcome`]: the earlier attempt may have succeeded.
+    pub async fn find_or_create_ticket(
+        &self,
+        ticket: &NewTicket,
+    ) -> Result<(Ticket, bool), CwError> {
+        let Some(key) = ticket.external_x_ref.as_deref() else {
+            return Err(CwError::InvalidRequest {
+                problem: "find_or_create_ticket needs a ticket with an externalXRef".to_string(),
+            });
+        };
+        if let Some(existing) = self.find_ticket_by_external_xref(key).await? {
+            tracing::info!(
+                ticket_id = existing.id,
+                "ConnectWise ticket already exists for this externalXRef"
+            );
+            return Ok((existing, false));
+        }
+        Ok((self.create_ticket(ticket).await?, true))
+    }
+
+    /// Moves a ticket to another status of its board (a status with `closedStatus` closes it,
+    /// one without reopens it); returns the updated ticket.
+    pub async fn set_ticket_status(
+        &self,
+        ticket_id: i64,
+        status_id: i64,
+    ) -> Result<Ticket, CwError> {
+        self.patch_ticket(
+            ticket_id,
+            &[PatchOp::replace("status", json!({ "id": status_id }))],
+        )
+        .await
+    }
+
     /// `GET /service/tickets/{id}`.
     pub async fn get_ticket(&self, ticket_id: i64) -> Result<Ticket, CwError> {
         self.execute_json(&ApiRequest::get(format!("service/tickets/{ticket_id}")))
