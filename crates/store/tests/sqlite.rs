@@ -52,6 +52,18 @@ conformance_tests!(
 );
 
 #[tokio::test]
+async fn job_queue_matches_reference_model() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    conformance::job_queue_matches_reference_model(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("model.db").display());
+        dirs.lock().unwrap().push(dir);
+        async move { open_store(&url).await.expect("open a fresh SQLite store") }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn durable_across_reopen_of_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("durable.db");

@@ -11,6 +11,7 @@
 mod alerts;
 mod incidents;
 mod jobs;
+mod model_check;
 mod records;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use jobs::{
     idempotency_key_returns_existing, lease_exclusive_per_serial_key, lease_lost_after_expiry,
     queue_depth_counts, retried_dead_job_respects_running_key,
 };
+pub use model_check::job_queue_matches_reference_model;
 pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
@@ -65,6 +67,7 @@ where
     retention_prunes_oldest_first(fresh().await).await;
     events_filter_and_count(fresh().await).await;
     kv_round_trip_and_compare(fresh().await).await;
+    job_queue_matches_reference_model(&fresh).await;
 }
 
 /// A fixed instant `seconds` after 2026-01-01T00:00:00Z.
