@@ -9,8 +9,10 @@
 //! # Invariants the store provides
 //!
 //! * **Nothing accepted is lost.** `accept_alert` / `accept_alerts_batch` return only
-//!   after the commit is durable. Retention never removes queued or unrouted alerts,
-//!   unfinished jobs or dead jobs.
+//!   after the commit is durable. An accepted alert stays `queued` until the pipeline
+//!   marks it `processed` (or `unrouted`), so after a restart the pipeline resumes from
+//!   `list_alerts` with `state: queued` in id order. Retention never removes queued or
+//!   unrouted alerts, unfinished jobs or dead jobs.
 //! * **No duplicates.** Alerts are unique on `(source, source_alert_id)`; jobs on their
 //!   optional idempotency key; ticket creates are recorded by `externalXRef` before they
 //!   are sent, so an unknown outcome can be resolved by searching for that key.
@@ -38,7 +40,8 @@
 //! | `events` | integration events (DESIGN §7) | `at`, `(code, at)`, `(client, at)` |
 //! | `kv` | small durable settings | primary key |
 //!
-//! Times are stored as microseconds since the Unix epoch; JSON as compact text.
+//! Times are stored as microseconds since the Unix epoch; JSON as compact text. Each
+//! backend keeps its own migrations under `migrations/<backend>/`.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -20,7 +20,7 @@
 //!   unfinished heads only: a backlog of thousands of jobs behind one busy incident key
 //!   costs nothing to the other keys, and finished jobs never slow claims down.
 //!
-//! # Schema (migrations/0001_initial.sql)
+//! # Schema (migrations/sqlite/0001_initial.sql)
 //!
 //! `alerts`, `jobs`, `incidents`, `incident_history`, `ticket_requests`, `events`, `kv`.
 //! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
@@ -47,7 +47,7 @@ use crate::error::StoreError;
 use crate::model::*;
 use crate::port::Store;
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for another process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
