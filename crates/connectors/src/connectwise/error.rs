@@ -226,11 +226,12 @@ impl ApiError {
 
     /// True when the answer blames the `clientId` header (missing, unknown or revoked).
     pub fn is_client_id_problem(&self) -> bool {
+        if !self.client_id_sent {
+            // Without the header ConnectWise refuses every call before looking at anything else.
+            return matches!(self.status, 401 | 403);
+        }
         if !matches!(self.status, 400 | 401 | 403) {
             return false;
-        }
-        if !self.client_id_sent {
-            return true;
         }
         let mentions = |text: &str| {
             let lower = text.to_ascii_lowercase();
