@@ -18,7 +18,13 @@ use clap::{Parser, Subcommand};
 #[command(name = "mspbridge", version, about, long_about = None)]
 struct Cli {
     /// Configuration file (default `mspbridge.toml`).
-    #[arg(short, long, global = true, env = "MSPBRIDGE_CONFIG", value_name = "PATH")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "MSPBRIDGE_CONFIG",
+        value_name = "PATH"
+    )]
     config: Option<PathBuf>,
 
     /// More log output on stderr (repeat for more); `RUST_LOG` overrides it.
@@ -51,7 +57,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

@@ -43,8 +43,15 @@ pub fn connectwise_settings_from_answers(
     private_key: &str,
     client_id: &str,
 ) -> Result<ConnectWiseSettings> {
-    let site = Url::parse(site.trim()).map_err(|err| anyhow!("site {site:?} is not a URL: {err}"))?;
-    let settings = ConnectWiseSettings::new(site, company_id.trim(), public_key.trim(), private_key, client_id.trim());
+    let site =
+        Url::parse(site.trim()).map_err(|err| anyhow!("site {site:?} is not a URL: {err}"))?;
+    let settings = ConnectWiseSettings::new(
+        site,
+        company_id.trim(),
+        public_key.trim(),
+        private_key,
+        client_id.trim(),
+    );
     settings.validate().map_err(|err| anyhow!("{err}"))?;
     Ok(settings)
 }
@@ -54,9 +61,14 @@ pub fn connectwise_settings_from_answers(
 pub async fn test_connectwise(settings: &ConnectWiseSettings) -> Result<String> {
     let client = ConnectWiseClient::new(settings.clone()).map_err(|err| anyhow!("{err}"))?;
     let info = client.system_info().await.map_err(|err| anyhow!("{err}"))?;
-    let version = info.version.unwrap_or_else(|| "unknown version".to_string());
+    let version = info
+        .version
+        .unwrap_or_else(|| "unknown version".to_string());
     let codebase = client.connect().await.map_err(|err| anyhow!("{err}"))?;
-    Ok(format!("ConnectWise Manage {version} at {} (codebase {codebase})", settings.site))
+    Ok(format!(
+        "ConnectWise Manage {version} at {} (codebase {codebase})",
+        settings.site
+    ))
 }
 
 /// One choice in a live ConnectWise list: what the user sees and the id the config stores.
@@ -70,12 +82,20 @@ pub struct Choice {
 
 impl Choice {
     pub fn new(id: i64, names: Vec<String>, label: impl Display) -> Choice {
-        Choice { id: id as i32, names, label: label.to_string() }
+        Choice {
+            id: id as i32,
+            names,
+            label: label.to_string(),
+        }
     }
 }
 
 pub async fn company_choices(client: &ConnectWiseClient) -> Result<Vec<Choice>> {
-    let companies = client.list_companies(None).await.map_err(|err| anyhow!("{err}")).context("listing companies")?;
+    let companies = client
+        .list_companies(None)
+        .await
+        .map_err(|err| anyhow!("{err}"))
+        .context("listing companies")?;
     Ok(companies
         .into_iter()
         .map(|c| {
@@ -88,7 +108,11 @@ pub async fn company_choices(client: &ConnectWiseClient) -> Result<Vec<Choice>> 
 }
 
 pub async fn board_choices(client: &ConnectWiseClient) -> Result<Vec<Choice>> {
-    let boards = client.list_boards().await.map_err(|err| anyhow!("{err}")).context("listing service boards")?;
+    let boards = client
+        .list_boards()
+        .await
+        .map_err(|err| anyhow!("{err}"))
+        .context("listing service boards")?;
     Ok(boards
         .into_iter()
         .map(|b| {
@@ -116,7 +140,11 @@ pub async fn team_choices(client: &ConnectWiseClient, board_id: i32) -> Result<V
 }
 
 pub async fn priority_choices(client: &ConnectWiseClient) -> Result<Vec<Choice>> {
-    let priorities = client.list_priorities().await.map_err(|err| anyhow!("{err}")).context("listing priorities")?;
+    let priorities = client
+        .list_priorities()
+        .await
+        .map_err(|err| anyhow!("{err}"))
+        .context("listing priorities")?;
     Ok(priorities
         .into_iter()
         .map(|p| {
@@ -146,11 +174,25 @@ pub fn new_ticket(
     ticket.team = settings.team_id.map(|id| RecordRef::id(id.into()));
     ticket.priority = settings.priority_id.map(|id| RecordRef::id(id.into()));
     ticket.status = settings.status_id.map(|id| RecordRef::id(id.into()));
-    ticket.severity = Some(settings.severity.as_str().parse::<Severity>().map_err(|err| anyhow!("{err}"))?);
-    ticket.impact = Some(settings.impact.as_str().parse::<Impact>().map_err(|err| anyhow!("{err}"))?);
+    ticket.severity = Some(
+        settings
+            .severity
+            .as_str()
+            .parse::<Severity>()
+            .map_err(|err| anyhow!("{err}"))?,
+    );
+    ticket.impact = Some(
+        settings
+            .impact
+            .as_str()
+            .parse::<Impact>()
+            .map_err(|err| anyhow!("{err}"))?,
+    );
     ticket.external_x_ref = external_xref;
     match settings.description_field {
-        DescriptionField::InitialDescription => ticket.initial_description = Some(description.to_string()),
+        DescriptionField::InitialDescription => {
+            ticket.initial_description = Some(description.to_string())
+        }
         DescriptionField::InitialInternalAnalysis => {
             ticket.initial_internal_analysis = Some(description.to_string())
         }
@@ -160,12 +202,20 @@ pub fn new_ticket(
 
 /// Writes an attachment that could not be uploaded to `dir/{ticket_id}/{file_name}` and logs the
 /// vendor's line for it, so an operator can attach it by hand.
-pub fn dump_missing_attachment(dir: &Path, ticket_id: i64, file_name: &str, bytes: &[u8]) -> Result<PathBuf> {
+pub fn dump_missing_attachment(
+    dir: &Path,
+    ticket_id: i64,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf> {
     let folder = dir.join(ticket_id.to_string());
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     let path = folder.join(file_name);
     std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    tracing::warn!("Attached files for ticket id: {ticket_id} dumped: '{}'", path.display());
+    tracing::warn!(
+        "Attached files for ticket id: {ticket_id} dumped: '{}'",
+        path.display()
+    );
     Ok(path)
 }
 

@@ -20,8 +20,8 @@ async fn mspbridge(args: Vec<String>, envs: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(BIN)
             .args(&args)
-            .envs(envs)
             .env_remove("MSPBRIDGE_CONFIG")
+            .envs(envs)
             .env("RUST_LOG", "debug")
             .output()
             .expect("the binary runs")
@@ -46,7 +46,10 @@ async fn cw_get(sim: &ConnectWiseSimulator, path: &str) -> Value {
     let config = SimulatorConfig::default();
     reqwest::Client::new()
         .get(format!("{}/v4_6_release/apis/3.0/{path}", sim.base_url()))
-        .basic_auth(format!("{}+{}", config.company_id, config.public_key), Some(config.private_key))
+        .basic_auth(
+            format!("{}+{}", config.company_id, config.public_key),
+            Some(config.private_key),
+        )
         .header("clientId", "tests")
         .send()
         .await
@@ -91,7 +94,10 @@ fn init_flags(sim: &ConnectWiseSimulator, output: &Path) -> Vec<String> {
 }
 
 fn private_key_env() -> Vec<(String, String)> {
-    vec![("TEST_CW_PRIVATE_KEY".to_string(), SimulatorConfig::default().private_key)]
+    vec![(
+        "TEST_CW_PRIVATE_KEY".to_string(),
+        SimulatorConfig::default().private_key,
+    )]
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,14 +111,23 @@ async fn init_non_interactive_writes_a_config_that_checks_and_creates_test_ticke
     let output = mspbridge(flags, private_key_env()).await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "init failed: {stderr}");
-    let ticket_id: i64 = stdout.trim().parse().expect("init --test-ticket prints the ticket id");
+    let ticket_id: i64 = stdout
+        .trim()
+        .parse()
+        .expect("init --test-ticket prints the ticket id");
 
     // The config references the key file; the key file is private; the key is not in the config.
     let written = std::fs::read_to_string(&config_path).unwrap();
     let key = SimulatorConfig::default().private_key;
-    assert!(!written.contains(&key), "the private key leaked into the config:\n{written}");
+    assert!(
+        !written.contains(&key),
+        "the private key leaked into the config:\n{written}"
+    );
     let key_file = dir.path().join("mspbridge.cw-private-key");
-    assert!(written.contains(&format!("file:{}", key_file.display())), "{written}");
+    assert!(
+        written.contains(&format!("file:{}", key_file.display())),
+        "{written}"
+    );
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
     #[cfg(unix)]
     {
@@ -123,7 +138,10 @@ async fn init_non_interactive_writes_a_config_that_checks_and_creates_test_ticke
     assert!(written.contains("board_id = 3"), "{written}");
     assert!(written.contains("company_id = 250"), "{written}");
     assert!(written.contains("severity = \"High\""), "{written}");
-    assert!(!stderr.contains(&key) && !stdout.contains(&key), "the private key reached the output");
+    assert!(
+        !stderr.contains(&key) && !stdout.contains(&key),
+        "the private key reached the output"
+    );
 
     // The ticket exists with the chosen routing, its description went to the internal note.
     let ticket = cw_get(&sim, &format!("service/tickets/{ticket_id}")).await;
@@ -135,16 +153,28 @@ async fn init_non_interactive_writes_a_config_that_checks_and_creates_test_ticke
     let notes = notes.as_array().unwrap();
     assert!(notes.iter().any(|n| n["internalAnalysisFlag"] == true
         && n["text"].as_str().unwrap().contains("test the integration")));
-    let documents = cw_get(&sim, &format!("system/documents?recordType=Ticket&recordId={ticket_id}")).await;
+    let documents = cw_get(
+        &sim,
+        &format!("system/documents?recordType=Ticket&recordId={ticket_id}"),
+    )
+    .await;
     assert_eq!(documents[0]["fileName"], "TestAttachment.txt");
 
     // `check` passes on what init wrote, and `test-ticket` creates another ticket.
-    let output = mspbridge(args(&["-c", config_path.to_str().unwrap(), "check"]), vec![]).await;
+    let output = mspbridge(
+        args(&["-c", config_path.to_str().unwrap(), "check"]),
+        vec![],
+    )
+    .await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "check failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ok    connectwise"), "{stdout}");
 
-    let output = mspbridge(args(&["test-ticket"]), vec![("MSPBRIDGE_CONFIG".into(), config_path.display().to_string())]).await;
+    let output = mspbridge(
+        args(&["test-ticket"]),
+        vec![("MSPBRIDGE_CONFIG".into(), config_path.display().to_string())],
+    )
+    .await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "test-ticket failed: {stderr}");
     let second: i64 = stdout.trim().parse().unwrap();
@@ -157,12 +187,18 @@ async fn init_refuses_names_that_are_not_in_the_live_lists() {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("mspbridge.toml");
     let mut flags = init_flags(&sim, &config_path);
-    let board = flags.iter().position(|a| a == "Security Operations").unwrap();
+    let board = flags
+        .iter()
+        .position(|a| a == "Security Operations")
+        .unwrap();
     flags[board] = "Help Desk".to_string();
     let output = mspbridge(flags, private_key_env()).await;
     let (_, stderr) = text(&output);
     assert!(!output.status.success());
-    assert!(stderr.contains("--board \"Help Desk\" is not in ConnectWise's list"), "{stderr}");
+    assert!(
+        stderr.contains("--board \"Help Desk\" is not in ConnectWise's list"),
+        "{stderr}"
+    );
     assert!(!config_path.exists(), "nothing is written when init fails");
 }
 
@@ -170,17 +206,33 @@ async fn init_refuses_names_that_are_not_in_the_live_lists() {
 async fn init_non_interactive_names_a_missing_flag() {
     let dir = tempfile::tempdir().unwrap();
     let output = mspbridge(
-        args(&["init", "--non-interactive", "--output", dir.path().join("x.toml").to_str().unwrap(), "--site", "https://127.0.0.1:1"]),
+        args(&[
+            "init",
+            "--non-interactive",
+            "--output",
+            dir.path().join("x.toml").to_str().unwrap(),
+            "--site",
+            "https://127.0.0.1:1",
+        ]),
         vec![],
     )
     .await;
     let (_, stderr) = text(&output);
     assert!(!output.status.success());
-    assert!(stderr.contains("--company-id is required with --non-interactive"), "{stderr}");
+    assert!(
+        stderr.contains("--company-id is required with --non-interactive"),
+        "{stderr}"
+    );
 }
 
 /// Writes a config for the simulator with the given overrides of the connection settings.
-fn write_config(dir: &Path, site: &str, company: &str, private_key: &str, client_id: &str) -> PathBuf {
+fn write_config(
+    dir: &Path,
+    site: &str,
+    company: &str,
+    private_key: &str,
+    client_id: &str,
+) -> PathBuf {
     let config = SimulatorConfig::default();
     let path = dir.join("mspbridge.toml");
     std::fs::write(
@@ -212,20 +264,58 @@ async fn check_names_the_failing_setting() {
     let good = SimulatorConfig::default();
     let secret = "Sup3r-Secret-Private-Key";
     let cases: Vec<(&str, String, String, String, String, &str)> = vec![
-        ("bad keys", sim.base_url(), good.company_id.clone(), secret.to_string(), "tests".into(), "keys"),
-        ("missing client id", sim.base_url(), good.company_id.clone(), good.private_key.clone(), " ".into(), "client_id"),
-        ("unknown company", sim.base_url(), "nobody_here".into(), good.private_key.clone(), "tests".into(), "company"),
-        ("unreachable host", "http://127.0.0.1:9".into(), good.company_id.clone(), good.private_key.clone(), "tests".into(), "127.0.0.1:9"),
+        (
+            "bad keys",
+            sim.base_url(),
+            good.company_id.clone(),
+            secret.to_string(),
+            "tests".into(),
+            "keys",
+        ),
+        (
+            "missing client id",
+            sim.base_url(),
+            good.company_id.clone(),
+            good.private_key.clone(),
+            " ".into(),
+            "client_id",
+        ),
+        (
+            "unknown company",
+            sim.base_url(),
+            "nobody_here".into(),
+            good.private_key.clone(),
+            "tests".into(),
+            "company",
+        ),
+        (
+            "unreachable host",
+            "http://127.0.0.1:9".into(),
+            good.company_id.clone(),
+            good.private_key.clone(),
+            "tests".into(),
+            "127.0.0.1:9",
+        ),
     ];
     for (name, site, company, private_key, client_id, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
         let path = write_config(dir.path(), &site, &company, &private_key, &client_id);
         let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
         let (stdout, stderr) = text(&output);
-        assert_eq!(output.status.code(), Some(1), "{name}: check should fail\n{stdout}\n{stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name}: check should fail\n{stdout}\n{stderr}"
+        );
         let all = format!("{stdout}\n{stderr}");
-        assert!(all.to_lowercase().contains(&expected.to_lowercase()), "{name}: expected {expected:?} in:\n{all}");
-        assert!(!all.contains(secret), "{name}: the private key reached the output:\n{all}");
+        assert!(
+            all.to_lowercase().contains(&expected.to_lowercase()),
+            "{name}: expected {expected:?} in:\n{all}"
+        );
+        assert!(
+            !all.contains(secret),
+            "{name}: the private key reached the output:\n{all}"
+        );
     }
 }
 
@@ -254,7 +344,13 @@ update_interval = "soon"
     let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
     let (stdout, _) = text(&output);
     assert_eq!(output.status.code(), Some(1));
-    for key in ["connectwise.site", "connectwise.private_key", "connectwise.ticket.severity", "connectwise.ticket.summary", "rules.update_interval"] {
+    for key in [
+        "connectwise.site",
+        "connectwise.private_key",
+        "connectwise.ticket.severity",
+        "connectwise.ticket.summary",
+        "rules.update_interval",
+    ] {
         assert!(stdout.contains(key), "{key} missing from:\n{stdout}");
     }
 }
@@ -264,17 +360,40 @@ async fn test_ticket_for_an_unknown_client_is_refused() {
     let sim = spawn_simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let good = SimulatorConfig::default();
-    let path = write_config(dir.path(), &sim.base_url(), &good.company_id, &good.private_key, "tests");
-    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "test-ticket", "--client", "Nobody"]), vec![]).await;
+    let path = write_config(
+        dir.path(),
+        &sim.base_url(),
+        &good.company_id,
+        &good.private_key,
+        "tests",
+    );
+    let output = mspbridge(
+        args(&[
+            "-c",
+            path.to_str().unwrap(),
+            "test-ticket",
+            "--client",
+            "Nobody",
+        ]),
+        vec![],
+    )
+    .await;
     let (_, stderr) = text(&output);
     assert!(!output.status.success());
-    assert!(stderr.contains("--client \"Nobody\" is not a configured client"), "{stderr}");
+    assert!(
+        stderr.contains("--client \"Nobody\" is not a configured client"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_once_creates_and_prints_the_test_ticket() {
     let dir = tempfile::tempdir().unwrap();
-    let output = mspbridge(args(&["demo", "--once", "--dir", dir.path().to_str().unwrap()]), vec![]).await;
+    let output = mspbridge(
+        args(&["demo", "--once", "--dir", dir.path().to_str().unwrap()]),
+        vec![],
+    )
+    .await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("Created ConnectWise ticket #"), "{stdout}");
@@ -288,7 +407,14 @@ async fn demo_once_creates_and_prints_the_test_ticket() {
 async fn migrate_creates_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mspbridge.toml");
-    std::fs::write(&path, format!("[server]\ndatabase = \"sqlite://{}\"\n", dir.path().join("m.db").display())).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndatabase = \"sqlite://{}\"\n",
+            dir.path().join("m.db").display()
+        ),
+    )
+    .unwrap();
     let output = mspbridge(args(&["-c", path.to_str().unwrap(), "migrate"]), vec![]).await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
@@ -310,7 +436,10 @@ fn every_command_has_help() {
     ] {
         let output = Command::new(BIN).args(&command).output().unwrap();
         assert!(output.status.success(), "{command:?}");
-        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"), "{command:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage:"),
+            "{command:?}"
+        );
     }
 }
 
@@ -325,63 +454,100 @@ async fn init_interactive_through_a_terminal() {
     let config = SimulatorConfig::default();
     let path = config_path.clone();
 
-    let transcript = tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
-        let mut command = Command::new(BIN);
-        command.args(["init", "--output", path.to_str().unwrap()]).env("TERM", "xterm-256color").env_remove("RUST_LOG");
-        let mut p = rexpect::session::spawn_command(command, Some(20_000))?;
-        const DOWN: &str = "\x1b[B";
-        p.exp_string("ConnectWise site")?;
-        p.send_line(&site)?;
-        p.exp_string("Company id")?;
-        p.send_line(&config.company_id)?;
-        p.exp_string("Public key")?;
-        p.send_line(&config.public_key)?;
-        p.exp_string("Private key")?;
-        p.send_line(&config.private_key)?;
-        p.exp_string("Client id")?;
-        p.send_line("mspbridge-pty-test")?;
-        let (before, connected) = p.exp_regex("Connected: [^\r\n]*")?;
-        let mut seen = before + &connected;
-        p.exp_string("Company the tickets are opened for")?;
-        p.send("\r")?;
-        p.exp_string("Service board")?;
-        p.send(DOWN)?; // the second board: Security Operations
-        p.send("\r")?;
-        p.exp_string("Service team")?;
-        p.send("\r")?;
-        p.exp_string("Priority")?;
-        p.send("\r")?;
-        p.exp_string("Severity")?;
-        p.send("\r")?;
-        p.exp_string("Impact")?;
-        p.send(DOWN)?; // High
-        p.send("\r")?;
-        p.exp_string("Summary template")?;
-        p.send("\r")?;
-        p.exp_string("Use the default description template?")?;
-        p.send("y")?;
-        p.exp_string("Put the description in")?;
-        p.send("\r")?;
-        p.exp_string("Keep the private key in")?;
-        p.send("\r")?;
-        seen.push_str(&p.exp_string("Create a test ticket now?")?);
-        p.send("y")?;
-        let (before, created) = p.exp_regex("Created test ticket #[0-9]+")?;
-        seen.push_str(&before);
-        seen.push_str(&created);
-        p.exp_eof()?;
-        Ok(seen)
-    })
-    .await
-    .unwrap()
-    .expect("the wizard runs to the end");
+    let transcript =
+        tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+            let mut command = Command::new(BIN);
+            command
+                .args(["init", "--output", path.to_str().unwrap()])
+                .env("TERM", "xterm-256color")
+                .env_remove("RUST_LOG");
+            let mut p = rexpect::session::spawn_command(command, Some(20_000))?;
+            const DOWN: &str = "\x1b[B";
+            // A menu reads keys only once it has switched the terminal to raw mode; give it a moment
+            // after its prompt appears, as a person would.
+            let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+            p.exp_string("ConnectWise site")?;
+            p.send_line(&site)?;
+            p.exp_string("Company id")?;
+            p.send_line(&config.company_id)?;
+            p.exp_string("Public key")?;
+            p.send_line(&config.public_key)?;
+            p.exp_string("Private key")?;
+            p.send_line(&config.private_key)?;
+            p.exp_string("Client id")?;
+            p.send_line("mspbridge-pty-test")?;
+            let (before, connected) = p.exp_regex("Connected: [^\r\n]*")?;
+            let mut seen = before + &connected;
+            p.exp_string("Company the tickets are opened for")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Service board")?;
+            settle();
+            p.send(DOWN)?;
+            p.flush()?; // the second board: Security Operations
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Service team")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Priority")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Severity")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Impact")?;
+            settle();
+            p.send(DOWN)?;
+            p.flush()?; // High
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Summary template")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Use the default description template?")?;
+            settle();
+            p.send("y")?;
+            p.flush()?;
+            p.exp_string("Put the description in")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            p.exp_string("Keep the private key in")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?;
+            seen.push_str(&p.exp_string("Create a test ticket now?")?);
+            p.send("y")?;
+            p.flush()?;
+            let (before, created) = p.exp_regex("Created test ticket #[0-9]+")?;
+            seen.push_str(&before);
+            seen.push_str(&created);
+            p.exp_eof()?;
+            Ok(seen)
+        })
+        .await
+        .unwrap()
+        .expect("the wizard runs to the end");
 
     assert!(transcript.contains("Wrote"), "{transcript}");
     let written = std::fs::read_to_string(&config_path).unwrap();
-    assert!(written.contains("board_id = 3"), "the second board was picked:\n{written}");
+    assert!(
+        written.contains("board_id = 3"),
+        "the second board was picked:\n{written}"
+    );
     assert!(written.contains("impact = \"High\""), "{written}");
     assert!(written.contains("severity = \"Medium\""), "{written}");
     assert!(!written.contains(&SimulatorConfig::default().private_key));
     let tickets = cw_get(&sim, "service/tickets").await;
-    assert_eq!(tickets.as_array().unwrap().len(), 1, "one test ticket was created");
+    assert_eq!(
+        tickets.as_array().unwrap().len(),
+        1,
+        "one test ticket was created"
+    );
 }

@@ -57,7 +57,11 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn check_connections(config: &Config) -> Vec<Outcome> {
@@ -72,7 +76,10 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
     let settings = wiring::connectwise_settings(connectwise);
     let connection = wiring::test_connectwise(&settings).await;
     let failed = connection.is_err();
-    let mut outcomes = vec![Outcome { what: "connectwise".to_string(), result: connection }];
+    let mut outcomes = vec![Outcome {
+        what: "connectwise".to_string(),
+        result: connection,
+    }];
     if failed {
         // Every routing check would fail the same way; the connection line says why.
         return outcomes;
@@ -80,19 +87,34 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
     let client = match wiring::connectwise_client(connectwise) {
         Ok(client) => client,
         Err(err) => {
-            outcomes.push(Outcome { what: "connectwise".to_string(), result: Err(err) });
+            outcomes.push(Outcome {
+                what: "connectwise".to_string(),
+                result: Err(err),
+            });
             return outcomes;
         }
     };
     outcomes.push(Outcome {
         what: "connectwise.ticket".to_string(),
-        result: check_routing(&client, &config.effective_ticket_settings(None), "connectwise.ticket", config.clients.is_empty()).await,
+        result: check_routing(
+            &client,
+            &config.effective_ticket_settings(None),
+            "connectwise.ticket",
+            config.clients.is_empty(),
+        )
+        .await,
     });
     for (index, client_config) in config.clients.iter().enumerate() {
         let prefix = format!("clients[{index}].connectwise");
         outcomes.push(Outcome {
             what: format!("client {}", client_config.name),
-            result: check_routing(&client, &config.effective_ticket_settings(Some(&client_config.name)), &prefix, true).await,
+            result: check_routing(
+                &client,
+                &config.effective_ticket_settings(Some(&client_config.name)),
+                &prefix,
+                true,
+            )
+            .await,
         });
     }
     outcomes
@@ -100,10 +122,17 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
 
 /// Checks that the ids one client's tickets would carry exist on the live instance. `key` is the
 /// config section the ids come from, so the message names what to fix.
-async fn check_routing(client: &ConnectWiseClient, settings: &TicketSettings, key: &str, routing_required: bool) -> Result<String> {
+async fn check_routing(
+    client: &ConnectWiseClient,
+    settings: &TicketSettings,
+    key: &str,
+    routing_required: bool,
+) -> Result<String> {
     let (Some(company_id), Some(board_id)) = (settings.company_id, settings.board_id) else {
         if routing_required {
-            return Err(anyhow!("{key}: company_id and board_id must be set (here or in [connectwise.ticket])"));
+            return Err(anyhow!(
+                "{key}: company_id and board_id must be set (here or in [connectwise.ticket])"
+            ));
         }
         return Ok("no default routing (every client sets its own)".to_string());
     };
@@ -113,34 +142,54 @@ async fn check_routing(client: &ConnectWiseClient, settings: &TicketSettings, ke
     let company = companies
         .iter()
         .find(|c| c.id == i64::from(company_id))
-        .ok_or_else(|| anyhow!("{key}.company_id = {company_id}: ConnectWise has no company with this id"))?;
+        .ok_or_else(|| {
+            anyhow!("{key}.company_id = {company_id}: ConnectWise has no company with this id")
+        })?;
     let boards = client.list_boards().await.map_err(cw)?;
     let board = boards
         .iter()
         .find(|b| b.id == i64::from(board_id))
-        .ok_or_else(|| anyhow!("{key}.board_id = {board_id}: ConnectWise has no service board with this id ({})", names(boards.iter().map(|b| (b.id, b.name.clone())))))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "{key}.board_id = {board_id}: ConnectWise has no service board with this id ({})",
+                names(boards.iter().map(|b| (b.id, b.name.clone())))
+            )
+        })?;
     let board_name = board.name.clone().unwrap_or_default();
     if let Some(team_id) = settings.team_id {
         let teams = client.board_teams(board_id.into()).await.map_err(cw)?;
         if !teams.iter().any(|t| t.id == i64::from(team_id)) {
-            return Err(anyhow!("{key}.team_id = {team_id}: not a team of board {board_name:?} ({})", names(teams.iter().map(|t| (t.id, t.name.clone())))));
+            return Err(anyhow!(
+                "{key}.team_id = {team_id}: not a team of board {board_name:?} ({})",
+                names(teams.iter().map(|t| (t.id, t.name.clone())))
+            ));
         }
     }
     if let Some(priority_id) = settings.priority_id {
         let priorities = client.list_priorities().await.map_err(cw)?;
         if !priorities.iter().any(|p| p.id == i64::from(priority_id)) {
-            return Err(anyhow!("{key}.priority_id = {priority_id}: ConnectWise has no priority with this id ({})", names(priorities.iter().map(|p| (p.id, p.name.clone())))));
+            return Err(anyhow!(
+                "{key}.priority_id = {priority_id}: ConnectWise has no priority with this id ({})",
+                names(priorities.iter().map(|p| (p.id, p.name.clone())))
+            ));
         }
     }
     let statuses = client.board_statuses(board_id.into()).await.map_err(cw)?;
     let status_known = |status: &StatusRef| match status {
         StatusRef::Id(id) => statuses.iter().any(|s| s.id == i64::from(*id)),
-        StatusRef::Name(name) => statuses.iter().any(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name))),
+        StatusRef::Name(name) => statuses.iter().any(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        }),
     };
     let available = || names(statuses.iter().map(|s| (s.id, s.name.clone())));
     if let Some(status_id) = settings.status_id {
         if !status_known(&StatusRef::Id(status_id)) {
-            return Err(anyhow!("{key}.status_id = {status_id}: not a status of board {board_name:?} ({})", available()));
+            return Err(anyhow!(
+                "{key}.status_id = {status_id}: not a status of board {board_name:?} ({})",
+                available()
+            ));
         }
     }
     let unknown: BTreeSet<String> = settings
@@ -163,7 +212,10 @@ async fn check_routing(client: &ConnectWiseClient, settings: &TicketSettings, ke
     }
     Ok(format!(
         "company {:?}, board {board_name:?}",
-        company.name.clone().unwrap_or_else(|| company_id.to_string())
+        company
+            .name
+            .clone()
+            .unwrap_or_else(|| company_id.to_string())
     ))
 }
 
@@ -175,7 +227,9 @@ fn status_label(status: &StatusRef) -> String {
 }
 
 fn names(items: impl Iterator<Item = (i64, Option<String>)>) -> String {
-    let listed: Vec<String> = items.map(|(id, name)| format!("{id} {}", name.unwrap_or_default())).collect();
+    let listed: Vec<String> = items
+        .map(|(id, name)| format!("{id} {}", name.unwrap_or_default()))
+        .collect();
     if listed.is_empty() {
         "none available".to_string()
     } else {

@@ -36,12 +36,21 @@ pub struct DemoArgs {
 const DEMO_CLIENT: &str = "Acme";
 
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
     let sim_config = connectwise::SimulatorConfig::default();
     let simulator = connectwise::spawn(sim_config.clone(), args.connectwise_listen)
         .await
-        .with_context(|| format!("starting the ConnectWise simulator on {}", args.connectwise_listen))?;
-    eprintln!("ConnectWise Manage simulator listening at {}", simulator.base_url());
+        .with_context(|| {
+            format!(
+                "starting the ConnectWise simulator on {}",
+                args.connectwise_listen
+            )
+        })?;
+    eprintln!(
+        "ConnectWise Manage simulator listening at {}",
+        simulator.base_url()
+    );
 
     let config_path = write_demo_config(&args.dir, &simulator.base_url(), &sim_config)?;
     let config = config::load(&config_path).map_err(|err| anyhow!("{err}"))?;
@@ -50,11 +59,23 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         .with_context(|| format!("opening {}", config.server.database))?;
 
     let created = test_ticket::create(&config, Some(DEMO_CLIENT)).await?;
-    let connectwise = config.connectwise.as_ref().ok_or_else(|| anyhow!("the demo config has no [connectwise]"))?;
+    let connectwise = config
+        .connectwise
+        .as_ref()
+        .ok_or_else(|| anyhow!("the demo config has no [connectwise]"))?;
     let client = wiring::connectwise_client(connectwise)?;
-    let ticket = client.get_ticket(created.ticket_id).await.map_err(|err| anyhow!("{err}"))?;
-    let notes = client.list_notes(created.ticket_id).await.map_err(|err| anyhow!("{err}"))?;
-    let documents = client.list_documents(created.ticket_id).await.map_err(|err| anyhow!("{err}"))?;
+    let ticket = client
+        .get_ticket(created.ticket_id)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    let notes = client
+        .list_notes(created.ticket_id)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    let documents = client
+        .list_documents(created.ticket_id)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
 
     store
         .append_event(NewEvent {
@@ -69,7 +90,10 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         .context("recording the event")?;
 
     let name = |reference: &Option<mspbridge_connectors::connectwise::Reference>| {
-        reference.as_ref().and_then(|r| r.name.clone()).unwrap_or_else(|| "-".to_string())
+        reference
+            .as_ref()
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| "-".to_string())
     };
     println!("Created ConnectWise ticket #{}", ticket.id);
     println!("  summary:  {}", ticket.summary.clone().unwrap_or_default());
@@ -79,7 +103,13 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("  team:     {}", name(&ticket.team));
     println!("  priority: {}", name(&ticket.priority));
     for note in &notes {
-        println!("  note:     {}", note.text.clone().unwrap_or_default().replace('\n', "\n            "));
+        println!(
+            "  note:     {}",
+            note.text
+                .clone()
+                .unwrap_or_default()
+                .replace('\n', "\n            ")
+        );
     }
     for document in &documents {
         println!(
@@ -97,7 +127,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         simulator.shutdown().await;
         let ok = attachment_ok && !notes.is_empty();
         println!("demo: {}", if ok { "passed" } else { "FAILED" });
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
 
     println!();
@@ -109,9 +143,14 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         sim_config.private_key,
         simulator.base_url()
     );
-    println!("  mspbridge -c {} test-ticket --client Globex", config_path.display());
+    println!(
+        "  mspbridge -c {} test-ticket --client Globex",
+        config_path.display()
+    );
     eprintln!("Ctrl-C stops the demo.");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     store.close().await;
     simulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
@@ -119,7 +158,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 
 /// Writes the demo's configuration for the simulator at `site`, with the private key in its own 0600
 /// file, and returns the configuration's path.
-fn write_demo_config(dir: &Path, site: &str, sim: &connectwise::SimulatorConfig) -> Result<PathBuf> {
+fn write_demo_config(
+    dir: &Path,
+    site: &str,
+    sim: &connectwise::SimulatorConfig,
+) -> Result<PathBuf> {
     let dir = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
     let key_path = dir.join("cw-private-key");
     crate::commands::init::write_private_file(&key_path, &sim.private_key)?;

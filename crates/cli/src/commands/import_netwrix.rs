@@ -32,12 +32,16 @@ pub fn run(args: ImportNetwrixArgs) -> Result<ExitCode> {
     };
     let connectwise = read(&args.connectwise_settings)?;
     let itsm = read(&args.itsm_settings)?;
-    let conversion = netwrix_import::convert(&connectwise, &itsm).map_err(|err| anyhow!("{err}"))?;
+    let conversion =
+        netwrix_import::convert(&connectwise, &itsm).map_err(|err| anyhow!("{err}"))?;
 
     match &args.output {
         Some(path) => {
             if path.exists() && !args.force {
-                bail!("{} already exists; pass --force to overwrite it", path.display());
+                bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    path.display()
+                );
             }
             std::fs::write(path, &conversion.toml)
                 .with_context(|| format!("writing {}", path.display()))?;

@@ -9,7 +9,6 @@
 //! The file is produced by serialising a small struct and then loaded back through the same
 //! validation `check` uses, so `init` can never write a configuration that mspbridge rejects.
 
-use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -66,10 +65,10 @@ pub struct InitArgs {
     #[arg(long)]
     priority: Option<String>,
     /// Ticket severity.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     severity: Option<Level>,
     /// Ticket impact.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     impact: Option<Level>,
     /// Summary template (placeholders such as `%AlertName%`).
     #[arg(long)]
@@ -78,7 +77,7 @@ pub struct InitArgs {
     #[arg(long)]
     description: Option<String>,
     /// Which ticket field the description goes to.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     description_field: Option<DescriptionField>,
 
     /// How the private key is stored: a separate 0600 file, or an `env:` reference.
@@ -98,8 +97,11 @@ pub struct InitArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 pub enum Level {
+    #[value(name = "Low")]
     Low,
+    #[value(name = "Medium")]
     Medium,
+    #[value(name = "High")]
     High,
 }
 
@@ -150,13 +152,22 @@ struct WrittenTicket {
 }
 
 pub async fn run(config_path: &Path, args: InitArgs) -> Result<ExitCode> {
-    let output = args.output.clone().unwrap_or_else(|| config_path.to_path_buf());
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| config_path.to_path_buf());
     let mut wizard = Wizard { args };
     if output.exists() && !wizard.args.force {
         let overwrite = !wizard.args.non_interactive
-            && wizard.confirm(&format!("{} exists. Overwrite it?", output.display()), false)?;
+            && wizard.confirm(
+                &format!("{} exists. Overwrite it?", output.display()),
+                false,
+            )?;
         if !overwrite {
-            bail!("{} already exists; pass --force to overwrite it", output.display());
+            bail!(
+                "{} already exists; pass --force to overwrite it",
+                output.display()
+            );
         }
     }
 
@@ -166,18 +177,36 @@ pub async fn run(config_path: &Path, args: InitArgs) -> Result<ExitCode> {
         .context("setting up the ConnectWise client")?;
 
     let companies = wiring::company_choices(&client).await?;
-    let company = wizard.pick("Company the tickets are opened for", "--company", wizard.args.company.clone(), &companies)?;
+    let company = wizard.pick(
+        "Company the tickets are opened for",
+        "--company",
+        wizard.args.company.clone(),
+        &companies,
+    )?;
     let boards = wiring::board_choices(&client).await?;
-    let board = wizard.pick("Service board", "--board", wizard.args.board.clone(), &boards)?;
+    let board = wizard.pick(
+        "Service board",
+        "--board",
+        wizard.args.board.clone(),
+        &boards,
+    )?;
     let teams = wiring::team_choices(&client, board.id).await?;
     let team = wizard.pick_optional("Service team", "--team", wizard.args.team.clone(), &teams)?;
     let priorities = wiring::priority_choices(&client).await?;
-    let priority =
-        wizard.pick_optional("Priority", "--priority", wizard.args.priority.clone(), &priorities)?;
+    let priority = wizard.pick_optional(
+        "Priority",
+        "--priority",
+        wizard.args.priority.clone(),
+        &priorities,
+    )?;
 
     let severity = wizard.level("Severity", wizard.args.severity)?;
     let impact = wizard.level("Impact", wizard.args.impact)?;
-    let summary = wizard.text("Summary template", wizard.args.summary.clone(), defaults::SUMMARY)?;
+    let summary = wizard.text(
+        "Summary template",
+        wizard.args.summary.clone(),
+        defaults::SUMMARY,
+    )?;
     let description = wizard.description()?;
     let description_field = wizard.description_field()?;
 
@@ -252,10 +281,19 @@ impl Wizard {
         if !self.interactive() {
             return Ok(default.to_string());
         }
-        Ok(Input::new().with_prompt(prompt).default(default.to_string()).interact_text()?)
+        Ok(Input::new()
+            .with_prompt(prompt)
+            .default(default.to_string())
+            .interact_text()?)
     }
 
-    fn required_text(&self, prompt: &str, flag: &str, given: Option<String>, default: Option<&str>) -> Result<String> {
+    fn required_text(
+        &self,
+        prompt: &str,
+        flag: &str,
+        given: Option<String>,
+        default: Option<&str>,
+    ) -> Result<String> {
         if let Some(value) = given {
             return Ok(value);
         }
@@ -270,12 +308,20 @@ impl Wizard {
     }
 
     fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
-        Ok(Confirm::new().with_prompt(prompt).default(default).interact()?)
+        Ok(Confirm::new()
+            .with_prompt(prompt)
+            .default(default)
+            .interact()?)
     }
 
     /// Site, company, keys and client id, re-asked until the connection test passes (interactive)
     /// or failing with the test's message (non-interactive).
-    async fn connection(&mut self) -> Result<(mspbridge_connectors::connectwise::ConnectWiseSettings, String)> {
+    async fn connection(
+        &mut self,
+    ) -> Result<(
+        mspbridge_connectors::connectwise::ConnectWiseSettings,
+        String,
+    )> {
         loop {
             let site = self.required_text(
                 "ConnectWise site",
@@ -283,12 +329,33 @@ impl Wizard {
                 self.args.site.clone(),
                 Some("https://api-na.myconnectwise.net"),
             )?;
-            let company_id = self.required_text("Company id (the one you log in with)", "--company-id", self.args.company_id.clone(), None)?;
-            let public_key = self.required_text("Public key", "--public-key", self.args.public_key.clone(), None)?;
+            let company_id = self.required_text(
+                "Company id (the one you log in with)",
+                "--company-id",
+                self.args.company_id.clone(),
+                None,
+            )?;
+            let public_key = self.required_text(
+                "Public key",
+                "--public-key",
+                self.args.public_key.clone(),
+                None,
+            )?;
             let private_key = self.private_key()?;
-            let client_id = self.required_text("Client id (from developer.connectwise.com)", "--client-id", self.args.client_id.clone(), None)?;
+            let client_id = self.required_text(
+                "Client id (from developer.connectwise.com)",
+                "--client-id",
+                self.args.client_id.clone(),
+                None,
+            )?;
 
-            let settings = wiring::connectwise_settings_from_answers(&site, &company_id, &public_key, &private_key, &client_id)?;
+            let settings = wiring::connectwise_settings_from_answers(
+                &site,
+                &company_id,
+                &public_key,
+                &private_key,
+                &client_id,
+            )?;
             eprintln!("Testing the connection to {site} …");
             match wiring::test_connectwise(&settings).await {
                 Ok(summary) => {
@@ -326,23 +393,46 @@ impl Wizard {
                 .map_err(|_| anyhow!("--private-key-env names {name}, which is not set"));
         }
         if !self.interactive() {
-            return Err(self.required("--private-key or --private-key-env", "the API member's private key"));
+            return Err(self.required(
+                "--private-key or --private-key-env",
+                "the API member's private key",
+            ));
         }
         Ok(Password::new().with_prompt("Private key").interact()?)
     }
 
-    fn pick(&self, prompt: &str, flag: &str, given: Option<String>, choices: &[Choice]) -> Result<Choice> {
+    fn pick(
+        &self,
+        prompt: &str,
+        flag: &str,
+        given: Option<String>,
+        choices: &[Choice],
+    ) -> Result<Choice> {
         self.pick_optional(prompt, flag, given, choices)?
-            .ok_or_else(|| anyhow!("ConnectWise lists no {} to choose from", prompt.to_lowercase()))
+            .ok_or_else(|| {
+                anyhow!(
+                    "ConnectWise lists no {} to choose from",
+                    prompt.to_lowercase()
+                )
+            })
     }
 
     /// A choice from a live list: by flag (id or name), or from a menu. `None` only when the list is
     /// empty and nothing was asked for.
-    fn pick_optional(&self, prompt: &str, flag: &str, given: Option<String>, choices: &[Choice]) -> Result<Option<Choice>> {
+    fn pick_optional(
+        &self,
+        prompt: &str,
+        flag: &str,
+        given: Option<String>,
+        choices: &[Choice],
+    ) -> Result<Option<Choice>> {
         if let Some(wanted) = given {
-            return find_choice(&wanted, choices)
-                .map(Some)
-                .ok_or_else(|| anyhow!("{flag} {wanted:?} is not in ConnectWise's list: {}", list_labels(choices)));
+            return find_choice(&wanted, choices).map(Some).ok_or_else(|| {
+                anyhow!(
+                    "{flag} {wanted:?} is not in ConnectWise's list: {}",
+                    list_labels(choices)
+                )
+            });
         }
         if choices.is_empty() {
             return Ok(None);
@@ -351,7 +441,11 @@ impl Wizard {
             return Err(self.required(flag, prompt));
         }
         let labels: Vec<&str> = choices.iter().map(|c| c.label.as_str()).collect();
-        let index = Select::new().with_prompt(prompt).items(&labels).default(0).interact()?;
+        let index = Select::new()
+            .with_prompt(prompt)
+            .items(&labels)
+            .default(0)
+            .interact()?;
         Ok(Some(choices[index].clone()))
     }
 
@@ -363,7 +457,11 @@ impl Wizard {
             return Ok(Level::Medium);
         }
         let levels = [Level::Low, Level::Medium, Level::High];
-        let index = Select::new().with_prompt(prompt).items(&["Low", "Medium", "High"]).default(1).interact()?;
+        let index = Select::new()
+            .with_prompt(prompt)
+            .items(&["Low", "Medium", "High"])
+            .default(1)
+            .interact()?;
         Ok(levels[index])
     }
 
@@ -374,7 +472,10 @@ impl Wizard {
         if !self.interactive() {
             return Ok(defaults::DESCRIPTION.to_string());
         }
-        eprintln!("The default description template is:\n{}", indent(defaults::DESCRIPTION));
+        eprintln!(
+            "The default description template is:\n{}",
+            indent(defaults::DESCRIPTION)
+        );
         if self.confirm("Use the default description template?", true)? {
             return Ok(defaults::DESCRIPTION.to_string());
         }
@@ -399,7 +500,10 @@ impl Wizard {
             ])
             .default(0)
             .interact()?;
-        Ok([DescriptionField::InitialDescription, DescriptionField::InitialInternalAnalysis][index])
+        Ok([
+            DescriptionField::InitialDescription,
+            DescriptionField::InitialInternalAnalysis,
+        ][index])
     }
 
     /// Puts the private key where the config will reference it and returns the reference.
@@ -410,7 +514,10 @@ impl Wizard {
             None => {
                 let index = Select::new()
                     .with_prompt("Keep the private key in")
-                    .items(&["a separate file readable only by you (0600)", "an environment variable"])
+                    .items(&[
+                        "a separate file readable only by you (0600)",
+                        "an environment variable",
+                    ])
                     .default(0)
                     .interact()?;
                 [SecretStorage::File, SecretStorage::Env][index]
@@ -429,7 +536,10 @@ impl Wizard {
                 };
                 write_private_file(&path, private_key)?;
                 let absolute = std::path::absolute(&path).unwrap_or(path);
-                eprintln!("Wrote the private key to {} (mode 0600)", absolute.display());
+                eprintln!(
+                    "Wrote the private key to {} (mode 0600)",
+                    absolute.display()
+                );
                 Ok(format!("file:{}", absolute.display()))
             }
         }
@@ -437,7 +547,10 @@ impl Wizard {
 }
 
 fn default_secrets_path(config_output: &Path) -> PathBuf {
-    let stem = config_output.file_stem().and_then(|s| s.to_str()).unwrap_or("mspbridge");
+    let stem = config_output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("mspbridge");
     config_output.with_file_name(format!("{stem}.cw-private-key"))
 }
 
@@ -455,8 +568,11 @@ pub(crate) fn write_private_file(path: &Path, secret: &str) -> Result<()> {
                 .with_context(|| format!("restricting {}", path.display()))?;
         }
     }
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(secret.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(secret.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -467,18 +583,28 @@ fn find_choice(wanted: &str, choices: &[Choice]) -> Option<Choice> {
             return Some(choice.clone());
         }
     }
-    choices.iter().find(|c| c.names.iter().any(|n| n.eq_ignore_ascii_case(wanted))).cloned()
+    choices
+        .iter()
+        .find(|c| c.names.iter().any(|n| n.eq_ignore_ascii_case(wanted)))
+        .cloned()
 }
 
 fn list_labels(choices: &[Choice]) -> String {
     if choices.is_empty() {
         return "(the list is empty)".to_string();
     }
-    choices.iter().map(|c| c.label.as_str()).collect::<Vec<_>>().join(", ")
+    choices
+        .iter()
+        .map(|c| c.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -487,15 +613,26 @@ mod tests {
 
     fn choices() -> Vec<Choice> {
         vec![
-            Choice::new(1, vec!["Professional Services".into()], "Professional Services (1)"),
-            Choice::new(3, vec!["Security Operations".into()], "Security Operations (3)"),
+            Choice::new(
+                1,
+                vec!["Professional Services".into()],
+                "Professional Services (1)",
+            ),
+            Choice::new(
+                3,
+                vec!["Security Operations".into()],
+                "Security Operations (3)",
+            ),
         ]
     }
 
     #[test]
     fn a_choice_is_found_by_id_or_by_name_ignoring_case() {
         assert_eq!(find_choice("3", &choices()).map(|c| c.id), Some(3));
-        assert_eq!(find_choice("security operations", &choices()).map(|c| c.id), Some(3));
+        assert_eq!(
+            find_choice("security operations", &choices()).map(|c| c.id),
+            Some(3)
+        );
         assert!(find_choice("Help Desk", &choices()).is_none());
     }
 

@@ -15,8 +15,14 @@ pub async fn run(config_path: &Path) -> Result<ExitCode> {
     let store = mspbridge_store::open_store(database.expose())
         .await
         .with_context(|| format!("opening the database {database}"))?;
-    store.migrate().await.with_context(|| format!("migrating {database}"))?;
-    let version = store.schema_version().await.context("reading the schema version")?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("migrating {database}"))?;
+    let version = store
+        .schema_version()
+        .await
+        .context("reading the schema version")?;
     store.close().await;
     eprintln!("{database} is at schema version {version}");
     println!("{version}");

@@ -35,8 +35,11 @@ pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
                 config.seed = connectwise::SeedData::from_file(path)
                     .with_context(|| format!("loading simulator data from {}", path.display()))?;
             }
-            let (company, public, private) =
-                (config.company_id.clone(), config.public_key.clone(), config.private_key.clone());
+            let (company, public, private) = (
+                config.company_id.clone(),
+                config.public_key.clone(),
+                config.private_key.clone(),
+            );
             let simulator = connectwise::spawn(config, args.listen)
                 .await
                 .with_context(|| format!("listening on {}", args.listen))?;
@@ -46,9 +49,14 @@ pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
             println!("  public key:  {public}");
             println!("  private key: {private}   (simulator credentials, not a secret)");
             println!("  client id:   any non-empty value");
-            println!("  faults:      POST {}/__simulator/faults", simulator.base_url());
+            println!(
+                "  faults:      POST {}/__simulator/faults",
+                simulator.base_url()
+            );
             eprintln!("Ctrl-C stops it.");
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
             simulator.shutdown().await;
         }
     }

@@ -59,14 +59,16 @@ pub async fn run(config_path: &Path, args: TestTicketArgs) -> Result<ExitCode> {
 
 /// Creates the test ticket for `client` (or the defaults) and uploads its attachment.
 pub async fn create(config: &Config, client: Option<&str>) -> Result<CreatedTestTicket> {
-    let connectwise = config
-        .connectwise
-        .as_ref()
-        .ok_or_else(|| anyhow!("the configuration has no [connectwise] section; run `mspbridge init`"))?;
+    let connectwise = config.connectwise.as_ref().ok_or_else(|| {
+        anyhow!("the configuration has no [connectwise] section; run `mspbridge init`")
+    })?;
     if let Some(name) = client {
         if config.client(name).is_none() {
             let known: Vec<&str> = config.clients.iter().map(|c| c.name.as_str()).collect();
-            return Err(anyhow!("--client {name:?} is not a configured client (clients: {})", known.join(", ")));
+            return Err(anyhow!(
+                "--client {name:?} is not a configured client (clients: {})",
+                known.join(", ")
+            ));
         }
     }
     let settings = config.effective_ticket_settings(client);
@@ -77,7 +79,10 @@ pub async fn create(config: &Config, client: Option<&str>) -> Result<CreatedTest
         host = wiring::host_name(),
         who = client.unwrap_or("the default routing"),
     );
-    let external_xref = format!("mspbridge-test-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
+    let external_xref = format!(
+        "mspbridge-test-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+    );
     let new_ticket = wiring::new_ticket(&settings, TEST_SUMMARY, &description, Some(external_xref))
         .with_context(|| match client {
             Some(name) => format!("routing the test ticket for client {name}"),
@@ -120,5 +125,9 @@ pub async fn create(config: &Config, client: Option<&str>) -> Result<CreatedTest
             })
         }
     };
-    Ok(CreatedTestTicket { ticket_id: ticket.id, summary: ticket.summary.unwrap_or_default(), attachment })
+    Ok(CreatedTestTicket {
+        ticket_id: ticket.id,
+        summary: ticket.summary.unwrap_or_default(),
+        attachment,
+    })
 }
