@@ -64,6 +64,46 @@ pub use sqlite::SqliteStore;
 /// * `postgres://…` / `postgresql://…` — not available yet ([`StoreError::Unsupported`]).
 ///
 /// Errors never echo the URL itself, which for a server database may hold a password.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mspbridge_store::StoreError> {
+/// use std::time::Duration;
+/// use chrono::{TimeZone, Utc};
+/// use mspbridge_store::{open_store, NewAlert, NewJob};
+///
+/// let store = open_store("sqlite::memory:").await?;
+/// let now = Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap();
+/// let alert = NewAlert {
+///     source: "auditor".into(),
+///     source_alert_id: "A1/R7".into(),
+///     client: Some("acme".into()),
+///     alert_name: "Account locked out".into(),
+///     occurred_at: now,
+///     received_at: now,
+///     payload: serde_json::json!({"Who": "CORP\\alice"}),
+/// };
+/// assert!(store.accept_alert(alert.clone()).await?.is_new());
+/// assert!(!store.accept_alert(alert).await?.is_new()); // Auditor retried: ignored
+///
+/// store
+///     .enqueue_job(NewJob {
+///         kind: "ticket.create".into(),
+///         serial_key: Some("acme/Account locked out".into()),
+///         payload: serde_json::json!({"alert": 1}),
+///         run_at: now,
+///         idempotency_key: Some("alert-1".into()),
+///         created_at: now,
+///     })
+///     .await?;
+/// let jobs = store.claim_jobs("worker-1", now, Duration::from_secs(60), 10).await?;
+/// // ... call ConnectWise with no transaction open, then report back with the lease:
+/// let lease = jobs[0].lease_token.clone().unwrap();
+/// store.complete_job(jobs[0].id, &lease, now).await?;
+/// store.close().await;
+/// # Ok(())
+/// # }
+/// ```
 pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let url = database_url.trim();
     let scheme = url
