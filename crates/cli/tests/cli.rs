@@ -551,3 +551,104 @@ async fn init_interactive_through_a_terminal() {
         "one test ticket was created"
     );
 }
+
+fn netwrix_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_netwrix_writes_a_config_and_lists_what_it_could_not_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("imported.toml");
+    let output = mspbridge(
+        args(&[
+            "import-netwrix",
+            "--connectwise-settings",
+            &netwrix_fixture("ConnectWiseSettings.xml"),
+            "--itsm-settings",
+            &netwrix_fixture("ITSMSettings.xml"),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        vec![],
+    )
+    .await;
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("Not carried over"), "{stderr}");
+    assert!(stderr.contains("connectwise.client_id"), "{stderr}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("board_id = 1"), "{written}");
+    assert!(
+        written.contains("private_key = \"env:CW_PRIVATE_KEY\""),
+        "{written}"
+    );
+
+    // The result is a real configuration: once the client id is filled in, it validates.
+    std::fs::write(
+        &out,
+        written.replace("client_id = \"\"", "client_id = \"filled-in\""),
+    )
+    .unwrap();
+    let output = mspbridge(
+        args(&["-c", out.to_str().unwrap(), "check", "--offline"]),
+        vec![
+            ("CW_PRIVATE_KEY".into(), "k".into()),
+            ("AUDITOR_PASSWORD".into(), "p".into()),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+
+    // An existing file is not overwritten without --force.
+    let again = mspbridge(
+        args(&[
+            "import-netwrix",
+            "--connectwise-settings",
+            &netwrix_fixture("ConnectWiseSettings.xml"),
+            "--itsm-settings",
+            &netwrix_fixture("ITSMSettings.xml"),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        vec![],
+    )
+    .await;
+    assert!(!again.status.success());
+    assert!(text(&again).1.contains("--force"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_netwrix_reports_broken_xml_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("ConnectWiseSettings.xml");
+    std::fs::write(
+        &broken,
+        "<Settings>\n  <Connection>\n    <Site>x</Site>\n  </Connectio>\n</Settings>\n",
+    )
+    .unwrap();
+    let output = mspbridge(
+        args(&[
+            "import-netwrix",
+            "--connectwise-settings",
+            broken.to_str().unwrap(),
+            "--itsm-settings",
+            &netwrix_fixture("ITSMSettings.xml"),
+        ]),
+        vec![],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout.is_empty(),
+        "nothing is written on an error: {stdout}"
+    );
+    assert!(stderr.contains("connectwise-settings:4:3"), "{stderr}");
+    assert!(stderr.contains("</Connectio>"), "{stderr}");
+}
