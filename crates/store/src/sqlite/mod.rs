@@ -155,7 +155,7 @@ fn connect_options(url_or_path: &str) -> Result<(SqliteConnectOptions, String, b
     }
 }
 
-// ---------------------------------------------------------------- encoding helpers
+// ---------------------------------------------------------------- value encoding
 
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
