@@ -1,0 +1,1 @@
+//! itglue (being built).

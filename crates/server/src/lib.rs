@@ -1,0 +1,8 @@
+//! The mspbridge service: the intake HTTP API, the engine that turns accepted alerts into
+//! ConnectWise tickets through durable jobs, the IT Glue mapping and report publishing, and the
+//! metrics. `mspbridge serve` composes these; tests start them on port 0 against the simulators.
+
+pub mod api;
+pub mod engine;
+pub mod itglue;
+pub mod reports;
