@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Set up the ConnectWise Manage connection and write the configuration file.
-    Init(commands::init::InitArgs),
+    Init(Box<commands::init::InitArgs>),
     /// Validate the configuration and test every configured connection.
     Check(commands::check::CheckArgs),
     /// Create a test ticket in ConnectWise Manage and print its id.
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     let config_path = mspbridge_core::config::config_path(cli.config);
     let outcome = runtime.block_on(async move {
         match cli.command {
-            Command::Init(args) => commands::init::run(&config_path, args).await,
+            Command::Init(args) => commands::init::run(&config_path, *args).await,
             Command::Check(args) => commands::check::run(&config_path, args).await,
             Command::TestTicket(args) => commands::test_ticket::run(&config_path, args).await,
             Command::ImportNetwrix(args) => commands::import_netwrix::run(args),
