@@ -39,6 +39,7 @@
 //! | `ticket_requests` | `externalXRef` → incident key, ticket id once known | primary key |
 //! | `events` | integration events (DESIGN §7) | `at`, `(code, at)`, `(client, at)` |
 //! | `kv` | small durable settings | primary key |
+//! | `reports` | security reports (HTML), publish state, IT Glue asset id | `(client, id)`, `(publish_state, id)` |
 //!
 //! Times are stored as microseconds since the Unix epoch; JSON as compact text. Each
 //! backend keeps its own migrations under `migrations/<backend>/`.
@@ -48,6 +49,7 @@ pub mod conformance;
 mod error;
 pub mod model;
 mod port;
+pub mod reports;
 mod sqlite;
 
 use std::sync::Arc;
@@ -56,6 +58,10 @@ pub use async_trait::async_trait;
 pub use error::StoreError;
 pub use model::*;
 pub use port::Store;
+pub use reports::{
+    NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta, ReportSource,
+    ReportStore,
+};
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `database_url` and applies migrations.

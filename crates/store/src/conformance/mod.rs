@@ -13,6 +13,7 @@ mod incidents;
 mod jobs;
 mod model_check;
 mod records;
+mod reports;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use jobs::{
     queue_depth_counts, retried_dead_job_respects_running_key,
 };
 pub use model_check::job_queue_matches_reference_model;
+pub use reports::{report_publish_states, reports_round_trip_and_list};
 pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
@@ -67,6 +69,8 @@ where
     retention_prunes_oldest_first(fresh().await).await;
     events_filter_and_count(fresh().await).await;
     kv_round_trip_and_compare(fresh().await).await;
+    reports_round_trip_and_list(fresh().await).await;
+    report_publish_states(fresh().await).await;
     job_queue_matches_reference_model(&fresh).await;
 }
 

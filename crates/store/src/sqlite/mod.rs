@@ -29,6 +29,7 @@ mod alerts;
 mod incidents;
 mod jobs;
 mod records;
+mod reports;
 
 use std::str::FromStr;
 use std::time::Duration;
