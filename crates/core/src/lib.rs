@@ -5,6 +5,7 @@
 pub mod config;
 pub mod duration;
 pub mod events;
+pub mod itglue_map;
 pub mod netwrix_import;
 pub mod secret;
 pub mod template;
