@@ -47,6 +47,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod inventory;
 pub mod model;
 mod port;
 pub mod reports;
@@ -56,6 +57,7 @@ use std::sync::Arc;
 
 pub use async_trait::async_trait;
 pub use error::StoreError;
+pub use inventory::InventoryStore;
 pub use model::*;
 pub use port::Store;
 pub use reports::{

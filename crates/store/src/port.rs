@@ -17,7 +17,9 @@ use crate::model::*;
 
 /// The durable store behind mspbridge.
 #[async_trait]
-pub trait Store: crate::reports::ReportStore + Send + Sync + 'static {
+pub trait Store:
+    crate::inventory::InventoryStore + crate::reports::ReportStore + Send + Sync + 'static
+{
     // ------------------------------------------------------------ lifecycle
 
     /// Applies any pending schema migrations (also done on open).

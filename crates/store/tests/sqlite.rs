@@ -49,6 +49,9 @@ conformance_tests!(
     retention_prunes_oldest_first,
     events_filter_and_count,
     kv_round_trip_and_compare,
+    systems_upsert_and_remove,
+    itglue_directory_import_scopes,
+    manual_mappings_survive_auto_replacement,
 );
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 
 mod alerts;
 mod incidents;
+mod inventory;
 mod jobs;
 mod model_check;
 mod records;
@@ -27,6 +28,10 @@ use crate::port::Store;
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
 pub use incidents::{
     correlation_history_window, incident_optimistic_conflict, ticket_requests_are_idempotent,
+};
+pub use inventory::{
+    itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
+    systems_upsert_and_remove,
 };
 pub use jobs::{
     backoff_run_at_respected, concurrent_claims_never_overlap, dead_letter_and_retry,
@@ -69,6 +74,9 @@ where
     retention_prunes_oldest_first(fresh().await).await;
     events_filter_and_count(fresh().await).await;
     kv_round_trip_and_compare(fresh().await).await;
+    systems_upsert_and_remove(fresh().await).await;
+    itglue_directory_import_scopes(fresh().await).await;
+    manual_mappings_survive_auto_replacement(fresh().await).await;
     reports_round_trip_and_list(fresh().await).await;
     report_publish_states(fresh().await).await;
     job_queue_matches_reference_model(&fresh).await;

@@ -27,6 +27,7 @@
 
 mod alerts;
 mod incidents;
+mod inventory;
 mod jobs;
 mod records;
 mod reports;
