@@ -62,7 +62,7 @@ pub use model::*;
 pub use port::Store;
 pub use reports::{
     NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta, ReportSource,
-    ReportStore,
+    ReportStore, PUBLISH_REPORT_JOB,
 };
 pub use sqlite::SqliteStore;
 

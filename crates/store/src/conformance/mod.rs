@@ -40,7 +40,9 @@ pub use jobs::{
     queue_depth_counts, retried_dead_job_respects_running_key,
 };
 pub use model_check::job_queue_matches_reference_model;
-pub use reports::{report_publish_states, reports_round_trip_and_list};
+pub use reports::{
+    report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list,
+};
 pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
@@ -79,6 +81,7 @@ where
     manual_mappings_survive_auto_replacement(fresh().await).await;
     reports_round_trip_and_list(fresh().await).await;
     report_publish_states(fresh().await).await;
+    report_jobs_claimed_apart(fresh().await).await;
     job_queue_matches_reference_model(&fresh).await;
 }
 

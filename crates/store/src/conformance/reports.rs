@@ -2,12 +2,13 @@
 //! rely on from every backend.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::port::Store;
 use crate::reports::*;
 
-use super::at;
+use super::{at, new_job, token};
 
 fn new_report(client: &str, name: &str, generated: i64) -> NewReport {
     NewReport {
@@ -161,4 +162,69 @@ pub async fn report_publish_states(store: Arc<dyn Store>) {
         matches!(missing, Err(StoreError::NotFound { what: "report", .. })),
         "{missing:?}"
     );
+}
+
+/// The report publisher claims only publish jobs, under the general claim rules: due, one lease
+/// per serial key, attempts counted; other kinds stay for their own workers.
+pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
+    let lease = Duration::from_secs(60);
+    let ticket = store
+        .enqueue_job(new_job("ticket.create", Some("acme/x"), 0))
+        .await
+        .unwrap();
+    let first = store
+        .enqueue_job(new_job(PUBLISH_REPORT_JOB, Some("report/1"), 0))
+        .await
+        .unwrap();
+    let second = store
+        .enqueue_job(new_job(PUBLISH_REPORT_JOB, Some("report/1"), 0))
+        .await
+        .unwrap();
+    let later = store
+        .enqueue_job(new_job(PUBLISH_REPORT_JOB, Some("report/2"), 500))
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_report_jobs("publisher", at(10), lease, 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = claimed.iter().map(|job| job.id).collect();
+    assert_eq!(
+        ids,
+        vec![first.id],
+        "only the due head of each report key, and never another kind"
+    );
+    assert_eq!(claimed[0].attempts, 1);
+    assert_eq!(claimed[0].lease_owner.as_deref(), Some("publisher"));
+    assert!(
+        store
+            .claim_report_jobs("other", at(11), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased key hands out nothing more"
+    );
+    let general = store.claim_jobs("engine", at(12), lease, 10).await.unwrap();
+    assert_eq!(
+        general.iter().map(|job| job.id).collect::<Vec<_>>(),
+        vec![ticket.id]
+    );
+
+    store
+        .complete_job(first.id, &token(&claimed[0]), at(20))
+        .await
+        .unwrap();
+    let next = store
+        .claim_report_jobs("publisher", at(600), lease, 10)
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = next.iter().map(|job| job.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![second.id, later.id]);
+    assert!(store
+        .claim_report_jobs("publisher", at(600), lease, 0)
+        .await
+        .unwrap()
+        .is_empty());
 }
