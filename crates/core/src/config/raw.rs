@@ -161,6 +161,7 @@ pub struct RawConfig {
     pub connectwise: Option<RawConnectWise>,
     pub rules: Option<RawRules>,
     pub routing: Option<RawRouting>,
+    pub events: Option<RawEvents>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -245,6 +246,12 @@ pub struct RawRetention {
 pub struct RawWebRequests {
     pub limit: Option<i64>,
     pub timeout: Option<IntOrText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvents {
+    pub raise_alerts: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

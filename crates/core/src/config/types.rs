@@ -24,6 +24,8 @@ pub struct Config {
     pub rules: RulesConfig,
     /// `[routing]`.
     pub routing: RoutingConfig,
+    /// `[events]`.
+    pub events: EventsConfig,
     /// `[[sources]]`.
     pub sources: Vec<SourceConfig>,
     /// `[[clients]]`.
@@ -311,6 +313,28 @@ pub struct WebRequestLimit {
     pub limit: u32,
     /// HTTP timeout.
     pub timeout: Duration,
+}
+
+/// `[events]`: which failure events raise an alert of their own (DESIGN §7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// Event ids that raise an alert, each one of [`EventsConfig::RAISABLE`]; empty by default.
+    pub raise_alerts: Vec<u32>,
+}
+
+impl EventsConfig {
+    /// The failure events that can be switched on to raise an alert: IT Glue client and system
+    /// auto-mapping failures and report publish failures.
+    pub const RAISABLE: [u32; 3] = [
+        crate::events::ITGLUE_CLIENT_AUTOMAP_FAILED,
+        crate::events::ITGLUE_SYSTEM_AUTOMAP_FAILED,
+        crate::events::REPORT_PUBLISH_FAILED,
+    ];
+
+    /// Whether event `code` raises an alert.
+    pub fn raises_alert(&self, code: u32) -> bool {
+        self.raise_alerts.contains(&code)
+    }
 }
 
 /// `[routing]`.

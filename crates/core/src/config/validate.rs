@@ -9,11 +9,12 @@ use url::Url;
 
 use super::checks::Checker;
 use super::defaults;
-use super::raw::{IntOrText, RawConnectWise, RawRules, RawServer, RawTicket};
+use super::raw::{IntOrText, RawConnectWise, RawEvents, RawRules, RawServer, RawTicket};
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
-    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, RetentionLimit, RoutingConfig,
-    RulesConfig, ServerConfig, StatusRef, TicketLevel, TicketSettings, WebRequestLimit,
+    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RetentionLimit,
+    RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel, TicketSettings,
+    WebRequestLimit,
 };
 use super::RawConfig;
 use crate::template::TemplateKind;
@@ -42,6 +43,7 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
     if let Some(name) = &routing.catch_all_client {
         check_client_reference(checker, "routing.catch_all_client", name, &client_names);
     }
+    let events = events(raw.events.as_ref(), checker);
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
     let reports = reports(&raw.reports, &client_names, &itglue, checker);
@@ -53,11 +55,38 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         connectwise,
         rules,
         routing,
+        events,
         sources,
         clients,
         itglue,
         reports,
     })
+}
+
+fn events(raw: Option<&RawEvents>, checker: &mut Checker<'_>) -> EventsConfig {
+    let mut raise_alerts = Vec::new();
+    let listed = raw.and_then(|events| events.raise_alerts.as_ref());
+    for (index, &code) in listed.into_iter().flatten().enumerate() {
+        let path = format!("events.raise_alerts[{index}]");
+        match u32::try_from(code)
+            .ok()
+            .filter(|code| EventsConfig::RAISABLE.contains(code))
+        {
+            Some(code) if raise_alerts.contains(&code) => {
+                checker.issue(path, format!("event {code} is listed twice"))
+            }
+            Some(code) => raise_alerts.push(code),
+            None => checker.issue(
+                path,
+                format!(
+                    "event {code} cannot raise an alert; the events that can are 4018 (IT Glue \
+                     client auto-map failed), 4019 (IT Glue system auto-map failed) and 4022 \
+                     (report publish failed)"
+                ),
+            ),
+        }
+    }
+    EventsConfig { raise_alerts }
 }
 
 fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
