@@ -1,0 +1,241 @@
+//! One auto-map run of one IT Glue instance (DESIGN §4.3–4.5): read the imported directory, the
+//! enabled clients, their systems and the current mappings; let the pure rules decide; store the
+//! automatic mappings as one replacement (manual ones are protected by the store); record event
+//! 4018 per client and 4019 per system that could not be mapped, with the reason.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use mspbridge_connectors::itglue::ItGlueClient;
+use mspbridge_core::config::{Config, ItGlueConfig};
+use mspbridge_core::events::{ITGLUE_CLIENT_AUTOMAP_FAILED, ITGLUE_SYSTEM_AUTOMAP_FAILED};
+use mspbridge_core::itglue_map::{
+    automap, AutomapInput, AutomapResult, ClientOutcome, ExistingMappings, MapClient,
+    MapConfiguration, MapContact, MapOrganization, MapSystem, SystemOutcome,
+};
+use mspbridge_store::inventory::{Mapping, MappingKind, MappingSubject};
+use mspbridge_store::{NewEvent, Store};
+use serde_json::json;
+
+use super::error::ItGlueSyncError;
+use super::import::{import_instance, ImportRequest, ImportSummary, NoProgress};
+
+/// What one run decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomapSummary {
+    /// Instance name.
+    pub instance: String,
+    /// Clients mapped automatically.
+    pub clients_mapped: usize,
+    /// Clients kept on their manual mapping.
+    pub clients_manual: usize,
+    /// Clients that could not be mapped (one 4018 each).
+    pub clients_failed: usize,
+    /// Systems mapped automatically.
+    pub systems_mapped: usize,
+    /// Systems kept on their manual mapping.
+    pub systems_manual: usize,
+    /// Systems that could not be mapped (one 4019 each).
+    pub systems_failed: usize,
+    /// Systems skipped because their client has no organization.
+    pub systems_without_organization: usize,
+    /// Every decision, for display.
+    pub result: AutomapResult,
+}
+
+/// Runs auto-mapping for `instance` on what the store holds (no IT Glue call).
+pub async fn automap_instance(
+    store: &dyn Store,
+    config: &Config,
+    instance: &ItGlueConfig,
+    now: DateTime<Utc>,
+) -> Result<AutomapSummary, ItGlueSyncError> {
+    let directory = store.itglue_directory(&instance.name).await?;
+    let enabled: BTreeSet<&str> = instance.clients.iter().map(String::as_str).collect();
+    let clients: Vec<MapClient> = config
+        .clients
+        .iter()
+        .filter(|client| enabled.contains(client.name.as_str()))
+        .map(|client| MapClient {
+            name: client.name.clone(),
+            email: client.email.clone(),
+        })
+        .collect();
+    let systems: Vec<MapSystem> = store
+        .list_systems(None)
+        .await?
+        .into_iter()
+        .filter(|system| enabled.contains(system.client.as_str()))
+        .map(|system| MapSystem {
+            client: system.client,
+            name: system.name,
+            macs: system.macs,
+        })
+        .collect();
+    let mut existing = ExistingMappings::default();
+    for mapping in store.list_mappings(Some(&instance.name)).await? {
+        let manual = mapping.kind == MappingKind::Manual;
+        match mapping.subject {
+            MappingSubject::Client { client } => {
+                existing.clients.insert(client, (mapping.target_id, manual));
+            }
+            MappingSubject::System { client, system } => {
+                existing
+                    .systems
+                    .insert((client, system), (mapping.target_id, manual));
+            }
+        }
+    }
+    let organizations: Vec<MapOrganization> = directory
+        .organizations
+        .iter()
+        .map(|org| MapOrganization {
+            id: org.id,
+            name: org.name.clone(),
+        })
+        .collect();
+    let contacts: Vec<MapContact> = directory
+        .contacts
+        .into_iter()
+        .map(|contact| MapContact {
+            organization_id: contact.organization_id,
+            important: contact.important,
+            emails: contact.emails,
+        })
+        .collect();
+    let configurations: Vec<MapConfiguration> = directory
+        .configurations
+        .into_iter()
+        .map(|configuration| MapConfiguration {
+            id: configuration.id,
+            organization_id: configuration.organization_id,
+            name: configuration.name,
+            macs: configuration.macs,
+        })
+        .collect();
+
+    let result = automap(AutomapInput {
+        clients: &clients,
+        organizations: &organizations,
+        contacts: &contacts,
+        configurations: &configurations,
+        systems: &systems,
+        existing: &existing,
+    });
+
+    let mut automatic: Vec<Mapping> = Vec::new();
+    for (client, organization_id) in result.auto_client_mappings() {
+        automatic.push(Mapping {
+            instance: instance.name.clone(),
+            subject: MappingSubject::Client {
+                client: client.to_string(),
+            },
+            target_id: organization_id,
+            kind: MappingKind::Auto,
+            updated_at: now,
+        });
+    }
+    for (client, system, configuration_id) in result.auto_system_mappings() {
+        automatic.push(Mapping {
+            instance: instance.name.clone(),
+            subject: MappingSubject::System {
+                client: client.to_string(),
+                system: system.to_string(),
+            },
+            target_id: configuration_id,
+            kind: MappingKind::Auto,
+            updated_at: now,
+        });
+    }
+    store
+        .replace_auto_mappings(&instance.name, automatic)
+        .await?;
+
+    let mut summary = AutomapSummary {
+        instance: instance.name.clone(),
+        clients_mapped: 0,
+        clients_manual: 0,
+        clients_failed: 0,
+        systems_mapped: 0,
+        systems_manual: 0,
+        systems_failed: 0,
+        systems_without_organization: 0,
+        result: AutomapResult::default(),
+    };
+    for (client, outcome) in &result.clients {
+        match outcome {
+            ClientOutcome::Mapped { .. } => summary.clients_mapped += 1,
+            ClientOutcome::Manual { .. } => summary.clients_manual += 1,
+            ClientOutcome::Failed(failure) => {
+                summary.clients_failed += 1;
+                store
+                    .append_event(NewEvent {
+                        code: ITGLUE_CLIENT_AUTOMAP_FAILED,
+                        at: now,
+                        client: Some(client.clone()),
+                        subject: Some(client.clone()),
+                        message: format!(
+                            "IT Glue auto-map of client {client} failed in instance {}: {failure}",
+                            instance.name
+                        ),
+                        details: json!({"instance": instance.name, "failure": failure}),
+                    })
+                    .await?;
+            }
+        }
+    }
+    for ((client, system), outcome) in &result.systems {
+        match outcome {
+            SystemOutcome::Mapped { .. } => summary.systems_mapped += 1,
+            SystemOutcome::Manual { .. } => summary.systems_manual += 1,
+            SystemOutcome::ClientNotMapped => summary.systems_without_organization += 1,
+            SystemOutcome::Failed(failure) => {
+                summary.systems_failed += 1;
+                store
+                    .append_event(NewEvent {
+                        code: ITGLUE_SYSTEM_AUTOMAP_FAILED,
+                        at: now,
+                        client: Some(client.clone()),
+                        subject: Some(system.clone()),
+                        message: format!(
+                            "IT Glue auto-map of system {system} (client {client}) failed in instance {}: {failure}",
+                            instance.name
+                        ),
+                        details: json!({"instance": instance.name, "failure": failure}),
+                    })
+                    .await?;
+            }
+        }
+    }
+    tracing::info!(
+        instance = %instance.name,
+        clients_mapped = summary.clients_mapped,
+        clients_failed = summary.clients_failed,
+        systems_mapped = summary.systems_mapped,
+        systems_failed = summary.systems_failed,
+        "IT Glue auto-map finished"
+    );
+    summary.result = result;
+    Ok(summary)
+}
+
+/// Imports the whole directory of `instance` (keeping it fresh, §4.2) and auto-maps.
+pub async fn refresh_and_automap(
+    store: &dyn Store,
+    config: &Config,
+    instance: &ItGlueConfig,
+    client: &ItGlueClient,
+    now: DateTime<Utc>,
+) -> Result<(ImportSummary, AutomapSummary), ItGlueSyncError> {
+    let imported = import_instance(
+        store,
+        client,
+        &instance.name,
+        &ImportRequest::default(),
+        &NoProgress,
+        now,
+    )
+    .await?;
+    let mapped = automap_instance(store, config, instance, now).await?;
+    Ok((imported, mapped))
+}
