@@ -52,6 +52,15 @@ enum Command {
     /// Run one simulator of an outside system, for trying the product or testing against it.
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
+    /// Import from IT Glue, auto-map, map or unmap by hand, list mappings.
+    #[command(subcommand, name = "itglue")]
+    ItGlue(commands::itglue::ItGlueCommand),
+    /// The managed clients and their IT Glue mapping state.
+    #[command(subcommand)]
+    Clients(commands::clients::ClientsCommand),
+    /// The systems inventory: list, add, import CSV, remove.
+    #[command(subcommand)]
+    Systems(commands::systems::SystemsCommand),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +86,9 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(&config_path).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Simulate(command) => commands::simulate::run(command).await,
+            Command::ItGlue(command) => commands::itglue::run(&config_path, command).await,
+            Command::Clients(command) => commands::clients::run(&config_path, command).await,
+            Command::Systems(command) => commands::systems::run(&config_path, command).await,
         }
     });
     match outcome {

@@ -69,6 +69,16 @@ async fn check_connections(config: &Config) -> Vec<Outcome> {
     if let Some(connectwise) = &config.connectwise {
         outcomes.extend(check_connectwise(config, connectwise).await);
     }
+    // IT Glue: one authenticated call per instance; a 401/403 explains both a bad key and a wrong
+    // region, which IT Glue answers alike.
+    for instance in &config.itglue {
+        outcomes.push(Outcome {
+            what: format!("itglue {}", instance.name),
+            result: mspbridge_server::itglue::test_instance(instance)
+                .await
+                .map_err(anyhow::Error::from),
+        });
+    }
     outcomes
 }
 
