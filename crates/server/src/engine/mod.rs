@@ -1,1 +1,360 @@
-//! engine (being built).
+//! The engine: turns accepted alerts into ConnectWise tickets, notes, reopenings and attachments
+//! by the rules of DESIGN §3, through durable jobs.
+//!
+//! Why it is shaped this way:
+//!
+//! * **Event-driven.** The intake calls [`EngineHandle::wake`] right after an alert is durably
+//!   stored; the engine's task otherwise sleeps until the next job is due (a flush at the end of its
+//!   consolidation interval, a retry after its backoff). There is no polling loop; a long safety
+//!   timer only picks up leases abandoned by a crashed worker.
+//! * **Nothing lost, nothing doubled.** An alert stays `queued` until the incident update and the
+//!   jobs it implies are stored; on start the engine resumes queued alerts and due jobs. Every
+//!   ConnectWise effect is a job with a lease, retries and a dead-letter state; a ticket create
+//!   carries an `externalXRef` recorded before the call and resolved by search after an unknown
+//!   outcome. The jobs of one incident share its key as serial key, so one incident is worked by
+//!   one worker at a time, in order. No store transaction is open during a network call.
+//! * **Deterministic under test.** All time comes from the injected [`Clock`];
+//!   [`Engine::run_until_idle`] does everything due at the clock's current time and returns, so
+//!   tests drive the engine step by step over a manual clock.
+
+mod effects;
+pub mod error;
+mod flush;
+mod incident;
+pub mod intake;
+pub mod jobs;
+pub mod metrics;
+mod pipeline;
+mod runner;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mspbridge_connectors::connectwise::ConnectWiseClient;
+use mspbridge_connectors::netwrix::AuditorClient;
+use mspbridge_core::clock::Clock;
+use mspbridge_core::config::Config;
+use mspbridge_store::Store;
+use tokio::sync::{watch, Mutex, Notify};
+use tokio::task::JoinHandle;
+
+pub use error::EngineError;
+pub use intake::accept;
+pub use jobs::RetryPolicy;
+
+/// What the engine works with.
+pub struct EngineDeps {
+    /// The durable store.
+    pub store: Arc<dyn Store>,
+    /// The configuration (replaced by [`Engine::reroute_unrouted`] after a change).
+    pub config: Arc<Config>,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// ConnectWise; `None` when ticketing is not configured (ticket jobs then dead-letter with a
+    /// message saying so).
+    pub connectwise: Option<Arc<ConnectWiseClient>>,
+    /// Auditor clients by source name, for enrichment of Netwrix alerts.
+    pub auditors: HashMap<String, AuditorClient>,
+    /// The host name for `%Computer%`.
+    pub host_name: String,
+    /// This worker's name in job leases.
+    pub worker_id: String,
+}
+
+impl fmt::Debug for EngineDeps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineDeps")
+            .field("connectwise", &self.connectwise.is_some())
+            .field("auditors", &self.auditors.keys().collect::<Vec<_>>())
+            .field("host_name", &self.host_name)
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tuning of the job runner.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Backoff and dead-lettering.
+    pub retry: RetryPolicy,
+    /// How long a claimed job is leased.
+    pub lease: Duration,
+    /// Jobs run at the same time (each of a different incident).
+    pub concurrency: u32,
+    /// In-place retries of an Auditor record fetch on 500/503.
+    pub enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy,
+    /// Longest sleep of the background task, after which it looks for abandoned leases.
+    pub safety_wakeup: Duration,
+    /// How often retention runs.
+    pub prune_every: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(300),
+            concurrency: 8,
+            enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy::default(),
+            safety_wakeup: Duration::from_secs(60),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    store: Arc<dyn Store>,
+    config: RwLock<Arc<Config>>,
+    clock: Arc<dyn Clock>,
+    connectwise: Option<Arc<ConnectWiseClient>>,
+    auditors: HashMap<String, AuditorClient>,
+    host_name: String,
+    worker_id: String,
+    options: EngineOptions,
+    notify: Notify,
+    /// Alerts are taken off the queue by one task at a time, in id order.
+    alerts_lock: Mutex<()>,
+    last_prune: StdMutex<Option<DateTime<Utc>>>,
+}
+
+/// The alert pipeline and job runner. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("worker_id", &self.shared.worker_id)
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one [`Engine::run_until_idle`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdleReport {
+    /// Alerts taken off the queue (processed or unrouted).
+    pub alerts: usize,
+    /// Job attempts made (successful or not).
+    pub jobs: usize,
+}
+
+impl Engine {
+    /// An engine with default options; nothing runs until [`Engine::run_until_idle`] or
+    /// [`Engine::spawn`].
+    pub fn new(deps: EngineDeps) -> Engine {
+        Engine::with_options(deps, EngineOptions::default())
+    }
+
+    /// An engine with explicit options.
+    pub fn with_options(deps: EngineDeps, options: EngineOptions) -> Engine {
+        Engine {
+            shared: Arc::new(Shared {
+                store: deps.store,
+                config: RwLock::new(deps.config),
+                clock: deps.clock,
+                connectwise: deps.connectwise,
+                auditors: deps.auditors,
+                host_name: deps.host_name,
+                worker_id: deps.worker_id,
+                options,
+                notify: Notify::new(),
+                alerts_lock: Mutex::new(()),
+                last_prune: StdMutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts the background task on the current tokio runtime.
+    pub fn spawn(deps: EngineDeps) -> EngineHandle {
+        Engine::new(deps).start()
+    }
+
+    /// Starts the background task of this engine.
+    pub fn start(self) -> EngineHandle {
+        let (stop, stopped) = watch::channel(false);
+        let engine = self.clone();
+        let task = tokio::spawn(async move { engine.background(stopped).await });
+        EngineHandle {
+            engine: self,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.shared
+            .config
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Processes every queued alert and every job due at the clock's current time, repeating
+    /// until nothing more is due now. Jobs scheduled later (flushes, backoffs) are left for a
+    /// later call.
+    pub async fn run_until_idle(&self) -> Result<IdleReport, EngineError> {
+        let mut report = IdleReport::default();
+        loop {
+            let alerts = self.process_queued_alerts().await?;
+            let jobs = self.run_due_jobs().await?;
+            report.alerts += alerts;
+            report.jobs += jobs;
+            if alerts == 0 && jobs == 0 {
+                break;
+            }
+        }
+        self.prune_if_due().await;
+        if let Ok(depth) = self.shared.store.queue_depth().await {
+            metrics::queue_depth(depth.queued + depth.running);
+        }
+        Ok(report)
+    }
+
+    /// Replaces the configuration and puts every unrouted alert back in the queue, so that a
+    /// client added (or a source default set) since is applied; returns how many were re-queued.
+    /// The next run routes them again; those still without a client become unrouted again.
+    pub async fn reroute_unrouted(&self, config: Arc<Config>) -> Result<usize, EngineError> {
+        *self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
+        let requeued = self.requeue_unrouted().await?;
+        self.wake();
+        Ok(requeued)
+    }
+
+    /// Asks the background task (if started) to look at the queue now.
+    pub fn wake(&self) {
+        self.shared.notify.notify_one();
+    }
+
+    async fn background(self, mut stopped: watch::Receiver<bool>) {
+        tracing::info!(worker_id = %self.shared.worker_id, "engine started");
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            if let Err(error) = self.run_until_idle().await {
+                tracing::error!(%error, "engine step failed; retrying at the next wake-up");
+            }
+            let sleep = self.time_to_next_job().await;
+            tokio::select! {
+                _ = self.shared.notify.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        tracing::info!(worker_id = %self.shared.worker_id, "engine stopped");
+    }
+
+    async fn time_to_next_job(&self) -> Duration {
+        let safety = self.shared.options.safety_wakeup;
+        match self.shared.store.next_job_run_at().await {
+            Ok(Some(at)) => (at - self.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(safety),
+            Ok(None) => safety,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the next job time");
+                safety
+            }
+        }
+    }
+
+    async fn prune_if_due(&self) {
+        let now = self.now();
+        {
+            let mut last = self
+                .shared
+                .last_prune
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(previous) = *last {
+                if mspbridge_core::clock::add(previous, self.shared.options.prune_every) > now {
+                    return;
+                }
+            }
+            *last = Some(now);
+        }
+        let config = self.config();
+        let plan = mspbridge_core::rules::retention::plan(&config.rules);
+        let policy = mspbridge_store::RetentionPolicy {
+            alerts: mspbridge_store::KeepLimit {
+                keep: Some(plan.alerts.keep),
+                limit: Some(u64::from(plan.alerts.limit)),
+            },
+            ticket_requests: mspbridge_store::KeepLimit {
+                keep: Some(plan.ticket_requests.keep),
+                limit: Some(u64::from(plan.ticket_requests.limit)),
+            },
+            incidents: Some(plan.incidents),
+            events: None,
+            done_jobs: Some(plan.incidents),
+        };
+        match self.shared.store.prune(now, &policy).await {
+            Ok(report) => tracing::debug!(?report, "retention applied"),
+            Err(error) => tracing::warn!(%error, "retention failed; retried at the next run"),
+        }
+    }
+}
+
+/// A running engine.
+#[derive(Debug)]
+pub struct EngineHandle {
+    engine: Engine,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Tells the engine an alert was accepted (or a job re-queued): work starts at once.
+    pub fn wake(&self) {
+        self.engine.wake();
+    }
+
+    /// The engine, e.g. for [`Engine::reroute_unrouted`] or a synchronous [`Engine::run_until_idle`].
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Does everything due now and returns (alongside the background task; alerts are taken by one
+    /// task at a time and jobs are leased, so nothing runs twice).
+    pub async fn run_until_idle(&self) -> Result<IdleReport, EngineError> {
+        self.engine.run_until_idle().await
+    }
+
+    /// Stops gracefully: the step in progress finishes (in-flight jobs complete and record their
+    /// outcome), then the task ends. Work not started stays durably queued for the next start.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.engine.wake();
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "engine task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            // Dropped without shutdown: stop at once. Leased jobs are taken over after their lease.
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! The ConnectWise effects of the jobs `ticket.create`, `ticket.note` and `ticket.attachment`, and
+//! the wrapper that measures every ConnectWise call.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mspbridge_connectors::connectwise::{
+    ConnectWiseClient, CwError, Impact, NewNote, NewTicket, RecordRef, Severity,
+};
+use mspbridge_core::config::{DescriptionField, TicketSettings};
+use mspbridge_core::events;
+use mspbridge_store::{Job, StoreError};
+use serde_json::json;
+
+use super::incident::{IncidentDetails, STATUS_OPEN};
+use super::jobs::{self, AddNote, CreateTicket, JobFailure, UploadAttachment};
+use super::{metrics, Engine};
+
+/// Attempts at re-reading an incident that changed while a job updated it.
+const MAX_CONFLICT_RETRIES: usize = 16;
+
+impl Engine {
+    pub(crate) fn connectwise(&self) -> Result<Arc<ConnectWiseClient>, JobFailure> {
+        self.shared.connectwise.clone().ok_or_else(|| {
+            JobFailure::permanent(
+                "ConnectWise is not configured ([connectwise] is missing); configure it and retry \
+                 the job",
+            )
+        })
+    }
+
+    /// Runs one ConnectWise call, recording its duration and, on failure, its error class.
+    pub(crate) async fn cw_call<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, CwError>>,
+    ) -> Result<T, CwError> {
+        let started = Instant::now();
+        let result = call.await;
+        metrics::connectwise_call(
+            operation,
+            started.elapsed(),
+            result.as_ref().err().map(CwError::class),
+        );
+        result
+    }
+
+    /// `ticket.create`: records the `externalXRef` before the call; a retry first looks the key up,
+    /// so a create whose answer was lost is never repeated.
+    pub(crate) async fn run_create_ticket(
+        &self,
+        job: &Job,
+        create: CreateTicket,
+    ) -> Result<(), JobFailure> {
+        let store = &self.shared.store;
+        let now = self.now();
+        let request = store
+            .record_ticket_request(&create.external_xref, &create.incident_key, now)
+            .await
+            .map_err(store_failure)?;
+        let ticket_id = match request.ticket_id {
+            Some(ticket_id) => ticket_id,
+            None => {
+                let client = self.connectwise()?;
+                let config = self.config();
+                let settings = config.effective_ticket_settings(Some(&create.client));
+                let body = ticket_body(
+                    &settings,
+                    &create.summary,
+                    &create.description,
+                    &create.external_xref,
+                )
+                .map_err(|problem| {
+                    JobFailure::permanent(format!(
+                        "cannot create the ticket of incident {:?}: {problem}",
+                        create.incident_key
+                    ))
+                })?;
+                let ticket = if job.attempts <= 1 {
+                    self.cw_call("create_ticket", client.create_ticket(&body))
+                        .await
+                } else {
+                    // An earlier attempt may have created it (unknown outcome): look first.
+                    self.cw_call("find_or_create_ticket", async {
+                        client
+                            .find_or_create_ticket(&body)
+                            .await
+                            .map(|(ticket, _)| ticket)
+                    })
+                    .await
+                }
+                .map_err(|error| {
+                    cw_failure(
+                        &format!("creating the ticket of incident {:?}", create.incident_key),
+                        &error,
+                    )
+                })?;
+                store
+                    .set_ticket_request_result(&create.external_xref, ticket.id)
+                    .await
+                    .map_err(store_failure)?;
+                ticket.id
+            }
+        };
+        let attached = self.attach_ticket(&create, ticket_id).await?;
+        if attached {
+            if create.flood {
+                metrics::count(metrics::FLOOD_TICKETS);
+            }
+            metrics::count(metrics::TICKETS_CREATED);
+            let (code, what) = if create.flood {
+                (events::FLOOD_TICKET_OPENED, "flood ticket")
+            } else {
+                (events::TICKET_CREATED, "ticket")
+            };
+            tracing::info!(ticket_id, key = %create.incident_key, "{what} created");
+            self.event(
+                code,
+                Some(create.client.clone()),
+                Some(format!("ticket {ticket_id}")),
+                format!(
+                    "{what} {ticket_id} created for incident {:?}: {}",
+                    create.incident_key, create.summary
+                ),
+                json!({"ticket_id": ticket_id, "incident_key": create.incident_key,
+                       "external_xref": create.external_xref}),
+            )
+            .await;
+        }
+        if let Some(file) = create.attachment.clone() {
+            let upload = UploadAttachment {
+                incident_key: create.incident_key.clone(),
+                client: Some(create.client.clone()),
+                ticket_id,
+                file,
+            };
+            let follow_up = jobs::new_job(
+                jobs::KIND_UPLOAD_ATTACHMENT,
+                &create.incident_key,
+                &upload,
+                now,
+                format!("attachment:{}", create.external_xref),
+                now,
+            );
+            store.enqueue_job(follow_up).await.map_err(store_failure)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the created ticket the incident's ticket, if the incident still waits for this create;
+    /// returns whether this call attached it (false when a retry finds it already attached).
+    async fn attach_ticket(
+        &self,
+        create: &CreateTicket,
+        ticket_id: i64,
+    ) -> Result<bool, JobFailure> {
+        let store = &self.shared.store;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let Some(mut incident) = store
+                .get_incident(&create.incident_key)
+                .await
+                .map_err(store_failure)?
+            else {
+                return Ok(true);
+            };
+            let mut details = IncidentDetails::read(&incident.details);
+            if details.pending_xref.as_deref() != Some(create.external_xref.as_str()) {
+                return Ok(incident.ticket_id != Some(ticket_id));
+            }
+            details.pending_xref = None;
+            incident.ticket_id = Some(ticket_id);
+            incident.status = STATUS_OPEN.to_string();
+            incident.details = details.to_value();
+            match store.upsert_incident(incident).await {
+                Ok(_) => return Ok(true),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(store_failure(error)),
+            }
+        }
+        Err(JobFailure::retryable(format!(
+            "incident {:?} kept changing while ticket {ticket_id} was attached to it",
+            create.incident_key
+        )))
+    }
+
+    /// `ticket.note`: one consolidated update.
+    pub(crate) async fn run_add_note(&self, note: AddNote) -> Result<(), JobFailure> {
+        let client = self.connectwise()?;
+        let config = self.config();
+        let settings = config.effective_ticket_settings(note.client.as_deref());
+        let body = match settings.description_field {
+            DescriptionField::InitialDescription => NewNote::discussion(note.text.clone()),
+            DescriptionField::InitialInternalAnalysis => NewNote::internal(note.text.clone()),
+        };
+        self.cw_call("add_note", client.add_note(note.ticket_id, &body))
+            .await
+            .map_err(|error| {
+                cw_failure(
+                    &format!("adding a note to ticket {}", note.ticket_id),
+                    &error,
+                )
+            })?;
+        metrics::count(metrics::TICKETS_UPDATED);
+        tracing::info!(
+            ticket_id = note.ticket_id,
+            alerts = note.alert_count,
+            "ticket updated"
+        );
+        self.event(
+            events::TICKET_UPDATED,
+            note.client.clone(),
+            Some(format!("ticket {}", note.ticket_id)),
+            format!(
+                "ticket {} updated with {} consolidated alert(s)",
+                note.ticket_id, note.alert_count
+            ),
+            json!({"ticket_id": note.ticket_id, "incident_key": note.incident_key,
+                   "alert_count": note.alert_count}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `ticket.attachment`: on failure, with `ignore_upload_attachment_error` the file goes to the
+    /// missing-attachments folder and the job is done; otherwise the failure is an event and the
+    /// job is retried.
+    pub(crate) async fn run_upload_attachment(
+        &self,
+        upload: UploadAttachment,
+    ) -> Result<(), JobFailure> {
+        let client = self.connectwise()?;
+        let config = self.config();
+        let settings = config.effective_ticket_settings(upload.client.as_deref());
+        let bytes = upload.file.content.clone().into_bytes();
+        let result = self
+            .cw_call(
+                "upload_document",
+                client.upload_document(
+                    upload.ticket_id,
+                    &upload.file.file_name,
+                    bytes.clone(),
+                    &upload.file.file_name,
+                ),
+            )
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let failure = cw_failure(
+            &format!(
+                "uploading {} to ticket {}",
+                upload.file.file_name, upload.ticket_id
+            ),
+            &error,
+        );
+        if settings.ignore_upload_attachment_error {
+            let dir = &config.server.missing_attachments_dir;
+            let path =
+                dump_missing_attachment(dir, upload.ticket_id, &upload.file.file_name, &bytes)
+                    .map_err(|problem| {
+                        JobFailure::retryable(format!(
+                        "{}; writing it to the missing-attachments folder also failed: {problem}",
+                        failure.message
+                    ))
+                    })?;
+            self.event(
+                events::ATTACHMENT_DUMPED,
+                upload.client.clone(),
+                Some(format!("ticket {}", upload.ticket_id)),
+                format!(
+                    "{}; the file was written to '{}'",
+                    failure.message,
+                    path.display()
+                ),
+                json!({"ticket_id": upload.ticket_id, "path": path.display().to_string()}),
+            )
+            .await;
+            return Ok(());
+        }
+        self.event(
+            events::ATTACHMENT_UPLOAD_FAILED,
+            upload.client.clone(),
+            Some(format!("ticket {}", upload.ticket_id)),
+            format!("{}; the upload will be retried", failure.message),
+            json!({"ticket_id": upload.ticket_id, "file_name": upload.file.file_name}),
+        )
+        .await;
+        Err(failure)
+    }
+}
+
+/// The body of a ticket create from one client's ticket settings.
+pub(crate) fn ticket_body(
+    settings: &TicketSettings,
+    summary: &str,
+    description: &str,
+    external_xref: &str,
+) -> Result<NewTicket, String> {
+    let company_id = settings.company_id.ok_or_else(|| {
+        "no ConnectWise company: set connectwise.ticket.company_id or the client's \
+         connectwise.company_id"
+            .to_string()
+    })?;
+    let board_id = settings.board_id.ok_or_else(|| {
+        "no service board: set connectwise.ticket.board_id or the client's connectwise.board_id"
+            .to_string()
+    })?;
+    let mut ticket = NewTicket::new(summary, RecordRef::id(company_id.into()));
+    ticket.board = Some(RecordRef::id(board_id.into()));
+    ticket.team = settings.team_id.map(|id| RecordRef::id(id.into()));
+    ticket.priority = settings.priority_id.map(|id| RecordRef::id(id.into()));
+    ticket.status = settings.status_id.map(|id| RecordRef::id(id.into()));
+    ticket.severity = Some(
+        settings
+            .severity
+            .as_str()
+            .parse::<Severity>()
+            .map_err(|error| error.to_string())?,
+    );
+    ticket.impact = Some(
+        settings
+            .impact
+            .as_str()
+            .parse::<Impact>()
+            .map_err(|error| error.to_string())?,
+    );
+    ticket.external_x_ref = Some(external_xref.to_string());
+    match settings.description_field {
+        DescriptionField::InitialDescription => {
+            ticket.initial_description = Some(description.to_string())
+        }
+        DescriptionField::InitialInternalAnalysis => {
+            ticket.initial_internal_analysis = Some(description.to_string())
+        }
+    }
+    Ok(ticket)
+}
+
+/// Writes an attachment that could not be uploaded to `dir/{ticket_id}/{file_name}` and logs the
+/// vendor's line for it, so an operator can attach it by hand.
+pub fn dump_missing_attachment(
+    dir: &Path,
+    ticket_id: i64,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, String> {
+    let folder = dir.join(ticket_id.to_string());
+    std::fs::create_dir_all(&folder)
+        .map_err(|error| format!("creating {}: {error}", folder.display()))?;
+    let safe_name: String = file_name
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let path = folder.join(safe_name);
+    std::fs::write(&path, bytes).map_err(|error| format!("writing {}: {error}", path.display()))?;
+    tracing::warn!(
+        "Attached files for ticket id: {ticket_id} dumped: '{}'",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// A ConnectWise failure as a job failure, keeping its class.
+pub(crate) fn cw_failure(doing: &str, error: &CwError) -> JobFailure {
+    JobFailure {
+        message: format!("{doing}: {error}"),
+        class: error.class(),
+    }
+}
+
+/// A store failure inside a job: retried, the store is usually back soon.
+pub(crate) fn store_failure(error: StoreError) -> JobFailure {
+    JobFailure::retryable(format!("store: {error}"))
+}

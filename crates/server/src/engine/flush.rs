@@ -1,0 +1,366 @@
+//! `ticket.flush`: the end of a consolidation interval (rule 4). Reads the ticket's status from
+//! ConnectWise, decides update / reopen-then-update / new ticket, and turns the buffer into the
+//! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
+
+use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
+use mspbridge_core::alert::AlertKey;
+use mspbridge_core::clock::add;
+use mspbridge_core::config::{StatusRef, TicketSettings};
+use mspbridge_core::events;
+use mspbridge_core::rules::content;
+use mspbridge_core::rules::flush::{self, FlushDecision};
+use mspbridge_store::{Incident, Job, NewJob, StoreError};
+use serde_json::json;
+
+use super::effects::{cw_failure, store_failure};
+use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
+use super::jobs::{self, AddNote, CreateTicket, Flush, JobFailure, UploadAttachment};
+use super::{metrics, Engine};
+
+const MAX_CONFLICT_RETRIES: usize = 16;
+
+impl Engine {
+    pub(crate) async fn run_flush(&self, job: &Job, flush: Flush) -> Result<(), JobFailure> {
+        let store = &self.shared.store;
+        let Some(incident) = store
+            .get_incident(&flush.incident_key)
+            .await
+            .map_err(store_failure)?
+        else {
+            return Ok(());
+        };
+        if incident.buffer.is_empty() {
+            return Ok(());
+        }
+        let Some(ticket_id) = incident.ticket_id else {
+            return Err(JobFailure::retryable(format!(
+                "incident {:?} has no ticket yet (its create has not succeeded); the flush waits \
+                 for it",
+                incident.key
+            )));
+        };
+        let client = self.connectwise()?;
+        let config = self.config();
+        let settings = config.effective_ticket_settings(incident.client.as_deref());
+        let ticket = self
+            .cw_call("get_ticket", client.get_ticket(ticket_id))
+            .await
+            .map_err(|error| cw_failure(&format!("reading ticket {ticket_id}"), &error))?;
+        let statuses = self
+            .board_statuses_if_needed(&client, &ticket, &settings)
+            .await?;
+        let closed = ticket.is_closed() || is_closed_status(&ticket, &settings, &statuses);
+        let decision = flush::decide(closed, &config.rules, settings.reopen_new_status.as_ref());
+        tracing::info!(ticket_id, key = %incident.key, ?decision, "flushing consolidated alerts");
+        match decision {
+            FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id).await,
+            FlushDecision::ReopenThenUpdate { status, reason } => {
+                let status_id = reopen_status_id(status.as_ref(), &statuses).ok_or_else(|| {
+                    JobFailure::permanent(format!(
+                        "cannot reopen ticket {ticket_id}: {} names no open status of its board; \
+                         set connectwise.ticket.reopen_new_status",
+                        status
+                            .as_ref()
+                            .map(describe_status)
+                            .unwrap_or_else(|| "the board's default".to_string())
+                    ))
+                })?;
+                self.cw_call(
+                    "set_ticket_status",
+                    client.set_ticket_status(ticket_id, status_id),
+                )
+                .await
+                .map_err(|error| cw_failure(&format!("reopening ticket {ticket_id}"), &error))?;
+                metrics::count(metrics::TICKETS_REOPENED);
+                self.event(
+                    events::TICKET_REOPENED,
+                    incident.client.clone(),
+                    Some(format!("ticket {ticket_id}")),
+                    format!("ticket {ticket_id} reopened to status {status_id}: {reason}"),
+                    json!({"ticket_id": ticket_id, "status_id": status_id,
+                           "incident_key": incident.key}),
+                )
+                .await;
+                self.write_update(job, incident, ticket_id).await
+            }
+            FlushDecision::NewTicket { reason } => {
+                self.write_new_ticket(job, incident, reason).await
+            }
+        }
+    }
+
+    /// Reads the board's statuses when names must be resolved (a closed status or the reopen
+    /// status given by name, or no reopen status at all).
+    async fn board_statuses_if_needed(
+        &self,
+        client: &ConnectWiseClient,
+        ticket: &Ticket,
+        settings: &TicketSettings,
+    ) -> Result<Vec<BoardStatus>, JobFailure> {
+        let by_name = settings
+            .reopen_closed_statuses
+            .iter()
+            .any(|status| matches!(status, StatusRef::Name(_)))
+            || !matches!(settings.reopen_new_status, Some(StatusRef::Id(_)));
+        let Some(board_id) = ticket.board.as_ref().map(|board| board.id) else {
+            return Ok(Vec::new());
+        };
+        if !by_name {
+            return Ok(Vec::new());
+        }
+        self.cw_call("board_statuses", client.board_statuses(board_id))
+            .await
+            .map_err(|error| {
+                cw_failure(&format!("reading the statuses of board {board_id}"), &error)
+            })
+    }
+
+    /// Open ticket: one note (and one attachment) for the flushed alerts.
+    async fn write_update(
+        &self,
+        job: &Job,
+        incident: Incident,
+        ticket_id: i64,
+    ) -> Result<(), JobFailure> {
+        let config = self.config();
+        let only_first = config.rules.display_only_first_activity_record;
+        let flushed = incident.buffer.len();
+        let alerts: Vec<_> = incident
+            .buffer
+            .iter()
+            .filter_map(BufferedAlert::read)
+            .map(|buffered| buffered.alert)
+            .collect();
+        let now = self.now();
+        let mut follow_ups = vec![jobs::new_job(
+            jobs::KIND_ADD_NOTE,
+            &incident.key,
+            &AddNote {
+                incident_key: incident.key.clone(),
+                client: incident.client.clone(),
+                ticket_id,
+                text: content::note_for_buffer(&alerts, only_first),
+                alert_count: alerts.len(),
+            },
+            now,
+            format!("note:{}", job.id),
+            now,
+        )];
+        if let Some(file) = content::attachment_for_buffer(&alerts, only_first) {
+            follow_ups.push(jobs::new_job(
+                jobs::KIND_UPLOAD_ATTACHMENT,
+                &incident.key,
+                &UploadAttachment {
+                    incident_key: incident.key.clone(),
+                    client: incident.client.clone(),
+                    ticket_id,
+                    file: file.into(),
+                },
+                now,
+                format!("attachment:{}", job.id),
+                now,
+            ));
+        }
+        self.shared
+            .store
+            .enqueue_jobs(follow_ups)
+            .await
+            .map_err(store_failure)?;
+        self.drain_buffer(job, &incident.key, flushed, None).await
+    }
+
+    /// Closed ticket that may not be reopened: a new ticket carries the flushed alerts.
+    async fn write_new_ticket(
+        &self,
+        job: &Job,
+        incident: Incident,
+        reason: String,
+    ) -> Result<(), JobFailure> {
+        let config = self.config();
+        let only_first = config.rules.display_only_first_activity_record;
+        let Some(client) = incident.client.clone() else {
+            return Err(JobFailure::permanent(format!(
+                "incident {:?} has no client, so no ticket can be opened for it",
+                incident.key
+            )));
+        };
+        let alerts: Vec<_> = incident
+            .buffer
+            .iter()
+            .filter_map(BufferedAlert::read)
+            .map(|buffered| buffered.alert)
+            .collect();
+        let Some(first) = alerts.first() else {
+            return self
+                .drain_buffer(job, &incident.key, incident.buffer.len(), None)
+                .await;
+        };
+        let key = AlertKey::from_stored(incident.key.clone());
+        let settings = config.effective_ticket_settings(Some(&client));
+        let host = &self.shared.host_name;
+        let lines = self
+            .correlation_lines(&key, self.now(), &config, |name| {
+                first.placeholder_value(name, host)
+            })
+            .await
+            .map_err(|error| JobFailure::retryable(error.to_string()))?;
+        let create = CreateTicket {
+            incident_key: incident.key.clone(),
+            client,
+            // Derived from the job so that a repeated flush asks for the same ticket.
+            external_xref: job_xref(job),
+            summary: content::summary(&settings, first, host),
+            description: content::description_for_buffer(
+                &settings, &alerts, host, &lines, only_first,
+            ),
+            flood: incident.flood,
+            attachment: content::attachment_for_buffer(&alerts, only_first).map(Into::into),
+        };
+        let now = self.now();
+        let create_job = jobs::new_job(
+            jobs::KIND_CREATE_TICKET,
+            &incident.key,
+            &create,
+            now,
+            format!("create:{}", create.external_xref),
+            now,
+        );
+        tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
+        self.shared
+            .store
+            .enqueue_job(create_job)
+            .await
+            .map_err(store_failure)?;
+        self.drain_buffer(
+            job,
+            &incident.key,
+            incident.buffer.len(),
+            Some(create.external_xref),
+        )
+        .await
+    }
+
+    /// Removes the first `flushed` alerts from the buffer (alerts that arrived during the flush
+    /// stay, with a new flush scheduled); with `pending_xref`, the incident now waits for that
+    /// create.
+    async fn drain_buffer(
+        &self,
+        job: &Job,
+        key: &str,
+        flushed: usize,
+        pending_xref: Option<String>,
+    ) -> Result<(), JobFailure> {
+        let store = &self.shared.store;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let Some(mut incident) = store.get_incident(key).await.map_err(store_failure)? else {
+                return Ok(());
+            };
+            let mut details = IncidentDetails::read(&incident.details);
+            if let Some(xref) = &pending_xref {
+                if details.pending_xref.as_deref() == Some(xref.as_str()) {
+                    // A repeated flush whose first run already drained the buffer.
+                    return Ok(());
+                }
+                details.pending_xref = Some(xref.clone());
+                incident.ticket_id = None;
+                incident.status = STATUS_PENDING_CREATE.to_string();
+            }
+            let drained = flushed.min(incident.buffer.len());
+            incident.buffer.drain(..drained);
+            let mut rest: Option<NewJob> = None;
+            if incident.buffer.is_empty() {
+                incident.flush_at = None;
+            } else {
+                let now = self.now();
+                let flush_at = add(now, self.config().rules.consolidation_interval);
+                incident.flush_at = Some(flush_at);
+                rest = Some(jobs::new_job(
+                    jobs::KIND_FLUSH,
+                    key,
+                    &Flush {
+                        incident_key: key.to_string(),
+                    },
+                    flush_at,
+                    format!("flush:{key}:after-job-{}", job.id),
+                    now,
+                ));
+            }
+            incident.details = details.to_value();
+            match store.upsert_incident(incident).await {
+                Ok(_) => {
+                    if let Some(rest) = rest {
+                        store.enqueue_job(rest).await.map_err(store_failure)?;
+                    }
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(store_failure(error)),
+            }
+        }
+        Err(JobFailure::retryable(format!(
+            "incident {key:?} kept changing while its buffer was flushed"
+        )))
+    }
+}
+
+fn job_xref(job: &Job) -> String {
+    // Stable per flush job (a repeated run asks for the same ticket), and unique across databases
+    // thanks to the job's creation time.
+    format!(
+        "mspbridge:flush-{}-{}",
+        job.id,
+        job.created_at.timestamp_micros()
+    )
+}
+
+fn is_closed_status(ticket: &Ticket, settings: &TicketSettings, statuses: &[BoardStatus]) -> bool {
+    let Some(status) = ticket.status.as_ref() else {
+        return false;
+    };
+    settings
+        .reopen_closed_statuses
+        .iter()
+        .any(|closed| match closed {
+            StatusRef::Id(id) => i64::from(*id) == status.id,
+            StatusRef::Name(name) => {
+                status
+                    .name
+                    .as_deref()
+                    .is_some_and(|current| current.eq_ignore_ascii_case(name))
+                    || statuses.iter().any(|known| {
+                        known.id == status.id
+                            && known
+                                .name
+                                .as_deref()
+                                .is_some_and(|known| known.eq_ignore_ascii_case(name))
+                    })
+            }
+        })
+}
+
+fn reopen_status_id(status: Option<&StatusRef>, statuses: &[BoardStatus]) -> Option<i64> {
+    match status {
+        Some(StatusRef::Id(id)) => Some(i64::from(*id)),
+        Some(StatusRef::Name(name)) => statuses
+            .iter()
+            .find(|known| {
+                known
+                    .name
+                    .as_deref()
+                    .is_some_and(|known| known.eq_ignore_ascii_case(name))
+            })
+            .map(|known| known.id),
+        None => statuses
+            .iter()
+            .filter(|known| !known.is_closed() && !known.inactive.unwrap_or(false))
+            .min_by_key(|known| (!known.default_flag.unwrap_or(false), known.sort_order))
+            .map(|known| known.id),
+    }
+}
+
+fn describe_status(status: &StatusRef) -> String {
+    match status {
+        StatusRef::Id(id) => format!("status id {id}"),
+        StatusRef::Name(name) => format!("status \"{name}\""),
+    }
+}

@@ -1,0 +1,85 @@
+//! The engine's bookkeeping inside the store's generic records: what an incident's `details` and
+//! `buffer` hold, and the per-client flood state kept in the key-value table.
+//!
+//! An incident's details carry an *outbox*: the jobs implied by the last alert written into it.
+//! The incident update and the outbox are one store write; the jobs are enqueued right after (with
+//! idempotency keys). Should the process die in between, the alert is still queued, and processing
+//! it again finds its id in the incident and only re-enqueues the outbox, so no decision is taken
+//! twice and no effect is lost.
+
+use chrono::{DateTime, Utc};
+use mspbridge_core::alert::Alert;
+use mspbridge_store::{AlertId, NewJob};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Incident status while its ticket is being created.
+pub const STATUS_PENDING_CREATE: &str = "pending_create";
+/// Incident status once it owns a ticket.
+pub const STATUS_OPEN: &str = "open";
+
+/// What `Incident::details` holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetails {
+    /// `externalXRef` of the create in flight, if any.
+    #[serde(default)]
+    pub pending_xref: Option<String>,
+    /// The last alert written into the incident.
+    #[serde(default)]
+    pub last_alert_id: Option<AlertId>,
+    /// The jobs that alert implied.
+    #[serde(default)]
+    pub outbox: Vec<NewJob>,
+    /// The reason of the last decision, for the console.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl IncidentDetails {
+    /// Reads stored details; unknown or missing content gives empty details.
+    pub fn read(value: &Value) -> IncidentDetails {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    /// The stored form.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// One alert in a consolidation buffer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferedAlert {
+    /// Store id of the alert.
+    pub alert_id: AlertId,
+    /// The (enriched) alert.
+    pub alert: Alert,
+}
+
+impl BufferedAlert {
+    /// The stored form.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Reads a buffer entry; `None` for an entry that is not one (left by a newer version).
+    pub fn read(value: &Value) -> Option<BufferedAlert> {
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
+/// A client's flood bookkeeping (kv key `flood:{client}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FloodState {
+    /// When standalone tickets were decided, trimmed to the flood window.
+    #[serde(default)]
+    pub standalone: Vec<DateTime<Utc>>,
+    /// When the current flood ticket was opened.
+    #[serde(default)]
+    pub flood_opened_at: Option<DateTime<Utc>>,
+}
+
+/// The kv key of a client's flood state.
+pub fn flood_kv_key(client: &str) -> String {
+    format!("flood:{client}")
+}

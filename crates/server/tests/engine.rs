@@ -1,0 +1,967 @@
+//! The engine end to end: alerts accepted into a temporary SQLite store, processed over a manual
+//! clock, against the ConnectWise and Netwrix Auditor simulators over loopback HTTP.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mspbridge_connectors::connectwise::{ConnectWiseClient, ConnectWiseSettings};
+use mspbridge_connectors::netwrix::{AuditorClient, AuditorPassword, AuditorSettings};
+use mspbridge_core::alert::Alert;
+use mspbridge_core::clock::{Clock, ManualClock};
+use mspbridge_core::config::{self, Config};
+use mspbridge_core::events;
+use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions, RetryPolicy};
+use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
+use mspbridge_simulators::connectwise::{
+    self as cw_sim, ConnectWiseSimulator, Fault, SimulatorConfig,
+};
+use mspbridge_store::{
+    open_store, AlertFilter, AlertState, EventFilter, JobFilter, JobState, Store,
+};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const SOURCE: &str = "auditor-acme";
+const AUDITOR_USER: &str = "ACME\\svc-mspbridge";
+const AUDITOR_PASSWORD: &str = "auditor-test-password";
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 12, 41).unwrap()
+}
+
+struct Harness {
+    dir: TempDir,
+    cw: ConnectWiseSimulator,
+    auditor: AuditorSimulator,
+    clock: ManualClock,
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    engine: Engine,
+    /// The site the engine talks to (the simulator, or a proxy in front of it).
+    site: String,
+    request_timeout: Duration,
+}
+
+impl Harness {
+    async fn new(rules: &str) -> Harness {
+        Harness::build(rules, None, Duration::from_secs(10)).await
+    }
+
+    async fn build(rules: &str, site: Option<String>, request_timeout: Duration) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let cw = cw_sim::spawn(SimulatorConfig::default(), loopback())
+            .await
+            .unwrap();
+        let auditor = auditor::spawn(
+            AuditorSimConfig::new(AUDITOR_USER, AUDITOR_PASSWORD),
+            loopback(),
+        )
+        .await
+        .unwrap();
+        let site = site.unwrap_or_else(|| cw.base_url());
+        let config = Arc::new(test_config(&dir, &site, auditor.base_url(), rules));
+        let store = open_store(&format!(
+            "sqlite://{}",
+            dir.path().join("mspbridge.db").display()
+        ))
+        .await
+        .unwrap();
+        let clock = ManualClock::new(start_time());
+        let mut harness = Harness {
+            engine: placeholder_engine(&store, &config, &clock),
+            dir,
+            cw,
+            auditor,
+            clock,
+            config,
+            store,
+            site,
+            request_timeout,
+        };
+        harness.engine = harness.new_engine(harness.store.clone());
+        harness
+    }
+
+    fn connectwise(&self) -> ConnectWiseClient {
+        let mut settings = ConnectWiseSettings::new(
+            url::Url::parse(&self.site).unwrap(),
+            "demo_msp",
+            "demo-public",
+            "demo-private",
+            "mspbridge-tests",
+        );
+        settings.codebase = Some("v4_6_release/".to_string());
+        settings.request_timeout = self.request_timeout;
+        ConnectWiseClient::new(settings).unwrap()
+    }
+
+    fn auditor_client(&self) -> AuditorClient {
+        let mut settings = AuditorSettings::new(
+            url::Url::parse(self.auditor.base_url()).unwrap(),
+            AUDITOR_USER,
+            AuditorPassword::new(AUDITOR_PASSWORD),
+        );
+        settings.records_per_request = self.config.rules.activity_record_web_requests.limit;
+        settings.timeout = self.config.rules.activity_record_web_requests.timeout;
+        AuditorClient::new(settings).unwrap()
+    }
+
+    fn new_engine(&self, store: Arc<dyn Store>) -> Engine {
+        Engine::with_options(
+            EngineDeps {
+                store,
+                config: self.config.clone(),
+                clock: Arc::new(self.clock.clone()),
+                connectwise: Some(Arc::new(self.connectwise())),
+                auditors: HashMap::from([(SOURCE.to_string(), self.auditor_client())]),
+                host_name: "bridge01".to_string(),
+                worker_id: "worker-test".to_string(),
+            },
+            options(),
+        )
+    }
+
+    /// A Password Reset record in the Auditor simulator; returns its RID.
+    fn password_reset(&self, who: &str) -> String {
+        let mut record = auditor::demo_records().remove(0);
+        record.rid = None;
+        record.who = who.to_string();
+        self.auditor.add_records(vec![record]).remove(0)
+    }
+
+    /// Accepts a Netwrix response action for `rid` at the clock's time.
+    async fn fire(&self, alert_name: &str, alert_id: &str, rid: &str) {
+        let alert = Alert::netwrix(SOURCE, alert_id, rid, Some(alert_name), self.clock.now());
+        engine::accept(&self.store, alert, self.clock.now())
+            .await
+            .unwrap();
+    }
+
+    async fn run(&self) {
+        self.engine.run_until_idle().await.unwrap();
+    }
+
+    fn tickets(&self) -> Vec<Value> {
+        self.cw.state().tickets()
+    }
+
+    fn only_ticket(&self) -> Value {
+        let tickets = self.tickets();
+        assert_eq!(tickets.len(), 1, "{tickets:#?}");
+        tickets.into_iter().next().unwrap()
+    }
+
+    fn notes(&self, ticket: &Value) -> Vec<String> {
+        self.cw
+            .state()
+            .notes(id(ticket))
+            .iter()
+            .map(|note| note["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// ConnectWise requests other than setup lookups, as `METHOD path`.
+    fn ticket_calls(&self) -> Vec<String> {
+        self.cw
+            .state()
+            .requests()
+            .iter()
+            .filter(|request| {
+                request.path.contains("/service/tickets")
+                    || request.path.contains("/system/documents")
+            })
+            .map(|request| format!("{} {}", request.method, strip_api(&request.path)))
+            .collect()
+    }
+
+    async fn events(&self, code: u32) -> Vec<String> {
+        self.store
+            .list_events(EventFilter {
+                code: Some(code),
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.message)
+            .collect()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+fn placeholder_engine(store: &Arc<dyn Store>, config: &Arc<Config>, clock: &ManualClock) -> Engine {
+    Engine::new(EngineDeps {
+        store: store.clone(),
+        config: config.clone(),
+        clock: Arc::new(clock.clone()),
+        connectwise: None,
+        auditors: HashMap::new(),
+        host_name: String::new(),
+        worker_id: String::new(),
+    })
+}
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        retry: RetryPolicy {
+            max_attempts: 6,
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(120),
+        },
+        enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        },
+        ..EngineOptions::default()
+    }
+}
+
+fn test_config(dir: &TempDir, site: &str, auditor_url: &str, rules: &str) -> Config {
+    let missing = dir.path().join("missing");
+    let text = format!(
+        r#"
+[server]
+missing_attachments_dir = "{missing}"
+
+[connectwise]
+site = "{site}"
+company_id = "demo_msp"
+public_key = "demo-public"
+private_key = "demo-private"
+client_id = "mspbridge-tests"
+codebase = "v4_6_release/"
+
+[connectwise.ticket]
+company_id = 250
+board_id = 3
+team_id = 26
+reopen_closed_statuses = [34, 35]
+reopen_new_status = 31
+
+[rules]
+{rules}
+
+[[sources]]
+name = "{SOURCE}"
+kind = "netwrix-auditor"
+url = "{auditor_url}"
+username = 'ACME\svc-mspbridge'
+password = "{AUDITOR_PASSWORD}"
+client = "Acme"
+
+[[clients]]
+name = "Acme"
+email = "it@acme.example"
+"#,
+        missing = missing.display()
+    );
+    config::parse_str(&text, "engine-test.toml").unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn id(ticket: &Value) -> i64 {
+    ticket["id"].as_i64().unwrap()
+}
+
+fn strip_api(path: &str) -> String {
+    match path.find("/apis/3.0") {
+        Some(index) => path[index + "/apis/3.0".len()..].to_string(),
+        None => path.to_string(),
+    }
+}
+
+fn count(calls: &[String], prefix: &str) -> usize {
+    calls.iter().filter(|call| call.starts_with(prefix)).count()
+}
+
+// ---------------------------------------------------------------- seed scenario
+
+#[tokio::test]
+async fn password_reset_opens_a_ticket_and_twenty_more_make_one_update() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\helpdesk.anna");
+    h.fire("Password Reset", "alert-pr", &rid).await;
+    h.run().await;
+
+    let ticket = h.only_ticket();
+    assert_eq!(ticket["summary"], "[mspbridge] Password Reset");
+    assert_eq!(ticket["company"]["id"], 250);
+    assert_eq!(ticket["board"]["id"], 3);
+    let description = h.notes(&ticket).join("\n");
+    assert!(
+        description.contains("Who: ACME\\helpdesk.anna"),
+        "{description}"
+    );
+    assert!(
+        description.contains("Workstation: ACME-WS-014.acme.example"),
+        "{description}"
+    );
+    assert!(
+        description.contains("When: 2026-11-23T08:12:41Z"),
+        "{description}"
+    );
+    assert!(
+        description.contains("Sent by mspbridge from bridge01"),
+        "{description}"
+    );
+    assert_eq!(h.events(events::TICKET_CREATED).await.len(), 1);
+
+    // Twenty more resets within ten simulated minutes.
+    for i in 0..20 {
+        h.advance(Duration::from_secs(30));
+        let rid = h.password_reset(&format!("ACME\\user{}", i % 4));
+        h.fire("Password Reset", &format!("alert-pr-{i}"), &rid)
+            .await;
+        h.run().await;
+    }
+    assert_eq!(
+        h.notes(&ticket).len(),
+        1,
+        "nothing is written before the flush"
+    );
+    h.advance(15 * MINUTE);
+    h.run().await;
+
+    assert_eq!(h.tickets().len(), 1);
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[1].starts_with("20 more \"Password Reset\" alerts"),
+        "{}",
+        notes[1]
+    );
+    assert!(notes[1].contains("ACME\\user0 (5)"), "{}", notes[1]);
+    let documents = h.cw.state().documents();
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].record_id, id(&ticket));
+    let attached = String::from_utf8(documents[0].content.clone()).unwrap();
+    assert_eq!(attached.matches("Who: ").count(), 20, "{attached}");
+    assert_eq!(h.events(events::TICKET_UPDATED).await.len(), 1);
+    let processed = h
+        .store
+        .list_alerts(
+            AlertFilter {
+                state: Some(AlertState::Processed),
+                ..AlertFilter::default()
+            },
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(processed.len(), 21);
+}
+
+#[tokio::test]
+async fn auditor_retries_of_one_alert_are_deduplicated() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\anna");
+    for _ in 0..5 {
+        h.fire("Password Reset", "alert-1", &rid).await;
+    }
+    h.run().await;
+    h.advance(20 * MINUTE);
+    h.run().await;
+    assert_eq!(h.tickets().len(), 1);
+    assert_eq!(
+        h.notes(&h.only_ticket()).len(),
+        1,
+        "retries are not repeats"
+    );
+}
+
+// ---------------------------------------------------------------- reopen, new ticket, correlation
+
+#[tokio::test]
+async fn a_closed_ticket_is_reopened_then_updated() {
+    let h = Harness::new("").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    h.connectwise()
+        .set_ticket_status(id(&ticket), 34)
+        .await
+        .unwrap();
+
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+
+    let ticket = h.only_ticket();
+    assert_eq!(ticket["status"]["id"], 31, "reopened to reopen_new_status");
+    assert_eq!(ticket["closedFlag"], false);
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(notes[1].contains("ACME\\bob"), "{}", notes[1]);
+    let reopened = h.events(events::TICKET_REOPENED).await;
+    assert_eq!(reopened.len(), 1);
+    assert!(
+        reopened[0].contains("reopened to status 31"),
+        "{}",
+        reopened[0]
+    );
+
+    // After the reopen, the next flush is a plain update of the same ticket.
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a3", &h.password_reset("ACME\\carol"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    assert_eq!(h.notes(&h.only_ticket()).len(), 3);
+    assert_eq!(h.events(events::TICKET_REOPENED).await.len(), 1);
+}
+
+#[tokio::test]
+async fn closed_without_reopen_opens_a_new_ticket_carrying_the_buffer() {
+    let h = Harness::new("reopen_ticket_on_repetitive_alerts = false").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let first = h.only_ticket();
+    h.connectwise()
+        .set_ticket_status(id(&first), 35)
+        .await
+        .unwrap();
+    for (i, who) in ["ACME\\bob", "ACME\\carol"].into_iter().enumerate() {
+        h.advance(MINUTE);
+        h.fire("Password Reset", &format!("b{i}"), &h.password_reset(who))
+            .await;
+        h.run().await;
+    }
+    h.advance(15 * MINUTE);
+    h.run().await;
+
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let second = &tickets[1];
+    assert_eq!(
+        h.cw.state().ticket(id(&first)).unwrap()["status"]["id"],
+        35,
+        "stays closed"
+    );
+    let description = h.notes(second).join("\n");
+    assert!(description.contains("Who: ACME\\bob"), "{description}");
+    assert!(
+        description.contains("2 more \"Password Reset\" alerts"),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!(
+            "Previous incident for the same alert type: Id: {}",
+            id(&first)
+        )),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn a_repeat_after_the_update_interval_opens_a_ticket_with_a_correlation_line() {
+    let h = Harness::new("update_interval = \"1h\"").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let first = h.only_ticket();
+
+    // Exactly update_interval later is still a repeat (inclusive boundary).
+    h.advance(Duration::from_secs(3600));
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    assert_eq!(h.tickets().len(), 1);
+    h.advance(15 * MINUTE);
+    h.run().await;
+
+    // More than update_interval after the last alert: a new ticket that names the first.
+    h.advance(Duration::from_secs(3601));
+    h.fire("Password Reset", "a3", &h.password_reset("ACME\\carol"))
+        .await;
+    h.run().await;
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let description = h.notes(&tickets[1]).join("\n");
+    assert!(
+        description.ends_with(&format!(
+            "Previous incident for the same alert type: Id: {}",
+            id(&first)
+        )),
+        "{description}"
+    );
+}
+
+// ---------------------------------------------------------------- flood
+
+#[tokio::test]
+async fn the_flood_ticket_takes_new_alert_types_once_the_limit_is_reached() {
+    let h = Harness::new("ticket_flood_limit = 3\nticket_flood_interval = \"1h\"").await;
+    for i in 0..6 {
+        h.advance(MINUTE);
+        let rid = h.password_reset("ACME\\anna");
+        h.fire(&format!("Alert type {i}"), &format!("t{i}"), &rid)
+            .await;
+        h.run().await;
+    }
+    let tickets = h.tickets();
+    assert_eq!(
+        tickets.len(),
+        4,
+        "3 standalone + 1 flood ticket: {tickets:#?}"
+    );
+    assert_eq!(tickets[3]["summary"], "[mspbridge] Ticket flood: Acme");
+    assert_eq!(h.events(events::FLOOD_TICKET_OPENED).await.len(), 1);
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let flood_notes = h.notes(&tickets[3]);
+    assert_eq!(
+        flood_notes.len(),
+        2,
+        "description + one consolidated update: {flood_notes:#?}"
+    );
+    assert!(
+        flood_notes[1].starts_with("2 more \"Alert type 4\" alerts"),
+        "{}",
+        flood_notes[1]
+    );
+
+    // A new flood interval: the flood ticket is replaced.
+    h.advance(Duration::from_secs(3600));
+    for i in 6..10 {
+        let rid = h.password_reset("ACME\\anna");
+        h.fire(&format!("Alert type {i}"), &format!("t{i}"), &rid)
+            .await;
+        h.run().await;
+    }
+    let tickets = h.tickets();
+    // The first 3 standalone left the window; types 6, 7, 8 are standalone again, 9 opens a new flood
+    // ticket.
+    assert_eq!(tickets.len(), 8, "{tickets:#?}");
+    assert_eq!(tickets[7]["summary"], "[mspbridge] Ticket flood: Acme");
+    assert_eq!(h.events(events::FLOOD_TICKET_OPENED).await.len(), 2);
+}
+
+// ---------------------------------------------------------------- failures
+
+#[tokio::test]
+async fn rate_limited_create_waits_for_retry_after() {
+    let h = Harness::new("").await;
+    h.cw.faults().inject(
+        Fault::rate_limited(30)
+            .times(1)
+            .on_path("/service/tickets")
+            .on_method("POST"),
+    );
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    assert!(h.tickets().is_empty());
+    let queued = h
+        .store
+        .list_jobs(
+            JobFilter {
+                state: Some(JobState::Queued),
+                ..JobFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(
+        queued[0].run_at >= h.clock.now() + chrono::Duration::seconds(30),
+        "{queued:?}"
+    );
+    let calls_before = h.ticket_calls();
+
+    h.advance(Duration::from_secs(29));
+    h.run().await;
+    assert_eq!(
+        h.ticket_calls(),
+        calls_before,
+        "no request before Retry-After expires"
+    );
+
+    h.advance(Duration::from_secs(31));
+    h.run().await;
+    assert_eq!(h.tickets().len(), 1);
+    let requests = h.cw.state().requests();
+    let limited = requests
+        .iter()
+        .find(|request| request.status == 429)
+        .unwrap();
+    let next = requests
+        .iter()
+        .find(|request| {
+            request.timestamp > limited.timestamp && request.path.contains("/service/tickets")
+        })
+        .unwrap();
+    assert!(next.status < 400, "{next:?}");
+}
+
+#[tokio::test]
+async fn unavailable_connectwise_then_recovery_loses_nothing() {
+    let h = Harness::new("").await;
+    h.cw.faults().inject(Fault::unavailable().times(3));
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.fire("Account Locked", "b1", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    for _ in 0..4 {
+        h.advance(5 * MINUTE);
+        h.run().await;
+    }
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let depth = h.store.queue_depth().await.unwrap();
+    assert_eq!((depth.queued, depth.running, depth.dead), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn jobs_that_keep_failing_are_dead_lettered_with_an_event() {
+    let h = Harness::new("").await;
+    h.cw.faults()
+        .inject(Fault::server_error().on_path("/service/tickets"));
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    for _ in 0..10 {
+        h.advance(5 * MINUTE);
+        h.run().await;
+    }
+    let dead = h.events(events::JOB_DEAD_LETTERED).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(dead[0].contains("ticket.create job"), "{dead:?}");
+    assert_eq!(h.store.queue_depth().await.unwrap().dead, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
+    // A proxy answers the first ticket create only after the client gave up: the ticket exists,
+    // the client does not know it.
+    let upstream = cw_sim::spawn(SimulatorConfig::default(), loopback())
+        .await
+        .unwrap();
+    let proxy = SlowFirstCreateProxy::spawn(upstream.base_url(), Duration::from_millis(1500)).await;
+    let mut h = Harness::build("", Some(proxy.url.clone()), Duration::from_millis(500)).await;
+    h.cw = upstream;
+    h.engine = h.new_engine(h.store.clone());
+
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    proxy.wait_for_delayed_answer().await;
+    assert_eq!(h.tickets().len(), 1, "the create reached ConnectWise");
+
+    h.advance(MINUTE);
+    h.run().await;
+    assert_eq!(h.tickets().len(), 1, "still exactly one ticket");
+    let calls = h.ticket_calls();
+    assert_eq!(count(&calls, "POST /service/tickets"), 1, "{calls:#?}");
+    assert_eq!(
+        count(&calls, "GET /service/tickets"),
+        1,
+        "the externalXRef search: {calls:#?}"
+    );
+    assert_eq!(h.events(events::TICKET_CREATED).await.len(), 1);
+    let incident = h
+        .store
+        .get_incident("Acme/Password Reset")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(incident.ticket_id, Some(id(&h.only_ticket())));
+}
+
+#[tokio::test]
+async fn an_unknown_record_id_is_an_event_and_the_alert_still_opens_a_ticket() {
+    let h = Harness::new("").await;
+    h.fire(
+        "Test Alert",
+        "sample-alert",
+        "20160215110503420B9451771F5964A9EAC0A5F35307EA155",
+    )
+    .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(ticket["summary"], "[mspbridge] Test Alert");
+    let failures = h.events(events::ENRICHMENT_FAILED).await;
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].contains("no activity record with RID"),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test]
+async fn auditor_busy_is_retried_in_place() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\anna");
+    h.auditor
+        .faults()
+        .push_times(auditor::AuditorFault::ServiceBusy, 2);
+    h.fire("Password Reset", "a1", &rid).await;
+    h.run().await;
+    let description = h.notes(&h.only_ticket()).join("\n");
+    assert!(description.contains("Who: ACME\\anna"), "{description}");
+    assert!(h.events(events::ENRICHMENT_FAILED).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_upload_is_dumped_when_configured() {
+    let h = Harness::new("consolidation_interval = 0").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    h.cw.faults()
+        .inject(Fault::server_error().on_path("/system/documents"));
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(
+        h.notes(&ticket).len(),
+        2,
+        "consolidation_interval 0 flushes at once"
+    );
+    let dumped = h.events(events::ATTACHMENT_DUMPED).await;
+    assert_eq!(dumped.len(), 1, "{dumped:?}");
+    let folder = h.dir.path().join("missing").join(id(&ticket).to_string());
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
+}
+
+// ---------------------------------------------------------------- routing
+
+#[tokio::test]
+async fn unrouted_alerts_are_kept_and_routed_after_a_config_change() {
+    let h = Harness::new("").await;
+    let mut alert = Alert::netwrix(
+        SOURCE,
+        "x",
+        &h.password_reset("ACME\\anna"),
+        Some("Password Reset"),
+        h.clock.now(),
+    );
+    alert.client = Some("Initech".to_string());
+    alert.source = "hook".to_string();
+    engine::accept(&h.store, alert, h.clock.now())
+        .await
+        .unwrap();
+    h.run().await;
+    assert!(h.tickets().is_empty());
+    let unrouted = h.events(events::ALERT_UNROUTED).await;
+    assert_eq!(unrouted.len(), 1);
+    assert!(
+        unrouted[0].contains("\"Initech\", which is not a configured client"),
+        "{unrouted:?}"
+    );
+
+    let mut changed = (*h.config).clone();
+    let mut initech = changed.clients[0].clone();
+    initech.name = "Initech".to_string();
+    initech.connectwise.company_id = Some(252);
+    changed.clients.push(initech);
+    assert_eq!(
+        h.engine.reroute_unrouted(Arc::new(changed)).await.unwrap(),
+        1
+    );
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(ticket["company"]["id"], 252);
+}
+
+// ---------------------------------------------------------------- restart and call counts
+
+#[tokio::test]
+async fn a_restart_mid_way_loses_nothing_and_duplicates_nothing() {
+    let h = Harness::new("").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.fire("Account Locked", "b1", &h.password_reset("ACME\\bob"))
+        .await;
+    // The first engine takes the alerts off the queue but ConnectWise is down: jobs stay queued.
+    h.cw.faults().inject(Fault::unavailable().times(2));
+    h.run().await;
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\carol"))
+        .await;
+    let db = h.dir.path().join("mspbridge.db");
+    h.store.close().await;
+    drop(h.engine.clone());
+
+    // A new process: a new store on the same file, a new engine.
+    let store = open_store(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let engine = h.new_engine(store.clone());
+    engine.run_until_idle().await.unwrap();
+    h.advance(20 * MINUTE);
+    engine.run_until_idle().await.unwrap();
+
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let reset = tickets
+        .iter()
+        .find(|t| t["summary"] == "[mspbridge] Password Reset")
+        .unwrap();
+    assert_eq!(
+        h.notes(reset).len(),
+        2,
+        "the repeat accepted before the restart was flushed"
+    );
+    let depth = store.queue_depth().await.unwrap();
+    assert_eq!((depth.queued, depth.running, depth.dead), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_storm_costs_the_minimum_number_of_connectwise_calls() {
+    let h = Harness::new("").await;
+    // 3 alert types, 50 alerts each, inside one consolidation interval.
+    for i in 0..150 {
+        let rid = h.password_reset(&format!("ACME\\user{}", i % 7));
+        h.fire(&format!("Type {}", i % 3), &format!("s{i}"), &rid)
+            .await;
+        if i % 10 == 0 {
+            h.advance(Duration::from_secs(5));
+        }
+    }
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let calls = h.ticket_calls();
+    // Per type: one create, then at the flush one status read, one note and one attachment.
+    assert_eq!(
+        count(&calls, "POST /service/tickets/"),
+        3,
+        "notes: {calls:#?}"
+    );
+    assert_eq!(count(&calls, "POST /service/tickets"), 6, "{calls:#?}");
+    assert_eq!(count(&calls, "GET /service/tickets/"), 3, "{calls:#?}");
+    assert_eq!(count(&calls, "POST /system/documents"), 3, "{calls:#?}");
+    assert_eq!(calls.len(), 12, "{calls:#?}");
+    assert_eq!(h.tickets().len(), 3);
+}
+
+#[tokio::test]
+async fn the_spawned_engine_works_on_wake_and_shuts_down_gracefully() {
+    let h = Harness::new("").await;
+    let handle = h.new_engine(h.store.clone()).start();
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    handle.wake();
+    let waited = AtomicUsize::new(0);
+    while h.tickets().is_empty() {
+        assert!(
+            waited.fetch_add(1, Ordering::Relaxed) < 2000,
+            "the engine never created the ticket"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    handle.shutdown().await;
+    assert_eq!(h.tickets().len(), 1);
+}
+
+// ---------------------------------------------------------------- a proxy that loses one answer
+
+/// Forwards everything to ConnectWise, but holds the answer to the first ticket create longer than
+/// the client waits, so the create happens and its answer is lost.
+struct SlowFirstCreateProxy {
+    url: String,
+    delayed: Arc<tokio::sync::Notify>,
+    done: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlowFirstCreateProxy {
+    async fn spawn(upstream: String, hold: Duration) -> SlowFirstCreateProxy {
+        use axum::body::{to_bytes, Body};
+        use axum::extract::Request;
+        use axum::response::Response;
+
+        let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let delayed = Arc::new(tokio::sync::Notify::new());
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let http = reqwest::Client::new();
+        let (notify, finished) = (delayed.clone(), done.clone());
+        let app = axum::Router::new().fallback(move |request: Request| {
+            let (http, upstream, held, notify, finished) = (
+                http.clone(),
+                upstream.clone(),
+                held.clone(),
+                notify.clone(),
+                finished.clone(),
+            );
+            async move {
+                let method = request.method().clone();
+                let target = format!(
+                    "{upstream}{}",
+                    request
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/")
+                );
+                let headers = request.headers().clone();
+                let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
+                let is_create =
+                    method == axum::http::Method::POST && target.ends_with("/service/tickets");
+                let mut forwarded = http.request(method, &target).body(body.to_vec());
+                for (name, value) in headers.iter() {
+                    if name != "host" && name != "content-length" {
+                        forwarded = forwarded.header(name, value);
+                    }
+                }
+                let answer = forwarded.send().await.unwrap();
+                let status = answer.status();
+                let content_type = answer.headers().get("content-type").cloned();
+                let bytes = answer.bytes().await.unwrap();
+                if is_create && !held.swap(true, Ordering::SeqCst) {
+                    // Runs to completion even if the client has hung up.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(hold).await;
+                        finished.store(true, Ordering::SeqCst);
+                        notify.notify_waiters();
+                    });
+                    tokio::time::sleep(hold).await;
+                }
+                let mut response = Response::builder().status(status.as_u16());
+                if let Some(content_type) = content_type {
+                    response = response.header("content-type", content_type);
+                }
+                response.body(Body::from(bytes)).unwrap()
+            }
+        });
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        SlowFirstCreateProxy { url, delayed, done }
+    }
+
+    async fn wait_for_delayed_answer(&self) {
+        while !self.done.load(Ordering::SeqCst) {
+            let notified = self.delayed.notified();
+            if self.done.load(Ordering::SeqCst) {
+                break;
+            }
+            notified.await;
+        }
+    }
+}
