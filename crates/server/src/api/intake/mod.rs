@@ -1,0 +1,266 @@
+//! The alert intake: `POST /api/v1/alerts`, `/alerts/netwrix` and `/alerts/alertmanager`.
+//!
+//! Each endpoint maps its input onto the one [`Alert`] shape (DESIGN §1), checks it completely
+//! (every id, the source, the client) and only then hands it to [`accept`], which returns once the
+//! store has it durably. The answer is `202 {"id", "duplicate"}` after that and never before: a
+//! sender that gets no 202 must retry, and the `(source, source alert id)` dedup makes the retry
+//! harmless. Nothing is stored when any check fails.
+//!
+//! [`accept_netwrix`] is also what `mspbridge alert` calls when the service is not running, so the
+//! Auditor response action writes exactly what the HTTP intake would.
+
+mod alertmanager;
+mod native;
+mod netwrix;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use mspbridge_core::alert::Alert;
+use mspbridge_core::config::{Config, SourceConfig, SourceKind};
+use mspbridge_store::{NewAlert, Store};
+use serde::{Deserialize, Serialize};
+
+pub use alertmanager::{AlertmanagerAlert, AlertmanagerPayload};
+pub use native::{NativeAlert, NativeDetail, NativeRecord};
+pub use netwrix::{accept_netwrix, NetwrixAlertRequest};
+
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorCode};
+use super::state::ApiState;
+
+/// Longest id or name the intake takes (Netwrix RIDs are 49 characters).
+pub const MAX_ID_CHARS: usize = 255;
+
+/// The answer to an accepted alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The alert's store id (the existing one for a duplicate).
+    pub id: i64,
+    /// True when the alert was already stored; nothing changed.
+    pub duplicate: bool,
+}
+
+/// The answer to an Alertmanager notification: one entry per alert, in payload order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedBatch {
+    /// Outcome per alert.
+    pub alerts: Vec<Accepted>,
+}
+
+/// Stores `alert` durably unless its `(source, source_alert_id)` is already stored.
+pub async fn accept(store: &Arc<dyn Store>, alert: Alert) -> Result<Accepted, ApiError> {
+    let new_alert = NewAlert {
+        source: alert.source.clone(),
+        source_alert_id: alert.source_alert_id.clone(),
+        client: alert.client.clone(),
+        alert_name: alert.alert_name.clone(),
+        occurred_at: alert.occurred_at,
+        received_at: alert.received_at,
+        payload: serde_json::to_value(&alert).map_err(|error| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                format!("the alert cannot be encoded: {error}"),
+            )
+        })?,
+    };
+    let outcome = store
+        .accept_alert(new_alert)
+        .await
+        .map_err(|error| ApiError::store("storing the alert", &error))?;
+    metrics::counter!("mspbridge_alerts_received_total").increment(1);
+    if !outcome.is_new() {
+        metrics::counter!("mspbridge_alerts_deduplicated_total").increment(1);
+    }
+    tracing::info!(
+        alert_id = outcome.alert_id(),
+        source = %alert.source,
+        source_alert_id = %alert.source_alert_id,
+        duplicate = !outcome.is_new(),
+        "alert accepted"
+    );
+    Ok(Accepted {
+        id: outcome.alert_id(),
+        duplicate: !outcome.is_new(),
+    })
+}
+
+/// The source an alert is for: the named one, or without a name the only source of `kind`.
+/// `field` is the name of the request field (or CLI flag) the name came from, for messages.
+pub fn resolve_source<'c>(
+    config: &'c Config,
+    requested: Option<&str>,
+    kind: Option<SourceKind>,
+    field: &str,
+) -> Result<&'c SourceConfig, ApiError> {
+    let names = |kind: Option<SourceKind>| {
+        let names: Vec<&str> = config
+            .sources
+            .iter()
+            .filter(|source| kind.is_none_or(|kind| source.kind == kind))
+            .map(|source| source.name.as_str())
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let kind_text = kind.map(SourceKind::as_str).unwrap_or("any");
+    match requested {
+        Some(name) => {
+            let source = config.source(name).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::UnknownSource,
+                    format!(
+                        "{field}: unknown source \"{name}\"; configured {kind_text} sources: {}",
+                        names(kind)
+                    ),
+                )
+            })?;
+            match kind {
+                Some(kind) if source.kind != kind => Err(ApiError::new(
+                    ErrorCode::UnknownSource,
+                    format!(
+                        "{field}: source \"{name}\" is a {} source, this intake takes {} sources ({})",
+                        source.kind.as_str(),
+                        kind.as_str(),
+                        names(Some(kind))
+                    ),
+                )),
+                _ => Ok(source),
+            }
+        }
+        None => {
+            let mut matching = config
+                .sources
+                .iter()
+                .filter(|source| kind.is_none_or(|kind| source.kind == kind));
+            match (matching.next(), matching.next()) {
+                (Some(only), None) => Ok(only),
+                (None, _) => Err(ApiError::new(
+                    ErrorCode::UnknownSource,
+                    format!("{field}: no {kind_text} source is configured ([[sources]])"),
+                )),
+                (Some(_), Some(_)) => Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!(
+                        "{field} is required: several {kind_text} sources are configured: {}",
+                        names(kind)
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// Checks that an id or name is usable: not blank, at most [`MAX_ID_CHARS`], no control characters.
+pub fn check_id(field: &str, value: &str) -> Result<(), ApiError> {
+    let problem = if value.trim().is_empty() {
+        Some("must not be empty".to_string())
+    } else if value.chars().count() > MAX_ID_CHARS {
+        Some(format!("is longer than {MAX_ID_CHARS} characters"))
+    } else if value.chars().any(char::is_control) {
+        Some("must not contain control characters".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("{field} {problem}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `client` names a configured client.
+pub fn check_client(config: &Config, field: &str, client: &str) -> Result<(), ApiError> {
+    if config.client(client).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = config.clients.iter().map(|c| c.name.as_str()).collect();
+    Err(ApiError::new(
+        ErrorCode::UnknownClient,
+        format!(
+            "{field}: unknown client \"{client}\"; configured clients: {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ),
+    ))
+}
+
+fn accepted_response<T: Serialize>(body: T) -> Response {
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// `POST /api/v1/alerts`.
+pub async fn post_native(
+    State(state): State<ApiState>,
+    JsonBody(body): JsonBody<NativeAlert>,
+) -> Result<Response, ApiError> {
+    let alert = body.into_alert(state.config(), state.now())?;
+    let accepted = accept(state.store(), alert).await?;
+    state.wake();
+    Ok(accepted_response(accepted))
+}
+
+/// `POST /api/v1/alerts/netwrix`.
+pub async fn post_netwrix(
+    State(state): State<ApiState>,
+    JsonBody(body): JsonBody<NetwrixAlertRequest>,
+) -> Result<Response, ApiError> {
+    let accepted = accept_netwrix(state.store(), state.config(), body, state.now()).await?;
+    state.wake();
+    Ok(accepted_response(accepted))
+}
+
+/// Query of `POST /api/v1/alerts/alertmanager`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerQuery {
+    /// The alertmanager source; optional when only one is configured.
+    pub source: Option<String>,
+}
+
+/// `POST /api/v1/alerts/alertmanager[?source=NAME]`.
+pub async fn post_alertmanager(
+    State(state): State<ApiState>,
+    query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
+    JsonBody(body): JsonBody<AlertmanagerPayload>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))?;
+    let source = resolve_source(
+        state.config(),
+        query.source.as_deref(),
+        Some(SourceKind::Alertmanager),
+        "source",
+    )?;
+    let alerts = body.into_alerts(&source.name, state.now())?;
+    let mut outcomes = Vec::with_capacity(alerts.len());
+    for alert in alerts {
+        outcomes.push(accept(state.store(), alert).await?);
+    }
+    state.wake();
+    Ok(accepted_response(AcceptedBatch { alerts: outcomes }))
+}
+
+/// Parses an RFC 3339 time for a field, naming the field on failure.
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                format!("{field}: \"{text}\" is not an RFC 3339 time such as 2026-01-31T08:00:00Z ({error})"),
+            )
+        })
+}

@@ -1,0 +1,138 @@
+//! The Prometheus recorder, the descriptions of every metric mspbridge exports, and the HTTP
+//! request metrics.
+//!
+//! `metrics` has one global recorder per process, so it is installed once ([`install_recorder`])
+//! and every `Service` started in the process (tests start several) renders from the same handle.
+//! Metric names end in `_total` or `_seconds`; labels take bounded values only (the matched route,
+//! never the raw path; the status code; the method).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once) and returns its handle; `None` when
+/// another recorder was installed first by someone else.
+pub fn install_recorder() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                describe_metrics();
+                Some(handle)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "metrics recorder not installed; /metrics will answer 503");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Registers the description of every metric mspbridge records.
+fn describe_metrics() {
+    let counters = [
+        (
+            "mspbridge_alerts_received_total",
+            "Alerts accepted by the intake, duplicates included.",
+        ),
+        (
+            "mspbridge_alerts_deduplicated_total",
+            "Alerts acknowledged as repeats of an already accepted alert.",
+        ),
+        (
+            "mspbridge_alerts_unrouted_total",
+            "Alerts no client could be found for, kept as unrouted.",
+        ),
+        (
+            "mspbridge_tickets_created_total",
+            "ConnectWise tickets created.",
+        ),
+        (
+            "mspbridge_tickets_updated_total",
+            "ConnectWise tickets updated with consolidated alerts.",
+        ),
+        (
+            "mspbridge_tickets_reopened_total",
+            "Closed ConnectWise tickets reopened by repeated alerts.",
+        ),
+        (
+            "mspbridge_flood_tickets_total",
+            "Flood tickets opened because a client reached its ticket flood limit.",
+        ),
+        (
+            "mspbridge_job_retries_total",
+            "Job attempts that failed and were scheduled again.",
+        ),
+        (
+            "mspbridge_jobs_dead_lettered_total",
+            "Jobs that exhausted their retries.",
+        ),
+        (
+            "mspbridge_connectwise_errors_total",
+            "Failed ConnectWise requests, by error class.",
+        ),
+        (
+            "mspbridge_events_total",
+            "Integration events recorded, by event id.",
+        ),
+        (
+            "mspbridge_http_requests_total",
+            "HTTP requests served, by method, route and status.",
+        ),
+        (
+            "mspbridge_intake_rate_limited_total",
+            "Intake requests refused with 429 over the configured rate.",
+        ),
+    ];
+    for (name, help) in counters {
+        describe_counter!(name, Unit::Count, help);
+    }
+    describe_gauge!(
+        "mspbridge_queue_depth",
+        Unit::Count,
+        "Jobs in the durable queue, by state (queued, running, dead)."
+    );
+    describe_histogram!(
+        "mspbridge_connectwise_request_duration_seconds",
+        Unit::Seconds,
+        "Duration of ConnectWise API requests."
+    );
+    describe_histogram!(
+        "mspbridge_http_request_duration_seconds",
+        Unit::Seconds,
+        "Duration of HTTP requests served, by method and route."
+    );
+}
+
+/// Middleware: counts and times every request by method, matched route and status.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(
+        "mspbridge_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(
+        "mspbridge_http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}

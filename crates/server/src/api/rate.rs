@@ -1,0 +1,76 @@
+//! The optional intake rate limit: a token bucket shared by every intake endpoint.
+//!
+//! It protects the store (and through it the ConnectWise budget) from a misbehaving sender. A
+//! request over the rate gets `429` with a `Retry-After`, and nothing is stored, so a well-behaved
+//! sender (Alertmanager, Auditor's retries) delivers it later.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// At most `requests` intake requests per `per`, with bursts up to `requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeRateLimit {
+    /// Requests allowed per window (also the burst size).
+    pub requests: u32,
+    /// The window.
+    pub per: Duration,
+}
+
+/// A token bucket over wall-clock time.
+#[derive(Debug)]
+pub(crate) struct TokenBucket {
+    limit: IntakeRateLimit,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(limit: IntakeRateLimit) -> TokenBucket {
+        TokenBucket {
+            limit,
+            state: Mutex::new((f64::from(limit.requests), Instant::now())),
+        }
+    }
+
+    /// Takes one token; `Err(wait)` says how long until one is available.
+    pub(crate) fn try_take(&self, now: Instant) -> Result<(), Duration> {
+        let capacity = f64::from(self.limit.requests.max(1));
+        let per_second = capacity / self.limit.per.as_secs_f64().max(f64::EPSILON);
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let (tokens, last) = &mut *state;
+        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
+        *tokens = (*tokens + elapsed * per_second).min(capacity);
+        *last = now.max(*last);
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_the_burst_then_refuses_until_refilled() {
+        let bucket = TokenBucket::new(IntakeRateLimit {
+            requests: 2,
+            per: Duration::from_secs(10),
+        });
+        let start = Instant::now();
+        assert!(bucket.try_take(start).is_ok());
+        assert!(bucket.try_take(start).is_ok());
+        let wait = bucket.try_take(start).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(4) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        assert!(bucket.try_take(start + Duration::from_secs(5)).is_ok());
+        assert!(bucket.try_take(start + Duration::from_secs(5)).is_err());
+    }
+}
