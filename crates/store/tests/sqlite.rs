@@ -254,3 +254,46 @@ async fn two_stores_on_one_file_never_share_a_job() {
     a.close().await;
     b.close().await;
 }
+
+/// Concurrent single-alert intake is committed in groups; every caller still gets its own
+/// outcome, a repeat inside one group is a duplicate of its first occurrence, and all of it is on
+/// disk for a second opener of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_accepts_share_commits_but_keep_their_own_outcomes() {
+    use mspbridge_store::model::{AcceptOutcome, NewAlert};
+    let dir = TempDir::new().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("group.db").display());
+    let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+    let now = chrono::Utc::now();
+    let alert = move |n: usize| NewAlert {
+        source: "webhook".into(),
+        // Every id twice: 0,0,1,1,…
+        source_alert_id: format!("a-{}", n / 2),
+        client: Some("Acme".into()),
+        alert_name: "Password Reset".into(),
+        occurred_at: now,
+        received_at: now,
+        payload: serde_json::json!({ "n": n }),
+    };
+    let tasks: Vec<_> = (0..400)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.accept_alert(alert(n)).await.unwrap() })
+        })
+        .collect();
+    let mut accepted = std::collections::HashSet::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            AcceptOutcome::Accepted(id) => assert!(accepted.insert(id), "id {id} handed out twice"),
+            AcceptOutcome::Duplicate(_) => duplicates += 1,
+        }
+    }
+    assert_eq!(accepted.len(), 200);
+    assert_eq!(duplicates, 200);
+
+    let second = SqliteStore::open(&url).await.unwrap();
+    let counts = second.count_alerts_by_state().await.unwrap();
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 200);
+}

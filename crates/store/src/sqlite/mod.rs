@@ -26,6 +26,7 @@
 //! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
 
 mod alerts;
+mod group_commit;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -62,6 +63,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     location: String,
+    /// Single-alert intake goes through group commit; `None` inside the committing task itself.
+    intake: Option<group_commit::GroupCommit>,
 }
 
 impl SqliteStore {
@@ -102,11 +105,14 @@ impl SqliteStore {
                 .await
                 .map_err(open_error)?
         };
-        Ok(SqliteStore {
+        let mut store = SqliteStore {
             writer,
             reader,
             location,
-        })
+            intake: None,
+        };
+        store.intake = Some(group_commit::GroupCommit::spawn(store.clone()));
+        Ok(store)
     }
 
     /// Where the database lives (a path, or `in-memory`).
@@ -241,6 +247,9 @@ impl Store for SqliteStore {
     }
 
     async fn accept_alert(&self, alert: NewAlert) -> Result<AcceptOutcome, StoreError> {
+        if let Some(intake) = &self.intake {
+            return intake.accept(alert).await;
+        }
         let mut outcomes = self.accept_alerts_batch(vec![alert]).await?;
         outcomes
             .pop()
