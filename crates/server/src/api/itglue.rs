@@ -1,0 +1,471 @@
+//! The systems inventory and IT Glue mapping under `/api/v1` (DESIGN §2.3): what the console's
+//! mapping screen and scripts use to register systems (one by one or as CSV), test an instance's
+//! connection, import, auto-map, and map or unmap by hand.
+//!
+//! The handlers are thin: validation and all rules live in [`crate::itglue`] and
+//! `mspbridge_core::itglue_map`, so the API, the CLI and the scheduler behave the same.
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mspbridge_store::inventory::{
+    Mapping, MappingKind, MappingSubject, NewSystem, System, SystemOrigin,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use super::error::{ApiError, ErrorCode};
+use super::state::ApiState;
+use crate::itglue::{
+    automap_instance, client_for, import_instance, instance, normalize_system_macs,
+    parse_systems_csv, test_instance, ImportRequest, ImportSummary, ItGlueSyncError, NoProgress,
+    OrganizationFilter,
+};
+
+/// The routes of this module, merged into the protected part of the router.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/systems", get(get_systems).post(post_system))
+        .route("/api/v1/systems/import", post(post_systems_csv))
+        .route(
+            "/api/v1/systems/{client}/{name}",
+            axum::routing::delete(delete_system),
+        )
+        .route("/api/v1/itglue/instances", get(get_instances))
+        .route("/api/v1/itglue/instances/{name}/test", post(post_test))
+        .route("/api/v1/itglue/instances/{name}/import", post(post_import))
+        .route(
+            "/api/v1/itglue/instances/{name}/automap",
+            post(post_automap),
+        )
+        .route(
+            "/api/v1/itglue/instances/{name}/mappings",
+            get(get_mappings).post(post_mapping).delete(delete_mapping),
+        )
+}
+
+fn sync_error(error: ItGlueSyncError) -> ApiError {
+    match &error {
+        ItGlueSyncError::UnknownInstance { .. } => {
+            ApiError::new(ErrorCode::NotFound, error.to_string())
+        }
+        ItGlueSyncError::OrganizationNotFound { .. } | ItGlueSyncError::NoInstances => {
+            ApiError::new(ErrorCode::InvalidField, error.to_string())
+        }
+        ItGlueSyncError::Store(store) => ApiError::store("working on the IT Glue data", store),
+        // IT Glue itself failed: the service cannot do this now.
+        ItGlueSyncError::Connector { .. } => ApiError::new(ErrorCode::NotReady, error.to_string()),
+    }
+}
+
+fn known_client(state: &ApiState, client: &str) -> Result<(), ApiError> {
+    if state.config().clients.iter().any(|c| c.name == client) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::UnknownClient,
+            format!("client {client:?} is not configured"),
+        ))
+    }
+}
+
+/// Query of `GET /systems`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemsQuery {
+    /// Only this client.
+    pub client: Option<String>,
+}
+
+/// `GET /api/v1/systems`.
+pub async fn get_systems(
+    State(state): State<ApiState>,
+    params: Result<Query<SystemsQuery>, QueryRejection>,
+) -> Result<Json<Vec<System>>, ApiError> {
+    let Query(params) =
+        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
+    let systems = state
+        .store()
+        .list_systems(params.client.as_deref())
+        .await
+        .map_err(|e| ApiError::store("listing systems", &e))?;
+    Ok(Json(systems))
+}
+
+/// Body of `POST /systems`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemBody {
+    /// Client.
+    pub client: String,
+    /// Name.
+    pub name: String,
+    /// MACs in any common form.
+    #[serde(default)]
+    pub macs: Vec<String>,
+    /// Sensor kind.
+    #[serde(default)]
+    pub sensor: Option<String>,
+}
+
+/// `POST /api/v1/systems`: registers or updates one system.
+pub async fn post_system(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<System>), ApiError> {
+    let body: SystemBody = parse_json(&body)?;
+    known_client(&state, &body.client)?;
+    if body.name.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "name: the system name is empty",
+        ));
+    }
+    let macs = normalize_system_macs(&body.macs)
+        .map_err(|problem| ApiError::new(ErrorCode::InvalidField, format!("macs: {problem}")))?;
+    let mut stored = state
+        .store()
+        .upsert_systems(
+            vec![NewSystem {
+                client: body.client,
+                name: body.name.trim().to_string(),
+                macs,
+                sensor: body.sensor,
+                origin: SystemOrigin::Api,
+            }],
+            state.now(),
+        )
+        .await
+        .map_err(|e| ApiError::store("registering a system", &e))?;
+    let system = stored
+        .pop()
+        .ok_or_else(|| ApiError::new(ErrorCode::StoreFailed, "the store returned no system"))?;
+    Ok((StatusCode::CREATED, Json(system)))
+}
+
+/// `POST /api/v1/systems/import`: a CSV body (`name,client,macs,sensor`), all rows or none.
+pub async fn post_systems_csv(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidField, "the CSV body is not UTF-8"))?;
+    let clients: Vec<String> = state
+        .config()
+        .clients
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let systems = parse_systems_csv(text, SystemOrigin::Csv, Some(&clients))
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField, error.to_string()))?;
+    let stored = state
+        .store()
+        .upsert_systems(systems, state.now())
+        .await
+        .map_err(|e| ApiError::store("importing systems", &e))?;
+    Ok(Json(json!({"imported": stored.len()})))
+}
+
+/// `DELETE /api/v1/systems/{client}/{name}`.
+pub async fn delete_system(
+    State(state): State<ApiState>,
+    Path((client, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let removed = state
+        .store()
+        .remove_system(&client, &name)
+        .await
+        .map_err(|e| ApiError::store("removing a system", &e))?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("client {client:?} has no system {name:?}"),
+        ))
+    }
+}
+
+/// One configured IT Glue instance (the key is never shown).
+#[derive(Debug, Serialize)]
+pub struct InstanceView {
+    /// Name.
+    pub name: String,
+    /// API base URL.
+    pub url: String,
+    /// Enabled clients.
+    pub clients: Vec<String>,
+    /// Auto-map period in seconds.
+    pub automap_interval_seconds: u64,
+}
+
+/// `GET /api/v1/itglue/instances`.
+pub async fn get_instances(State(state): State<ApiState>) -> Json<Vec<InstanceView>> {
+    Json(
+        state
+            .config()
+            .itglue
+            .iter()
+            .map(|i| InstanceView {
+                name: i.name.clone(),
+                url: i.base_url().to_string(),
+                clients: i.clients.clone(),
+                automap_interval_seconds: i.automap_interval.as_secs(),
+            })
+            .collect(),
+    )
+}
+
+/// `POST /api/v1/itglue/instances/{name}/test`: `{ok, detail}`; a refused key explains both a
+/// wrong key and a wrong region.
+pub async fn post_test(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    Ok(Json(match test_instance(instance).await {
+        Ok(detail) => json!({"ok": true, "detail": detail}),
+        Err(error) => json!({"ok": false, "detail": error.to_string()}),
+    }))
+}
+
+/// Body of `POST …/import`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    /// Organization names or ids; empty or absent imports everything.
+    #[serde(default)]
+    pub organizations: Vec<String>,
+}
+
+/// `POST /api/v1/itglue/instances/{name}/import`.
+pub async fn post_import(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<ImportSummary>, ApiError> {
+    let body: ImportBody = if body.is_empty() {
+        ImportBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    let client = client_for(instance).map_err(sync_error)?;
+    let request = ImportRequest {
+        organizations: body
+            .organizations
+            .iter()
+            .map(|o| OrganizationFilter::parse(o))
+            .collect(),
+    };
+    let summary = import_instance(
+        state.store().as_ref(),
+        &client,
+        &instance.name,
+        &request,
+        &NoProgress,
+        state.now(),
+    )
+    .await
+    .map_err(sync_error)?;
+    Ok(Json(summary))
+}
+
+/// `POST /api/v1/itglue/instances/{name}/automap`: import, then auto-map now.
+pub async fn post_automap(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let config = state.config();
+    let instance = instance(config, &name).map_err(sync_error)?;
+    let client = client_for(instance).map_err(sync_error)?;
+    let store = state.store().as_ref();
+    let now = state.now();
+    import_instance(
+        store,
+        &client,
+        &instance.name,
+        &ImportRequest::default(),
+        &NoProgress,
+        now,
+    )
+    .await
+    .map_err(sync_error)?;
+    let summary = automap_instance(store, config, instance, now)
+        .await
+        .map_err(sync_error)?;
+    Ok(Json(json!({
+        "instance": summary.instance,
+        "clients_mapped": summary.clients_mapped,
+        "clients_manual": summary.clients_manual,
+        "clients_failed": summary.clients_failed,
+        "systems_mapped": summary.systems_mapped,
+        "systems_manual": summary.systems_manual,
+        "systems_failed": summary.systems_failed,
+        "systems_without_organization": summary.systems_without_organization,
+    })))
+}
+
+/// `GET /api/v1/itglue/instances/{name}/mappings`.
+pub async fn get_mappings(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<Mapping>>, ApiError> {
+    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    let mappings = state
+        .store()
+        .list_mappings(Some(&instance.name))
+        .await
+        .map_err(|e| ApiError::store("listing mappings", &e))?;
+    Ok(Json(mappings))
+}
+
+/// Body of `POST …/mappings`: `{client, organization}` or `{client, system, configuration}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapBody {
+    /// Client (of the system, for a system mapping).
+    pub client: String,
+    /// Organization id, for a client mapping.
+    pub organization: Option<i64>,
+    /// System name, for a system mapping.
+    pub system: Option<String>,
+    /// Configuration id, for a system mapping.
+    pub configuration: Option<i64>,
+}
+
+/// `POST /api/v1/itglue/instances/{name}/mappings`: a manual mapping, checked against the
+/// imported directory.
+pub async fn post_mapping(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Mapping>), ApiError> {
+    let body: MapBody = parse_json(&body)?;
+    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    known_client(&state, &body.client)?;
+    if !instance.clients.contains(&body.client) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!(
+                "client: {:?} is not enabled for IT Glue instance {:?}",
+                body.client, instance.name
+            ),
+        ));
+    }
+    let directory = state
+        .store()
+        .itglue_directory(&instance.name)
+        .await
+        .map_err(|e| ApiError::store("reading the IT Glue directory", &e))?;
+    let (subject, target_id) = match (body.organization, body.system, body.configuration) {
+        (Some(organization), None, None) => {
+            if !directory.organizations.iter().any(|o| o.id == organization) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("organization: {organization} is not in the imported directory; import first"),
+                ));
+            }
+            (
+                MappingSubject::Client {
+                    client: body.client,
+                },
+                organization,
+            )
+        }
+        (None, Some(system), Some(configuration)) => {
+            if !directory
+                .configurations
+                .iter()
+                .any(|c| c.id == configuration)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("configuration: {configuration} is not in the imported directory; import first"),
+                ));
+            }
+            (
+                MappingSubject::System {
+                    client: body.client,
+                    system,
+                },
+                configuration,
+            )
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                "give either organization, or system and configuration",
+            ))
+        }
+    };
+    let mapping = Mapping {
+        instance: instance.name.clone(),
+        subject,
+        target_id,
+        kind: MappingKind::Manual,
+        updated_at: state.now(),
+    };
+    state
+        .store()
+        .set_mapping(mapping.clone())
+        .await
+        .map_err(|e| ApiError::store("setting a mapping", &e))?;
+    Ok((StatusCode::CREATED, Json(mapping)))
+}
+
+/// Query of `DELETE …/mappings`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmapQuery {
+    /// Client (of the system, for a system mapping).
+    pub client: String,
+    /// System, for a system mapping.
+    pub system: Option<String>,
+}
+
+/// `DELETE /api/v1/itglue/instances/{name}/mappings?client=C[&system=S]`: *Remove map*.
+pub async fn delete_mapping(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    params: Result<Query<UnmapQuery>, QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(params) =
+        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
+    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    let subject = match params.system {
+        Some(system) => MappingSubject::System {
+            client: params.client,
+            system,
+        },
+        None => MappingSubject::Client {
+            client: params.client,
+        },
+    };
+    let described = match &subject {
+        MappingSubject::Client { client } => format!("client {client:?}"),
+        MappingSubject::System { client, system } => {
+            format!("system {system:?} of client {client:?}")
+        }
+    };
+    let removed = state
+        .store()
+        .remove_mapping(&instance.name, &subject)
+        .await
+        .map_err(|e| ApiError::store("removing a mapping", &e))?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "{described} has no mapping in IT Glue instance {:?}",
+                instance.name
+            ),
+        ))
+    }
+}
