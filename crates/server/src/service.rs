@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState, IntakeRateLimit};
+use crate::engine::{Engine, EngineDeps, EngineHandle};
 
 /// How to start a [`Service`] beyond what the configuration says.
 #[derive(Clone)]
@@ -195,6 +196,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     stop_http: Option<oneshot::Sender<()>>,
     http: JoinHandle<std::io::Result<()>>,
+    engine: Option<EngineHandle>,
 }
 
 impl std::fmt::Debug for Service {
@@ -223,16 +225,32 @@ impl Service {
         );
 
         let metrics = api::metrics::install_recorder();
+        let engine = Engine::spawn(EngineDeps {
+            store: store.clone(),
+            config: config.clone(),
+            clock: options.clock.clone(),
+            connectwise: clients.connectwise,
+            auditors: clients.auditors,
+            host_name: options.host_name.clone(),
+            worker_id: options.worker_id.clone(),
+        });
+        let waker = engine.engine().clone();
         let state = ApiState::builder(store.clone(), config.clone())
             .clock(options.clock.clone())
+            .wake(Arc::new(move || waker.wake()))
             .metrics(metrics)
             .intake_rate_limit(options.intake_rate_limit)
             .build();
 
         let addr = options.listen.unwrap_or(config.server.listen);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServiceError::Bind { addr, source })?;
+        let listener = match TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                engine.shutdown().await;
+                store.close().await;
+                return Err(ServiceError::Bind { addr, source });
+            }
+        };
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServiceError::Bind { addr, source })?;
@@ -251,6 +269,7 @@ impl Service {
             store,
             stop_http: Some(stop_http),
             http,
+            engine: Some(engine),
         })
     }
 
@@ -262,6 +281,11 @@ impl Service {
     /// `http://{local_addr}`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The running engine (tests drive it with `run_until_idle`).
+    pub fn engine(&self) -> Option<&EngineHandle> {
+        self.engine.as_ref()
     }
 
     /// The store the service uses.
@@ -276,6 +300,9 @@ impl Service {
             let _ = stop.send(());
         }
         let served = (&mut self.http).await;
+        if let Some(engine) = self.engine.take() {
+            engine.shutdown().await;
+        }
         self.store.close().await;
         tracing::info!("mspbridge stopped");
         match served {

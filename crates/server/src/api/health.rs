@@ -55,13 +55,8 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
     };
     match state.store().queue_depth().await {
         Ok(depth) => {
-            for (label, value) in [
-                ("queued", depth.queued),
-                ("running", depth.running),
-                ("dead", depth.dead),
-            ] {
-                metrics::gauge!("mspbridge_queue_depth", "state" => label).set(value as f64);
-            }
+            crate::engine::metrics::queue_depth(depth.queued + depth.running);
+            metrics::gauge!("mspbridge_dead_jobs").set(depth.dead as f64);
         }
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }

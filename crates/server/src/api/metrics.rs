@@ -39,7 +39,7 @@ fn describe_metrics() {
     let counters = [
         (
             "mspbridge_alerts_received_total",
-            "Alerts accepted by the intake, duplicates included.",
+            "New alerts accepted by the intake (retries of an accepted alert are not counted here).",
         ),
         (
             "mspbridge_alerts_deduplicated_total",
@@ -96,7 +96,12 @@ fn describe_metrics() {
     describe_gauge!(
         "mspbridge_queue_depth",
         Unit::Count,
-        "Jobs in the durable queue, by state (queued, running, dead)."
+        "Jobs waiting or running in the durable queue."
+    );
+    describe_gauge!(
+        "mspbridge_dead_jobs",
+        Unit::Count,
+        "Dead-lettered jobs waiting for a retry from the console or `mspbridge queue retry`."
     );
     describe_histogram!(
         "mspbridge_connectwise_request_duration_seconds",

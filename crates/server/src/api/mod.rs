@@ -13,6 +13,7 @@ pub mod body;
 pub mod error;
 pub mod health;
 pub mod intake;
+pub mod itglue;
 pub mod manage;
 pub mod metrics;
 pub mod openapi;
@@ -54,6 +55,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/queue/{id}/retry", post(manage::post_retry))
         .route("/api/v1/clients", get(manage::get_clients))
         .route("/api/v1/sources", get(manage::get_sources))
+        .merge(itglue::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/api/v1/openapi.json", get(openapi::openapi_json))

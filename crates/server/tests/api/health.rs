@@ -69,8 +69,8 @@ async fn metrics_are_prometheus_text_with_described_names_and_http_counts() {
     for needle in [
         "# HELP mspbridge_alerts_received_total",
         "# TYPE mspbridge_alerts_received_total counter",
-        "mspbridge_queue_depth{state=\"queued\"}",
-        "mspbridge_queue_depth{state=\"dead\"}",
+        "# TYPE mspbridge_queue_depth gauge",
+        "mspbridge_dead_jobs 0",
         "mspbridge_http_requests_total{method=\"POST\",route=\"/api/v1/alerts/netwrix\",status=\"202\"}",
         "mspbridge_http_request_duration_seconds",
     ] {

@@ -22,7 +22,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
 use mspbridge_core::config::{Config, SourceConfig, SourceKind};
-use mspbridge_store::{NewAlert, Store};
+use mspbridge_store::Store;
 use serde::{Deserialize, Serialize};
 
 pub use alertmanager::{AlertmanagerAlert, AlertmanagerPayload};
@@ -32,6 +32,7 @@ pub use netwrix::{accept_netwrix, NetwrixAlertRequest};
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
 use super::state::ApiState;
+use crate::engine::{self, EngineError};
 
 /// Longest id or name the intake takes (Netwrix RIDs are 49 characters).
 pub const MAX_ID_CHARS: usize = 255;
@@ -52,37 +53,22 @@ pub struct AcceptedBatch {
     pub alerts: Vec<Accepted>,
 }
 
-/// Stores `alert` durably unless its `(source, source_alert_id)` is already stored.
-pub async fn accept(store: &Arc<dyn Store>, alert: Alert) -> Result<Accepted, ApiError> {
-    let new_alert = NewAlert {
-        source: alert.source.clone(),
-        source_alert_id: alert.source_alert_id.clone(),
-        client: alert.client.clone(),
-        alert_name: alert.alert_name.clone(),
-        occurred_at: alert.occurred_at,
-        received_at: alert.received_at,
-        payload: serde_json::to_value(&alert).map_err(|error| {
-            ApiError::new(
-                ErrorCode::InvalidField,
-                format!("the alert cannot be encoded: {error}"),
-            )
-        })?,
-    };
-    let outcome = store
-        .accept_alert(new_alert)
+/// Stores `alert` durably unless its `(source, source_alert_id)` is already stored, through the
+/// engine's one door for accepted alerts; `now` becomes its `received_at`.
+pub async fn accept(
+    store: &Arc<dyn Store>,
+    alert: Alert,
+    now: DateTime<Utc>,
+) -> Result<Accepted, ApiError> {
+    let outcome = engine::intake::accept(store, alert, now)
         .await
-        .map_err(|error| ApiError::store("storing the alert", &error))?;
-    metrics::counter!("mspbridge_alerts_received_total").increment(1);
-    if !outcome.is_new() {
-        metrics::counter!("mspbridge_alerts_deduplicated_total").increment(1);
-    }
-    tracing::info!(
-        alert_id = outcome.alert_id(),
-        source = %alert.source,
-        source_alert_id = %alert.source_alert_id,
-        duplicate = !outcome.is_new(),
-        "alert accepted"
-    );
+        .map_err(|error| match error {
+            EngineError::Store(error) => ApiError::store("storing the alert", &error),
+            EngineError::InvalidAlert { detail, .. } => {
+                ApiError::new(ErrorCode::InvalidField, detail)
+            }
+            other => ApiError::new(ErrorCode::StoreFailed, other.to_string()),
+        })?;
     Ok(Accepted {
         id: outcome.alert_id(),
         duplicate: !outcome.is_new(),
@@ -207,7 +193,7 @@ pub async fn post_native(
     JsonBody(body): JsonBody<NativeAlert>,
 ) -> Result<Response, ApiError> {
     let alert = body.into_alert(state.config(), state.now())?;
-    let accepted = accept(state.store(), alert).await?;
+    let accepted = accept(state.store(), alert, state.now()).await?;
     state.wake();
     Ok(accepted_response(accepted))
 }
@@ -247,7 +233,7 @@ pub async fn post_alertmanager(
     let alerts = body.into_alerts(&source.name, state.now())?;
     let mut outcomes = Vec::with_capacity(alerts.len());
     for alert in alerts {
-        outcomes.push(accept(state.store(), alert).await?);
+        outcomes.push(accept(state.store(), alert, state.now()).await?);
     }
     state.wake();
     Ok(accepted_response(AcceptedBatch { alerts: outcomes }))

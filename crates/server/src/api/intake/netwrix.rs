@@ -61,7 +61,7 @@ pub async fn accept_netwrix(
     now: DateTime<Utc>,
 ) -> Result<Accepted, ApiError> {
     let alert = request.into_alert(config, now)?;
-    accept(store, alert).await
+    accept(store, alert, now).await
 }
 
 /// The time in a RID's leading `yyyyMMddHHmmssfff`, taken as UTC.
