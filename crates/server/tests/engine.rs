@@ -1,290 +1,24 @@
 //! The engine end to end: alerts accepted into a temporary SQLite store, processed over a manual
 //! clock, against the ConnectWise and Netwrix Auditor simulators over loopback HTTP.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+#[path = "engine/harness.rs"]
+mod harness;
+#[path = "engine/proxy.rs"]
+mod proxy;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use mspbridge_connectors::connectwise::{ConnectWiseClient, ConnectWiseSettings};
-use mspbridge_connectors::netwrix::{AuditorClient, AuditorPassword, AuditorSettings};
+use harness::{count, id, loopback, Harness, MINUTE, SOURCE};
 use mspbridge_core::alert::Alert;
-use mspbridge_core::clock::{Clock, ManualClock};
-use mspbridge_core::config::{self, Config};
+use mspbridge_core::clock::Clock;
 use mspbridge_core::events;
-use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions, RetryPolicy};
-use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
-use mspbridge_simulators::connectwise::{
-    self as cw_sim, ConnectWiseSimulator, Fault, SimulatorConfig,
-};
-use mspbridge_store::{
-    open_store, AlertFilter, AlertState, EventFilter, JobFilter, JobState, Store,
-};
-use serde_json::Value;
-use tempfile::TempDir;
-
-const SOURCE: &str = "auditor-acme";
-const AUDITOR_USER: &str = "ACME\\svc-mspbridge";
-const AUDITOR_PASSWORD: &str = "auditor-test-password";
-const MINUTE: Duration = Duration::from_secs(60);
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 8, 12, 41).unwrap()
-}
-
-struct Harness {
-    dir: TempDir,
-    cw: ConnectWiseSimulator,
-    auditor: AuditorSimulator,
-    clock: ManualClock,
-    config: Arc<Config>,
-    store: Arc<dyn Store>,
-    engine: Engine,
-    /// The site the engine talks to (the simulator, or a proxy in front of it).
-    site: String,
-    request_timeout: Duration,
-}
-
-impl Harness {
-    async fn new(rules: &str) -> Harness {
-        Harness::build(rules, None, Duration::from_secs(10)).await
-    }
-
-    async fn build(rules: &str, site: Option<String>, request_timeout: Duration) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let cw = cw_sim::spawn(SimulatorConfig::default(), loopback())
-            .await
-            .unwrap();
-        let auditor = auditor::spawn(
-            AuditorSimConfig::new(AUDITOR_USER, AUDITOR_PASSWORD),
-            loopback(),
-        )
-        .await
-        .unwrap();
-        let site = site.unwrap_or_else(|| cw.base_url());
-        let config = Arc::new(test_config(&dir, &site, auditor.base_url(), rules));
-        let store = open_store(&format!(
-            "sqlite://{}",
-            dir.path().join("mspbridge.db").display()
-        ))
-        .await
-        .unwrap();
-        let clock = ManualClock::new(start_time());
-        let mut harness = Harness {
-            engine: placeholder_engine(&store, &config, &clock),
-            dir,
-            cw,
-            auditor,
-            clock,
-            config,
-            store,
-            site,
-            request_timeout,
-        };
-        harness.engine = harness.new_engine(harness.store.clone());
-        harness
-    }
-
-    fn connectwise(&self) -> ConnectWiseClient {
-        let mut settings = ConnectWiseSettings::new(
-            url::Url::parse(&self.site).unwrap(),
-            "demo_msp",
-            "demo-public",
-            "demo-private",
-            "mspbridge-tests",
-        );
-        settings.codebase = Some("v4_6_release/".to_string());
-        settings.request_timeout = self.request_timeout;
-        ConnectWiseClient::new(settings).unwrap()
-    }
-
-    fn auditor_client(&self) -> AuditorClient {
-        let mut settings = AuditorSettings::new(
-            url::Url::parse(self.auditor.base_url()).unwrap(),
-            AUDITOR_USER,
-            AuditorPassword::new(AUDITOR_PASSWORD),
-        );
-        settings.records_per_request = self.config.rules.activity_record_web_requests.limit;
-        settings.timeout = self.config.rules.activity_record_web_requests.timeout;
-        AuditorClient::new(settings).unwrap()
-    }
-
-    fn new_engine(&self, store: Arc<dyn Store>) -> Engine {
-        Engine::with_options(
-            EngineDeps {
-                store,
-                config: self.config.clone(),
-                clock: Arc::new(self.clock.clone()),
-                connectwise: Some(Arc::new(self.connectwise())),
-                auditors: HashMap::from([(SOURCE.to_string(), self.auditor_client())]),
-                host_name: "bridge01".to_string(),
-                worker_id: "worker-test".to_string(),
-            },
-            options(),
-        )
-    }
-
-    /// A Password Reset record in the Auditor simulator; returns its RID.
-    fn password_reset(&self, who: &str) -> String {
-        let mut record = auditor::demo_records().remove(0);
-        record.rid = None;
-        record.who = who.to_string();
-        self.auditor.add_records(vec![record]).remove(0)
-    }
-
-    /// Accepts a Netwrix response action for `rid` at the clock's time.
-    async fn fire(&self, alert_name: &str, alert_id: &str, rid: &str) {
-        let alert = Alert::netwrix(SOURCE, alert_id, rid, Some(alert_name), self.clock.now());
-        engine::accept(&self.store, alert, self.clock.now())
-            .await
-            .unwrap();
-    }
-
-    async fn run(&self) {
-        self.engine.run_until_idle().await.unwrap();
-    }
-
-    fn tickets(&self) -> Vec<Value> {
-        self.cw.state().tickets()
-    }
-
-    fn only_ticket(&self) -> Value {
-        let tickets = self.tickets();
-        assert_eq!(tickets.len(), 1, "{tickets:#?}");
-        tickets.into_iter().next().unwrap()
-    }
-
-    fn notes(&self, ticket: &Value) -> Vec<String> {
-        self.cw
-            .state()
-            .notes(id(ticket))
-            .iter()
-            .map(|note| note["text"].as_str().unwrap_or_default().to_string())
-            .collect()
-    }
-
-    /// ConnectWise requests other than setup lookups, as `METHOD path`.
-    fn ticket_calls(&self) -> Vec<String> {
-        self.cw
-            .state()
-            .requests()
-            .iter()
-            .filter(|request| {
-                request.path.contains("/service/tickets")
-                    || request.path.contains("/system/documents")
-            })
-            .map(|request| format!("{} {}", request.method, strip_api(&request.path)))
-            .collect()
-    }
-
-    async fn events(&self, code: u32) -> Vec<String> {
-        self.store
-            .list_events(EventFilter {
-                code: Some(code),
-                ..EventFilter::default()
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|event| event.message)
-            .collect()
-    }
-
-    fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-    }
-}
-
-fn placeholder_engine(store: &Arc<dyn Store>, config: &Arc<Config>, clock: &ManualClock) -> Engine {
-    Engine::new(EngineDeps {
-        store: store.clone(),
-        config: config.clone(),
-        clock: Arc::new(clock.clone()),
-        connectwise: None,
-        auditors: HashMap::new(),
-        host_name: String::new(),
-        worker_id: String::new(),
-    })
-}
-
-fn options() -> EngineOptions {
-    EngineOptions {
-        retry: RetryPolicy {
-            max_attempts: 6,
-            initial_backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(120),
-        },
-        enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-        },
-        ..EngineOptions::default()
-    }
-}
-
-fn test_config(dir: &TempDir, site: &str, auditor_url: &str, rules: &str) -> Config {
-    let missing = dir.path().join("missing");
-    let text = format!(
-        r#"
-[server]
-missing_attachments_dir = "{missing}"
-
-[connectwise]
-site = "{site}"
-company_id = "demo_msp"
-public_key = "demo-public"
-private_key = "demo-private"
-client_id = "mspbridge-tests"
-codebase = "v4_6_release/"
-
-[connectwise.ticket]
-company_id = 250
-board_id = 3
-team_id = 26
-reopen_closed_statuses = [34, 35]
-reopen_new_status = 31
-
-[rules]
-{rules}
-
-[[sources]]
-name = "{SOURCE}"
-kind = "netwrix-auditor"
-url = "{auditor_url}"
-username = 'ACME\svc-mspbridge'
-password = "{AUDITOR_PASSWORD}"
-client = "Acme"
-
-[[clients]]
-name = "Acme"
-email = "it@acme.example"
-"#,
-        missing = missing.display()
-    );
-    config::parse_str(&text, "engine-test.toml").unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn id(ticket: &Value) -> i64 {
-    ticket["id"].as_i64().unwrap()
-}
-
-fn strip_api(path: &str) -> String {
-    match path.find("/apis/3.0") {
-        Some(index) => path[index + "/apis/3.0".len()..].to_string(),
-        None => path.to_string(),
-    }
-}
-
-fn count(calls: &[String], prefix: &str) -> usize {
-    calls.iter().filter(|call| call.starts_with(prefix)).count()
-}
+use mspbridge_server::engine;
+use mspbridge_simulators::auditor;
+use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
+use mspbridge_store::{open_store, AlertFilter, AlertState, JobFilter, JobState};
+use proxy::SlowFirstCreateProxy;
 
 // ---------------------------------------------------------------- seed scenario
 
@@ -659,7 +393,6 @@ async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
     let proxy = SlowFirstCreateProxy::spawn(upstream.base_url(), Duration::from_millis(1500)).await;
     let mut h = Harness::build("", Some(proxy.url.clone()), Duration::from_millis(500)).await;
     h.cw = upstream;
-    h.engine = h.new_engine(h.store.clone());
 
     h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
         .await;
@@ -779,7 +512,10 @@ async fn unrouted_alerts_are_kept_and_routed_after_a_config_change() {
     initech.connectwise.company_id = Some(252);
     changed.clients.push(initech);
     assert_eq!(
-        h.engine.reroute_unrouted(Arc::new(changed)).await.unwrap(),
+        h.engine()
+            .reroute_unrouted(Arc::new(changed))
+            .await
+            .unwrap(),
         1
     );
     h.run().await;
@@ -802,15 +538,33 @@ async fn a_restart_mid_way_loses_nothing_and_duplicates_nothing() {
     h.advance(MINUTE);
     h.fire("Password Reset", "a2", &h.password_reset("ACME\\carol"))
         .await;
+    // A worker takes the due jobs and dies mid-call: its leases are live, nobody completes them.
+    h.advance(5 * MINUTE);
+    let leased = h
+        .store
+        .claim_jobs(
+            "crashed-worker",
+            h.clock.now(),
+            Duration::from_secs(300),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 2, "both creates were due again");
     let db = h.dir.path().join("mspbridge.db");
     h.store.close().await;
-    drop(h.engine.clone());
 
     // A new process: a new store on the same file, a new engine.
     let store = open_store(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
     let engine = h.new_engine(store.clone());
+    engine.run_until_idle().await.unwrap();
+    assert!(
+        h.tickets().is_empty(),
+        "jobs leased by the dead worker wait for their lease"
+    );
+    h.advance(6 * MINUTE);
     engine.run_until_idle().await.unwrap();
     h.advance(20 * MINUTE);
     engine.run_until_idle().await.unwrap();
@@ -878,90 +632,43 @@ async fn the_spawned_engine_works_on_wake_and_shuts_down_gracefully() {
     assert_eq!(h.tickets().len(), 1);
 }
 
-// ---------------------------------------------------------------- a proxy that loses one answer
+// ---------------------------------------------------------------- metrics
 
-/// Forwards everything to ConnectWise, but holds the answer to the first ticket create longer than
-/// the client waits, so the create happens and its answer is lost.
-struct SlowFirstCreateProxy {
-    url: String,
-    delayed: Arc<tokio::sync::Notify>,
-    done: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl SlowFirstCreateProxy {
-    async fn spawn(upstream: String, hold: Duration) -> SlowFirstCreateProxy {
-        use axum::body::{to_bytes, Body};
-        use axum::extract::Request;
-        use axum::response::Response;
-
-        let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let delayed = Arc::new(tokio::sync::Notify::new());
-        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let http = reqwest::Client::new();
-        let (notify, finished) = (delayed.clone(), done.clone());
-        let app = axum::Router::new().fallback(move |request: Request| {
-            let (http, upstream, held, notify, finished) = (
-                http.clone(),
-                upstream.clone(),
-                held.clone(),
-                notify.clone(),
-                finished.clone(),
-            );
-            async move {
-                let method = request.method().clone();
-                let target = format!(
-                    "{upstream}{}",
-                    request
-                        .uri()
-                        .path_and_query()
-                        .map(|p| p.as_str())
-                        .unwrap_or("/")
-                );
-                let headers = request.headers().clone();
-                let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
-                let is_create =
-                    method == axum::http::Method::POST && target.ends_with("/service/tickets");
-                let mut forwarded = http.request(method, &target).body(body.to_vec());
-                for (name, value) in headers.iter() {
-                    if name != "host" && name != "content-length" {
-                        forwarded = forwarded.header(name, value);
-                    }
-                }
-                let answer = forwarded.send().await.unwrap();
-                let status = answer.status();
-                let content_type = answer.headers().get("content-type").cloned();
-                let bytes = answer.bytes().await.unwrap();
-                if is_create && !held.swap(true, Ordering::SeqCst) {
-                    // Runs to completion even if the client has hung up.
-                    tokio::spawn(async move {
-                        tokio::time::sleep(hold).await;
-                        finished.store(true, Ordering::SeqCst);
-                        notify.notify_waiters();
-                    });
-                    tokio::time::sleep(hold).await;
-                }
-                let mut response = Response::builder().status(status.as_u16());
-                if let Some(content_type) = content_type {
-                    response = response.header("content-type", content_type);
-                }
-                response.body(Body::from(bytes)).unwrap()
-            }
-        });
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        SlowFirstCreateProxy { url, delayed, done }
+#[tokio::test]
+async fn the_pipeline_is_counted_in_metrics() {
+    static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    let handle = RECORDER.get_or_init(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("no other recorder in this test binary")
+    });
+    let h = Harness::new("").await;
+    h.cw.faults()
+        .inject(Fault::rate_limited(1).times(1).on_path("/service/tickets"));
+    let rid = h.password_reset("ACME\\anna");
+    h.fire("Password Reset", "m1", &rid).await;
+    h.fire("Password Reset", "m1", &rid).await;
+    h.run().await;
+    h.advance(MINUTE);
+    h.run().await;
+    h.fire("Password Reset", "m2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let text = handle.render();
+    for name in [
+        "mspbridge_alerts_received_total",
+        "mspbridge_alerts_deduplicated_total",
+        "mspbridge_tickets_created_total",
+        "mspbridge_tickets_updated_total",
+        "mspbridge_job_retries_total",
+        "mspbridge_queue_depth",
+        "mspbridge_connectwise_request_duration_seconds",
+        "mspbridge_connectwise_errors_total{class=\"rate_limited\"}",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
     }
-
-    async fn wait_for_delayed_answer(&self) {
-        while !self.done.load(Ordering::SeqCst) {
-            let notified = self.delayed.notified();
-            if self.done.load(Ordering::SeqCst) {
-                break;
-            }
-            notified.await;
-        }
-    }
+    assert!(text.contains("operation=\"create_ticket\""), "{text}");
 }

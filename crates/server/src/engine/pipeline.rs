@@ -55,8 +55,16 @@ impl Engine {
             }
             for stored in batch {
                 after_id = Some(stored.id);
-                self.process_alert(stored).await?;
-                done += 1;
+                let alert_id = stored.id;
+                match self.process_alert(stored).await {
+                    Ok(()) => done += 1,
+                    // The store itself failing stops the pass; it is retried at the next wake-up.
+                    Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
+                    // Anything else concerns this alert only: it stays queued, the others go on.
+                    Err(error) => {
+                        tracing::error!(alert_id, %error, "alert left queued; retried at the next run");
+                    }
+                }
             }
         }
     }

@@ -37,12 +37,19 @@ impl Engine {
                 let engine = self.clone();
                 running.spawn(async move { engine.run_job(job).await });
             }
+            // Every job in flight finishes and records its outcome before an error is reported.
+            let mut first_error = None;
             while let Some(joined) = running.join_next().await {
                 match joined {
                     Ok(Ok(())) => {}
-                    Ok(Err(error)) => return Err(error),
+                    Ok(Err(error)) => {
+                        first_error.get_or_insert(error);
+                    }
                     Err(error) => tracing::error!(%error, "a job task panicked; its lease expires"),
                 }
+            }
+            if let Some(error) = first_error {
+                return Err(error);
             }
         }
     }

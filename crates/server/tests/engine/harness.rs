@@ -1,0 +1,274 @@
+//! The engine test harness: a temporary SQLite store, the ConnectWise and Auditor simulators on
+//! loopback, a manual clock and an engine wired to all of them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mspbridge_connectors::connectwise::{ConnectWiseClient, ConnectWiseSettings};
+use mspbridge_connectors::netwrix::{AuditorClient, AuditorPassword, AuditorSettings};
+use mspbridge_core::alert::Alert;
+use mspbridge_core::clock::{Clock, ManualClock};
+use mspbridge_core::config::{self, Config};
+use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions, RetryPolicy};
+use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
+use mspbridge_simulators::connectwise::{self as cw_sim, ConnectWiseSimulator, SimulatorConfig};
+use mspbridge_store::{open_store, EventFilter, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const SOURCE: &str = "auditor-acme";
+pub const AUDITOR_USER: &str = "ACME\\svc-mspbridge";
+pub const AUDITOR_PASSWORD: &str = "auditor-test-password";
+pub const MINUTE: Duration = Duration::from_secs(60);
+
+pub fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 8, 12, 41).unwrap()
+}
+
+pub struct Harness {
+    pub dir: TempDir,
+    pub cw: ConnectWiseSimulator,
+    pub auditor: AuditorSimulator,
+    pub clock: ManualClock,
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    /// The engine, made on first use (so a test may still swap parts before).
+    pub engine: OnceLock<Engine>,
+    /// The site the engine talks to (the simulator, or a proxy in front of it).
+    pub site: String,
+    pub request_timeout: Duration,
+}
+
+impl Harness {
+    pub async fn new(rules: &str) -> Harness {
+        Harness::build(rules, None, Duration::from_secs(10)).await
+    }
+
+    pub async fn build(rules: &str, site: Option<String>, request_timeout: Duration) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let cw = cw_sim::spawn(SimulatorConfig::default(), loopback())
+            .await
+            .unwrap();
+        let auditor = auditor::spawn(
+            AuditorSimConfig::new(AUDITOR_USER, AUDITOR_PASSWORD),
+            loopback(),
+        )
+        .await
+        .unwrap();
+        let site = site.unwrap_or_else(|| cw.base_url());
+        let config = Arc::new(test_config(&dir, &site, auditor.base_url(), rules));
+        let store = open_store(&format!(
+            "sqlite://{}",
+            dir.path().join("mspbridge.db").display()
+        ))
+        .await
+        .unwrap();
+        let clock = ManualClock::new(start_time());
+        Harness {
+            engine: OnceLock::new(),
+            dir,
+            cw,
+            auditor,
+            clock,
+            config,
+            store,
+            site,
+            request_timeout,
+        }
+    }
+
+    /// The engine on the harness's store.
+    pub fn engine(&self) -> &Engine {
+        self.engine
+            .get_or_init(|| self.new_engine(self.store.clone()))
+    }
+
+    pub fn connectwise(&self) -> ConnectWiseClient {
+        let mut settings = ConnectWiseSettings::new(
+            url::Url::parse(&self.site).unwrap(),
+            "demo_msp",
+            "demo-public",
+            "demo-private",
+            "mspbridge-tests",
+        );
+        settings.codebase = Some("v4_6_release/".to_string());
+        settings.request_timeout = self.request_timeout;
+        ConnectWiseClient::new(settings).unwrap()
+    }
+
+    pub fn auditor_client(&self) -> AuditorClient {
+        let mut settings = AuditorSettings::new(
+            url::Url::parse(self.auditor.base_url()).unwrap(),
+            AUDITOR_USER,
+            AuditorPassword::new(AUDITOR_PASSWORD),
+        );
+        settings.records_per_request = self.config.rules.activity_record_web_requests.limit;
+        settings.timeout = self.config.rules.activity_record_web_requests.timeout;
+        AuditorClient::new(settings).unwrap()
+    }
+
+    pub fn new_engine(&self, store: Arc<dyn Store>) -> Engine {
+        Engine::with_options(
+            EngineDeps {
+                store,
+                config: self.config.clone(),
+                clock: Arc::new(self.clock.clone()),
+                connectwise: Some(Arc::new(self.connectwise())),
+                auditors: HashMap::from([(SOURCE.to_string(), self.auditor_client())]),
+                host_name: "bridge01".to_string(),
+                worker_id: "worker-test".to_string(),
+            },
+            options(),
+        )
+    }
+
+    /// A Password Reset record in the Auditor simulator; returns its RID.
+    pub fn password_reset(&self, who: &str) -> String {
+        let mut record = auditor::demo_records().remove(0);
+        record.rid = None;
+        record.who = who.to_string();
+        self.auditor.add_records(vec![record]).remove(0)
+    }
+
+    /// Accepts a Netwrix response action for `rid` at the clock's time.
+    pub async fn fire(&self, alert_name: &str, alert_id: &str, rid: &str) {
+        let alert = Alert::netwrix(SOURCE, alert_id, rid, Some(alert_name), self.clock.now());
+        engine::accept(&self.store, alert, self.clock.now())
+            .await
+            .unwrap();
+    }
+
+    pub async fn run(&self) {
+        self.engine().run_until_idle().await.unwrap();
+    }
+
+    pub fn tickets(&self) -> Vec<Value> {
+        self.cw.state().tickets()
+    }
+
+    pub fn only_ticket(&self) -> Value {
+        let tickets = self.tickets();
+        assert_eq!(tickets.len(), 1, "{tickets:#?}");
+        tickets.into_iter().next().unwrap()
+    }
+
+    pub fn notes(&self, ticket: &Value) -> Vec<String> {
+        self.cw
+            .state()
+            .notes(id(ticket))
+            .iter()
+            .map(|note| note["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// ConnectWise requests other than setup lookups, as `METHOD path`.
+    pub fn ticket_calls(&self) -> Vec<String> {
+        self.cw
+            .state()
+            .requests()
+            .iter()
+            .filter(|request| {
+                request.path.contains("/service/tickets")
+                    || request.path.contains("/system/documents")
+            })
+            .map(|request| format!("{} {}", request.method, strip_api(&request.path)))
+            .collect()
+    }
+
+    pub async fn events(&self, code: u32) -> Vec<String> {
+        self.store
+            .list_events(EventFilter {
+                code: Some(code),
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.message)
+            .collect()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+pub fn options() -> EngineOptions {
+    EngineOptions {
+        retry: RetryPolicy {
+            max_attempts: 6,
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(120),
+        },
+        enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        },
+        ..EngineOptions::default()
+    }
+}
+
+pub fn test_config(dir: &TempDir, site: &str, auditor_url: &str, rules: &str) -> Config {
+    let missing = dir.path().join("missing");
+    let text = format!(
+        r#"
+[server]
+missing_attachments_dir = "{missing}"
+
+[connectwise]
+site = "{site}"
+company_id = "demo_msp"
+public_key = "demo-public"
+private_key = "demo-private"
+client_id = "mspbridge-tests"
+codebase = "v4_6_release/"
+
+[connectwise.ticket]
+company_id = 250
+board_id = 3
+team_id = 26
+reopen_closed_statuses = [34, 35]
+reopen_new_status = 31
+
+[rules]
+{rules}
+
+[[sources]]
+name = "{SOURCE}"
+kind = "netwrix-auditor"
+url = "{auditor_url}"
+username = 'ACME\svc-mspbridge'
+password = "{AUDITOR_PASSWORD}"
+client = "Acme"
+
+[[clients]]
+name = "Acme"
+email = "it@acme.example"
+"#,
+        missing = missing.display()
+    );
+    config::parse_str(&text, "engine-test.toml").unwrap_or_else(|error| panic!("{error}"))
+}
+
+pub fn id(ticket: &Value) -> i64 {
+    ticket["id"].as_i64().unwrap()
+}
+
+pub fn strip_api(path: &str) -> String {
+    match path.find("/apis/3.0") {
+        Some(index) => path[index + "/apis/3.0".len()..].to_string(),
+        None => path.to_string(),
+    }
+}
+
+pub fn count(calls: &[String], prefix: &str) -> usize {
+    calls.iter().filter(|call| call.starts_with(prefix)).count()
+}

@@ -1,0 +1,93 @@
+//! A proxy in front of the ConnectWise simulator that loses the answer to one ticket create.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::harness::loopback;
+
+/// Forwards everything to ConnectWise, but holds the answer to the first ticket create longer than
+/// the client waits, so the create happens and its answer is lost.
+pub struct SlowFirstCreateProxy {
+    pub url: String,
+    pub delayed: Arc<tokio::sync::Notify>,
+    pub done: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlowFirstCreateProxy {
+    pub async fn spawn(upstream: String, hold: Duration) -> SlowFirstCreateProxy {
+        use axum::body::{to_bytes, Body};
+        use axum::extract::Request;
+        use axum::response::Response;
+
+        let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let delayed = Arc::new(tokio::sync::Notify::new());
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let http = reqwest::Client::new();
+        let (notify, finished) = (delayed.clone(), done.clone());
+        let app = axum::Router::new().fallback(move |request: Request| {
+            let (http, upstream, held, notify, finished) = (
+                http.clone(),
+                upstream.clone(),
+                held.clone(),
+                notify.clone(),
+                finished.clone(),
+            );
+            async move {
+                let method = request.method().clone();
+                let target = format!(
+                    "{upstream}{}",
+                    request
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/")
+                );
+                let headers = request.headers().clone();
+                let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
+                let is_create =
+                    method == axum::http::Method::POST && target.ends_with("/service/tickets");
+                let mut forwarded = http.request(method, &target).body(body.to_vec());
+                for (name, value) in headers.iter() {
+                    if name != "host" && name != "content-length" {
+                        forwarded = forwarded.header(name, value);
+                    }
+                }
+                let answer = forwarded.send().await.unwrap();
+                let status = answer.status();
+                let content_type = answer.headers().get("content-type").cloned();
+                let bytes = answer.bytes().await.unwrap();
+                if is_create && !held.swap(true, Ordering::SeqCst) {
+                    // Runs to completion even if the client has hung up.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(hold).await;
+                        finished.store(true, Ordering::SeqCst);
+                        notify.notify_waiters();
+                    });
+                    tokio::time::sleep(hold).await;
+                }
+                let mut response = Response::builder().status(status.as_u16());
+                if let Some(content_type) = content_type {
+                    response = response.header("content-type", content_type);
+                }
+                response.body(Body::from(bytes)).unwrap()
+            }
+        });
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        SlowFirstCreateProxy { url, delayed, done }
+    }
+
+    pub async fn wait_for_delayed_answer(&self) {
+        while !self.done.load(Ordering::SeqCst) {
+            let notified = self.delayed.notified();
+            if self.done.load(Ordering::SeqCst) {
+                break;
+            }
+            notified.await;
+        }
+    }
+}
