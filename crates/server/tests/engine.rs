@@ -238,6 +238,38 @@ async fn a_repeat_after_the_update_interval_opens_a_ticket_with_a_correlation_li
     );
 }
 
+#[tokio::test]
+async fn a_ticket_deleted_in_connectwise_is_replaced_at_the_flush() {
+    let h = Harness::new("").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let first = id(&h.only_ticket());
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/v4_6_release/apis/3.0/service/tickets/{first}",
+            h.cw.base_url()
+        ))
+        .basic_auth("demo_msp+demo-public", Some("demo-private"))
+        .header("clientId", "mspbridge-tests")
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{deleted:?}");
+
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_ne!(id(&ticket), first);
+    let description = h.notes(&ticket).join("\n");
+    assert!(description.contains("Who: ACME\\bob"), "{description}");
+    assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
+}
+
 // ---------------------------------------------------------------- flood
 
 #[tokio::test]

@@ -42,10 +42,21 @@ impl Engine {
         let client = self.connectwise()?;
         let config = self.config();
         let settings = config.effective_ticket_settings(incident.client.as_deref());
-        let ticket = self
+        let ticket = match self
             .cw_call("get_ticket", client.get_ticket(ticket_id))
             .await
-            .map_err(|error| cw_failure(&format!("reading ticket {ticket_id}"), &error))?;
+        {
+            Ok(ticket) => ticket,
+            Err(error) if error.is_not_found() => {
+                // Deleted in ConnectWise: like a closed ticket that may not be reopened.
+                let reason = format!(
+                    "ticket {ticket_id} no longer exists in ConnectWise; a new ticket carries the \
+                     buffered alerts"
+                );
+                return self.write_new_ticket(job, incident, reason).await;
+            }
+            Err(error) => return Err(cw_failure(&format!("reading ticket {ticket_id}"), &error)),
+        };
         let statuses = self
             .board_statuses_if_needed(&client, &ticket, &settings)
             .await?;
@@ -199,7 +210,7 @@ impl Engine {
         let settings = config.effective_ticket_settings(Some(&client));
         let host = &self.shared.host_name;
         let lines = self
-            .correlation_lines(&key, self.now(), &config, |name| {
+            .correlation_lines(&key, &client, self.now(), &config, |name| {
                 first.placeholder_value(name, host)
             })
             .await

@@ -438,7 +438,7 @@ impl Engine {
         let host = &self.shared.host_name;
         let settings = config.effective_ticket_settings(Some(client));
         let lines = self
-            .correlation_lines(key, alert.received_at, config, |name| {
+            .correlation_lines(key, client, alert.received_at, config, |name| {
                 alert.placeholder_value(name, host)
             })
             .await?;
@@ -486,6 +486,7 @@ impl Engine {
     pub(crate) async fn correlation_lines(
         &self,
         key: &AlertKey,
+        client: &str,
         at: DateTime<Utc>,
         config: &Config,
         lookup: impl Fn(&str) -> Option<String>,
@@ -506,8 +507,7 @@ impl Engine {
                 opened_at: entry.opened_at,
             })
             .collect();
-        let client = key.as_str().split('/').next().map(str::to_string);
-        let settings = config.effective_ticket_settings(client.as_deref());
+        let settings = config.effective_ticket_settings(Some(client));
         Ok(correlation::lines(
             &history,
             at,
