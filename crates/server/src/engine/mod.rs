@@ -16,6 +16,14 @@
 //! * **Deterministic under test.** All time comes from the injected [`Clock`];
 //!   [`Engine::run_until_idle`] does everything due at the clock's current time and returns, so
 //!   tests drive the engine step by step over a manual clock.
+//!
+//! Events it records (ids in `mspbridge_core::events`): ticket created (4100), updated (4101),
+//! reopened (4102), flood ticket opened (4103), alert unrouted (4104), attachment dumped (4105) or
+//! upload failed and retried (4106), enrichment failed (4107), job dead-lettered (4201). Metrics:
+//! see [`metrics`].
+//!
+//! Jobs (see [`jobs`]): `ticket.create`, `ticket.flush`, `ticket.note`, `ticket.attachment`, each
+//! with the incident key as serial key.
 
 mod effects;
 pub mod error;
