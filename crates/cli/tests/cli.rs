@@ -387,7 +387,7 @@ async fn test_ticket_for_an_unknown_client_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn demo_once_creates_and_prints_the_test_ticket() {
+async fn demo_once_plays_the_seed_scenarios_and_every_check_passes() {
     let dir = tempfile::tempdir().unwrap();
     let output = mspbridge(
         args(&["demo", "--once", "--dir", dir.path().to_str().unwrap()]),
@@ -396,10 +396,19 @@ async fn demo_once_creates_and_prints_the_test_ticket() {
     .await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("Created ConnectWise ticket #"), "{stdout}");
-    assert!(stdout.contains("[mspbridge] Test Alert"), "{stdout}");
-    assert!(stdout.contains("TestAttachment.txt"), "{stdout}");
-    assert!(stdout.contains("demo: passed"), "{stdout}");
+    for line in [
+        "[ok] test ticket",
+        "[ok] 8.1 password reset ticket",
+        "[ok] 8.1 twenty resets, one update",
+        "[ok] flood limit",
+        "[ok] reopen",
+        "[ok] correlation",
+        "[ok] 8.2 auto-map",
+        "demo: passed",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains("FAILED"), "{stdout}");
     assert!(dir.path().join("mspbridge.db").exists());
 }
 

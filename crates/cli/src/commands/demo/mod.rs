@@ -1,215 +1,257 @@
-//! `mspbridge demo`: the product on this machine with nothing to set up.
+//! `mspbridge demo`: the whole product on this machine with nothing to set up.
 //!
-//! It starts the ConnectWise Manage simulator on loopback, writes a real configuration file for it
-//! (the private key in a separate 0600 file, as `init` does), opens the local SQLite store, and
-//! creates a test ticket through the same code path `mspbridge test-ticket` uses. Then it reads the
-//! ticket back through the ConnectWise API and prints it. Without `--once` the simulator keeps running
-//! so the user can look at it.
+//! It starts the ConnectWise Manage, Netwrix Auditor and IT Glue simulators on loopback, writes a
+//! real configuration for them (secrets in a separate 0600 file, as `init` does), opens a local
+//! SQLite store and plays the seed scenarios of DESIGN §8 through the real engine over a manual
+//! clock: a test ticket, the password reset and its consolidated repeats, a storm showing the flood
+//! limit, reopening and correlation, then the IT Glue mapping and report publishing. Each step is
+//! checked against what the simulators received. `--once` prints the summary and exits 0/1;
+//! otherwise the service keeps running on its HTTP API with the simulators beside it.
+
+mod demo_config;
+mod itglue;
+mod tickets;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use mspbridge_core::config;
-use mspbridge_simulators::connectwise;
-use mspbridge_store::model::NewEvent;
+use mspbridge_connectors::connectwise::ConnectWiseClient;
+use mspbridge_core::clock::ManualClock;
+use mspbridge_core::config::Config;
+use mspbridge_server::engine::{Engine, EngineDeps};
+use mspbridge_server::service::{Clients, Service, ServiceOptions};
+use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
+use mspbridge_simulators::connectwise::{self, ConnectWiseSimulator};
+use mspbridge_simulators::itglue::{self as itglue_sim, ItGlueSimConfig, ItGlueSimulator};
+use mspbridge_store::Store;
 
 use crate::commands::test_ticket::{self, AttachmentOutcome};
 use crate::wiring;
 
+pub(crate) const AUDITOR_SOURCE: &str = "auditor-acme";
+pub(crate) const WEBHOOK_SOURCE: &str = "webhook";
+const DEMO_API_TOKEN: &str = "demo-token";
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Play the scenario, print a summary and exit (0 when everything worked).
+    /// Play the scenarios, print a summary and exit (0 when every check passed).
     #[arg(long)]
     once: bool,
-    /// Folder for the demo's configuration and SQLite database.
+    /// Folder for the demo's configuration and SQLite database (the database is recreated on every
+    /// run).
     #[arg(long, default_value = "mspbridge-demo", value_name = "DIR")]
     dir: PathBuf,
-    /// Address of the ConnectWise Manage simulator (port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    connectwise_listen: SocketAddr,
+    /// Address of mspbridge's HTTP API while the demo keeps running.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
 }
 
-/// The client the demo's test ticket is routed for.
-const DEMO_CLIENT: &str = "Acme";
+/// One line of the demo's summary.
+#[derive(Debug)]
+pub(crate) struct Check {
+    name: &'static str,
+    passed: bool,
+    detail: String,
+}
+
+impl Check {
+    pub(crate) fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            passed,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Everything the scenarios play against.
+pub(crate) struct DemoWorld {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub connectwise: ConnectWiseSimulator,
+    pub cw_client: ConnectWiseClient,
+    pub auditor: AuditorSimulator,
+    pub itglue: ItGlueSimulator,
+}
+
+impl DemoWorld {
+    pub(crate) fn consolidation_interval(&self) -> Duration {
+        self.config.rules.consolidation_interval + Duration::from_secs(1)
+    }
+
+    pub(crate) fn update_interval(&self) -> Duration {
+        self.config.rules.update_interval
+    }
+
+    pub(crate) fn flood_limit(&self) -> usize {
+        self.config.rules.ticket_flood_limit as usize
+    }
+
+    /// A status of `board` that ConnectWise marks closed, as a technician would pick it.
+    pub(crate) async fn closed_status_id(&self, board: i64) -> Result<i64> {
+        let statuses = self
+            .cw_client
+            .board_statuses(board)
+            .await
+            .map_err(|err| anyhow!("{err}"))?;
+        statuses
+            .iter()
+            .find(|s| s.closed_status == Some(true))
+            .map(|s| s.id)
+            .ok_or_else(|| anyhow!("board {board} has no closed status"))
+    }
+}
 
 pub async fn run(args: DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
-    let sim_config = connectwise::SimulatorConfig::default();
-    let simulator = connectwise::spawn(sim_config.clone(), args.connectwise_listen)
+    let dir = std::path::absolute(&args.dir)
+        .with_context(|| format!("resolving {}", args.dir.display()))?;
+    // Every run plays the scenarios on a fresh database; only the demo's own files are removed.
+    for name in ["mspbridge.db", "mspbridge.db-wal", "mspbridge.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+
+    let cw_sim_config = connectwise::SimulatorConfig::default();
+    let connectwise = connectwise::spawn(cw_sim_config.clone(), loopback)
         .await
-        .with_context(|| {
-            format!(
-                "starting the ConnectWise simulator on {}",
-                args.connectwise_listen
-            )
-        })?;
+        .context("starting the ConnectWise simulator")?;
+    let auditor_config =
+        AuditorSimConfig::new(demo_config::AUDITOR_USER, demo_config::AUDITOR_PASSWORD)
+            .with_records(auditor::demo_records());
+    let auditor = auditor::spawn(auditor_config, loopback)
+        .await
+        .map_err(|err| anyhow!("starting the Netwrix Auditor simulator: {err}"))?;
+    let itglue = itglue_sim::spawn(ItGlueSimConfig::demo(demo_config::ITGLUE_API_KEY), loopback)
+        .await
+        .map_err(|err| anyhow!("starting the IT Glue simulator: {err}"))?;
     eprintln!(
-        "ConnectWise Manage simulator listening at {}",
-        simulator.base_url()
+        "Simulators: ConnectWise Manage {}, Netwrix Auditor {}, IT Glue {}",
+        connectwise.base_url(),
+        auditor.base_url(),
+        itglue.base_url()
     );
 
-    let config_path = write_demo_config(&args.dir, &simulator.base_url(), &sim_config)?;
-    let config = config::load(&config_path).map_err(|err| anyhow!("{err}"))?;
+    let config_path = demo_config::write(
+        &dir,
+        &connectwise,
+        &cw_sim_config,
+        &auditor,
+        &itglue,
+        args.listen,
+    )?;
+    let loaded = demo_config::load_and_check(&config_path)?;
+    let config = Arc::new(loaded);
     let store = mspbridge_store::open_store(config.server.database.expose())
         .await
         .with_context(|| format!("opening {}", config.server.database))?;
-
-    let created = test_ticket::create(&config, Some(DEMO_CLIENT)).await?;
-    let connectwise = config
+    let cw_config = config
         .connectwise
         .as_ref()
         .ok_or_else(|| anyhow!("the demo config has no [connectwise]"))?;
-    let client = wiring::connectwise_client(connectwise)?;
-    let ticket = client
-        .get_ticket(created.ticket_id)
-        .await
-        .map_err(|err| anyhow!("{err}"))?;
-    let notes = client
-        .list_notes(created.ticket_id)
-        .await
-        .map_err(|err| anyhow!("{err}"))?;
-    let documents = client
-        .list_documents(created.ticket_id)
-        .await
-        .map_err(|err| anyhow!("{err}"))?;
-
-    store
-        .append_event(NewEvent {
-            code: mspbridge_core::events::TICKET_CREATED,
-            at: chrono::Utc::now(),
-            client: Some(DEMO_CLIENT.to_string()),
-            subject: Some(created.ticket_id.to_string()),
-            message: format!("test ticket #{} created", created.ticket_id),
-            details: serde_json::json!({ "summary": created.summary, "test": true }),
-        })
-        .await
-        .context("recording the event")?;
-
-    let name = |reference: &Option<mspbridge_connectors::connectwise::Reference>| {
-        reference
-            .as_ref()
-            .and_then(|r| r.name.clone())
-            .unwrap_or_else(|| "-".to_string())
+    let cw_client = wiring::connectwise_client(cw_config)?;
+    let world = DemoWorld {
+        config: config.clone(),
+        store: store.clone(),
+        connectwise,
+        cw_client,
+        auditor,
+        itglue,
     };
-    println!("Created ConnectWise ticket #{}", ticket.id);
-    println!("  summary:  {}", ticket.summary.clone().unwrap_or_default());
-    println!("  company:  {}", name(&ticket.company));
-    println!("  board:    {}", name(&ticket.board));
-    println!("  status:   {}", name(&ticket.status));
-    println!("  team:     {}", name(&ticket.team));
-    println!("  priority: {}", name(&ticket.priority));
-    for note in &notes {
+
+    let mut checks = Vec::new();
+    let created = test_ticket::create(&config, Some("Acme")).await?;
+    checks.push(Check::new(
+        "test ticket",
+        matches!(created.attachment, AttachmentOutcome::Uploaded { .. }),
+        format!(
+            "#{} \"{}\" with TestAttachment.txt",
+            created.ticket_id, created.summary
+        ),
+    ));
+
+    // The scenarios run a day and a half of simulated time, ending about now.
+    let clock = ManualClock::new(chrono::Utc::now() - chrono::Duration::hours(27));
+    let clients = Clients::from_config(&config).map_err(|err| anyhow!("{err}"))?;
+    let engine = Engine::new(EngineDeps {
+        store: store.clone(),
+        config: config.clone(),
+        clock: Arc::new(clock.clone()),
+        connectwise: clients.connectwise,
+        auditors: clients.auditors,
+        host_name: wiring::host_name(),
+        worker_id: "demo".to_string(),
+    });
+    checks.extend(tickets::play(&world, &engine, &clock).await?);
+    checks.extend(itglue::play(&world, &clock).await?);
+
+    println!("\nmspbridge demo summary");
+    for check in &checks {
         println!(
-            "  note:     {}",
-            note.text
-                .clone()
-                .unwrap_or_default()
-                .replace('\n', "\n            ")
+            "  [{}] {:<32} {}",
+            if check.passed { "ok" } else { "FAILED" },
+            check.name,
+            check.detail
         );
     }
-    for document in &documents {
-        println!(
-            "  attached: {} ({} bytes)",
-            document.file_name.clone().unwrap_or_default(),
-            document.size.unwrap_or_default()
-        );
-    }
-    let attachment_ok = matches!(created.attachment, AttachmentOutcome::Uploaded { .. });
+    let passed = checks.iter().all(|c| c.passed);
     println!("Configuration: {}", config_path.display());
     println!("Database:      {}", config.server.database);
+    println!("demo: {}", if passed { "passed" } else { "FAILED" });
 
     if args.once {
         store.close().await;
-        simulator.shutdown().await;
-        let ok = attachment_ok && !notes.is_empty();
-        println!("demo: {}", if ok { "passed" } else { "FAILED" });
-        return Ok(if ok {
+        return Ok(if passed {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
         });
     }
-
-    println!();
-    println!("The simulator keeps running; try:");
-    println!(
-        "  curl -s -u '{}+{}:{}' -H 'clientId: demo' {}/v4_6_release/apis/3.0/service/tickets",
-        sim_config.company_id,
-        sim_config.public_key,
-        sim_config.private_key,
-        simulator.base_url()
-    );
-    println!(
-        "  mspbridge -c {} test-ticket --client Globex",
-        config_path.display()
-    );
-    eprintln!("Ctrl-C stops the demo.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
     store.close().await;
-    simulator.shutdown().await;
+    drop(engine);
+    keep_running(world.config.as_ref().clone(), args.listen, &world).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the demo's configuration for the simulator at `site`, with the private key in its own 0600
-/// file, and returns the configuration's path.
-fn write_demo_config(
-    dir: &Path,
-    site: &str,
-    sim: &connectwise::SimulatorConfig,
-) -> Result<PathBuf> {
-    let dir = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
-    let key_path = dir.join("cw-private-key");
-    crate::commands::init::write_private_file(&key_path, &sim.private_key)?;
-    let text = format!(
-        r#"# mspbridge demo configuration, written by `mspbridge demo` for its built-in simulator.
-
-[server]
-database = "sqlite://{db}"
-missing_attachments_dir = "{missing}"
-
-[connectwise]
-site = "{site}"
-company_id = "{company}"
-public_key = "{public}"
-private_key = "file:{key}"
-client_id = "mspbridge-demo"
-
-[connectwise.ticket]
-company_id = 42
-board_id = 1
-team_id = 25
-priority_id = 4
-severity = "Medium"
-impact = "Medium"
-
-[[clients]]
-name = "Acme"
-email = "it@acme.example"
-connectwise = {{ company_id = 250, board_id = 3, team_id = 26 }}
-
-[[clients]]
-name = "Globex"
-email = "security@globex.example"
-connectwise = {{ company_id = 251, board_id = 3, team_id = 26 }}
-
-[[clients]]
-name = "Initech"
-email = "admin@initech.example"
-connectwise = {{ company_id = 252 }}
-"#,
-        db = dir.join("mspbridge.db").display(),
-        missing = dir.join("missing_attachments").display(),
-        company = sim.company_id,
-        public = sim.public_key,
-        key = key_path.display(),
+/// Serves mspbridge's API on the demo's data, with the simulators beside it, until Ctrl-C.
+async fn keep_running(config: Config, listen: SocketAddr, world: &DemoWorld) -> Result<()> {
+    let mut options = ServiceOptions::new(wiring::host_name());
+    options.listen = Some(listen);
+    let service = Service::start(config, options)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    let base = service.base_url();
+    println!();
+    println!("mspbridge is running at {base} (bearer token: {DEMO_API_TOKEN})");
+    println!("  curl -s -H 'Authorization: Bearer {DEMO_API_TOKEN}' {base}/api/v1/incidents");
+    println!("  curl -s -H 'Authorization: Bearer {DEMO_API_TOKEN}' {base}/api/v1/events");
+    println!("  curl -s {base}/metrics");
+    println!(
+        "ConnectWise simulator: {} (company {}, keys {} / {})",
+        world.connectwise.base_url(),
+        connectwise::SimulatorConfig::default().company_id,
+        connectwise::SimulatorConfig::default().public_key,
+        connectwise::SimulatorConfig::default().private_key
     );
-    let path = dir.join("mspbridge.toml");
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    println!(
+        "IT Glue simulator:     {} (x-api-key {})",
+        world.itglue.base_url(),
+        demo_config::ITGLUE_API_KEY
+    );
+    println!("Auditor simulator:     {}", world.auditor.base_url());
+    eprintln!("Ctrl-C stops the demo.");
+    service
+        .run_until_signal()
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    Ok(())
 }
