@@ -51,6 +51,9 @@ pub trait Store:
     /// Sets (or clears) the alert's client, e.g. when routing after a config change.
     async fn set_alert_client(&self, id: AlertId, client: Option<String>)
         -> Result<(), StoreError>;
+    /// Replaces an alert's payload, e.g. with the activity records fetched from Netwrix Auditor at
+    /// enrichment, so later steps read the enriched alert instead of fetching it again.
+    async fn set_alert_payload(&self, id: AlertId, payload: Value) -> Result<(), StoreError>;
     /// Alert counts per state.
     async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError>;
 

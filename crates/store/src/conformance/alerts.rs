@@ -173,6 +173,15 @@ pub async fn alert_lifecycle_and_routing(store: Arc<dyn Store>) {
         "got {missing:?}"
     );
 
+    let enriched = serde_json::json!({"records": [{"who": "CORP\\alice"}], "note": "ünïcode"});
+    store.set_alert_payload(a, enriched.clone()).await.unwrap();
+    assert_eq!(store.get_alert(a).await.unwrap().unwrap().payload, enriched);
+    let missing = store.set_alert_payload(9999, serde_json::Value::Null).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "got {missing:?}"
+    );
+
     let acme = store
         .list_alerts(
             AlertFilter {

@@ -198,6 +198,28 @@ pub(super) async fn set_client(
     tx.commit().await.map_err(StoreError::db(action))
 }
 
+pub(super) async fn set_payload(
+    store: &SqliteStore,
+    id: AlertId,
+    payload: serde_json::Value,
+) -> Result<(), StoreError> {
+    let action = "replacing an alert's payload";
+    let mut tx = store.write(action).await?;
+    let done = sqlx::query("UPDATE alerts SET payload = ? WHERE id = ?")
+        .bind(json_text(&payload))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: "alert",
+            id: id.to_string(),
+        });
+    }
+    tx.commit().await.map_err(StoreError::db(action))
+}
+
 pub(super) async fn count_by_state(
     store: &SqliteStore,
 ) -> Result<Vec<(AlertState, u64)>, StoreError> {

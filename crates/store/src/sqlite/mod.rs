@@ -283,6 +283,10 @@ impl Store for SqliteStore {
         alerts::set_client(self, id, client).await
     }
 
+    async fn set_alert_payload(&self, id: AlertId, payload: Value) -> Result<(), StoreError> {
+        alerts::set_payload(self, id, payload).await
+    }
+
     async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError> {
         alerts::count_by_state(self).await
     }
