@@ -52,6 +52,9 @@ enum Command {
     /// Run one simulator of an outside system, for trying the product or testing against it.
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
+    /// Generate security reports, publish them (or external HTML) to IT Glue, list them.
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
     /// Import from IT Glue, auto-map, map or unmap by hand, list mappings.
     #[command(subcommand, name = "itglue")]
     ItGlue(commands::itglue::ItGlueCommand),
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(&config_path).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Simulate(command) => commands::simulate::run(command).await,
+            Command::Report(command) => commands::report::run(&config_path, command).await,
             Command::ItGlue(command) => commands::itglue::run(&config_path, command).await,
             Command::Clients(command) => commands::clients::run(&config_path, command).await,
             Command::Systems(command) => commands::systems::run(&config_path, command).await,

@@ -7,6 +7,7 @@ pub mod import_netwrix;
 pub mod init;
 pub mod itglue;
 pub mod migrate;
+pub mod report;
 pub mod simulate;
 pub mod systems;
 pub mod test_ticket;
