@@ -442,6 +442,8 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["simulate", "--help"],
         vec!["simulate", "connectwise", "--help"],
+        vec!["simulate", "auditor", "--help"],
+        vec!["simulate", "itglue", "--help"],
     ] {
         let output = Command::new(BIN).args(&command).output().unwrap();
         assert!(output.status.success(), "{command:?}");
