@@ -51,6 +51,11 @@ async fn password_reset_opens_a_ticket_and_twenty_more_make_one_update() {
         "{description}"
     );
     assert_eq!(h.events(events::TICKET_CREATED).await.len(), 1);
+    let stored = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(
+        stored.payload["records"][0]["who"], "ACME\\helpdesk.anna",
+        "the enriched alert is kept in the store"
+    );
 
     // Twenty more resets within ten simulated minutes.
     for i in 0..20 {

@@ -3,7 +3,7 @@
 //! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
 
 use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
-use mspbridge_core::alert::AlertKey;
+use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::add;
 use mspbridge_core::config::{StatusRef, TicketSettings};
 use mspbridge_core::events;
@@ -15,6 +15,7 @@ use serde_json::json;
 use super::effects::{cw_failure, store_failure};
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::jobs::{self, AddNote, CreateTicket, Flush, JobFailure, UploadAttachment};
+use super::pipeline::decode_alert;
 use super::{metrics, Engine};
 
 const MAX_CONFLICT_RETRIES: usize = 16;
@@ -136,12 +137,7 @@ impl Engine {
         let config = self.config();
         let only_first = config.rules.display_only_first_activity_record;
         let flushed = incident.buffer.len();
-        let alerts: Vec<_> = incident
-            .buffer
-            .iter()
-            .filter_map(BufferedAlert::read)
-            .map(|buffered| buffered.alert)
-            .collect();
+        let alerts = self.buffered_alerts(&incident).await?;
         let now = self.now();
         let mut follow_ups = vec![jobs::new_job(
             jobs::KIND_ADD_NOTE,
@@ -195,12 +191,7 @@ impl Engine {
                 incident.key
             )));
         };
-        let alerts: Vec<_> = incident
-            .buffer
-            .iter()
-            .filter_map(BufferedAlert::read)
-            .map(|buffered| buffered.alert)
-            .collect();
+        let alerts = self.buffered_alerts(&incident).await?;
         let Some(first) = alerts.first() else {
             return self
                 .drain_buffer(job, &incident.key, incident.buffer.len(), None)
@@ -311,6 +302,35 @@ impl Engine {
         Err(JobFailure::retryable(format!(
             "incident {key:?} kept changing while its buffer was flushed"
         )))
+    }
+}
+
+impl Engine {
+    /// The alerts of an incident's buffer, oldest first, read from the alerts table. An alert that
+    /// is gone (removed by hand) is left out.
+    async fn buffered_alerts(&self, incident: &Incident) -> Result<Vec<Alert>, JobFailure> {
+        let mut alerts = Vec::with_capacity(incident.buffer.len());
+        for entry in incident.buffer.iter().filter_map(BufferedAlert::read) {
+            if let Some(alert) = entry.alert {
+                alerts.push(alert);
+                continue;
+            }
+            match self
+                .shared
+                .store
+                .get_alert(entry.alert_id)
+                .await
+                .map_err(store_failure)?
+            {
+                Some(stored) => alerts.push(decode_alert(&stored)),
+                None => tracing::warn!(
+                    alert_id = entry.alert_id,
+                    key = %incident.key,
+                    "a buffered alert is no longer stored; the update leaves it out"
+                ),
+            }
+        }
+        Ok(alerts)
     }
 }
 

@@ -47,16 +47,27 @@ impl IncidentDetails {
     }
 }
 
-/// One alert in a consolidation buffer.
+/// One alert in a consolidation buffer: only its id. The alert itself (enriched with its activity
+/// records) is in the alerts table, so adding to a buffer of thousands of alerts writes a few bytes,
+/// not the whole buffer's records again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BufferedAlert {
     /// Store id of the alert.
     pub alert_id: AlertId,
-    /// The (enriched) alert.
-    pub alert: Alert,
+    /// The alert inline; only entries written by earlier versions carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
 }
 
 impl BufferedAlert {
+    /// The entry of alert `alert_id`.
+    pub fn new(alert_id: AlertId) -> BufferedAlert {
+        BufferedAlert {
+            alert_id,
+            alert: None,
+        }
+    }
+
     /// The stored form.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -169,6 +169,13 @@ impl Engine {
                 match fetched {
                     Ok(Some(record)) => {
                         apply_record(alert, record);
+                        // Kept with the alert: a flush reads it from there, a restart does not
+                        // fetch it again.
+                        let payload = serde_json::to_value(&*alert).unwrap_or_default();
+                        self.shared
+                            .store
+                            .set_alert_payload(alert_id, payload)
+                            .await?;
                         return Ok(());
                     }
                     Ok(None) => format!(
@@ -256,13 +263,9 @@ impl Engine {
     ) -> Result<Written, EngineError> {
         let now = self.now();
         let at = alert.received_at;
-        incident.buffer.push(
-            BufferedAlert {
-                alert_id,
-                alert: alert.clone(),
-            }
-            .to_value(),
-        );
+        incident
+            .buffer
+            .push(BufferedAlert::new(alert_id).to_value());
         incident.last_alert_at = incident.last_alert_at.max(at);
         incident.alert_count += 1;
         let mut outbox = Vec::new();
@@ -602,7 +605,7 @@ pub(crate) fn new_external_xref() -> String {
 
 /// The alert a stored row holds; a payload that is not one (written by hand or by an older
 /// version) still yields an alert from the row's columns.
-fn decode_alert(stored: &StoredAlert) -> Alert {
+pub(crate) fn decode_alert(stored: &StoredAlert) -> Alert {
     let mut alert: Alert =
         serde_json::from_value(stored.payload.clone()).unwrap_or_else(|_| Alert {
             source: stored.source.clone(),
