@@ -37,6 +37,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the service: intake API, management API, metrics and the alert engine.
+    Serve(commands::serve::ServeArgs),
+    /// Netwrix Auditor alert response action: queue alert ALERT_ID RECORD_ID durably.
+    Alert(commands::alert::AlertArgs),
+    /// List tracked incidents and their ConnectWise tickets.
+    Tickets(commands::tickets::TicketsArgs),
+    /// List integration events.
+    Events(commands::events::EventsArgs),
+    /// List queued, running and dead-lettered jobs; `queue retry ID` re-queues a dead one.
+    Queue(commands::queue::QueueArgs),
     /// Set up the ConnectWise Manage connection and write the configuration file.
     Init(Box<commands::init::InitArgs>),
     /// Validate the configuration and test every configured connection.
@@ -82,6 +92,11 @@ fn main() -> ExitCode {
     let config_path = mspbridge_core::config::config_path(cli.config);
     let outcome = runtime.block_on(async move {
         match cli.command {
+            Command::Serve(args) => commands::serve::run(&config_path, args).await,
+            Command::Alert(args) => commands::alert::run(&config_path, args).await,
+            Command::Tickets(args) => commands::tickets::run(&config_path, args).await,
+            Command::Events(args) => commands::events::run(&config_path, args).await,
+            Command::Queue(args) => commands::queue::run(&config_path, args).await,
             Command::Init(args) => commands::init::run(&config_path, *args).await,
             Command::Check(args) => commands::check::run(&config_path, args).await,
             Command::TestTicket(args) => commands::test_ticket::run(&config_path, args).await,
