@@ -91,7 +91,11 @@ pub fn daily_columns(title: &str, days: &[(NaiveDate, u64)]) -> String {
     let plot_height = height - bottom - top;
     let slot = (WIDTH - left - 10) / days.len() as u32;
     let column = (slot * 3 / 5).max(2);
-    let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    // The axis runs to the next multiple of four at or above the busiest day, so each of the four
+    // gridlines sits on a whole number and the columns read true against them.
+    let busiest = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let step = busiest.div_ceil(4);
+    let max = step * 4;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -99,9 +103,9 @@ pub fn daily_columns(title: &str, days: &[(NaiveDate, u64)]) -> String {
         title = escape(title)
     );
     // Four gridlines with their values, so the columns can be read without hovering.
-    for step in 0..=4u32 {
-        let y = top + plot_height - plot_height * step / 4;
-        let value = (max as f64 * f64::from(step) / 4.0).round() as u64;
+    for line in 0..=4u32 {
+        let y = top + plot_height - plot_height * line / 4;
+        let value = step * u64::from(line);
         let _ = write!(
             svg,
             r##"<line x1="{left}" y1="{y}" x2="{x2}" y2="{y}" stroke="#d0d7de" stroke-width="1"/><text x="{tx}" y="{ty}" text-anchor="end" class="axis">{value}</text>"##,
@@ -186,5 +190,12 @@ mod tests {
         let svg = daily_columns("Alerts per day", &days);
         assert_eq!(svg.matches(r#"class="bar day""#).count(), 7);
         assert!(svg.contains("Mar 01") && svg.contains("Mar 07"));
+        // Busiest day 6: the axis runs 0, 2, 4, 6, 8.
+        for label in [">0<", ">2<", ">4<", ">6<", ">8<"] {
+            assert!(
+                svg.contains(&format!(r#"class="axis"{label}"#)),
+                "{label} in {svg}"
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@ main{padding:24px 40px;max-width:1100px}
 section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px 20px;margin-bottom:20px}
 h2{font-size:18px;margin:0 0 12px;color:#0b3d91}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:20px}
-.card{background:#fff;border:1px solid #d0d7de;border-left:6px solid #0b3d91;border-radius:8px;padding:12px 18px;min-width:150px}
+.card{flex:1 1 0;background:#fff;border:1px solid #d0d7de;border-left:6px solid #0b3d91;border-radius:8px;padding:12px 18px;min-width:120px}
 .card .n{font-size:28px;font-weight:600}
 .card .t{font-size:13px;color:#57606a}
 .tables{display:flex;flex-wrap:wrap;gap:20px}
