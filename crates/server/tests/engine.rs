@@ -421,6 +421,33 @@ async fn jobs_that_keep_failing_are_dead_lettered_with_an_event() {
 }
 
 #[tokio::test]
+async fn an_unreachable_connectwise_is_one_event_per_outage_window() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let site = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let h = Harness::build("", Some(site), Duration::from_secs(5)).await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.fire("Account Locked", "b1", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    let failed = h.events(events::CONNECTION_FAILED).await;
+    assert_eq!(failed.len(), 1, "two failing jobs, one event: {failed:?}");
+    assert!(
+        failed[0].starts_with("ConnectWise cannot be reached: creating the ticket"),
+        "{failed:?}"
+    );
+    h.advance(6 * MINUTE);
+    h.run().await;
+    assert_eq!(h.events(events::CONNECTION_FAILED).await.len(), 2);
+    assert_eq!(
+        h.store.queue_depth().await.unwrap().queued,
+        2,
+        "both creates wait to be retried"
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
     // A proxy answers the first ticket create only after the client gave up: the ticket exists,
     // the client does not know it.

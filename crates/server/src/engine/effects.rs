@@ -371,9 +371,14 @@ pub fn dump_missing_attachment(
 
 /// A ConnectWise failure as a job failure, keeping its class.
 pub(crate) fn cw_failure(doing: &str, error: &CwError) -> JobFailure {
+    let unreachable = matches!(
+        error,
+        CwError::Connect { .. } | CwError::Tls { .. } | CwError::Timeout { sent: false, .. }
+    );
     JobFailure {
         message: format!("{doing}: {error}"),
         class: error.class(),
+        unreachable,
     }
 }
 

@@ -144,6 +144,8 @@ pub struct JobFailure {
     pub message: String,
     /// Whether and when to try again.
     pub class: ErrorClass,
+    /// The outside system could not be reached at all (connect, TLS, timeout before sending).
+    pub unreachable: bool,
 }
 
 impl JobFailure {
@@ -152,6 +154,7 @@ impl JobFailure {
         JobFailure {
             message: message.into(),
             class: ErrorClass::Permanent,
+            unreachable: false,
         }
     }
 
@@ -160,6 +163,7 @@ impl JobFailure {
         JobFailure {
             message: message.into(),
             class: ErrorClass::Retryable,
+            unreachable: false,
         }
     }
 }

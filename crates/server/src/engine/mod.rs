@@ -19,7 +19,8 @@
 //!
 //! Events it records (ids in `mspbridge_core::events`): ticket created (4100), updated (4101),
 //! reopened (4102), flood ticket opened (4103), alert unrouted (4104), attachment dumped (4105) or
-//! upload failed and retried (4106), enrichment failed (4107), job dead-lettered (4201). Metrics:
+//! upload failed and retried (4106), enrichment failed (4107), ConnectWise unreachable (4200, at
+//! most once per `connection_event_every`), job dead-lettered (4201). Metrics:
 //! see [`metrics`].
 //!
 //! Jobs (see [`jobs`]): `ticket.create`, `ticket.flush`, `ticket.note`, `ticket.attachment`, each
@@ -98,6 +99,8 @@ pub struct EngineOptions {
     pub safety_wakeup: Duration,
     /// How often retention runs.
     pub prune_every: Duration,
+    /// Shortest time between two "connection failed" events.
+    pub connection_event_every: Duration,
 }
 
 impl Default for EngineOptions {
@@ -109,6 +112,7 @@ impl Default for EngineOptions {
             enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy::default(),
             safety_wakeup: Duration::from_secs(60),
             prune_every: Duration::from_secs(3600),
+            connection_event_every: Duration::from_secs(300),
         }
     }
 }
@@ -126,6 +130,8 @@ pub(crate) struct Shared {
     /// Alerts are taken off the queue by one task at a time, in id order.
     alerts_lock: Mutex<()>,
     last_prune: StdMutex<Option<DateTime<Utc>>>,
+    /// When the last "connection failed" event was recorded (one per outage window, not per job).
+    last_connection_event: StdMutex<Option<DateTime<Utc>>>,
 }
 
 /// The alert pipeline and job runner. Cheap to clone (shared state).
@@ -174,6 +180,7 @@ impl Engine {
                 notify: Notify::new(),
                 alerts_lock: Mutex::new(()),
                 last_prune: StdMutex::new(None),
+                last_connection_event: StdMutex::new(None),
             }),
         }
     }

@@ -130,6 +130,28 @@ impl Engine {
                 .await?;
         }
         alert.client = Some(client.clone());
+        // The machines the alert names become systems of the client (IT Glue auto-mapping).
+        let machines: Vec<&str> = alert
+            .records
+            .iter()
+            .flat_map(|record| {
+                record
+                    .workstation
+                    .as_deref()
+                    .into_iter()
+                    .chain([record.where_.as_str()])
+            })
+            .collect();
+        if let Err(error) = crate::itglue::learn_systems_from_alert(
+            self.shared.store.as_ref(),
+            &client,
+            &machines,
+            self.now(),
+        )
+        .await
+        {
+            tracing::warn!(alert_id = stored.id, %error, "could not record the alert's systems");
+        }
         let template = source.and_then(|source| source.alert_key.as_ref());
         let key = AlertKey::for_alert(&alert, &client, template);
         self.apply_rules(stored.id, &alert, &client, &key, &config)

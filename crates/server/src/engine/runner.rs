@@ -85,6 +85,9 @@ impl Engine {
         failure: JobFailure,
     ) -> Result<(), StoreError> {
         let now = self.now();
+        if failure.unreachable {
+            self.connection_failed(&failure.message).await;
+        }
         let policy = self.shared.options.retry;
         match policy.next_delay_jittered(job.attempts, failure.class) {
             Some(delay) => {
@@ -136,6 +139,37 @@ impl Engine {
                 Ok(())
             }
         }
+    }
+
+    /// Records that ConnectWise could not be reached, at most once per
+    /// `connection_event_every`, so an outage is one event and not one per queued job.
+    async fn connection_failed(&self, message: &str) {
+        let now = self.now();
+        {
+            let mut last = self
+                .shared
+                .last_connection_event
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(previous) = *last {
+                let quiet_until = mspbridge_core::clock::add(
+                    previous,
+                    self.shared.options.connection_event_every,
+                );
+                if now < quiet_until {
+                    return;
+                }
+            }
+            *last = Some(now);
+        }
+        self.event(
+            events::CONNECTION_FAILED,
+            None,
+            Some("connectwise".to_string()),
+            format!("ConnectWise cannot be reached: {message}"),
+            json!({"system": "connectwise"}),
+        )
+        .await;
     }
 
     async fn dispatch(&self, job: &Job) -> Result<(), JobFailure> {
