@@ -406,7 +406,7 @@ async fn systems_are_learned_from_alert_fields() {
         .upsert_systems(vec![system("Acme", "WS01", &["001a2b3c4d5e"])], first)
         .await
         .unwrap();
-    let later = first + chrono::Duration::minutes(5);
+    let later = first + chrono::Duration::hours(2);
     let learned = learn_systems_from_alert(
         store.as_ref(),
         "Acme",
@@ -424,4 +424,19 @@ async fn systems_are_learned_from_alert_fields() {
     assert_eq!(ws01.origin, SystemOrigin::Cli);
     assert_eq!(ws01.last_seen, later);
     assert_eq!(systems[0].origin, SystemOrigin::Alert);
+
+    // A storm of the same sighting writes nothing until last-seen is an hour old.
+    let soon = later + chrono::Duration::minutes(10);
+    let again = learn_systems_from_alert(store.as_ref(), "Acme", &["WS01", "fs02"], soon)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let much_later = later + chrono::Duration::hours(2);
+    let refreshed = learn_systems_from_alert(store.as_ref(), "Acme", &["fs02"], much_later)
+        .await
+        .unwrap();
+    assert_eq!(refreshed, 1);
+    let systems = store.list_systems(Some("Acme")).await.unwrap();
+    assert_eq!(systems[0].last_seen, much_later);
+    assert_eq!(systems[0].name, "FS02", "the stored spelling is kept");
 }

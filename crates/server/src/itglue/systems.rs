@@ -182,10 +182,13 @@ fn machine_name(text: &str) -> Option<String> {
     (!name.is_empty() && name != "-" && !name.eq_ignore_ascii_case("n/a")).then(|| name.to_string())
 }
 
+/// How stale `last_seen` may get before an alert sighting refreshes it.
+const LAST_SEEN_RESOLUTION_SECONDS: i64 = 3600;
+
 /// Records the machines an alert names (its activity records' workstation and where fields) as
 /// systems of `client`: new ones with origin `alert`, known ones with a fresh last-seen time (their
-/// MACs and sensor are kept). Names differing only in case count once. Returns how many names
-/// were recorded.
+/// MACs and sensor are kept) when it is over an hour old. Names differing only in case count
+/// once. Returns how many systems were written.
 pub async fn learn_systems_from_alert(
     store: &dyn Store,
     client: &str,
@@ -202,12 +205,17 @@ pub async fn learn_systems_from_alert(
         if !seen.insert(name.to_lowercase()) {
             continue;
         }
-        // Keep the spelling the inventory already has.
-        let name = known
+        // Keep the spelling the inventory already has; a sighting shortly after the last one
+        // changes nothing worth a write (an alert storm must not cost a commit per alert).
+        let existing = known
             .iter()
-            .find(|system| system.name.eq_ignore_ascii_case(&name))
-            .map(|system| system.name.clone())
-            .unwrap_or(name);
+            .find(|system| system.name.eq_ignore_ascii_case(&name));
+        if existing.is_some_and(|system| {
+            now - system.last_seen < chrono::Duration::seconds(LAST_SEEN_RESOLUTION_SECONDS)
+        }) {
+            continue;
+        }
+        let name = existing.map(|system| system.name.clone()).unwrap_or(name);
         systems.push(NewSystem {
             client: client.to_string(),
             name,
