@@ -197,6 +197,7 @@ pub struct Service {
     stop_http: Option<oneshot::Sender<()>>,
     http: JoinHandle<std::io::Result<()>>,
     engine: Option<EngineHandle>,
+    reports: Option<crate::reports::ReportWorkers>,
 }
 
 impl std::fmt::Debug for Service {
@@ -234,6 +235,12 @@ impl Service {
             host_name: options.host_name.clone(),
             worker_id: options.worker_id.clone(),
         });
+        let reports = crate::reports::ReportWorkers::spawn(
+            store.clone(),
+            config.clone(),
+            options.clock.clone(),
+            options.worker_id.clone(),
+        );
         let waker = engine.engine().clone();
         let state = ApiState::builder(store.clone(), config.clone())
             .clock(options.clock.clone())
@@ -246,6 +253,7 @@ impl Service {
         let listener = match TcpListener::bind(addr).await {
             Ok(listener) => listener,
             Err(source) => {
+                reports.shutdown().await;
                 engine.shutdown().await;
                 store.close().await;
                 return Err(ServiceError::Bind { addr, source });
@@ -270,6 +278,7 @@ impl Service {
             stop_http: Some(stop_http),
             http,
             engine: Some(engine),
+            reports: Some(reports),
         })
     }
 
@@ -300,6 +309,9 @@ impl Service {
             let _ = stop.send(());
         }
         let served = (&mut self.http).await;
+        if let Some(reports) = self.reports.take() {
+            reports.shutdown().await;
+        }
         if let Some(engine) = self.engine.take() {
             engine.shutdown().await;
         }

@@ -12,6 +12,7 @@
 //! * [`publish`] refuses or queues publishing and runs the `publish_report` jobs.
 //! * [`schedule`] generates scheduled reports once per cluster.
 //! * [`failure_alerts`] turns switched-on failure events (4018, 4019, 4022) into alerts.
+//! * [`workers`] runs the publish worker and the scheduler inside `serve`.
 
 pub mod charts;
 pub mod data;
@@ -21,6 +22,7 @@ pub mod html;
 pub mod mapping;
 pub mod publish;
 pub mod schedule;
+pub mod workers;
 
 use mspbridge_store::{ReportId, StoreError};
 
@@ -34,6 +36,7 @@ pub use publish::{
     PublishPass, PublishRequest, PublishRetryPolicy,
 };
 pub use schedule::{run_due_schedules, run_report_scheduler};
+pub use workers::ReportWorkers;
 
 /// Why a report could not be made or handed to publishing.
 #[derive(Debug, thiserror::Error)]

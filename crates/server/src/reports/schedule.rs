@@ -186,7 +186,7 @@ pub async fn run_report_scheduler(
             .min(recheck);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => {}
+            changed = stop.changed() => if changed.is_err() { break },
         }
     }
 }
