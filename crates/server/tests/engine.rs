@@ -587,6 +587,38 @@ async fn unrouted_alerts_are_kept_and_routed_after_a_config_change() {
     assert_eq!(ticket["company"]["id"], 252);
 }
 
+#[tokio::test]
+async fn incidents_are_forgotten_after_the_longer_of_the_update_and_correlation_windows() {
+    let h = Harness::new("").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    assert!(h
+        .store
+        .get_incident("Acme/Password Reset")
+        .await
+        .unwrap()
+        .is_some());
+    // 30 days (correlation_interval) is the longer window; retention runs once an hour.
+    h.advance(Duration::from_secs(30 * 86_400 - 3600));
+    h.run().await;
+    assert!(h
+        .store
+        .get_incident("Acme/Password Reset")
+        .await
+        .unwrap()
+        .is_some());
+    h.advance(Duration::from_secs(2 * 3600));
+    h.run().await;
+    assert!(h
+        .store
+        .get_incident("Acme/Password Reset")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(h.tickets().len(), 1, "ConnectWise keeps its tickets");
+}
+
 // ---------------------------------------------------------------- restart and call counts
 
 #[tokio::test]

@@ -97,7 +97,7 @@ pub struct EngineOptions {
     pub enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy,
     /// Longest sleep of the background task, after which it looks for abandoned leases.
     pub safety_wakeup: Duration,
-    /// How often retention runs.
+    /// How often retention runs (the first time one period after start).
     pub prune_every: Duration,
     /// Shortest time between two "connection failed" events.
     pub connection_event_every: Duration,
@@ -297,10 +297,14 @@ impl Engine {
                 .last_prune
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(previous) = *last {
-                if mspbridge_core::clock::add(previous, self.shared.options.prune_every) > now {
-                    return;
-                }
+            // The first pass comes one period after start: a service starting up has alerts to
+            // serve first, and nothing outlives its retention by much in one period.
+            let Some(previous) = *last else {
+                *last = Some(now);
+                return;
+            };
+            if mspbridge_core::clock::add(previous, self.shared.options.prune_every) > now {
+                return;
             }
             *last = Some(now);
         }
