@@ -3,7 +3,8 @@
 //!
 //! Layout: [`intake`] turns the three alert formats into stored alerts; [`views`] reads incidents,
 //! events, the queue and the configuration for both the API and the listing commands; [`manage`]
-//! and [`health`] are thin handlers; [`error`] holds the one error shape and its status table;
+//! and [`health`] are thin handlers; [`itglue`] serves the systems inventory and the IT Glue
+//! mapping; [`error`] holds the one error shape and its status table;
 //! [`auth`] checks bearer tokens; [`body`] reads JSON with a size limit and field-naming errors.
 //! Everything under `/api/v1` needs a token except the OpenAPI document; the probes and `/metrics`
 //! are open so orchestrators and Prometheus need no secret.

@@ -6,7 +6,8 @@
 use axum::Json;
 use serde_json::{json, Value};
 
-/// Every route: (method, path as OpenAPI spells it). The router and the document both follow it.
+/// Every route: (method, path as OpenAPI spells it). Tests check the document and the running
+/// router against this list.
 pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/alerts"),
     ("get", "/api/v1/alerts"),
@@ -18,6 +19,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/queue/{id}/retry"),
     ("get", "/api/v1/clients"),
     ("get", "/api/v1/sources"),
+    ("get", "/api/v1/systems"),
+    ("post", "/api/v1/systems"),
+    ("post", "/api/v1/systems/import"),
+    ("delete", "/api/v1/systems/{client}/{name}"),
+    ("get", "/api/v1/itglue/instances"),
+    ("post", "/api/v1/itglue/instances/{name}/test"),
+    ("post", "/api/v1/itglue/instances/{name}/import"),
+    ("post", "/api/v1/itglue/instances/{name}/automap"),
+    ("get", "/api/v1/itglue/instances/{name}/mappings"),
+    ("post", "/api/v1/itglue/instances/{name}/mappings"),
+    ("delete", "/api/v1/itglue/instances/{name}/mappings"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -78,6 +90,23 @@ fn with_params(mut operation: Value, params: &[(&str, &str, &str, &str)]) -> Val
         })
         .collect();
     operation
+}
+
+fn no_content(summary: &str, errors: &[&str]) -> Value {
+    let mut responses = error_responses(errors);
+    responses["204"] = json!({"description": "Done."});
+    json!({"summary": summary, "responses": responses})
+}
+
+fn instance_param() -> (&'static str, &'static str, &'static str, &'static str) {
+    ("name", "path", "string", "IT Glue instance name")
+}
+
+fn merge(mut base: Value, more: Value) -> Value {
+    if let (Some(base), Value::Object(more)) = (base.as_object_mut(), more) {
+        base.extend(more);
+    }
+    base
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -155,6 +184,53 @@ pub fn document() -> Value {
             "/api/v1/sources": {
                 "get": operation("Configured alert sources (no credentials).", true,
                     ("200", "Sources.", array_of("Source")), &["401"])
+            },
+            "/api/v1/systems": {
+                "get": with_params(operation("List registered systems.", true,
+                    ("200", "Systems.", array_of("System")), &list_errors),
+                    &[("client", "query", "string", "only this client's systems")]),
+                "post": with_body(operation("Register a system (name, MAC addresses, sensor) for a client.", true,
+                    ("201", "The system.", schema_ref("System")), &["400", "401", "503"]), "NewSystem")
+            },
+            "/api/v1/systems/import": {
+                "post": {
+                    "summary": "Import systems from CSV (client,name,macs,sensor).",
+                    "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "responses": merge(json!({"200": {"description": "Import summary.", "content": {"application/json": {"schema": {"type": "object"}}}}}), error_responses(&["400", "401", "413", "503"]))
+                }
+            },
+            "/api/v1/systems/{client}/{name}": {
+                "delete": with_params(no_content("Remove a system.", &["401", "404", "503"]), &[
+                    ("client", "path", "string", "client name"),
+                    ("name", "path", "string", "system name"),
+                ])
+            },
+            "/api/v1/itglue/instances": {
+                "get": operation("Configured IT Glue instances (no API keys).", true,
+                    ("200", "Instances.", json!({"type": "array", "items": {"type": "object"}})), &["401"])
+            },
+            "/api/v1/itglue/instances/{name}/test": {
+                "post": with_params(operation("Test the instance's connection with one authenticated call.", true,
+                    ("200", "Outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
+            },
+            "/api/v1/itglue/instances/{name}/import": {
+                "post": with_params(operation("Import organizations and configurations (all, or the named organizations).", true,
+                    ("200", "Import summary.", json!({"type": "object"})), &["400", "401", "404", "503"]), &[instance_param()])
+            },
+            "/api/v1/itglue/instances/{name}/automap": {
+                "post": with_params(operation("Run auto-mapping now (clients by email domain, systems by MAC).", true,
+                    ("200", "Auto-map outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
+            },
+            "/api/v1/itglue/instances/{name}/mappings": {
+                "get": with_params(operation("List mappings of clients to organizations and systems to configurations.", true,
+                    ("200", "Mappings.", json!({"type": "array", "items": {"type": "object"}})), &["401", "404", "503"]), &[instance_param()]),
+                "post": with_params(with_body(operation("Map a client to an organization, or a system to a configuration, by hand.", true,
+                    ("201", "The mapping.", json!({"type": "object"})), &["400", "401", "404", "503"]), "MapRequest"), &[instance_param()]),
+                "delete": with_params(no_content("Remove a mapping (manual or automatic).", &["400", "401", "404", "503"]), &[
+                    instance_param(),
+                    ("client", "query", "string", "client name"),
+                    ("system", "query", "string", "system name, to unmap a system instead of the client"),
+                ])
             },
             "/api/v1/openapi.json": {
                 "get": operation("This document.", false, ("200", "OpenAPI 3 document.", json!({"type": "object"})), &[])
@@ -238,6 +314,15 @@ fn schemas() -> Value {
         "Client": {"type": "object", "properties": {
             "name": string, "email": optional_string, "company_id": optional_integer, "board_id": optional_integer,
             "team_id": optional_integer, "priority_id": optional_integer, "itglue": optional_string}},
+        "System": {"type": "object", "properties": {
+            "client": string, "name": string, "macs": {"type": "array", "items": string},
+            "sensor": optional_string}},
+        "NewSystem": {"type": "object", "required": ["client", "name"], "properties": {
+            "client": string, "name": string, "macs": {"type": "array", "items": string},
+            "sensor": optional_string}},
+        "MapRequest": {"type": "object", "required": ["client"], "properties": {
+            "client": string, "organization": optional_integer, "system": optional_string,
+            "configuration": optional_integer}},
         "Source": {"type": "object", "properties": {
             "name": string, "kind": {"type": "string", "enum": ["netwrix-auditor", "webhook", "alertmanager"]},
             "url": optional_string, "username": optional_string, "certificate_pinned": {"type": "boolean"},
