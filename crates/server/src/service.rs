@@ -198,6 +198,8 @@ pub struct Service {
     http: JoinHandle<std::io::Result<()>>,
     engine: Option<EngineHandle>,
     reports: Option<crate::reports::ReportWorkers>,
+    /// The IT Glue auto-map schedule (DESIGN §4.5), when an instance is configured.
+    automap: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -272,6 +274,13 @@ impl Service {
                 .await
         });
         tracing::info!(%local_addr, "mspbridge is listening");
+        let automap = (!config.itglue.is_empty()).then(|| {
+            crate::itglue::spawn_automap_scheduler(
+                store.clone(),
+                config.clone(),
+                options.clock.clone(),
+            )
+        });
         Ok(Service {
             local_addr,
             store,
@@ -279,6 +288,7 @@ impl Service {
             http,
             engine: Some(engine),
             reports: Some(reports),
+            automap,
         })
     }
 
@@ -309,6 +319,9 @@ impl Service {
             let _ = stop.send(());
         }
         let served = (&mut self.http).await;
+        if let Some(automap) = self.automap.take() {
+            automap.abort();
+        }
         if let Some(reports) = self.reports.take() {
             reports.shutdown().await;
         }

@@ -440,3 +440,33 @@ async fn systems_are_learned_from_alert_fields() {
     assert_eq!(systems[0].last_seen, much_later);
     assert_eq!(systems[0].name, "FS02", "the stored spelling is kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_runs_the_automap_schedule_when_it_starts() {
+    use mspbridge_server::service::{Service, ServiceOptions};
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("service.db").display());
+    let text = format!(
+        "[server]\ndatabase = \"{database}\"\n\n[[clients]]\nname = \"Acme\"\nemail = \"it@acme.example\"\n\n\
+         [[itglue]]\nname = \"main\"\nurl = \"{}\"\napi_key = \"{KEY}\"\nclients = [\"Acme\"]\n",
+        sim.base_url()
+    );
+    let config = parse_str(&text, "service.toml").expect("config");
+    let mut options = ServiceOptions::new("bench-host");
+    options.listen = Some("127.0.0.1:0".parse().unwrap());
+    let service = Service::start(config, options).await.expect("start");
+    let store = service.store();
+    // The first run is due at start; wait for its mapping (the run happens in the background).
+    let mut mapped_to = None;
+    for _ in 0..1500 {
+        let mappings = store.list_mappings(Some("main")).await.unwrap();
+        mapped_to = mapped(&mappings, &client_subject("Acme"));
+        if mapped_to.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(mapped_to, Some((10, MappingKind::Auto)));
+    service.shutdown().await.expect("clean shutdown");
+}
