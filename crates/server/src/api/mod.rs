@@ -4,7 +4,8 @@
 //! Layout: [`intake`] turns the three alert formats into stored alerts; [`views`] reads incidents,
 //! events, the queue and the configuration for both the API and the listing commands; [`manage`]
 //! and [`health`] are thin handlers; [`itglue`] serves the systems inventory and the IT Glue
-//! mapping; [`error`] holds the one error shape and its status table;
+//! mapping; [`reports`] generates, accepts, publishes and serves reports; [`error`] holds the one
+//! error shape and its status table;
 //! [`auth`] checks bearer tokens; [`body`] reads JSON with a size limit and field-naming errors.
 //! Everything under `/api/v1` needs a token except the OpenAPI document; the probes and `/metrics`
 //! are open so orchestrators and Prometheus need no secret.
@@ -19,6 +20,7 @@ pub mod manage;
 pub mod metrics;
 pub mod openapi;
 mod rate;
+pub mod reports;
 pub mod state;
 pub mod views;
 
@@ -57,6 +59,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/clients", get(manage::get_clients))
         .route("/api/v1/sources", get(manage::get_sources))
         .merge(itglue::routes())
+        .merge(reports::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     let open = Router::new()
         .route("/api/v1/openapi.json", get(openapi::openapi_json))

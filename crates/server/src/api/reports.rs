@@ -1,0 +1,272 @@
+//! Reports under `/api/v1/reports` (DESIGN §2.3): list them, generate one, upload an external
+//! HTML report, publish one to IT Glue, and download a report's HTML.
+//!
+//! The handlers are thin: making, checking and publishing reports live in [`crate::reports`], so
+//! the API, the CLI and the scheduler behave the same. Downloads are served as attachments in a
+//! sandbox: an uploaded report is someone else's HTML and must never run script in the origin of
+//! the console.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mspbridge_store::{PublishState, ReportFilter, ReportId, ReportMeta};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::JsonBody;
+use super::error::{ApiError, ErrorCode};
+use super::state::ApiState;
+use crate::reports::{
+    self, GenerateRequest, PublishRequest, ReportError, ReportPeriod, DEFAULT_EXPIRES_AFTER,
+    DEFAULT_REPORT_NAME, MAX_EXTERNAL_REPORT_BYTES,
+};
+
+/// The routes of this module, merged into the protected part of the router.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/reports", get(get_reports))
+        .route("/api/v1/reports/generate", post(post_generate))
+        .route("/api/v1/reports/upload", post(post_upload))
+        .route("/api/v1/reports/{id}", get(get_report))
+        .route("/api/v1/reports/{id}/publish", post(post_publish))
+        .route("/api/v1/reports/{id}/download", get(get_download))
+}
+
+fn report_error(error: ReportError) -> ApiError {
+    match &error {
+        ReportError::Store(store) => ApiError::store("working on reports", store),
+        ReportError::UnknownClient { .. } => {
+            ApiError::new(ErrorCode::UnknownClient, error.to_string())
+        }
+        ReportError::InvalidHtml(_) | ReportError::InvalidRequest(_) => {
+            ApiError::new(ErrorCode::InvalidField, error.to_string())
+        }
+        ReportError::NotFound(_) => ApiError::new(ErrorCode::NotFound, error.to_string()),
+        ReportError::RaiseAlert { .. } => ApiError::new(ErrorCode::StoreFailed, error.to_string()),
+    }
+}
+
+/// Query of `GET /reports`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsQuery {
+    /// Only this client.
+    pub client: Option<String>,
+    /// Only this publish state.
+    pub state: Option<String>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/reports`: newest first, without their HTML.
+pub async fn get_reports(
+    State(state): State<ApiState>,
+    query: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ReportMeta>>, ApiError> {
+    let Query(query) =
+        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+    let publish_state = match query.state.as_deref() {
+        None => None,
+        Some(text) => Some(PublishState::parse(text).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "state {text:?} is not one of unpublished, pending, published, failed, refused"
+                ),
+            )
+        })?),
+    };
+    let found = state
+        .store()
+        .list_reports(ReportFilter {
+            client: query.client,
+            publish_state,
+            limit: query.limit,
+        })
+        .await
+        .map_err(|e| ApiError::store("listing reports", &e))?;
+    Ok(Json(found))
+}
+
+/// Body of `POST /reports/generate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateBody {
+    /// Client.
+    pub client: String,
+    /// Report name (default "Security Summary").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Days covered, ending now (default 7, at most 366).
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// Also publish it to IT Glue.
+    #[serde(default)]
+    pub publish: bool,
+}
+
+/// `POST /api/v1/reports/generate`: 201 with the report (and the publish outcome when asked).
+pub async fn post_generate(
+    State(state): State<ApiState>,
+    JsonBody(body): JsonBody<GenerateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let days = body.days.unwrap_or(7);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("days: {days} is outside 1..=366"),
+        ));
+    }
+    let now = state.now();
+    let name = body.name.unwrap_or_else(|| DEFAULT_REPORT_NAME.to_string());
+    let expires_after = state
+        .config()
+        .reports
+        .iter()
+        .find(|entry| entry.name == name)
+        .map_or(DEFAULT_EXPIRES_AFTER, |entry| entry.expires_after);
+    let request = GenerateRequest {
+        client: body.client,
+        name,
+        period: ReportPeriod::days_before(now, days),
+        expires_after: Some(expires_after),
+    };
+    let report = reports::generate_report(state.store().as_ref(), state.config(), &request, now)
+        .await
+        .map_err(report_error)?;
+    let mut answer = json!({"report": report});
+    if body.publish {
+        answer["publish"] = publish_answer(&state, report.id).await?;
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Query of `POST /reports/upload`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Client.
+    pub client: String,
+    /// Report name (default "Security Summary").
+    pub name: Option<String>,
+    /// Also publish it to IT Glue.
+    #[serde(default)]
+    pub publish: bool,
+}
+
+/// `POST /api/v1/reports/upload?client=C[&name=N][&publish=true]` with the HTML as the body.
+pub async fn post_upload(
+    State(state): State<ApiState>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    request: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Query(query) =
+        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a report may have at most {MAX_EXTERNAL_REPORT_BYTES} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_EXTERNAL_REPORT_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_EXTERNAL_REPORT_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let report = reports::store_external_report(
+        state.store().as_ref(),
+        state.config(),
+        &query.client,
+        query.name.as_deref().unwrap_or(DEFAULT_REPORT_NAME),
+        &bytes,
+        Some(DEFAULT_EXPIRES_AFTER),
+        state.now(),
+    )
+    .await
+    .map_err(report_error)?;
+    let mut answer = json!({"report": report});
+    if query.publish {
+        answer["publish"] = publish_answer(&state, report.id).await?;
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `GET /api/v1/reports/{id}`: the report without its HTML.
+pub async fn get_report(
+    State(state): State<ApiState>,
+    Path(id): Path<ReportId>,
+) -> Result<Json<ReportMeta>, ApiError> {
+    let report = state
+        .store()
+        .get_report(id)
+        .await
+        .map_err(|e| ApiError::store("reading a report", &e))?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("report {id} does not exist")))?;
+    Ok(Json(report.meta))
+}
+
+/// `POST /api/v1/reports/{id}/publish`: 202 with the job, or 409 with the reason it was refused.
+pub async fn post_publish(
+    State(state): State<ApiState>,
+    Path(id): Path<ReportId>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let answer = publish_answer(&state, id).await?;
+    if answer["refused"].is_string() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "publishing report {id} refused: {}",
+                answer["refused"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+async fn publish_answer(state: &ApiState, id: ReportId) -> Result<Value, ApiError> {
+    let outcome = reports::request_publish(state.store(), state.config(), id, state.now())
+        .await
+        .map_err(report_error)?;
+    Ok(match outcome {
+        PublishRequest::Queued { job_id } => json!({"state": "pending", "job_id": job_id}),
+        PublishRequest::Refused { reason } => json!({"state": "refused", "refused": reason}),
+    })
+}
+
+/// `GET /api/v1/reports/{id}/download`: the HTML as an attachment, in a script-free sandbox.
+pub async fn get_download(
+    State(state): State<ApiState>,
+    Path(id): Path<ReportId>,
+) -> Result<Response, ApiError> {
+    let report = state
+        .store()
+        .get_report(id)
+        .await
+        .map_err(|e| ApiError::store("reading a report", &e))?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("report {id} does not exist")))?;
+    let file_name = reports::publish::file_name(&report.meta);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_string(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        report.html,
+    )
+        .into_response())
+}
