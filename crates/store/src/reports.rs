@@ -215,6 +215,16 @@ pub trait ReportStore: Send + Sync {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError>;
+    /// The complement of [`ReportStore::claim_report_jobs`]: leases due jobs of every kind except
+    /// [`PUBLISH_REPORT_JOB`], under the same rules, for a worker (the alert engine) that runs
+    /// beside the report publisher and must leave its jobs alone.
+    async fn claim_jobs_except_reports(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
 }
 
 /// Job kind of a report publish.

@@ -164,8 +164,8 @@ pub async fn report_publish_states(store: Arc<dyn Store>) {
     );
 }
 
-/// The report publisher claims only publish jobs, under the general claim rules: due, one lease
-/// per serial key, attempts counted; other kinds stay for their own workers.
+/// The report publisher claims only publish jobs and the engine's claim everything else, both
+/// under the general claim rules: due, one lease per serial key, attempts counted.
 pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
     let lease = Duration::from_secs(60);
     let ticket = store
@@ -184,6 +184,17 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
         .enqueue_job(new_job(PUBLISH_REPORT_JOB, Some("report/2"), 500))
         .await
         .unwrap();
+
+    let engine = store
+        .claim_jobs_except_reports("engine", at(5), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.iter().map(|job| job.id).collect::<Vec<_>>(),
+        vec![ticket.id],
+        "the engine's claim leaves due publish jobs alone"
+    );
+    assert_eq!(engine[0].attempts, 1);
 
     let claimed = store
         .claim_report_jobs("publisher", at(10), lease, 10)
@@ -205,10 +216,13 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
             .is_empty(),
         "a leased key hands out nothing more"
     );
-    let general = store.claim_jobs("engine", at(12), lease, 10).await.unwrap();
-    assert_eq!(
-        general.iter().map(|job| job.id).collect::<Vec<_>>(),
-        vec![ticket.id]
+    assert!(
+        store
+            .claim_jobs_except_reports("engine", at(12), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the ticket job is leased and nothing else is the engine's"
     );
 
     store
