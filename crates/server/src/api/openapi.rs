@@ -30,6 +30,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/itglue/instances/{name}/mappings"),
     ("post", "/api/v1/itglue/instances/{name}/mappings"),
     ("delete", "/api/v1/itglue/instances/{name}/mappings"),
+    ("get", "/api/v1/reports"),
+    ("post", "/api/v1/reports/generate"),
+    ("post", "/api/v1/reports/upload"),
+    ("get", "/api/v1/reports/{id}"),
+    ("post", "/api/v1/reports/{id}/publish"),
+    ("get", "/api/v1/reports/{id}/download"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -98,6 +104,10 @@ fn no_content(summary: &str, errors: &[&str]) -> Value {
     json!({"summary": summary, "responses": responses})
 }
 
+fn report_param() -> (&'static str, &'static str, &'static str, &'static str) {
+    ("id", "path", "integer", "report id")
+}
+
 fn instance_param() -> (&'static str, &'static str, &'static str, &'static str) {
     ("name", "path", "string", "IT Glue instance name")
 }
@@ -117,8 +127,119 @@ fn array_of(name: &str) -> Value {
     json!({"type": "array", "items": schema_ref(name)})
 }
 
+/// The systems inventory and IT Glue routes.
+fn inventory_paths() -> Value {
+    let list_errors = ["400", "401", "503"];
+    json!({
+        "/api/v1/systems": {
+            "get": with_params(operation("List registered systems.", true,
+                ("200", "Systems.", array_of("System")), &list_errors),
+                &[("client", "query", "string", "only this client's systems")]),
+            "post": with_body(operation("Register a system (name, MAC addresses, sensor) for a client.", true,
+                ("201", "The system.", schema_ref("System")), &["400", "401", "503"]), "NewSystem")
+        },
+        "/api/v1/systems/import": {
+            "post": {
+                "summary": "Import systems from CSV (client,name,macs,sensor).",
+                "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "responses": merge(json!({"200": {"description": "Import summary.", "content": {"application/json": {"schema": {"type": "object"}}}}}), error_responses(&["400", "401", "413", "503"]))
+            }
+        },
+        "/api/v1/systems/{client}/{name}": {
+            "delete": with_params(no_content("Remove a system.", &["401", "404", "503"]), &[
+                ("client", "path", "string", "client name"),
+                ("name", "path", "string", "system name"),
+            ])
+        },
+        "/api/v1/itglue/instances": {
+            "get": operation("Configured IT Glue instances (no API keys).", true,
+                ("200", "Instances.", json!({"type": "array", "items": {"type": "object"}})), &["401"])
+        },
+        "/api/v1/itglue/instances/{name}/test": {
+            "post": with_params(operation("Test the instance's connection with one authenticated call.", true,
+                ("200", "Outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
+        },
+        "/api/v1/itglue/instances/{name}/import": {
+            "post": with_params(operation("Import organizations and configurations (all, or the named organizations).", true,
+                ("200", "Import summary.", json!({"type": "object"})), &["400", "401", "404", "503"]), &[instance_param()])
+        },
+        "/api/v1/itglue/instances/{name}/automap": {
+            "post": with_params(operation("Run auto-mapping now (clients by email domain, systems by MAC).", true,
+                ("200", "Auto-map outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
+        },
+        "/api/v1/itglue/instances/{name}/mappings": {
+            "get": with_params(operation("List mappings of clients to organizations and systems to configurations.", true,
+                ("200", "Mappings.", json!({"type": "array", "items": {"type": "object"}})), &["401", "404", "503"]), &[instance_param()]),
+            "post": with_params(with_body(operation("Map a client to an organization, or a system to a configuration, by hand.", true,
+                ("201", "The mapping.", json!({"type": "object"})), &["400", "401", "404", "503"]), "MapRequest"), &[instance_param()]),
+            "delete": with_params(no_content("Remove a mapping (manual or automatic).", &["400", "401", "404", "503"]), &[
+                instance_param(),
+                ("client", "query", "string", "client name"),
+                ("system", "query", "string", "system name, to unmap a system instead of the client"),
+            ])
+        }
+    })
+}
+
+/// The report routes.
+fn report_paths() -> Value {
+    let list_errors = ["400", "401", "503"];
+    json!({
+        "/api/v1/reports": {
+            "get": with_params(operation("List reports and their IT Glue publish state.", true,
+                ("200", "Reports.", array_of("Report")), &list_errors), &[
+                    ("client", "query", "string", "only this client's reports"),
+                    ("state", "query", "string", "only this publish state"),
+                    ("limit", "query", "integer", "at most this many"),
+                ])
+        },
+        "/api/v1/reports/generate": {
+            "post": with_body(operation("Generate a security summary report for a client now (optionally publish it).", true,
+                ("201", "The generated report.", json!({"type": "object"})), &["400", "401", "503"]), "GenerateReport")
+        },
+        "/api/v1/reports/upload": {
+            "post": with_params({
+                let mut upload = operation("Upload an external HTML report for a client (optionally publish it).", true,
+                    ("201", "The stored report.", json!({"type": "object"})), &["400", "401", "413", "503"]);
+                upload["requestBody"] = json!({"required": true, "content": {"text/html": {"schema": {"type": "string"}}}});
+                upload
+            }, &[
+                ("client", "query", "string", "the client the report is for"),
+                ("name", "query", "string", "report name"),
+                ("publish", "query", "boolean", "publish to IT Glue once stored"),
+            ])
+        },
+        "/api/v1/reports/{id}": {
+            "get": with_params(operation("One report's metadata and publish state.", true,
+                ("200", "The report.", schema_ref("Report")), &["401", "404", "503"]), &[report_param()])
+        },
+        "/api/v1/reports/{id}/publish": {
+            "post": with_params(operation("Publish (again) to IT Glue; refused for a client without an organization mapping.", true,
+                ("202", "Publishing is queued.", json!({"type": "object"})), &["401", "404", "409", "503"]), &[report_param()])
+        },
+        "/api/v1/reports/{id}/download": {
+            "get": with_params({
+                let mut download = operation("The report's HTML, as an attachment in a sandbox.", true,
+                    ("200", "HTML.", json!({"type": "string"})), &["401", "404", "503"]);
+                download["responses"]["200"]["content"] = json!({"text/html": {"schema": {"type": "string"}}});
+                download
+            }, &[report_param()])
+        }
+    })
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut document = core_document();
+    for more in [inventory_paths(), report_paths()] {
+        if let (Some(paths), Value::Object(more)) = (document["paths"].as_object_mut(), more) {
+            paths.extend(more);
+        }
+    }
+    document
+}
+
+fn core_document() -> Value {
     let intake_errors = ["400", "401", "413", "429", "503"];
     let list_errors = ["400", "401", "503"];
     json!({
@@ -184,53 +305,6 @@ pub fn document() -> Value {
             "/api/v1/sources": {
                 "get": operation("Configured alert sources (no credentials).", true,
                     ("200", "Sources.", array_of("Source")), &["401"])
-            },
-            "/api/v1/systems": {
-                "get": with_params(operation("List registered systems.", true,
-                    ("200", "Systems.", array_of("System")), &list_errors),
-                    &[("client", "query", "string", "only this client's systems")]),
-                "post": with_body(operation("Register a system (name, MAC addresses, sensor) for a client.", true,
-                    ("201", "The system.", schema_ref("System")), &["400", "401", "503"]), "NewSystem")
-            },
-            "/api/v1/systems/import": {
-                "post": {
-                    "summary": "Import systems from CSV (client,name,macs,sensor).",
-                    "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
-                    "responses": merge(json!({"200": {"description": "Import summary.", "content": {"application/json": {"schema": {"type": "object"}}}}}), error_responses(&["400", "401", "413", "503"]))
-                }
-            },
-            "/api/v1/systems/{client}/{name}": {
-                "delete": with_params(no_content("Remove a system.", &["401", "404", "503"]), &[
-                    ("client", "path", "string", "client name"),
-                    ("name", "path", "string", "system name"),
-                ])
-            },
-            "/api/v1/itglue/instances": {
-                "get": operation("Configured IT Glue instances (no API keys).", true,
-                    ("200", "Instances.", json!({"type": "array", "items": {"type": "object"}})), &["401"])
-            },
-            "/api/v1/itglue/instances/{name}/test": {
-                "post": with_params(operation("Test the instance's connection with one authenticated call.", true,
-                    ("200", "Outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
-            },
-            "/api/v1/itglue/instances/{name}/import": {
-                "post": with_params(operation("Import organizations and configurations (all, or the named organizations).", true,
-                    ("200", "Import summary.", json!({"type": "object"})), &["400", "401", "404", "503"]), &[instance_param()])
-            },
-            "/api/v1/itglue/instances/{name}/automap": {
-                "post": with_params(operation("Run auto-mapping now (clients by email domain, systems by MAC).", true,
-                    ("200", "Auto-map outcome.", json!({"type": "object"})), &["401", "404", "503"]), &[instance_param()])
-            },
-            "/api/v1/itglue/instances/{name}/mappings": {
-                "get": with_params(operation("List mappings of clients to organizations and systems to configurations.", true,
-                    ("200", "Mappings.", json!({"type": "array", "items": {"type": "object"}})), &["401", "404", "503"]), &[instance_param()]),
-                "post": with_params(with_body(operation("Map a client to an organization, or a system to a configuration, by hand.", true,
-                    ("201", "The mapping.", json!({"type": "object"})), &["400", "401", "404", "503"]), "MapRequest"), &[instance_param()]),
-                "delete": with_params(no_content("Remove a mapping (manual or automatic).", &["400", "401", "404", "503"]), &[
-                    instance_param(),
-                    ("client", "query", "string", "client name"),
-                    ("system", "query", "string", "system name, to unmap a system instead of the client"),
-                ])
             },
             "/api/v1/openapi.json": {
                 "get": operation("This document.", false, ("200", "OpenAPI 3 document.", json!({"type": "object"})), &[])
@@ -323,6 +397,10 @@ fn schemas() -> Value {
         "MapRequest": {"type": "object", "required": ["client"], "properties": {
             "client": string, "organization": optional_integer, "system": optional_string,
             "configuration": optional_integer}},
+        "Report": {"type": "object", "description": "A report's metadata (the HTML is downloaded separately)."},
+        "GenerateReport": {"type": "object", "required": ["client"], "properties": {
+            "client": string, "name": optional_string, "days": optional_integer,
+            "publish": {"type": "boolean"}}},
         "Source": {"type": "object", "properties": {
             "name": string, "kind": {"type": "string", "enum": ["netwrix-auditor", "webhook", "alertmanager"]},
             "url": optional_string, "username": optional_string, "certificate_pinned": {"type": "boolean"},
