@@ -14,9 +14,12 @@ use tokio::task::JoinHandle;
 use super::publish::{run_publish_jobs, ItGlueClients, PublishDeps, PublishRetryPolicy};
 use super::schedule::run_report_scheduler;
 
-/// How often the tasks look for work queued by other processes (the CLI, another `serve`) and
-/// for a changed clock, when nothing woke them earlier.
-pub const RECHECK: Duration = Duration::from_secs(60);
+/// How often the publish worker looks for jobs queued where it cannot be woken (the API, the
+/// CLI, another `serve`): one small indexed query, so a publish asked for there starts within
+/// seconds.
+pub const PUBLISH_RECHECK: Duration = Duration::from_secs(10);
+/// How often the scheduler checks its periods when nothing else woke it (a changed clock).
+pub const SCHEDULE_RECHECK: Duration = Duration::from_secs(60);
 
 /// The running report tasks.
 #[derive(Debug)]
@@ -61,7 +64,7 @@ impl ReportWorkers {
             deps,
             wake.clone(),
             stopped.clone(),
-            RECHECK,
+            PUBLISH_RECHECK,
         ));
         let scheduler = tokio::spawn(run_report_scheduler(
             store,
@@ -69,7 +72,7 @@ impl ReportWorkers {
             clock,
             wake.clone(),
             stopped,
-            RECHECK,
+            SCHEDULE_RECHECK,
         ));
         ReportWorkers {
             wake,
