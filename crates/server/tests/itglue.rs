@@ -375,22 +375,15 @@ async fn the_schedule_runs_once_per_interval_across_processes() {
     let (store, _dir) = store().await;
     let config = config(sim.base_url());
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
-    let first = run_due_automaps(store.as_ref(), &config, now).await;
+    let first = run_due_automaps(&store, &config, now).await;
     assert_eq!(first.len(), 1);
     assert!(first[0].1.is_ok(), "{:?}", first[0].1);
     // A second process looking at the same moment finds the run claimed.
-    assert!(run_due_automaps(store.as_ref(), &config, now)
-        .await
-        .is_empty());
+    assert!(run_due_automaps(&store, &config, now).await.is_empty());
     let almost = now + chrono::Duration::hours(6) - chrono::Duration::seconds(1);
-    assert!(run_due_automaps(store.as_ref(), &config, almost)
-        .await
-        .is_empty());
+    assert!(run_due_automaps(&store, &config, almost).await.is_empty());
     let due = now + chrono::Duration::hours(6);
-    assert_eq!(
-        run_due_automaps(store.as_ref(), &config, due).await.len(),
-        1
-    );
+    assert_eq!(run_due_automaps(&store, &config, due).await.len(), 1);
     let mappings = store.list_mappings(Some("main")).await.unwrap();
     assert_eq!(
         mapped(&mappings, &client_subject("Acme")),
@@ -469,4 +462,40 @@ async fn the_service_runs_the_automap_schedule_when_it_starts() {
     }
     assert_eq!(mapped_to, Some((10, MappingKind::Auto)));
     service.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn switched_on_failure_events_raise_alerts_from_the_schedule() {
+    let sim = simulator().await;
+    let (store, _dir) = store().await;
+    let text = format!(
+        "[events]\nraise_alerts = [4018]\n\n[[clients]]\nname = \"Umbrella\"\nemail = \"soc@umbrella.example\"\n\n\
+         [[clients]]\nname = \"Acme\"\n\n\
+         [[itglue]]\nname = \"main\"\nurl = \"{}\"\napi_key = \"{KEY}\"\nclients = [\"Umbrella\", \"Acme\"]\n",
+        sim.base_url()
+    );
+    let config = parse_str(&text, "raise.toml").expect("config");
+    store
+        .upsert_systems(vec![system("Umbrella", "UMB-1", &[])], Utc::now())
+        .await
+        .unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
+    let ran = run_due_automaps(&store, &config, now).await;
+    assert!(ran[0].1.is_ok(), "{:?}", ran[0].1);
+    let alerts = store
+        .list_alerts(mspbridge_store::AlertFilter::default(), 100)
+        .await
+        .unwrap();
+    let names: Vec<(&str, Option<&str>)> = alerts
+        .iter()
+        .map(|a| (a.alert_name.as_str(), a.client.as_deref()))
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        2,
+        "one alert per 4018, none for 4019: {names:?}"
+    );
+    assert!(alerts.iter().all(|a| a.source == "mspbridge"));
+    assert!(names.contains(&("IT Glue client auto-map failed", Some("Umbrella"))));
+    assert!(names.contains(&("IT Glue client auto-map failed", Some("Acme"))));
 }

@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mspbridge_core::config::{self, Config, ItGlueConfig};
 use mspbridge_server::itglue::{
-    automap_instance, client_for, import_instance, selected_instances, AutomapSummary,
+    automap_and_raise, client_for, import_instance, selected_instances, AutomapSummary,
     ImportProgress, ImportRequest, OrganizationFilter,
 };
 use mspbridge_store::inventory::{Mapping, MappingKind, MappingSubject};
@@ -97,7 +97,7 @@ pub async fn run(config_path: &Path, command: ItGlueCommand) -> Result<ExitCode>
     let store = open(&config).await?;
     let outcome = match command {
         ItGlueCommand::Import(args) => import(&config, store.as_ref(), args).await,
-        ItGlueCommand::Automap(args) => automap(&config, store.as_ref(), args).await,
+        ItGlueCommand::Automap(args) => automap(&config, &store, args).await,
         ItGlueCommand::Map(args) => map(&config, store.as_ref(), args).await,
         ItGlueCommand::Unmap(args) => unmap(&config, store.as_ref(), args).await,
         ItGlueCommand::Mappings(args) => mappings(&config, store.as_ref(), args).await,
@@ -106,7 +106,7 @@ pub async fn run(config_path: &Path, command: ItGlueCommand) -> Result<ExitCode>
     outcome
 }
 
-pub(crate) async fn open(config: &Config) -> Result<std::sync::Arc<dyn Store>> {
+pub(crate) async fn open(config: &Config) -> Result<Arc<dyn Store>> {
     let database = &config.server.database;
     mspbridge_store::open_store(database.expose())
         .await
@@ -225,13 +225,13 @@ fn print_automap(summary: &AutomapSummary) {
     );
 }
 
-async fn automap(config: &Config, store: &dyn Store, args: AutomapArgs) -> Result<ExitCode> {
+async fn automap(config: &Config, store: &Arc<dyn Store>, args: AutomapArgs) -> Result<ExitCode> {
     for instance in selected_instances(config, args.instance.instance.as_deref())? {
         let now = Utc::now();
         if !args.no_import {
             let client = client_for(instance)?;
             import_instance(
-                store,
+                store.as_ref(),
                 &client,
                 &instance.name,
                 &ImportRequest::default(),
@@ -240,7 +240,7 @@ async fn automap(config: &Config, store: &dyn Store, args: AutomapArgs) -> Resul
             )
             .await?;
         }
-        let summary = automap_instance(store, config, instance, now).await?;
+        let summary = automap_and_raise(store, config, instance, now).await?;
         print_automap(&summary);
     }
     Ok(ExitCode::SUCCESS)

@@ -21,7 +21,7 @@ use super::body::parse_json;
 use super::error::{ApiError, ErrorCode};
 use super::state::ApiState;
 use crate::itglue::{
-    automap_instance, client_for, import_instance, instance, normalize_system_macs,
+    automap_and_raise, client_for, import_instance, instance, normalize_system_macs,
     parse_systems_csv, test_instance, ImportRequest, ImportSummary, ItGlueSyncError, NoProgress,
     OrganizationFilter,
 };
@@ -283,10 +283,10 @@ pub async fn post_automap(
     let config = state.config();
     let instance = instance(config, &name).map_err(sync_error)?;
     let client = client_for(instance).map_err(sync_error)?;
-    let store = state.store().as_ref();
+    let store = state.store();
     let now = state.now();
     import_instance(
-        store,
+        store.as_ref(),
         &client,
         &instance.name,
         &ImportRequest::default(),
@@ -295,7 +295,7 @@ pub async fn post_automap(
     )
     .await
     .map_err(sync_error)?;
-    let summary = automap_instance(store, config, instance, now)
+    let summary = automap_and_raise(store, config, instance, now)
         .await
         .map_err(sync_error)?;
     Ok(Json(json!({

@@ -4,6 +4,7 @@
 //! 4018 per client and 4019 per system that could not be mapped, with the reason.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mspbridge_connectors::itglue::ItGlueClient;
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use super::error::ItGlueSyncError;
 use super::import::{import_instance, ImportRequest, ImportSummary, NoProgress};
+use crate::reports::failure_alerts::alert_for_event;
 
 /// What one run decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +45,54 @@ pub struct AutomapSummary {
     pub result: AutomapResult,
 }
 
-/// Runs auto-mapping for `instance` on what the store holds (no IT Glue call).
+/// Runs auto-mapping for `instance` on what the store holds (no IT Glue call) and records events
+/// 4018/4019. Failure events never raise alerts here; the service uses [`automap_and_raise`].
 pub async fn automap_instance(
     store: &dyn Store,
+    config: &Config,
+    instance: &ItGlueConfig,
+    now: DateTime<Utc>,
+) -> Result<AutomapSummary, ItGlueSyncError> {
+    run(store, None, config, instance, now).await
+}
+
+/// [`automap_instance`], and every 4018/4019 that `[events] raise_alerts` switches on also becomes
+/// an alert of the `mspbridge` source, accepted through the engine's intake (DESIGN §7).
+pub async fn automap_and_raise(
+    store: &Arc<dyn Store>,
+    config: &Config,
+    instance: &ItGlueConfig,
+    now: DateTime<Utc>,
+) -> Result<AutomapSummary, ItGlueSyncError> {
+    run(store.as_ref(), Some(store), config, instance, now).await
+}
+
+/// Stores `event` and, when switched on, raises its alert. A failure to raise is logged: the
+/// event itself is stored, and the next run raises again.
+async fn record(
+    store: &dyn Store,
+    raiser: Option<&Arc<dyn Store>>,
+    config: &Config,
+    event: NewEvent,
+) -> Result<(), ItGlueSyncError> {
+    let event_id = store.append_event(event.clone()).await?;
+    let Some(raiser) = raiser else {
+        return Ok(());
+    };
+    if !config.events.raises_alert(event.code) {
+        return Ok(());
+    }
+    if let Some(alert) = alert_for_event(event_id, &event) {
+        if let Err(error) = crate::engine::intake::accept(raiser, alert, event.at).await {
+            tracing::warn!(event_id, code = event.code, %error, "could not raise an alert for an IT Glue auto-map failure");
+        }
+    }
+    Ok(())
+}
+
+async fn run(
+    store: &dyn Store,
+    raiser: Option<&Arc<dyn Store>>,
     config: &Config,
     instance: &ItGlueConfig,
     now: DateTime<Utc>,
@@ -168,8 +215,11 @@ pub async fn automap_instance(
             ClientOutcome::Manual { .. } => summary.clients_manual += 1,
             ClientOutcome::Failed(failure) => {
                 summary.clients_failed += 1;
-                store
-                    .append_event(NewEvent {
+                record(
+                    store,
+                    raiser,
+                    config,
+                    NewEvent {
                         code: ITGLUE_CLIENT_AUTOMAP_FAILED,
                         at: now,
                         client: Some(client.clone()),
@@ -179,8 +229,9 @@ pub async fn automap_instance(
                             instance.name
                         ),
                         details: json!({"instance": instance.name, "failure": failure}),
-                    })
-                    .await?;
+                    },
+                )
+                .await?;
             }
         }
     }
@@ -191,8 +242,11 @@ pub async fn automap_instance(
             SystemOutcome::ClientNotMapped => summary.systems_without_organization += 1,
             SystemOutcome::Failed(failure) => {
                 summary.systems_failed += 1;
-                store
-                    .append_event(NewEvent {
+                record(
+                    store,
+                    raiser,
+                    config,
+                    NewEvent {
                         code: ITGLUE_SYSTEM_AUTOMAP_FAILED,
                         at: now,
                         client: Some(client.clone()),
@@ -202,8 +256,9 @@ pub async fn automap_instance(
                             instance.name
                         ),
                         details: json!({"instance": instance.name, "failure": failure}),
-                    })
-                    .await?;
+                    },
+                )
+                .await?;
             }
         }
     }
@@ -237,5 +292,26 @@ pub async fn refresh_and_automap(
     )
     .await?;
     let mapped = automap_instance(store, config, instance, now).await?;
+    Ok((imported, mapped))
+}
+
+/// [`refresh_and_automap`] for the service: failure events raise alerts when switched on.
+pub async fn refresh_and_raise(
+    store: &Arc<dyn Store>,
+    config: &Config,
+    instance: &ItGlueConfig,
+    client: &ItGlueClient,
+    now: DateTime<Utc>,
+) -> Result<(ImportSummary, AutomapSummary), ItGlueSyncError> {
+    let imported = import_instance(
+        store.as_ref(),
+        client,
+        &instance.name,
+        &ImportRequest::default(),
+        &NoProgress,
+        now,
+    )
+    .await?;
+    let mapped = automap_and_raise(store, config, instance, now).await?;
     Ok((imported, mapped))
 }

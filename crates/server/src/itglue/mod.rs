@@ -13,7 +13,9 @@ mod import;
 mod scheduler;
 mod systems;
 
-pub use automap::{automap_instance, refresh_and_automap, AutomapSummary};
+pub use automap::{
+    automap_and_raise, automap_instance, refresh_and_automap, refresh_and_raise, AutomapSummary,
+};
 pub use error::ItGlueSyncError;
 pub use import::{
     import_instance, ImportProgress, ImportRequest, ImportSummary, NoProgress, OrganizationFilter,

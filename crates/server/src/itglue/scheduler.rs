@@ -16,7 +16,7 @@ use mspbridge_store::Store;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use super::automap::{refresh_and_automap, AutomapSummary};
+use super::automap::{refresh_and_raise, AutomapSummary};
 use super::client_for;
 use super::error::ItGlueSyncError;
 
@@ -49,7 +49,7 @@ fn after(now: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
 /// Runs every instance whose auto-map is due at `now` and that this process wins the claim for
 /// (import, then auto-map). Returns what ran; instances not due or claimed elsewhere are absent.
 pub async fn run_due_automaps(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Vec<(String, Result<AutomapSummary, ItGlueSyncError>)> {
@@ -79,7 +79,7 @@ pub async fn run_due_automaps(
             }
         }
         let outcome = match client_for(instance) {
-            Ok(client) => refresh_and_automap(store, config, instance, &client, now)
+            Ok(client) => refresh_and_raise(store, config, instance, &client, now)
                 .await
                 .map(|(_, mapped)| mapped),
             Err(error) => Err(error),
@@ -101,7 +101,7 @@ pub fn spawn_automap_scheduler(
     tokio::spawn(async move {
         loop {
             let now = clock.now();
-            run_due_automaps(store.as_ref(), &config, now).await;
+            run_due_automaps(&store, &config, now).await;
             let mut nap = MAX_NAP;
             for instance in &config.itglue {
                 if let Ok(value) = store.get_kv(&key(instance)).await {
