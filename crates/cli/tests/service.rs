@@ -401,3 +401,57 @@ async fn tickets_events_and_queue_list_the_store_and_queue_retry_requeues_a_dead
         text(&output).1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_retry_goes_through_the_running_service() {
+    let setup = setup().await;
+    let (child, url) = serve(&setup.config).await;
+    let store = setup.store().await;
+    let later = Utc::now() + chrono::Duration::days(365);
+    // Due in a year, so the running engine leaves it alone until it is dead and retried.
+    let job = store
+        .enqueue_job(NewJob {
+            kind: "ticket.create".into(),
+            serial_key: Some("Acme/Retry Through Service".into()),
+            payload: json!({}),
+            run_at: later,
+            idempotency_key: None,
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_jobs("tests", later, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let lease = claimed
+        .iter()
+        .find(|claimed| claimed.id == job.id)
+        .and_then(|claimed| claimed.lease_token.clone())
+        .unwrap();
+    store
+        .fail_job(job.id, &lease, later, "gave up", None)
+        .await
+        .unwrap();
+    store.close().await;
+
+    let id = job.id.to_string();
+    let output = mspbridge(&setup.config, &["queue", "retry", &id]).await;
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("job {id} (ticket.create) is queued again")),
+        "{stderr}"
+    );
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("route=\"/api/v1/queue/{id}/retry\",status=\"200\""),
+        "the retry did not go through the service:\n{metrics}"
+    );
+    stop(child).await;
+}
