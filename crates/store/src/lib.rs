@@ -61,8 +61,8 @@ pub use inventory::InventoryStore;
 pub use model::*;
 pub use port::Store;
 pub use reports::{
-    NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta, ReportSource,
-    ReportStore, PUBLISH_REPORT_JOB,
+    NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta,
+    ReportSource, ReportStore, PUBLISH_REPORT_JOB,
 };
 pub use sqlite::SqliteStore;
 

@@ -21,7 +21,7 @@ impl Engine {
             let claimed = self
                 .shared
                 .store
-                .claim_jobs(
+                .claim_jobs_except_reports(
                     &self.shared.worker_id,
                     now,
                     self.shared.options.lease,

@@ -40,13 +40,11 @@ pub use jobs::{
     queue_depth_counts, retried_dead_job_respects_running_key,
 };
 pub use model_check::job_queue_matches_reference_model;
-pub use reports::{
-    report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list,
-};
 pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
 };
+pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list};
 
 /// Runs every check except [`durable_across_reopen`], each on a store from `fresh`
 /// (which must return a new, empty store on every call).
