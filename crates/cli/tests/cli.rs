@@ -404,6 +404,7 @@ async fn demo_once_plays_the_seed_scenarios_and_every_check_passes() {
         "[ok] reopen",
         "[ok] correlation",
         "[ok] 8.2 auto-map",
+        "[ok] 8.2 weekly report published",
         "demo: passed",
     ] {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");

@@ -67,7 +67,7 @@ pub async fn play(world: &DemoWorld, clock: &ManualClock) -> Result<Vec<Check>> 
             event.message
         );
     }
-    let checks = vec![Check::new(
+    let mut checks = vec![Check::new(
         "8.2 auto-map",
         mapped.clients_mapped >= 2
             && mapped.systems_mapped >= 3
@@ -78,5 +78,6 @@ pub async fn play(world: &DemoWorld, clock: &ManualClock) -> Result<Vec<Check>> 
             mapped.clients_mapped, mapped.systems_mapped
         ),
     )];
+    checks.extend(super::reports::play(world, clock).await?);
     Ok(checks)
 }

@@ -10,6 +10,7 @@
 
 mod demo_config;
 mod itglue;
+mod reports;
 mod tickets;
 
 use std::net::SocketAddr;
