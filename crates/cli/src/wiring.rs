@@ -13,20 +13,8 @@ use mspbridge_connectors::connectwise::{
 use mspbridge_core::config::{ConnectWiseConfig, DescriptionField, TicketSettings};
 use url::Url;
 
-/// Client settings for the configured ConnectWise connection.
-pub fn connectwise_settings(config: &ConnectWiseConfig) -> ConnectWiseSettings {
-    let mut settings = ConnectWiseSettings::new(
-        config.site.clone(),
-        config.company_id.clone(),
-        config.public_key.clone(),
-        config.private_key.expose().to_string(),
-        config.client_id.clone(),
-    );
-    settings.codebase = config.codebase.clone();
-    settings.connect_timeout = config.connect_timeout;
-    settings.request_timeout = config.request_timeout;
-    settings
-}
+/// Client settings for the configured ConnectWise connection (the same ones `serve` uses).
+pub use mspbridge_server::service::connectwise_settings;
 
 /// A client for the configured ConnectWise connection.
 pub fn connectwise_client(config: &ConnectWiseConfig) -> Result<ConnectWiseClient> {
