@@ -4,7 +4,6 @@
 //! ConnectWise with the same settings, timeouts and error wording.
 
 use std::fmt::Display;
-use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use mspbridge_connectors::connectwise::{
@@ -186,25 +185,6 @@ pub fn new_ticket(
         }
     }
     Ok(ticket)
-}
-
-/// Writes an attachment that could not be uploaded to `dir/{ticket_id}/{file_name}` and logs the
-/// vendor's line for it, so an operator can attach it by hand.
-pub fn dump_missing_attachment(
-    dir: &Path,
-    ticket_id: i64,
-    file_name: &str,
-    bytes: &[u8],
-) -> Result<PathBuf> {
-    let folder = dir.join(ticket_id.to_string());
-    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
-    let path = folder.join(file_name);
-    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    tracing::warn!(
-        "Attached files for ticket id: {ticket_id} dumped: '{}'",
-        path.display()
-    );
-    Ok(path)
 }
 
 /// The name of the machine mspbridge runs on (the `%Computer%` placeholder).

@@ -108,12 +108,13 @@ pub async fn create(config: &Config, client: Option<&str>) -> Result<CreatedTest
         Ok(document) => AttachmentOutcome::Uploaded { document_id: document.id },
         Err(err) if settings.ignore_upload_attachment_error => {
             tracing::warn!(ticket_id = ticket.id, error = %err, "uploading the test attachment failed");
-            let path = wiring::dump_missing_attachment(
+            let path = mspbridge_server::engine::dump_missing_attachment(
                 &config.server.missing_attachments_dir,
                 ticket.id,
                 TEST_ATTACHMENT,
                 body.as_bytes(),
-            )?;
+            )
+            .map_err(|err| anyhow!("{err}"))?;
             AttachmentOutcome::Dumped { path }
         }
         Err(err) => {

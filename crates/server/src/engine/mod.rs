@@ -50,6 +50,7 @@ use mspbridge_store::Store;
 use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
+pub use effects::dump_missing_attachment;
 pub use error::EngineError;
 pub use intake::accept;
 pub use jobs::RetryPolicy;
