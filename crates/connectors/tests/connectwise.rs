@@ -107,6 +107,22 @@ async fn connect_discovers_the_codebase_and_system_info_answers() {
 }
 
 #[tokio::test]
+async fn concurrent_first_requests_discover_the_codebase_once() {
+    let simulator = start_simulator().await;
+    let client = std::sync::Arc::new(client_for(&simulator));
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        requests.spawn(async move { client.system_info().await.map(|_| ()) });
+    }
+    while let Some(done) = requests.join_next().await {
+        done.unwrap().unwrap();
+    }
+    assert_eq!(requests_to(&simulator, "/login/companyinfo/").len(), 1);
+    assert_eq!(requests_to(&simulator, "/system/info").len(), 8);
+}
+
+#[tokio::test]
 async fn an_unknown_company_id_is_reported_with_the_site() {
     let simulator = start_simulator().await;
     let mut settings = settings_for(&simulator);

@@ -710,6 +710,59 @@ async fn a_storm_costs_the_minimum_number_of_connectwise_calls() {
 }
 
 #[tokio::test]
+async fn an_open_ticket_is_updated_without_reading_the_board_statuses() {
+    // The default reopen settings (no reopen_new_status) need the board's statuses only to
+    // reopen; open tickets never cost that call.
+    let h = Harness::with_ticket("", "").await;
+    for i in 0..30 {
+        let rid = h.password_reset(&format!("ACME\\user{i}"));
+        h.fire(&format!("Type {}", i % 3), &format!("s{i}"), &rid)
+            .await;
+    }
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let calls = h.all_calls();
+    let status_reads = calls.iter().filter(|call| call.ends_with("/statuses"));
+    assert_eq!(status_reads.count(), 0, "{calls:#?}");
+    assert_eq!(h.tickets().len(), 3);
+    assert_eq!(h.ticket_calls().len(), 12, "{calls:#?}");
+}
+
+#[tokio::test]
+async fn a_closed_ticket_is_reopened_to_the_boards_default_status_with_one_status_read() {
+    let h = Harness::with_ticket(r#"reopen_closed_statuses = ["Completed"]"#, "").await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    // 34 is "Completed" on the Security Operations board.
+    h.connectwise()
+        .set_ticket_status(id(&ticket), 34)
+        .await
+        .unwrap();
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+
+    let ticket = h.only_ticket();
+    assert_eq!(
+        ticket["status"]["id"], 31,
+        "the board's default status, New"
+    );
+    assert_eq!(h.notes(&ticket).len(), 2);
+    let calls = h.all_calls();
+    assert_eq!(
+        count(&calls, "GET /service/boards/3/statuses"),
+        1,
+        "{calls:#?}"
+    );
+}
+
+#[tokio::test]
 async fn the_spawned_engine_works_on_wake_and_shuts_down_gracefully() {
     let h = Harness::new("").await;
     let handle = h.new_engine(h.store.clone()).start();

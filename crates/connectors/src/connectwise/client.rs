@@ -96,6 +96,8 @@ pub struct ConnectWiseClient {
     accept: HeaderValue,
     client_id: Option<HeaderValue>,
     codebase: RwLock<Option<String>>,
+    /// Held while the first discovery runs, so concurrent first requests make one lookup.
+    discovery: tokio::sync::Mutex<()>,
     page_size: u32,
 }
 
@@ -167,6 +169,7 @@ impl ConnectWiseClient {
             accept,
             client_id,
             codebase: RwLock::new(codebase),
+            discovery: tokio::sync::Mutex::new(()),
             page_size: MAX_PAGE_SIZE,
         })
     }
@@ -192,7 +195,12 @@ impl ConnectWiseClient {
 
     /// Makes sure the codebase is known, discovering it if needed, and returns it.
     pub async fn connect(&self) -> Result<String, CwError> {
+        if let Some(codebase) = self.current_codebase() {
+            return Ok(codebase);
+        }
+        let _first = self.discovery.lock().await;
         match self.current_codebase() {
+            // Another request discovered it while this one waited.
             Some(codebase) => Ok(codebase),
             None => self.discover_codebase().await,
         }

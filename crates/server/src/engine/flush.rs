@@ -58,16 +58,36 @@ impl Engine {
             }
             Err(error) => return Err(cw_failure(&format!("reading ticket {ticket_id}"), &error)),
         };
-        let statuses = self
-            .board_statuses_if_needed(&client, &ticket, &settings)
-            .await?;
-        let closed = ticket.is_closed() || is_closed_status(&ticket, &settings, &statuses);
+        // The board's statuses cost a call; they are read only when the ticket alone cannot
+        // answer: a closed status named in the config while the ticket's status carries no name,
+        // or a reopen status given by name (or left to the board's default).
+        let mut statuses = None;
+        let named_closed_statuses = settings
+            .reopen_closed_statuses
+            .iter()
+            .any(|status| matches!(status, StatusRef::Name(_)));
+        let status_name_missing = ticket
+            .status
+            .as_ref()
+            .is_some_and(|status| status.name.is_none());
+        let mut closed = ticket.is_closed() || is_closed_status(&ticket, &settings, &[]);
+        if !closed && named_closed_statuses && status_name_missing {
+            let known = self.board_statuses(&client, &ticket).await?;
+            closed = is_closed_status(&ticket, &settings, &known);
+            statuses = Some(known);
+        }
         let decision = flush::decide(closed, &config.rules, settings.reopen_new_status.as_ref());
         tracing::info!(ticket_id, key = %incident.key, ?decision, "flushing consolidated alerts");
         match decision {
             FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id).await,
             FlushDecision::ReopenThenUpdate { status, reason } => {
-                let status_id = reopen_status_id(status.as_ref(), &statuses).ok_or_else(|| {
+                let known = match (&status, statuses) {
+                    (Some(StatusRef::Id(_)), _) => Vec::new(),
+                    (_, Some(known)) => known,
+                    (_, None) => self.board_statuses(&client, &ticket).await?,
+                };
+                let status_id = reopen_status_id(status.as_ref(), &known);
+                let status_id = status_id.ok_or_else(|| {
                     JobFailure::permanent(format!(
                         "cannot reopen ticket {ticket_id}: {} names no open status of its board; \
                          set connectwise.ticket.reopen_new_status",
@@ -101,25 +121,15 @@ impl Engine {
         }
     }
 
-    /// Reads the board's statuses when names must be resolved (a closed status or the reopen
-    /// status given by name, or no reopen status at all).
-    async fn board_statuses_if_needed(
+    /// Reads the statuses of the ticket's board (none when the ticket has no board).
+    async fn board_statuses(
         &self,
         client: &ConnectWiseClient,
         ticket: &Ticket,
-        settings: &TicketSettings,
     ) -> Result<Vec<BoardStatus>, JobFailure> {
-        let by_name = settings
-            .reopen_closed_statuses
-            .iter()
-            .any(|status| matches!(status, StatusRef::Name(_)))
-            || !matches!(settings.reopen_new_status, Some(StatusRef::Id(_)));
         let Some(board_id) = ticket.board.as_ref().map(|board| board.id) else {
             return Ok(Vec::new());
         };
-        if !by_name {
-            return Ok(Vec::new());
-        }
         self.cw_call("board_statuses", client.board_statuses(board_id))
             .await
             .map_err(|error| {

@@ -52,6 +52,21 @@ impl Harness {
     }
 
     pub async fn build(rules: &str, site: Option<String>, request_timeout: Duration) -> Harness {
+        Harness::build_with_ticket(REOPEN_TO_31, rules, site, request_timeout).await
+    }
+
+    /// A harness whose `[connectwise.ticket]` ends with `ticket` (the reopen settings) instead
+    /// of [`REOPEN_TO_31`].
+    pub async fn with_ticket(ticket: &str, rules: &str) -> Harness {
+        Harness::build_with_ticket(ticket, rules, None, Duration::from_secs(10)).await
+    }
+
+    async fn build_with_ticket(
+        ticket: &str,
+        rules: &str,
+        site: Option<String>,
+        request_timeout: Duration,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let cw = cw_sim::spawn(SimulatorConfig::default(), loopback())
             .await
@@ -63,7 +78,7 @@ impl Harness {
         .await
         .unwrap();
         let site = site.unwrap_or_else(|| cw.base_url());
-        let config = Arc::new(test_config(&dir, &site, auditor.base_url(), rules));
+        let config = Arc::new(test_config(&dir, &site, auditor.base_url(), ticket, rules));
         let store = open_store(&format!(
             "sqlite://{}",
             dir.path().join("mspbridge.db").display()
@@ -182,6 +197,16 @@ impl Harness {
             .collect()
     }
 
+    /// Every ConnectWise request, as `METHOD path`.
+    pub fn all_calls(&self) -> Vec<String> {
+        self.cw
+            .state()
+            .requests()
+            .iter()
+            .map(|request| format!("{} {}", request.method, strip_api(&request.path)))
+            .collect()
+    }
+
     pub async fn events(&self, code: u32) -> Vec<String> {
         self.store
             .list_events(EventFilter {
@@ -216,7 +241,16 @@ pub fn options() -> EngineOptions {
     }
 }
 
-pub fn test_config(dir: &TempDir, site: &str, auditor_url: &str, rules: &str) -> Config {
+/// The harness's reopen settings: statuses 34 and 35 are closed, reopening sets 31.
+pub const REOPEN_TO_31: &str = "reopen_closed_statuses = [34, 35]\nreopen_new_status = 31";
+
+pub fn test_config(
+    dir: &TempDir,
+    site: &str,
+    auditor_url: &str,
+    ticket: &str,
+    rules: &str,
+) -> Config {
     let missing = dir.path().join("missing");
     let text = format!(
         r#"
@@ -235,8 +269,7 @@ codebase = "v4_6_release/"
 company_id = 250
 board_id = 3
 team_id = 26
-reopen_closed_statuses = [34, 35]
-reopen_new_status = 31
+{ticket}
 
 [rules]
 {rules}
