@@ -29,6 +29,10 @@ const ALERT_TYPES: [&str; 6] = [
     "Mailbox Permission Changed",
 ];
 
+const CRASH_RULES: &str = r#"consolidation_interval = "1s"
+ticket_flood_limit = 1000
+enable_ticket_correlation = false"#;
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -37,7 +41,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn write_config(dir: &Path, port: u16, site: &str) -> std::path::PathBuf {
+fn write_config(dir: &Path, port: u16, site: &str, rules: &str) -> std::path::PathBuf {
     let sim = SimulatorConfig::default();
     let mut clients = String::new();
     for (name, company) in CLIENTS {
@@ -68,9 +72,7 @@ company_id = 42
 board_id = 1
 
 [rules]
-consolidation_interval = "1s"
-ticket_flood_limit = 1000
-enable_ticket_correlation = false
+{rules}
 
 [[sources]]
 name = "storm"
@@ -131,7 +133,7 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = write_config(dir.path(), port, &sim.base_url());
+    let config = write_config(dir.path(), port, &sim.base_url(), CRASH_RULES);
     let log = dir.path().join("serve.log");
     let seed: u64 = rand::random();
     println!("crash test seed {seed}, serve log {}", log.display());
@@ -277,4 +279,129 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
         missing.is_empty(),
         "alerts missing from every ticket (first 20): {missing:?}"
     );
+}
+
+/// The storm of DESIGN §3 through a real `serve`: every incident costs exactly what the rules
+/// allow — one create, and for its repeats one flush: a status read, one note, one attachment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_through_serve_costs_the_minimum_connectwise_calls() {
+    const REPEATS: usize = 10;
+    let incidents = CLIENTS.len() * ALERT_TYPES.len();
+    let sim = connectwise::spawn(SimulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // A window long enough that every repeat is sent inside it, even on a slow machine.
+    let rules = "consolidation_interval = \"10s\"\nenable_ticket_correlation = false";
+    let config = write_config(dir.path(), port, &sim.base_url(), rules);
+    let log = dir.path().join("serve.log");
+    let child = start_serve(&config, &log);
+
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/v1/alerts");
+    for attempt in 0..200 {
+        match http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            Ok(response) if response.status() == 200 => break,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+        assert!(
+            attempt < 199,
+            "serve did not get ready; see {}",
+            log.display()
+        );
+    }
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..incidents * REPEATS {
+        let (http, url) = (http.clone(), url.clone());
+        requests.spawn(async move {
+            let response = http
+                .post(&url)
+                .bearer_auth(TOKEN)
+                .json(&alert_body(n))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 202);
+        });
+    }
+    while let Some(done) = requests.join_next().await {
+        done.unwrap();
+    }
+
+    // Wait (bounded) for the flushes: one note and one attachment per incident.
+    let mut flushed = false;
+    for _ in 0..300 {
+        let state = sim.state();
+        let notes: usize = state
+            .tickets()
+            .iter()
+            .map(|ticket| state.notes(ticket["id"].as_i64().unwrap()).len())
+            .sum();
+        if notes >= incidents && state.documents().len() >= incidents {
+            flushed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop_gracefully(child);
+    assert!(flushed, "the flushes did not happen; see {}", log.display());
+
+    let calls: Vec<String> = sim
+        .state()
+        .requests()
+        .iter()
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
+    let count = |method: &str, pattern: fn(&str) -> bool| {
+        calls
+            .iter()
+            .filter(|call| {
+                call.split_once(' ')
+                    .is_some_and(|(m, path)| m == method && pattern(path))
+            })
+            .count()
+    };
+    let is_ticket = |path: &str| {
+        path.rsplit_once("/service/tickets/")
+            .is_some_and(|(_, id)| id.parse::<i64>().is_ok())
+    };
+    assert_eq!(
+        count("GET", |p| p.contains("/login/companyinfo/")),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(
+        count("POST", |p| p.ends_with("/service/tickets")),
+        incidents,
+        "{calls:#?}"
+    );
+    assert_eq!(count("GET", is_ticket), incidents, "{calls:#?}");
+    assert_eq!(
+        count("POST", |p| p.ends_with("/notes")),
+        incidents,
+        "{calls:#?}"
+    );
+    assert_eq!(
+        count("POST", |p| p.ends_with("/system/documents")),
+        incidents,
+        "{calls:#?}"
+    );
+    // Nothing else: codebase discovery once, then 4 calls per incident.
+    assert_eq!(calls.len(), 1 + 4 * incidents, "{calls:#?}");
+}
+
+/// SIGTERM, then wait for the exit.
+fn stop_gracefully(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "serve exited with {exit}");
 }
