@@ -185,6 +185,8 @@ async fn alert_goes_through_the_running_service_and_repeats_are_duplicates() {
             "alert",
             "--source",
             "auditor-acme",
+            "--name",
+            "Password Reset",
             "SampleAlertID",
             "SampleRecordID",
         ],
@@ -200,12 +202,19 @@ async fn alert_goes_through_the_running_service_and_repeats_are_duplicates() {
     assert_eq!(alerts[0].source, "auditor-acme");
     assert_eq!(alerts[0].source_alert_id, format!("alert-guid-1/{rid}"));
     assert_eq!(alerts[1].source_alert_id, "SampleAlertID/SampleRecordID");
+    // Without --name the AlertID names the alert; with it, the given name does.
+    assert_eq!(alerts[0].alert_name, "alert-guid-1");
+    assert_eq!(alerts[1].alert_name, "Password Reset");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alert_is_written_to_the_store_when_the_service_is_down() {
     let setup = setup().await;
-    let output = mspbridge(&setup.config, &["alert", "A-77", "R-88"]).await;
+    let output = mspbridge(
+        &setup.config,
+        &["alert", "--name", "Account Locked", "A-77", "R-88"],
+    )
+    .await;
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("the service was not reachable"), "{stderr}");
@@ -221,6 +230,7 @@ async fn alert_is_written_to_the_store_when_the_service_is_down() {
     assert_eq!(alerts[0].id, id);
     assert_eq!(alerts[0].source_alert_id, "A-77/R-88");
     assert_eq!(alerts[0].payload["fields"]["RecordID"], "R-88");
+    assert_eq!(alerts[0].alert_name, "Account Locked");
 
     // A service started later picks the alert up from the store.
     let (child, url) = serve(&setup.config).await;

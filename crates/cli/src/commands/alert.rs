@@ -1,4 +1,5 @@
-//! `mspbridge alert ALERT_ID RECORD_ID [--source NAME]`: the Netwrix Auditor alert response action.
+//! `mspbridge alert ALERT_ID RECORD_ID [--source NAME] [--name ALERT_NAME]`: the Netwrix Auditor
+//! alert response action.
 //!
 //! Auditor appends `{AlertID} {RecordID}` to the command line and retries up to 200 times while the
 //! exit code is not 0. So this command exits 0 only once the alert is durably queued: first by
@@ -32,6 +33,11 @@ pub struct AlertArgs {
     /// The netwrix-auditor source (default: the only one configured).
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
+    /// The alert's name, for the ticket summary and the alert key (default: the AlertID). Auditor
+    /// sets up a response action per alert, so its command line can carry the name, e.g.
+    /// `mspbridge alert --name "Password Reset"`, and Auditor appends the two ids.
+    #[arg(long, value_name = "ALERT_NAME")]
+    name: Option<String>,
 }
 
 /// How a request to the running service ended.
@@ -130,6 +136,7 @@ pub async fn run(config_path: &Path, args: AlertArgs) -> Result<ExitCode> {
         alert_id: args.alert_id,
         record_id: args.record_id,
         source: Some(source.name.clone()),
+        alert_name: args.name,
     };
     let body = serde_json::to_value(&request).context("encoding the alert")?;
     let (accepted, how) = match post_to_service::<Accepted>(

@@ -358,7 +358,8 @@ fn schemas() -> Value {
                 "properties": {"property": string, "before": optional_string, "after": optional_string}}}}},
         "NetwrixAlert": {"type": "object", "additionalProperties": false, "required": ["alert_id", "record_id"],
             "properties": {"alert_id": string, "record_id": string,
-                "source": {"type": "string", "description": "optional when only one netwrix-auditor source is configured"}}},
+                "source": {"type": "string", "description": "optional when only one netwrix-auditor source is configured"},
+                "alert_name": {"type": "string", "description": "the alert's name (%AlertName%); the AlertID when absent"}}},
         "AlertmanagerPayload": {"type": "object", "required": ["version", "alerts"], "properties": {
             "version": {"type": "string", "enum": ["4"]}, "receiver": string, "status": string,
             "alerts": {"type": "array", "minItems": 1, "items": {"type": "object",

@@ -1,6 +1,7 @@
-//! The Netwrix Auditor response action: `{alert_id, record_id, source}`.
+//! The Netwrix Auditor response action: `{alert_id, record_id, source, alert_name}`.
 //!
-//! Auditor passes only two ids; the activity record is fetched by RID later by the engine. Any ids
+//! Auditor passes only two ids (its response action is set up per alert, so the command line can
+//! carry the alert's name, which becomes the ticket's `%AlertName%`; without it the AlertID is); the activity record is fetched by RID later by the engine. Any ids
 //! are accepted as long as they are usable text, because Auditor's *Test run* passes sample ids that
 //! match no record: the engine records that as an enrichment failure, nothing crashes. The time of
 //! the alert is read from the RID's 17-digit timestamp when it has one.
@@ -27,6 +28,10 @@ pub struct NetwrixAlertRequest {
     /// The netwrix-auditor source; optional when only one is configured.
     #[serde(default)]
     pub source: Option<String>,
+    /// The alert's name (its type: `%AlertName%`, part of the default alert key); the AlertID
+    /// stands in when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_name: Option<String>,
 }
 
 impl NetwrixAlertRequest {
@@ -37,6 +42,9 @@ impl NetwrixAlertRequest {
         if let Some(source) = &self.source {
             check_id("source", source)?;
         }
+        if let Some(name) = &self.alert_name {
+            check_id("alert_name", name)?;
+        }
         let source = resolve_source(
             config,
             self.source.as_deref(),
@@ -45,7 +53,8 @@ impl NetwrixAlertRequest {
         )?;
         let alert_id = self.alert_id.trim();
         let record_id = self.record_id.trim();
-        let mut alert = Alert::netwrix(&source.name, alert_id, record_id, None, now);
+        let name = self.alert_name.as_deref().map(str::trim);
+        let mut alert = Alert::netwrix(&source.name, alert_id, record_id, name, now);
         if let Some(at) = rid_time(record_id) {
             alert.occurred_at = at;
         }
@@ -87,5 +96,38 @@ mod tests {
         for not_a_rid in ["", "1234", "test-record-id", "2016021511050342X"] {
             assert_eq!(rid_time(not_a_rid), None, "{not_a_rid}");
         }
+    }
+
+    #[test]
+    fn the_alert_name_names_the_alert_and_is_checked_like_an_id() {
+        let config = mspbridge_core::config::parse_str(
+            "[[sources]]\nname = \"auditor\"\nkind = \"netwrix-auditor\"\n\
+             url = \"https://auditor.example:9699\"\nusername = \"svc\"\npassword = \"pw\"\n",
+            "test.toml",
+        )
+        .unwrap();
+        let now = Utc::now();
+        let request = |alert_name: Option<&str>| NetwrixAlertRequest {
+            alert_id: "guid-1".to_string(),
+            record_id: "rid-1".to_string(),
+            source: None,
+            alert_name: alert_name.map(str::to_string),
+        };
+        let named = request(Some(" Password Reset ")).into_alert(&config, now);
+        assert_eq!(named.unwrap().alert_name, "Password Reset");
+        assert_eq!(
+            request(None).into_alert(&config, now).unwrap().alert_name,
+            "guid-1"
+        );
+        let error = request(Some("  ")).into_alert(&config, now).unwrap_err();
+        assert_eq!(error.message, "alert_name must not be empty");
+        let error = request(Some("two\nlines"))
+            .into_alert(&config, now)
+            .unwrap_err();
+        assert!(
+            error.message.contains("control characters"),
+            "{}",
+            error.message
+        );
     }
 }
