@@ -781,6 +781,47 @@ async fn the_spawned_engine_works_on_wake_and_shuts_down_gracefully() {
     assert_eq!(h.tickets().len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_does_not_hold_back_connectwise_work() {
+    let h = Harness::new("").await;
+    h.queue_backlog("Backlog Type", 3_000).await;
+    let handle = h.new_engine(h.store.clone()).start();
+    let waited = AtomicUsize::new(0);
+    while h.tickets().is_empty() {
+        assert!(
+            waited.fetch_add(1, Ordering::Relaxed) < 20_000,
+            "the engine never created the ticket"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // The first alert's ticket is created after its page, not after the whole backlog.
+    let queued = h.queued_alerts().await;
+    assert!(queued > 0, "the ticket waited for the whole backlog");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_returns_after_the_page_in_progress_with_a_backlog_queued() {
+    let h = Harness::new("").await;
+    h.queue_backlog("Backlog Type", 10_000).await;
+    let handle = h.new_engine(h.store.clone()).start();
+    let waited = AtomicUsize::new(0);
+    while h.queued_alerts().await == 10_000 {
+        assert!(
+            waited.fetch_add(1, Ordering::Relaxed) < 20_000,
+            "the engine never started on the backlog"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // A hang guard only: the stop comes after one page, long before the backlog is drained.
+    tokio::time::timeout(Duration::from_secs(120), handle.shutdown())
+        .await
+        .expect("shutdown returned");
+    let left = h.queued_alerts().await;
+    assert!(left > 0, "the backlog was drained before stopping");
+    assert!(left < 10_000, "nothing was processed");
+}
+
 // ---------------------------------------------------------------- metrics
 
 #[tokio::test]

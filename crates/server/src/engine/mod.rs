@@ -38,6 +38,7 @@ mod runner;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 use std::time::Duration;
 
@@ -128,6 +129,8 @@ pub(crate) struct Shared {
     worker_id: String,
     options: EngineOptions,
     notify: Notify,
+    /// Set by [`EngineHandle::shutdown`]: the current step ends after its page of alerts.
+    stopping: AtomicBool,
     /// Alerts are taken off the queue by one task at a time, in id order.
     alerts_lock: Mutex<()>,
     last_prune: StdMutex<Option<DateTime<Utc>>>,
@@ -179,6 +182,7 @@ impl Engine {
                 worker_id: deps.worker_id,
                 options,
                 notify: Notify::new(),
+                stopping: AtomicBool::new(false),
                 alerts_lock: Mutex::new(()),
                 last_prune: StdMutex::new(None),
                 last_connection_event: StdMutex::new(None),
@@ -218,16 +222,27 @@ impl Engine {
 
     /// Processes every queued alert and every job due at the clock's current time, repeating
     /// until nothing more is due now. Jobs scheduled later (flushes, backoffs) are left for a
-    /// later call.
+    /// later call. Alerts are taken a page at a time with the due jobs run after each page, so a
+    /// new alert type behind a backlog still reaches ConnectWise; a stop request (see
+    /// [`EngineHandle::shutdown`]) ends the call after the page in progress.
     pub async fn run_until_idle(&self) -> Result<IdleReport, EngineError> {
         let mut report = IdleReport::default();
+        let mut cursor = None;
         loop {
-            let alerts = self.process_queued_alerts().await?;
+            let page = self.process_queued_page(&mut cursor).await?;
             let jobs = self.run_due_jobs().await?;
-            report.alerts += alerts;
+            report.alerts += page.unwrap_or(0);
             report.jobs += jobs;
-            if alerts == 0 && jobs == 0 {
+            if self.shared.stopping.load(Ordering::SeqCst) {
                 break;
+            }
+            if page.is_none() {
+                if jobs == 0 {
+                    break;
+                }
+                // Jobs may have queued alerts again (none do today) or made more jobs due:
+                // look at the whole queue once more.
+                cursor = None;
             }
         }
         self.prune_if_due().await;
@@ -356,9 +371,11 @@ impl EngineHandle {
         self.engine.run_until_idle().await
     }
 
-    /// Stops gracefully: the step in progress finishes (in-flight jobs complete and record their
-    /// outcome), then the task ends. Work not started stays durably queued for the next start.
+    /// Stops gracefully: the page of alerts in progress finishes and the jobs in flight complete
+    /// and record their outcome, then the task ends. Work not started stays durably queued for
+    /// the next start.
     pub async fn shutdown(mut self) {
+        self.engine.shared.stopping.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         self.engine.wake();
         if let Some(task) = self.task.take() {
@@ -371,6 +388,7 @@ impl EngineHandle {
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {
+        self.engine.shared.stopping.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             // Dropped without shutdown: stop at once. Leased jobs are taken over after their lease.

@@ -27,6 +27,9 @@ use super::incident::{
 use super::jobs::{self, CreateTicket, Flush};
 use super::{metrics, Engine};
 
+/// Queued alerts taken per page; due jobs run between pages, so a backlog never starves them.
+const ALERT_PAGE: u32 = 100;
+
 /// Conflicting writers an alert tolerates before it is left queued for the next run.
 const MAX_CONFLICT_RETRIES: usize = 16;
 
@@ -37,36 +40,39 @@ enum Written {
 }
 
 impl Engine {
-    /// Processes every queued alert in id order; returns how many were taken off the queue.
-    pub(crate) async fn process_queued_alerts(&self) -> Result<usize, EngineError> {
+    /// Processes one page of queued alerts (at most `ALERT_PAGE`) with ids above `*cursor`, in id
+    /// order, and moves the cursor past them; returns how many were taken off the queue, or
+    /// `None` when there was nothing after the cursor. An alert that fails for a reason of its own
+    /// stays queued and is passed by the cursor, so one bad alert does not hold the others up.
+    pub(crate) async fn process_queued_page(
+        &self,
+        cursor: &mut Option<AlertId>,
+    ) -> Result<Option<usize>, EngineError> {
         let _one_at_a_time = self.shared.alerts_lock.lock().await;
-        let store = &self.shared.store;
+        let filter = AlertFilter {
+            state: Some(AlertState::Queued),
+            after_id: *cursor,
+            ..AlertFilter::default()
+        };
+        let batch = self.shared.store.list_alerts(filter, ALERT_PAGE).await?;
+        if batch.is_empty() {
+            return Ok(None);
+        }
         let mut done = 0;
-        let mut after_id = None;
-        loop {
-            let filter = AlertFilter {
-                state: Some(AlertState::Queued),
-                after_id,
-                ..AlertFilter::default()
-            };
-            let batch = store.list_alerts(filter, 100).await?;
-            if batch.is_empty() {
-                return Ok(done);
-            }
-            for stored in batch {
-                after_id = Some(stored.id);
-                let alert_id = stored.id;
-                match self.process_alert(stored).await {
-                    Ok(()) => done += 1,
-                    // The store itself failing stops the pass; it is retried at the next wake-up.
-                    Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
-                    // Anything else concerns this alert only: it stays queued, the others go on.
-                    Err(error) => {
-                        tracing::error!(alert_id, %error, "alert left queued; retried at the next run");
-                    }
+        for stored in batch {
+            *cursor = Some(stored.id);
+            let alert_id = stored.id;
+            match self.process_alert(stored).await {
+                Ok(()) => done += 1,
+                // The store itself failing stops the pass; it is retried at the next wake-up.
+                Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
+                // Anything else concerns this alert only: it stays queued, the others go on.
+                Err(error) => {
+                    tracing::error!(alert_id, %error, "alert left queued; retried at the next run");
                 }
             }
         }
+        Ok(Some(done))
     }
 
     pub(crate) async fn requeue_unrouted(&self) -> Result<usize, EngineError> {

@@ -17,6 +17,13 @@ impl Engine {
     pub(crate) async fn run_due_jobs(&self) -> Result<usize, EngineError> {
         let mut attempts = 0;
         loop {
+            if self
+                .shared
+                .stopping
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Ok(attempts);
+            }
             let now = self.now();
             let claimed = self
                 .shared

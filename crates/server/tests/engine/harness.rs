@@ -9,13 +9,13 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use mspbridge_connectors::connectwise::{ConnectWiseClient, ConnectWiseSettings};
 use mspbridge_connectors::netwrix::{AuditorClient, AuditorPassword, AuditorSettings};
-use mspbridge_core::alert::Alert;
+use mspbridge_core::alert::{ActivityRecord, Alert};
 use mspbridge_core::clock::{Clock, ManualClock};
 use mspbridge_core::config::{self, Config};
 use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions, RetryPolicy};
 use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
 use mspbridge_simulators::connectwise::{self as cw_sim, ConnectWiseSimulator, SimulatorConfig};
-use mspbridge_store::{open_store, EventFilter, Store};
+use mspbridge_store::{open_store, AlertState, EventFilter, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -158,6 +158,42 @@ impl Harness {
         engine::accept(&self.store, alert, self.clock.now())
             .await
             .unwrap();
+    }
+
+    /// Queues `count` alerts named `alert_name` that carry their record (no enrichment call), in
+    /// store batches, as a backlog left by an outage would be.
+    pub async fn queue_backlog(&self, alert_name: &str, count: usize) {
+        let now = self.clock.now();
+        let alerts: Vec<_> = (0..count)
+            .map(|n| {
+                let mut alert =
+                    Alert::netwrix(SOURCE, &format!("backlog-{n}"), "", Some(alert_name), now);
+                alert.records.push(ActivityRecord {
+                    who: format!("ACME\\user{}", n % 50),
+                    action: "Modified".to_string(),
+                    object_type: "user".to_string(),
+                    what: format!("\\acme.example\\Users\\user{n}"),
+                    where_: "dc01.acme.example".to_string(),
+                    ..ActivityRecord::default()
+                });
+                engine::intake::to_new_alert(&alert, now).unwrap()
+            })
+            .collect();
+        for batch in alerts.chunks(5_000) {
+            self.store
+                .accept_alerts_batch(batch.to_vec())
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Alerts still waiting in the queue.
+    pub async fn queued_alerts(&self) -> u64 {
+        let states = self.store.count_alerts_by_state().await.unwrap();
+        states
+            .into_iter()
+            .find(|(state, _)| *state == AlertState::Queued)
+            .map_or(0, |(_, count)| count)
     }
 
     pub async fn run(&self) {
