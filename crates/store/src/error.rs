@@ -1,7 +1,7 @@
 //! The one error type of the storage port.
 //!
-//! Callers branch on the variant, never on the message: `Conflict` means "reload and
-//! retry the rule", `LeaseLost` means "another worker owns this job now, drop the result",
+//! Callers branch on the variant, never on the message: `Conflict` and `SettingChanged`
+//! mean "reload and retry the rule", `LeaseLost` means "another worker owns this job now, drop the result",
 //! `NotFound` and `InvalidTransition` are caller bugs or races worth an event. Messages
 //! name the record and what was attempted, and never carry connection strings (a
 //! PostgreSQL URL may hold a password).
@@ -57,6 +57,13 @@ pub enum StoreError {
         expected: i64,
         /// The version in the store, `None` if the incident does not exist.
         actual: Option<i64>,
+    },
+
+    /// A conditional key-value write lost a race: the stored value changed since it was read.
+    #[error("setting {key:?} was changed concurrently; reload and retry")]
+    SettingChanged {
+        /// The key-value key.
+        key: String,
     },
 
     /// The caller's lease on a job expired or was taken over by another worker.

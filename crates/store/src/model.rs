@@ -155,6 +155,45 @@ pub struct AlertFilter {
 
 // ---------------------------------------------------------------- jobs
 
+/// What the engine decided for a page of alerts, written by [`crate::Store::commit_decisions`]
+/// in one transaction: an alert is marked processed together with the incident changes and
+/// the jobs it implies, or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionBatch {
+    /// Alerts taken off the queue.
+    pub alerts: Vec<AlertOutcome>,
+    /// Incidents to write, each with the version it was read at (0: new).
+    pub incidents: Vec<Incident>,
+    /// Conditional key-value writes.
+    pub settings: Vec<SettingWrite>,
+    /// Jobs to enqueue (an idempotency key already stored is kept, as in `enqueue_jobs`).
+    pub jobs: Vec<NewJob>,
+}
+
+/// One alert's new row values in a [`DecisionBatch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertOutcome {
+    /// The alert.
+    pub id: AlertId,
+    /// Its new state: `processed` or `unrouted` (it must be `queued`).
+    pub state: AlertState,
+    /// The client it was routed to.
+    pub client: Option<String>,
+    /// A replacement payload (the alert with its fetched records), if any.
+    pub payload: Option<Value>,
+}
+
+/// A key-value write made only if the stored value is still `expected` (`None`: absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingWrite {
+    /// The key.
+    pub key: String,
+    /// The value the decision was based on.
+    pub expected: Option<Value>,
+    /// The new value.
+    pub value: Value,
+}
+
 /// Work to enqueue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewJob {

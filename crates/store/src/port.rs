@@ -120,6 +120,11 @@ pub trait Store:
     /// Setting a `ticket_id` different from the stored one appends an incident history
     /// entry in the same transaction.
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError>;
+    /// Writes a page of engine decisions in one transaction: alert states (each alert must
+    /// still be `queued`), incidents (optimistic versions as in `upsert_incident`),
+    /// conditional settings and jobs. All or nothing: `Conflict` or `SettingChanged` when
+    /// something changed since it was read, and then nothing is written.
+    async fn commit_decisions(&self, batch: DecisionBatch) -> Result<(), StoreError>;
     /// Removes an incident if its version still matches.
     async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError>;
     /// Incidents matching `filter`, ascending key.

@@ -44,6 +44,7 @@ conformance_tests!(
     queue_depth_counts,
     concurrent_claims_never_overlap,
     incident_optimistic_conflict,
+    decisions_commit_all_or_nothing,
     correlation_history_window,
     ticket_requests_are_idempotent,
     retention_prunes_oldest_first,

@@ -265,3 +265,144 @@ pub async fn ticket_requests_are_idempotent(store: Arc<dyn Store>) {
         "got {missing:?}"
     );
 }
+
+/// A page of decisions is written whole or not at all: a stale incident version or a changed
+/// setting refuses the batch and leaves alerts, incidents, settings and jobs as they were.
+pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
+    let first = store
+        .accept_alert(super::new_alert("auditor", "a1", 10))
+        .await
+        .unwrap()
+        .alert_id();
+    let second = store
+        .accept_alert(super::new_alert("auditor", "a2", 11))
+        .await
+        .unwrap()
+        .alert_id();
+    let existing = store
+        .upsert_incident(new_incident("acme/lockout", 5))
+        .await
+        .unwrap();
+    store.put_kv("flood:acme", json!({"n": 1})).await.unwrap();
+
+    let mut grown = existing.clone();
+    grown.buffer.push(json!({"alert_id": first}));
+    grown.alert_count = 2;
+    let batch = |incident: Incident, expected: serde_json::Value| DecisionBatch {
+        alerts: vec![
+            AlertOutcome {
+                id: first,
+                state: AlertState::Processed,
+                client: Some("acme".to_string()),
+                payload: Some(json!({"enriched": true})),
+            },
+            AlertOutcome {
+                id: second,
+                state: AlertState::Unrouted,
+                client: None,
+                payload: None,
+            },
+        ],
+        incidents: vec![incident, new_incident("acme/new-type", 11)],
+        settings: vec![SettingWrite {
+            key: "flood:acme".to_string(),
+            expected: Some(expected),
+            value: json!({"n": 2}),
+        }],
+        jobs: vec![NewJob {
+            idempotency_key: Some("create:x1".to_string()),
+            ..super::new_job("ticket.create", Some("acme/new-type"), 11)
+        }],
+    };
+    let unchanged = |store: Arc<dyn Store>| async move {
+        let alerts = store.list_alerts(AlertFilter::default(), 10).await.unwrap();
+        assert!(
+            alerts.iter().all(|alert| alert.state == AlertState::Queued),
+            "a refused batch leaves every alert queued: {alerts:?}"
+        );
+        assert_eq!(
+            store
+                .get_incident("acme/lockout")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
+        );
+        assert_eq!(store.get_incident("acme/new-type").await.unwrap(), None);
+        assert_eq!(
+            store.get_kv("flood:acme").await.unwrap(),
+            Some(json!({"n": 1}))
+        );
+        assert_eq!(store.queue_depth().await.unwrap().queued, 0);
+    };
+
+    // A stale incident version: Conflict, nothing written.
+    let mut stale = grown.clone();
+    stale.version = 0;
+    let refused = store.commit_decisions(batch(stale, json!({"n": 1}))).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict { .. })),
+        "a stale incident refuses the batch, got {refused:?}"
+    );
+    unchanged(store.clone()).await;
+
+    // A setting changed since it was read: SettingChanged, nothing written.
+    let refused = store
+        .commit_decisions(batch(grown.clone(), json!({"n": 0})))
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::SettingChanged { key }) if key == "flood:acme"),
+        "a changed setting refuses the batch, got {refused:?}"
+    );
+    unchanged(store.clone()).await;
+
+    // Everything current: all written at once.
+    store
+        .commit_decisions(batch(grown.clone(), json!({"n": 1})))
+        .await
+        .unwrap();
+    let processed = store.get_alert(first).await.unwrap().unwrap();
+    assert_eq!(processed.state, AlertState::Processed);
+    assert_eq!(processed.client.as_deref(), Some("acme"));
+    assert_eq!(processed.payload, json!({"enriched": true}));
+    let unrouted = store.get_alert(second).await.unwrap().unwrap();
+    assert_eq!(unrouted.state, AlertState::Unrouted);
+    assert_eq!(
+        unrouted.payload["id"], "a2",
+        "no payload given: the payload is kept"
+    );
+    let incident = store.get_incident("acme/lockout").await.unwrap().unwrap();
+    assert_eq!((incident.version, incident.alert_count), (2, 2));
+    assert_eq!(
+        store
+            .get_incident("acme/new-type")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        store.get_kv("flood:acme").await.unwrap(),
+        Some(json!({"n": 2}))
+    );
+    assert_eq!(store.queue_depth().await.unwrap().queued, 1);
+
+    // Alerts already taken off the queue cannot be taken again.
+    let again = store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![AlertOutcome {
+                id: first,
+                state: AlertState::Processed,
+                client: None,
+                payload: None,
+            }],
+            ..DecisionBatch::default()
+        })
+        .await;
+    assert!(
+        matches!(&again, Err(StoreError::InvalidTransition { .. })),
+        "a processed alert is not processed twice, got {again:?}"
+    );
+}

@@ -27,7 +27,8 @@ use crate::port::Store;
 
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
 pub use incidents::{
-    correlation_history_window, incident_optimistic_conflict, ticket_requests_are_idempotent,
+    correlation_history_window, decisions_commit_all_or_nothing, incident_optimistic_conflict,
+    ticket_requests_are_idempotent,
 };
 pub use inventory::{
     itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
@@ -69,6 +70,7 @@ where
     queue_depth_counts(fresh().await).await;
     concurrent_claims_never_overlap(fresh().await).await;
     incident_optimistic_conflict(fresh().await).await;
+    decisions_commit_all_or_nothing(fresh().await).await;
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;
     retention_prunes_oldest_first(fresh().await).await;

@@ -47,6 +47,20 @@ pub(super) async fn upsert(
     mut incident: Incident,
 ) -> Result<Incident, StoreError> {
     let action = "saving an incident";
+    let mut tx = store.write(action).await?;
+    let new_version = upsert_in(&mut tx, &incident).await?;
+    tx.commit().await.map_err(StoreError::db(action))?;
+    incident.version = new_version;
+    Ok(incident)
+}
+
+/// Writes `incident` inside `tx` if the stored version is still `incident.version` (0: not
+/// stored yet) and returns the new version; `Conflict` otherwise.
+pub(super) async fn upsert_in(
+    tx: &mut SqliteConnection,
+    incident: &Incident,
+) -> Result<i64, StoreError> {
+    let action = "saving an incident";
     let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
         StoreError::InvalidArgument(format!(
             "incident {:?} alert count {} is too large",
@@ -54,22 +68,16 @@ pub(super) async fn upsert(
         ))
     })?;
     let buffer = json_text(&serde_json::Value::Array(incident.buffer.clone()));
-    let mut tx = store.write(action).await?;
-    let stored = stored_version(&mut tx, &incident.key).await?;
-    let conflict = |actual: Option<i64>, expected: i64, key: &str| StoreError::Conflict {
-        key: key.to_string(),
-        expected,
-        actual,
-    };
+    let stored = stored_version(&mut *tx, &incident.key).await?;
     let previous_ticket = match stored {
         None if incident.version == 0 => None,
         Some((version, ticket)) if version == incident.version => ticket,
         other => {
-            return Err(conflict(
-                other.map(|(v, _)| v),
-                incident.version,
-                &incident.key,
-            ))
+            return Err(StoreError::Conflict {
+                key: incident.key.clone(),
+                expected: incident.version,
+                actual: other.map(|(version, _)| version),
+            })
         }
     };
     let new_version = incident.version + 1;
@@ -114,9 +122,7 @@ pub(super) async fn upsert(
             .map_err(StoreError::db("recording incident history"))?;
         }
     }
-    tx.commit().await.map_err(StoreError::db(action))?;
-    incident.version = new_version;
-    Ok(incident)
+    Ok(new_version)
 }
 
 pub(super) async fn delete(store: &SqliteStore, key: &str, version: i64) -> Result<(), StoreError> {

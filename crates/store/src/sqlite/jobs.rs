@@ -54,7 +54,7 @@ pub(super) async fn enqueue_batch(
 
 /// Inserts a job (as the head of its key if nothing else of the key is unfinished), or
 /// returns the job already holding its idempotency key.
-async fn enqueue_in(tx: &mut SqliteConnection, job: &NewJob) -> Result<Job, StoreError> {
+pub(super) async fn enqueue_in(tx: &mut SqliteConnection, job: &NewJob) -> Result<Job, StoreError> {
     let action = "enqueuing a job";
     let inserted = sqlx::query(&format!(
         "INSERT INTO jobs (kind, serial_key, payload, state, head, run_at, attempts, \

@@ -26,6 +26,7 @@
 //! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
 
 mod alerts;
+mod decisions;
 mod group_commit;
 mod incidents;
 mod inventory;
@@ -365,6 +366,10 @@ impl Store for SqliteStore {
 
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError> {
         incidents::upsert(self, incident).await
+    }
+
+    async fn commit_decisions(&self, batch: DecisionBatch) -> Result<(), StoreError> {
+        decisions::commit(self, batch).await
     }
 
     async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError> {

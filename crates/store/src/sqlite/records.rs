@@ -291,6 +291,22 @@ pub(super) async fn compare_and_put_kv(
 ) -> Result<bool, StoreError> {
     let action = "saving a setting conditionally";
     let mut tx = store.write(action).await?;
+    if !compare_and_put_in(&mut tx, key, expected.as_ref(), &value).await? {
+        return Ok(false);
+    }
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(true)
+}
+
+/// Inside `tx`: writes `value` under `key` if the stored value is still `expected` (`None`:
+/// absent); `false` and nothing written otherwise.
+pub(super) async fn compare_and_put_in(
+    tx: &mut sqlx::SqliteConnection,
+    key: &str,
+    expected: Option<&Value>,
+    value: &Value,
+) -> Result<bool, StoreError> {
+    let action = "saving a setting conditionally";
     let current: Option<String> = sqlx::query_scalar("SELECT value FROM kv WHERE key = ?")
         .bind(key)
         .fetch_optional(&mut *tx)
@@ -299,11 +315,10 @@ pub(super) async fn compare_and_put_kv(
     let current = current
         .map(|text| parse_json(&text, "kv.value"))
         .transpose()?;
-    if current != expected {
+    if current.as_ref() != expected {
         return Ok(false);
     }
-    write_kv(&mut tx, key, &value).await?;
-    tx.commit().await.map_err(StoreError::db(action))?;
+    write_kv(tx, key, value).await?;
     Ok(true)
 }
 

@@ -1,0 +1,78 @@
+//! The engine's page commit: everything a page of alerts implies, in one transaction.
+//!
+//! Taking an alert off the queue means three things together: the alert is marked processed,
+//! its incident changes (a buffer grows, a create is pending), and the jobs that carry the
+//! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
+//! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
+
+use super::{incidents, jobs, json_text, records, SqliteStore};
+use crate::error::StoreError;
+use crate::model::*;
+
+pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<(), StoreError> {
+    let action = "writing the engine's decisions";
+    if batch == DecisionBatch::default() {
+        return Ok(());
+    }
+    let mut tx = store.write(action).await?;
+    for outcome in &batch.alerts {
+        if !matches!(outcome.state, AlertState::Processed | AlertState::Unrouted) {
+            return Err(StoreError::InvalidArgument(format!(
+                "alert {} cannot be taken off the queue as {}",
+                outcome.id, outcome.state
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE alerts SET state = ?, client = ?, payload = COALESCE(?, payload) \
+             WHERE id = ? AND state = 'queued'",
+        )
+        .bind(outcome.state.as_str())
+        .bind(&outcome.client)
+        .bind(outcome.payload.as_ref().map(json_text))
+        .bind(outcome.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        if done.rows_affected() == 0 {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
+                    .bind(outcome.id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+            return Err(match current {
+                Some(from) => StoreError::InvalidTransition {
+                    what: "alert",
+                    id: outcome.id.to_string(),
+                    from,
+                    to: outcome.state.to_string(),
+                },
+                None => StoreError::NotFound {
+                    what: "alert",
+                    id: outcome.id.to_string(),
+                },
+            });
+        }
+    }
+    for incident in &batch.incidents {
+        incidents::upsert_in(&mut tx, incident).await?;
+    }
+    for setting in &batch.settings {
+        let written = records::compare_and_put_in(
+            &mut tx,
+            &setting.key,
+            setting.expected.as_ref(),
+            &setting.value,
+        )
+        .await?;
+        if !written {
+            return Err(StoreError::SettingChanged {
+                key: setting.key.clone(),
+            });
+        }
+    }
+    for job in &batch.jobs {
+        jobs::enqueue_in(&mut tx, job).await?;
+    }
+    tx.commit().await.map_err(StoreError::db(action))
+}
