@@ -17,6 +17,9 @@ pub const FIELD_NETWRIX_ALERT_ID: &str = "AlertID";
 /// Free field holding a Netwrix alert's RecordID (the RID of the activity record to fetch).
 pub const FIELD_NETWRIX_RECORD_ID: &str = "RecordID";
 
+/// Free field holding whether an Alertmanager alert is `firing` or `resolved`.
+pub const FIELD_STATUS: &str = "status";
+
 /// One alert occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
@@ -175,6 +178,14 @@ impl Alert {
             records: Vec::new(),
             fields,
         }
+    }
+
+    /// Whether the alert says a condition ended (Alertmanager's `resolved`) rather than that
+    /// something happened.
+    pub fn is_resolution(&self) -> bool {
+        self.fields
+            .get(FIELD_STATUS)
+            .is_some_and(|status| status == "resolved")
     }
 
     /// The RID to fetch for a Netwrix alert, if it has one.

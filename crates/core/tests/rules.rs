@@ -13,6 +13,7 @@ use mspbridge_core::rules::flood::{self, FloodDecision};
 use mspbridge_core::rules::flush::{self, FlushDecision};
 use mspbridge_core::rules::intake::{self, DedupDecision};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
+use mspbridge_core::rules::resolution::{self, ResolutionDecision, ResolvedIncident};
 use mspbridge_core::rules::retention;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::template::{Template, TemplateKind};
@@ -607,4 +608,66 @@ fn incidents_are_kept_for_the_longer_window() {
     assert_eq!(retention::plan(&long_updates).incidents, 60 * DAY);
     assert_eq!(retention::plan(&rules).alerts.keep, 7 * DAY);
     assert_eq!(retention::plan(&rules).ticket_requests.limit, 300_000);
+}
+
+#[test]
+fn resolution_decisions() {
+    let cases: [(Option<ResolvedIncident>, ResolutionDecision); 3] = [
+        (
+            Some(ResolvedIncident {
+                ticket_id: Some(1002),
+            }),
+            ResolutionDecision::NoteOnTicket {
+                ticket_id: Some(1002),
+                reason: "the alert resolved; ticket 1002 gets a note".to_string(),
+            },
+        ),
+        (
+            Some(ResolvedIncident { ticket_id: None }),
+            ResolutionDecision::NoteOnTicket {
+                ticket_id: None,
+                reason: "the alert resolved while its ticket is being created; the note \
+                         follows the create"
+                    .to_string(),
+            },
+        ),
+        (
+            None,
+            ResolutionDecision::NothingToResolve {
+                reason: "the alert resolved, but no ticket is tracked for it (never fired \
+                         here, or forgotten after the retention period)"
+                    .to_string(),
+            },
+        ),
+    ];
+    for (incident, expected) in cases {
+        assert_eq!(resolution::decide(incident), expected, "{incident:?}");
+    }
+}
+
+#[test]
+fn a_resolution_is_told_by_its_status_field_and_noted_with_its_record() {
+    let mut resolved = alert(
+        "HighCPU",
+        "fp@t/resolved",
+        vec![record("ACME\\svc", "ws-7")],
+    );
+    assert!(!resolved.is_resolution());
+    resolved
+        .fields
+        .insert("status".to_string(), "firing".to_string());
+    assert!(!resolved.is_resolution());
+    resolved
+        .fields
+        .insert("status".to_string(), "resolved".to_string());
+    assert!(resolved.is_resolution());
+    let note = resolution::note(&resolved);
+    assert!(
+        note.starts_with(&format!(
+            "[mspbridge] Resolved: HighCPU at {}",
+            start().to_rfc3339()
+        )),
+        "{note}"
+    );
+    assert!(note.contains("ws-7"), "{note}");
 }

@@ -822,6 +822,71 @@ async fn shutdown_returns_after_the_page_in_progress_with_a_backlog_queued() {
     assert!(left < 10_000, "nothing was processed");
 }
 
+#[tokio::test]
+async fn a_resolved_alert_notes_its_ticket_and_nothing_else() {
+    let h = Harness::new("").await;
+    h.alertmanager("DiskFull", "aa11", "firing").await;
+    h.run().await;
+    let ticket = h.only_ticket();
+
+    h.advance(MINUTE);
+    h.alertmanager("DiskFull", "aa11", "resolved").await;
+    h.run().await;
+    // The first note is the ticket's description; the resolution is the one after it.
+    let notes = h.notes(&h.only_ticket());
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[1].starts_with("[mspbridge] Resolved: DiskFull at 2026-11-23T07:45:00"),
+        "{}",
+        notes[1]
+    );
+    assert!(notes[1].contains("fs1:9100"), "{}", notes[1]);
+
+    // A resolution is no occurrence: no flush later, and a closed ticket is noted, not reopened.
+    h.connectwise()
+        .set_ticket_status(id(&ticket), 34)
+        .await
+        .unwrap();
+    h.advance(MINUTE);
+    h.alertmanager("DiskFull", "aa11-second-firing-ended", "resolved")
+        .await;
+    h.run().await;
+    h.advance(30 * MINUTE);
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(ticket["status"]["id"], 34, "still closed");
+    assert_eq!(h.notes(&ticket).len(), 3);
+    assert!(h.events(events::TICKET_REOPENED).await.is_empty());
+    let incidents = h.store.list_incidents(Default::default()).await.unwrap();
+    assert_eq!(incidents[0].alert_count, 1, "resolutions are not counted");
+}
+
+#[tokio::test]
+async fn a_resolution_without_a_ticket_opens_nothing_and_one_during_the_create_follows_it() {
+    let h = Harness::new("").await;
+    h.alertmanager("NeverFired", "bb22", "resolved").await;
+    h.run().await;
+    assert!(h.tickets().is_empty());
+    assert_eq!(
+        h.queued_alerts().await,
+        0,
+        "the resolution was taken off the queue"
+    );
+
+    // Firing and resolved in one page: the note job runs after the create, on its ticket.
+    h.alertmanager("Flapping", "cc33", "firing").await;
+    h.alertmanager("Flapping", "cc33", "resolved").await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[1].starts_with("[mspbridge] Resolved: Flapping"),
+        "{}",
+        notes[1]
+    );
+}
+
 // ---------------------------------------------------------------- metrics
 
 #[tokio::test]

@@ -11,5 +11,6 @@ pub mod flood;
 pub mod flush;
 pub mod intake;
 pub mod repeat;
+pub mod resolution;
 pub mod retention;
 pub mod routing;

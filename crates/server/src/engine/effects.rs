@@ -15,7 +15,7 @@ use mspbridge_store::{Job, StoreError};
 use serde_json::json;
 
 use super::incident::{IncidentDetails, STATUS_OPEN};
-use super::jobs::{self, AddNote, CreateTicket, JobFailure, UploadAttachment};
+use super::jobs::{self, AddNote, CreateTicket, JobFailure, ResolutionNote, UploadAttachment};
 use super::{metrics, Engine};
 
 /// Attempts at re-reading an incident that changed while a job updated it.
@@ -185,23 +185,68 @@ impl Engine {
         )))
     }
 
-    /// `ticket.note`: one consolidated update.
-    pub(crate) async fn run_add_note(&self, note: AddNote) -> Result<(), JobFailure> {
+    /// Adds `text` to a ticket: a discussion note, or an internal one when the client's tickets
+    /// keep their description in `initialInternalAnalysis`.
+    async fn post_note(
+        &self,
+        client_name: Option<&str>,
+        ticket_id: i64,
+        text: &str,
+    ) -> Result<(), JobFailure> {
         let client = self.connectwise()?;
         let config = self.config();
-        let settings = config.effective_ticket_settings(note.client.as_deref());
+        let settings = config.effective_ticket_settings(client_name);
         let body = match settings.description_field {
-            DescriptionField::InitialDescription => NewNote::discussion(note.text.clone()),
-            DescriptionField::InitialInternalAnalysis => NewNote::internal(note.text.clone()),
+            DescriptionField::InitialDescription => NewNote::discussion(text.to_string()),
+            DescriptionField::InitialInternalAnalysis => NewNote::internal(text.to_string()),
         };
-        self.cw_call("add_note", client.add_note(note.ticket_id, &body))
+        self.cw_call("add_note", client.add_note(ticket_id, &body))
             .await
-            .map_err(|error| {
-                cw_failure(
-                    &format!("adding a note to ticket {}", note.ticket_id),
-                    &error,
-                )
-            })?;
+            .map_err(|error| cw_failure(&format!("adding a note to ticket {ticket_id}"), &error))?;
+        Ok(())
+    }
+
+    /// `ticket.resolution`: the note that an incident's alert resolved.
+    pub(crate) async fn run_resolution_note(&self, note: ResolutionNote) -> Result<(), JobFailure> {
+        let ticket_id = match note.ticket_id {
+            Some(ticket_id) => ticket_id,
+            None => {
+                let incident = self
+                    .shared
+                    .store
+                    .get_incident(&note.incident_key)
+                    .await
+                    .map_err(store_failure)?;
+                match incident.and_then(|incident| incident.ticket_id) {
+                    Some(ticket_id) => ticket_id,
+                    None => {
+                        return Err(JobFailure::retryable(format!(
+                            "incident {:?} has no ticket yet (its create has not succeeded); the \
+                             resolution note waits for it",
+                            note.incident_key
+                        )))
+                    }
+                }
+            }
+        };
+        self.post_note(note.client.as_deref(), ticket_id, &note.text)
+            .await?;
+        tracing::info!(ticket_id, "resolution noted on the ticket");
+        self.event(
+            events::TICKET_UPDATED,
+            note.client.clone(),
+            Some(format!("ticket {ticket_id}")),
+            format!("ticket {ticket_id} noted: its alert resolved"),
+            json!({"ticket_id": ticket_id, "incident_key": note.incident_key, "resolved": true}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `ticket.note`: one consolidated update.
+    pub(crate) async fn run_add_note(&self, note: AddNote) -> Result<(), JobFailure> {
+        self.post_note(note.client.as_deref(), note.ticket_id, &note.text)
+            .await?;
         metrics::count(metrics::TICKETS_UPDATED);
         tracing::info!(
             ticket_id = note.ticket_id,

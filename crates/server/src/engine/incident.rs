@@ -1,15 +1,13 @@
 //! The engine's bookkeeping inside the store's generic records: what an incident's `details` and
 //! `buffer` hold, and the per-client flood state kept in the key-value table.
 //!
-//! An incident's details carry an *outbox*: the jobs implied by the last alert written into it.
-//! The incident update and the outbox are one store write; the jobs are enqueued right after (with
-//! idempotency keys). Should the process die in between, the alert is still queued, and processing
-//! it again finds its id in the incident and only re-enqueues the outbox, so no decision is taken
-//! twice and no effect is lost.
+//! An alert leaves the queue in the same transaction that stores its incident change, the flood
+//! state and the jobs it implies (`Store::commit_decisions`), so a crash leaves either all of it or
+//! none, and an alert still queued after a restart is simply decided again.
 
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
-use mspbridge_store::{AlertId, NewJob};
+use mspbridge_store::AlertId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,12 +22,6 @@ pub struct IncidentDetails {
     /// `externalXRef` of the create in flight, if any.
     #[serde(default)]
     pub pending_xref: Option<String>,
-    /// The last alert written into the incident.
-    #[serde(default)]
-    pub last_alert_id: Option<AlertId>,
-    /// The jobs that alert implied.
-    #[serde(default)]
-    pub outbox: Vec<NewJob>,
     /// The reason of the last decision, for the console.
     #[serde(default)]
     pub reason: Option<String>,

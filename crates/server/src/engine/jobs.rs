@@ -24,6 +24,8 @@ pub const KIND_FLUSH: &str = "ticket.flush";
 pub const KIND_ADD_NOTE: &str = "ticket.note";
 /// Job kind: attach a file to a ticket (`UploadAttachment`).
 pub const KIND_UPLOAD_ATTACHMENT: &str = "ticket.attachment";
+/// Job kind: note on a ticket that its alert resolved (`ResolutionNote`).
+pub const KIND_RESOLUTION_NOTE: &str = "ticket.resolution";
 
 /// Create a ticket whose create is identified by `external_xref`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +66,20 @@ pub struct AddNote {
     pub text: String,
     /// Alerts the note reports.
     pub alert_count: usize,
+}
+
+/// Note on an incident's ticket that its alert resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionNote {
+    /// The incident.
+    pub incident_key: String,
+    /// Client.
+    pub client: Option<String>,
+    /// The ticket; `None` when it was still being created, and then the incident's ticket when
+    /// the job runs (after the create, in the incident's order).
+    pub ticket_id: Option<i64>,
+    /// Note text.
+    pub text: String,
 }
 
 /// Attach one file to a ticket.

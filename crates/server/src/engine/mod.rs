@@ -23,9 +23,10 @@
 //! most once per `connection_event_every`), job dead-lettered (4201). Metrics:
 //! see [`metrics`].
 //!
-//! Jobs (see [`jobs`]): `ticket.create`, `ticket.flush`, `ticket.note`, `ticket.attachment`, each
-//! with the incident key as serial key.
+//! Jobs (see [`jobs`]): `ticket.create`, `ticket.flush`, `ticket.note`, `ticket.resolution`,
+//! `ticket.attachment`, each with the incident key as serial key.
 
+mod decide;
 mod effects;
 pub mod error;
 mod flush;
@@ -134,6 +135,8 @@ pub(crate) struct Shared {
     /// Alerts are taken off the queue by one task at a time, in id order.
     alerts_lock: Mutex<()>,
     last_prune: StdMutex<Option<DateTime<Utc>>>,
+    /// Machines lately recorded as systems, by (client, lower-cased name), with when.
+    known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
     /// When the last "connection failed" event was recorded (one per outage window, not per job).
     last_connection_event: StdMutex<Option<DateTime<Utc>>>,
 }
@@ -185,6 +188,7 @@ impl Engine {
                 stopping: AtomicBool::new(false),
                 alerts_lock: Mutex::new(()),
                 last_prune: StdMutex::new(None),
+                known_systems: StdMutex::new(HashMap::new()),
                 last_connection_event: StdMutex::new(None),
             }),
         }

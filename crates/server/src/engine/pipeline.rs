@@ -1,42 +1,51 @@
-//! Taking alerts off the queue: enrichment (rule 2), routing (rule 3), and the repeat and flood
-//! decisions (rules 4 and 5) written into the incident together with the jobs they imply.
+//! Taking alerts off the queue a page at a time: enrichment (rule 2), routing (rule 3), the
+//! machines an alert names learned as systems, then the page's decisions (see [`super::decide`])
+//! written in one transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mspbridge_connectors::netwrix::{self, AuditorError};
 use mspbridge_core::alert::{ActivityRecord, Alert, AlertKey, Detail};
-use mspbridge_core::clock::{add, sub};
 use mspbridge_core::config::{Config, SourceConfig, SourceKind};
 use mspbridge_core::events;
-use mspbridge_core::rules::content;
-use mspbridge_core::rules::correlation::{self, EarlierTicket};
-use mspbridge_core::rules::flood::{self, FloodDecision};
-use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::routing::{self, Routing};
-use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
-    Alert as StoredAlert, AlertFilter, AlertId, AlertState, Incident, NewEvent, NewJob, StoreError,
+    Alert as StoredAlert, AlertFilter, AlertId, AlertState, NewEvent, StoreError,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::decide::Decisions;
 use super::error::EngineError;
-use super::incident::{
-    flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
-};
-use super::jobs::{self, CreateTicket, Flush};
 use super::{metrics, Engine};
+
+/// How long a system sighting is remembered before the inventory is written again.
+const SYSTEM_SIGHTING_MEMORY: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Queued alerts taken per page; due jobs run between pages, so a backlog never starves them.
 const ALERT_PAGE: u32 = 100;
 
-/// Conflicting writers an alert tolerates before it is left queued for the next run.
+/// Times one alert is decided again after other writers changed what it was decided on.
 const MAX_CONFLICT_RETRIES: usize = 16;
 
-/// Outcome of one attempt to write a decision: jobs to enqueue, or "reload and decide again".
-enum Written {
-    Jobs(Vec<NewJob>),
-    Retry,
+/// Whether `error` means another writer changed what a decision was based on.
+fn is_race(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Conflict { .. }
+            | StoreError::SettingChanged { .. }
+            | StoreError::InvalidTransition { .. }
+    )
+}
+
+/// An alert ready for the rules: decoded, enriched and routed.
+struct Prepared {
+    id: AlertId,
+    alert: Alert,
+    /// Client and alert key; `None` when unrouted.
+    route: Option<(String, AlertKey)>,
+    /// The alert with its fetched record, to be stored with the decision.
+    payload: Option<Value>,
 }
 
 impl Engine {
@@ -58,12 +67,13 @@ impl Engine {
         if batch.is_empty() {
             return Ok(None);
         }
-        let mut done = 0;
+        let config = self.config();
+        let mut page = Vec::with_capacity(batch.len());
         for stored in batch {
             *cursor = Some(stored.id);
             let alert_id = stored.id;
-            match self.process_alert(stored).await {
-                Ok(()) => done += 1,
+            match self.prepare(stored, &config).await {
+                Ok(prepared) => page.push(prepared),
                 // The store itself failing stops the pass; it is retried at the next wake-up.
                 Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
                 // Anything else concerns this alert only: it stays queued, the others go on.
@@ -72,7 +82,115 @@ impl Engine {
                 }
             }
         }
-        Ok(Some(done))
+        self.learn_systems(&page).await;
+        self.commit_page(&page, &config).await.map(Some)
+    }
+
+    /// Decides the whole page against one view of the store and writes it in one transaction;
+    /// if something else changed an incident or flood state meanwhile, decides alert by alert.
+    async fn commit_page(&self, page: &[Prepared], config: &Config) -> Result<usize, EngineError> {
+        let mut decisions = Decisions::new(self.shared.store.clone());
+        for prepared in page {
+            self.decide_prepared(&mut decisions, prepared, config)
+                .await?;
+        }
+        match self
+            .shared
+            .store
+            .commit_decisions(decisions.into_batch())
+            .await
+        {
+            Ok(()) => {
+                self.count_taken(page);
+                Ok(page.len())
+            }
+            Err(error) if is_race(&error) => {
+                tracing::debug!(%error, "page changed concurrently; deciding alert by alert");
+                let mut done = 0;
+                for prepared in page {
+                    match self.commit_one(prepared, config).await {
+                        Ok(true) => done += 1,
+                        Ok(false) => {}
+                        Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
+                        Err(error) => tracing::error!(
+                            alert_id = prepared.id,
+                            %error,
+                            "alert left queued; retried at the next run"
+                        ),
+                    }
+                }
+                Ok(done)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// One alert's decision in its own transaction, decided again while others keep changing
+    /// what it depends on; `false` if the alert had already left the queue.
+    async fn commit_one(&self, prepared: &Prepared, config: &Config) -> Result<bool, EngineError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let mut decisions = Decisions::new(self.shared.store.clone());
+            self.decide_prepared(&mut decisions, prepared, config)
+                .await?;
+            match self
+                .shared
+                .store
+                .commit_decisions(decisions.into_batch())
+                .await
+            {
+                Ok(()) => {
+                    self.count_taken(std::slice::from_ref(prepared));
+                    return Ok(true);
+                }
+                Err(StoreError::InvalidTransition { .. }) => {
+                    tracing::info!(alert_id = prepared.id, "alert already taken off the queue");
+                    return Ok(false);
+                }
+                Err(error) if is_race(&error) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(EngineError::Contended {
+            key: prepared
+                .route
+                .as_ref()
+                .map_or_else(String::new, |(_, key)| key.to_string()),
+        })
+    }
+
+    async fn decide_prepared(
+        &self,
+        decisions: &mut Decisions,
+        prepared: &Prepared,
+        config: &Config,
+    ) -> Result<(), EngineError> {
+        match &prepared.route {
+            Some((client, key)) => {
+                self.decide(decisions, prepared.id, &prepared.alert, client, key, config)
+                    .await?;
+                decisions.take(
+                    prepared.id,
+                    AlertState::Processed,
+                    Some(client.clone()),
+                    prepared.payload.clone(),
+                );
+            }
+            None => decisions.take(
+                prepared.id,
+                AlertState::Unrouted,
+                prepared.alert.client.clone(),
+                prepared.payload.clone(),
+            ),
+        }
+        Ok(())
+    }
+
+    /// Metrics and events of alerts once their decisions are stored.
+    fn count_taken(&self, page: &[Prepared]) {
+        for prepared in page.iter().filter(|prepared| prepared.route.is_none()) {
+            metrics::count(metrics::ALERTS_UNROUTED);
+            tracing::warn!(alert_id = prepared.id, "alert unrouted");
+        }
     }
 
     pub(crate) async fn requeue_unrouted(&self) -> Result<usize, EngineError> {
@@ -98,23 +216,22 @@ impl Engine {
         }
     }
 
-    async fn process_alert(&self, stored: StoredAlert) -> Result<(), EngineError> {
-        let config = self.config();
+    /// Decodes, enriches (rule 2) and routes (rule 3) one alert. An unrouted alert is an event
+    /// here; it leaves the queue as `unrouted` with the page's commit.
+    async fn prepare(&self, stored: StoredAlert, config: &Config) -> Result<Prepared, EngineError> {
         let mut alert = decode_alert(&stored);
         let source = config.source(&alert.source);
-        self.enrich(&mut alert, source, stored.id).await?;
-        let client = match routing::route(&alert, source, &config) {
+        let enriched = self.enrich(&mut alert, source, stored.id).await;
+        let payload = enriched.then(|| serde_json::to_value(&alert).unwrap_or_default());
+        let route = match routing::route(&alert, source, config) {
             Routing::Routed { client, reason } => {
                 tracing::debug!(alert_id = stored.id, %client, %reason, "alert routed");
-                client
+                alert.client = Some(client.clone());
+                let template = source.and_then(|source| source.alert_key.as_ref());
+                let key = AlertKey::for_alert(&alert, &client, template);
+                Some((client, key))
             }
             Routing::Unrouted { reason } => {
-                let store = &self.shared.store;
-                store
-                    .set_alert_state(stored.id, AlertState::Unrouted)
-                    .await?;
-                metrics::count(metrics::ALERTS_UNROUTED);
-                tracing::warn!(alert_id = stored.id, %reason, "alert unrouted");
                 self.event(
                     events::ALERT_UNROUTED,
                     None,
@@ -126,65 +243,94 @@ impl Engine {
                     json!({"alert_id": stored.id, "source": alert.source}),
                 )
                 .await;
-                return Ok(());
+                None
             }
         };
-        if stored.client.as_deref() != Some(client.as_str()) {
-            self.shared
-                .store
-                .set_alert_client(stored.id, Some(client.clone()))
-                .await?;
-        }
-        alert.client = Some(client.clone());
-        // The machines the alert names become systems of the client (IT Glue auto-mapping).
-        let machines: Vec<&str> = alert
-            .records
-            .iter()
-            .flat_map(|record| {
-                record
-                    .workstation
-                    .as_deref()
-                    .into_iter()
-                    .chain([record.where_.as_str()])
-            })
-            .collect();
-        if let Err(error) = crate::itglue::learn_systems_from_alert(
-            self.shared.store.as_ref(),
-            &client,
-            &machines,
-            self.now(),
-        )
-        .await
-        {
-            tracing::warn!(alert_id = stored.id, %error, "could not record the alert's systems");
-        }
-        let template = source.and_then(|source| source.alert_key.as_ref());
-        let key = AlertKey::for_alert(&alert, &client, template);
-        self.apply_rules(stored.id, &alert, &client, &key, &config)
-            .await?;
-        self.shared
-            .store
-            .set_alert_state(stored.id, AlertState::Processed)
-            .await?;
-        Ok(())
+        Ok(Prepared {
+            id: stored.id,
+            alert,
+            route,
+            payload,
+        })
     }
 
-    /// Rule 2: fetches the activity record of a Netwrix alert. An unknown RID (Auditor's *Test
-    /// run*) or an unreachable Auditor is an event; the alert goes on with what it has.
+    /// The machines the page's alerts name become systems of their clients (IT Glue
+    /// auto-mapping). Sightings recorded lately are skipped from memory, so a storm costs no
+    /// inventory read per alert; a failure is logged and never holds the alerts up.
+    async fn learn_systems(&self, page: &[Prepared]) {
+        let now = self.now();
+        let mut by_client: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        {
+            let known = self
+                .shared
+                .known_systems
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for prepared in page {
+                let Some((client, _)) = &prepared.route else {
+                    continue;
+                };
+                for record in &prepared.alert.records {
+                    let names = record
+                        .workstation
+                        .as_deref()
+                        .into_iter()
+                        .chain([record.where_.as_str()]);
+                    for name in names.filter(|name| !name.trim().is_empty()) {
+                        let seen = known.get(&(client.clone(), name.to_lowercase()));
+                        if seen.is_some_and(|at| now - *at < SYSTEM_SIGHTING_MEMORY) {
+                            continue;
+                        }
+                        by_client.entry(client.as_str()).or_default().insert(name);
+                    }
+                }
+            }
+        }
+        for (client, names) in by_client {
+            let names: Vec<&str> = names.into_iter().collect();
+            let learned = crate::itglue::learn_systems_from_alert(
+                self.shared.store.as_ref(),
+                client,
+                &names,
+                now,
+            )
+            .await;
+            match learned {
+                Ok(_) => {
+                    let mut known = self
+                        .shared
+                        .known_systems
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    for name in names {
+                        known.insert((client.to_string(), name.to_lowercase()), now);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%client, %error, "could not record the systems alerts named")
+                }
+            }
+        }
+    }
+
+    /// Rule 2: fetches the activity record of a Netwrix alert; `true` when the alert got it (and
+    /// is stored with it, so a flush reads it from there and a restart does not fetch it again).
+    /// An unknown RID (Auditor's *Test run*) or an unreachable Auditor is an event; the alert
+    /// goes on with what it has.
     async fn enrich(
         &self,
         alert: &mut Alert,
         source: Option<&SourceConfig>,
         alert_id: AlertId,
-    ) -> Result<(), EngineError> {
+    ) -> bool {
         let Some(source) = source.filter(|source| source.kind == SourceKind::NetwrixAuditor) else {
-            return Ok(());
+            return false;
         };
         if !alert.records.is_empty() {
-            return Ok(());
+            return false;
         }
         let Some(rid) = alert.netwrix_record_id().map(str::to_string) else {
-            return Ok(());
+            return false;
         };
         let problem = match self.shared.auditors.get(&source.name) {
             None => format!(
@@ -197,14 +343,7 @@ impl Engine {
                 match fetched {
                     Ok(Some(record)) => {
                         apply_record(alert, record);
-                        // Kept with the alert: a flush reads it from there, a restart does not
-                        // fetch it again.
-                        let payload = serde_json::to_value(&*alert).unwrap_or_default();
-                        self.shared
-                            .store
-                            .set_alert_payload(alert_id, payload)
-                            .await?;
-                        return Ok(());
+                        return true;
                     }
                     Ok(None) => format!(
                         "Netwrix Auditor has no activity record with RID {rid} (a Test run of the \
@@ -223,384 +362,7 @@ impl Engine {
             json!({"alert_id": alert_id, "rid": rid, "source": source.name}),
         )
         .await;
-        Ok(())
-    }
-
-    async fn apply_rules(
-        &self,
-        alert_id: AlertId,
-        alert: &Alert,
-        client: &str,
-        key: &AlertKey,
-        config: &Config,
-    ) -> Result<(), EngineError> {
-        let store = &self.shared.store;
-        let flood_key = AlertKey::flood(client);
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            // Processed before a crash? Then only its jobs may be missing.
-            for candidate in [key, &flood_key] {
-                if let Some(incident) = store.get_incident(candidate.as_str()).await? {
-                    let details = IncidentDetails::read(&incident.details);
-                    if details.last_alert_id == Some(alert_id) {
-                        store.enqueue_jobs(details.outbox).await?;
-                        return Ok(());
-                    }
-                }
-            }
-            let existing = store.get_incident(key.as_str()).await?;
-            let state = existing.as_ref().map(|incident| IncidentState {
-                last_alert_at: incident.last_alert_at,
-                buffered: incident.buffer.len(),
-                flush_scheduled: incident.flush_at.is_some(),
-            });
-            let at = alert.received_at;
-            let written = match repeat::decide(state.as_ref(), at, &config.rules) {
-                RepeatDecision::JoinBuffer {
-                    schedule_flush_at,
-                    reason,
-                } => {
-                    let incident = existing.expect("a repeat has an incident");
-                    self.join_buffer(incident, alert_id, alert, schedule_flush_at, reason)
-                        .await?
-                }
-                RepeatDecision::NewTicket { reason } => {
-                    self.new_ticket(existing, alert_id, alert, client, key, reason, config)
-                        .await?
-                }
-            };
-            match written {
-                Written::Jobs(jobs) => {
-                    store.enqueue_jobs(jobs).await?;
-                    return Ok(());
-                }
-                Written::Retry => continue,
-            }
-        }
-        Err(EngineError::Contended {
-            key: key.to_string(),
-        })
-    }
-
-    async fn join_buffer(
-        &self,
-        mut incident: Incident,
-        alert_id: AlertId,
-        alert: &Alert,
-        schedule_flush_at: Option<DateTime<Utc>>,
-        reason: String,
-    ) -> Result<Written, EngineError> {
-        let now = self.now();
-        let at = alert.received_at;
-        incident
-            .buffer
-            .push(BufferedAlert::new(alert_id).to_value());
-        incident.last_alert_at = incident.last_alert_at.max(at);
-        incident.alert_count += 1;
-        let mut outbox = Vec::new();
-        if let Some(flush_at) = schedule_flush_at {
-            incident.flush_at = Some(flush_at);
-            outbox.push(jobs::new_job(
-                jobs::KIND_FLUSH,
-                &incident.key,
-                &Flush {
-                    incident_key: incident.key.clone(),
-                },
-                flush_at,
-                format!("flush:{}:{alert_id}", incident.key),
-                now,
-            ));
-        } else if incident.flush_at.is_none() {
-            // A buffer always has a flush; schedule one should an older version have left none.
-            let flush_at = add(at, self.config().rules.consolidation_interval);
-            incident.flush_at = Some(flush_at);
-            outbox.push(jobs::new_job(
-                jobs::KIND_FLUSH,
-                &incident.key,
-                &Flush {
-                    incident_key: incident.key.clone(),
-                },
-                flush_at,
-                format!("flush:{}:{alert_id}", incident.key),
-                now,
-            ));
-        }
-        let mut details = IncidentDetails::read(&incident.details);
-        details.last_alert_id = Some(alert_id);
-        details.outbox = outbox.clone();
-        details.reason = Some(reason.clone());
-        incident.details = details.to_value();
-        tracing::debug!(alert_id, key = %incident.key, %reason, "alert joins the consolidation buffer");
-        match self.shared.store.upsert_incident(incident).await {
-            Ok(_) => Ok(Written::Jobs(outbox)),
-            Err(StoreError::Conflict { .. }) => Ok(Written::Retry),
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn new_ticket(
-        &self,
-        existing: Option<Incident>,
-        alert_id: AlertId,
-        alert: &Alert,
-        client: &str,
-        key: &AlertKey,
-        reason: String,
-        config: &Config,
-    ) -> Result<Written, EngineError> {
-        let store = &self.shared.store;
-        let rules = &config.rules;
-        let at = alert.received_at;
-        let kv_key = flood_kv_key(client);
-        let stored_state = store.get_kv(&kv_key).await?;
-        let mut state: FloodState = stored_state
-            .clone()
-            .and_then(|value| serde_json::from_value(value).ok())
-            .unwrap_or_default();
-        state
-            .standalone
-            .retain(|created| *created >= sub(at, rules.ticket_flood_interval));
-        let used =
-            flood::standalone_created_in_window(&state.standalone, at, rules.ticket_flood_interval);
-        let mut decision = flood::decide(
-            used,
-            rules.ticket_flood_limit,
-            state.flood_opened_at,
-            at,
-            rules.ticket_flood_interval,
-        );
-        let flood_key = AlertKey::flood(client);
-        let flood_incident = if matches!(decision, FloodDecision::UseFloodTicket { .. }) {
-            let incident = store.get_incident(flood_key.as_str()).await?;
-            if incident.is_none() {
-                decision = FloodDecision::OpenFloodTicket {
-                    reason: "flood limit reached; the flood ticket's incident is gone, so a new \
-                             one is opened"
-                        .to_string(),
-                };
-            }
-            incident
-        } else {
-            None
-        };
-        match &decision {
-            FloodDecision::Standalone { .. } => state.standalone.push(at),
-            FloodDecision::OpenFloodTicket { .. } => state.flood_opened_at = Some(at),
-            FloodDecision::UseFloodTicket { .. } => {}
-        }
-        let new_state = serde_json::to_value(&state).unwrap_or_default();
-        if !store
-            .compare_and_put_kv(&kv_key, stored_state, new_state)
-            .await?
-        {
-            return Ok(Written::Retry);
-        }
-        match decision {
-            FloodDecision::UseFloodTicket {
-                reason: flood_reason,
-                ..
-            } => {
-                let incident = flood_incident.expect("checked above");
-                let schedule = if incident.buffer.is_empty() && incident.flush_at.is_none() {
-                    Some(add(at, rules.consolidation_interval))
-                } else {
-                    None
-                };
-                self.join_buffer(
-                    incident,
-                    alert_id,
-                    alert,
-                    schedule,
-                    format!("{reason}; {flood_reason}"),
-                )
-                .await
-            }
-            FloodDecision::Standalone {
-                reason: flood_reason,
-            } => {
-                let create = self
-                    .create_for_alert(alert, client, key, false, config)
-                    .await?;
-                self.write_pending_create(
-                    existing,
-                    key,
-                    client,
-                    alert_id,
-                    at,
-                    false,
-                    create,
-                    format!("{reason}; {flood_reason}"),
-                )
-                .await
-            }
-            FloodDecision::OpenFloodTicket {
-                reason: flood_reason,
-            } => {
-                let create = self
-                    .create_for_alert(alert, client, &flood_key, true, config)
-                    .await?;
-                let previous = store.get_incident(flood_key.as_str()).await?;
-                tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
-                self.write_pending_create(
-                    previous,
-                    &flood_key,
-                    client,
-                    alert_id,
-                    at,
-                    true,
-                    create,
-                    format!("{reason}; {flood_reason}"),
-                )
-                .await
-            }
-        }
-    }
-
-    /// The create job payload for a new ticket opened by `alert`.
-    async fn create_for_alert(
-        &self,
-        alert: &Alert,
-        client: &str,
-        key: &AlertKey,
-        flood: bool,
-        config: &Config,
-    ) -> Result<CreateTicket, EngineError> {
-        let rules = &config.rules;
-        let host = &self.shared.host_name;
-        let settings = config.effective_ticket_settings(Some(client));
-        let lines = self
-            .correlation_lines(key, client, alert.received_at, config, |name| {
-                alert.placeholder_value(name, host)
-            })
-            .await?;
-        let mut summary = content::summary(&settings, alert, host);
-        let mut description = content::description(
-            &settings,
-            alert,
-            host,
-            &lines,
-            rules.display_only_first_activity_record,
-        );
-        if flood {
-            summary = truncate_utf16(
-                &format!("[mspbridge] Ticket flood: {client}"),
-                SUMMARY_MAX_UTF16_UNITS,
-            )
-            .to_string();
-            let until = add(alert.received_at, rules.ticket_flood_interval);
-            description = content::cap(&format!(
-                "The ticket flood limit of {} standalone tickets per {} was reached for {client}. \
-                 New alerts for {client} are added to this ticket until {}.\n\nFirst alert: {}\n\n{}",
-                rules.ticket_flood_limit,
-                mspbridge_core::duration::format_duration(rules.ticket_flood_interval),
-                until.to_rfc3339(),
-                alert.alert_name,
-                description
-            ));
-        }
-        Ok(CreateTicket {
-            incident_key: key.to_string(),
-            client: client.to_string(),
-            external_xref: new_external_xref(),
-            summary,
-            description,
-            flood,
-            attachment: content::attachment_for_new_ticket(
-                alert,
-                rules.display_only_first_activity_record,
-            )
-            .map(Into::into),
-        })
-    }
-
-    /// Rule 5's correlation lines for a ticket of `key` opened at `at`.
-    pub(crate) async fn correlation_lines(
-        &self,
-        key: &AlertKey,
-        client: &str,
-        at: DateTime<Utc>,
-        config: &Config,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Vec<String>, EngineError> {
-        let rules = &config.rules;
-        if !rules.enable_ticket_correlation {
-            return Ok(Vec::new());
-        }
-        let since = sub(at, rules.correlation_interval);
-        let history: Vec<EarlierTicket> = self
-            .shared
-            .store
-            .incidents_for_key_since(key.as_str(), since)
-            .await?
-            .into_iter()
-            .map(|entry| EarlierTicket {
-                ticket_id: entry.ticket_id,
-                opened_at: entry.opened_at,
-            })
-            .collect();
-        let settings = config.effective_ticket_settings(Some(client));
-        Ok(correlation::lines(
-            &history,
-            at,
-            rules.correlation_interval,
-            &settings.correlation_format,
-            lookup,
-        ))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn write_pending_create(
-        &self,
-        existing: Option<Incident>,
-        key: &AlertKey,
-        client: &str,
-        alert_id: AlertId,
-        at: DateTime<Utc>,
-        flood: bool,
-        create: CreateTicket,
-        reason: String,
-    ) -> Result<Written, EngineError> {
-        let now = self.now();
-        let job = jobs::new_job(
-            jobs::KIND_CREATE_TICKET,
-            key.as_str(),
-            &create,
-            now,
-            format!("create:{}", create.external_xref),
-            now,
-        );
-        let details = IncidentDetails {
-            pending_xref: Some(create.external_xref.clone()),
-            last_alert_id: Some(alert_id),
-            outbox: vec![job.clone()],
-            reason: Some(reason.clone()),
-        };
-        // A buffer still waiting for its flush (update_interval shorter than the consolidation
-        // interval) is kept: its alerts go into the new ticket's first update.
-        let (buffer, flush_at, version) = match existing {
-            Some(previous) => (previous.buffer, previous.flush_at, previous.version),
-            None => (Vec::new(), None, 0),
-        };
-        let incident = Incident {
-            key: key.to_string(),
-            client: Some(client.to_string()),
-            ticket_id: None,
-            status: STATUS_PENDING_CREATE.to_string(),
-            first_alert_at: at,
-            last_alert_at: at,
-            alert_count: 1,
-            buffer,
-            flush_at,
-            flood,
-            details: details.to_value(),
-            version,
-        };
-        tracing::info!(alert_id, %key, %reason, "new ticket decided");
-        match self.shared.store.upsert_incident(incident).await {
-            Ok(_) => Ok(Written::Jobs(vec![job])),
-            Err(StoreError::Conflict { .. }) => Ok(Written::Retry),
-            Err(error) => Err(error.into()),
-        }
+        false
     }
 
     /// Records an integration event; a failure to record it is logged, never fatal.
@@ -624,11 +386,6 @@ impl Engine {
             tracing::error!(%error, code, "cannot record an integration event");
         }
     }
-}
-
-/// A fresh `externalXRef`: stable once stored in the job, unique across databases.
-pub(crate) fn new_external_xref() -> String {
-    format!("mspbridge:{}", uuid::Uuid::new_v4().simple())
 }
 
 /// The alert a stored row holds; a payload that is not one (written by hand or by an older

@@ -184,6 +184,7 @@ impl Engine {
             jobs::KIND_CREATE_TICKET => self.run_create_ticket(job, payload(job)?).await,
             jobs::KIND_FLUSH => self.run_flush(job, payload(job)?).await,
             jobs::KIND_ADD_NOTE => self.run_add_note(payload(job)?).await,
+            jobs::KIND_RESOLUTION_NOTE => self.run_resolution_note(payload(job)?).await,
             jobs::KIND_UPLOAD_ATTACHMENT => self.run_upload_attachment(payload(job)?).await,
             other => Err(JobFailure::permanent(format!(
                 "job {} has the unknown kind {other:?}; this version of mspbridge cannot run it",

@@ -196,6 +196,30 @@ impl Harness {
             .map_or(0, |(_, count)| count)
     }
 
+    /// Accepts an Alertmanager notification (webhook payload version 4) from the `prometheus`
+    /// source for one alert `fingerprint` named `alert_name`, `firing` or `resolved`.
+    pub async fn alertmanager(&self, alert_name: &str, fingerprint: &str, status: &str) {
+        let payload = serde_json::json!({
+            "version": "4",
+            "status": status,
+            "receiver": "mspbridge",
+            "alerts": [{
+                "status": status,
+                "labels": {"alertname": alert_name, "instance": "fs1:9100", "job": "node"},
+                "annotations": {"summary": "/data is 97% full"},
+                "startsAt": "2026-11-23T07:00:00Z",
+                "endsAt": if status == "resolved" { "2026-11-23T07:45:00Z" } else { "0001-01-01T00:00:00Z" },
+                "fingerprint": fingerprint
+            }]
+        });
+        let payload: mspbridge_server::api::intake::AlertmanagerPayload =
+            serde_json::from_value(payload).unwrap();
+        let now = self.clock.now();
+        for alert in payload.into_alerts("prometheus", now).unwrap() {
+            engine::accept(&self.store, alert, now).await.unwrap();
+        }
+    }
+
     pub async fn run(&self) {
         self.engine().run_until_idle().await.unwrap();
     }
@@ -316,6 +340,11 @@ kind = "netwrix-auditor"
 url = "{auditor_url}"
 username = 'ACME\svc-mspbridge'
 password = "{AUDITOR_PASSWORD}"
+client = "Acme"
+
+[[sources]]
+name = "prometheus"
+kind = "alertmanager"
 client = "Acme"
 
 [[clients]]

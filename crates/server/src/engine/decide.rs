@@ -1,0 +1,535 @@
+//! The repeat, flood and resolution decisions (rules 4 and 5) for a page of alerts, made against
+//! an in-memory view of the incidents and flood states the page touches.
+//!
+//! [`Decisions`] reads each incident and flood state from the store once, lets every alert of the
+//! page decide against the view the alerts before it left, and hands the result to
+//! [`mspbridge_store::Store::commit_decisions`] as one transaction. Each incident keeps the
+//! version it was read at, so a flush or another worker that changed it in the meantime makes the
+//! commit fail whole with `Conflict` and the page is decided again; nothing is half written.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use mspbridge_core::alert::{Alert, AlertKey};
+use mspbridge_core::clock::{add, sub};
+use mspbridge_core::config::Config;
+use mspbridge_core::rules::content;
+use mspbridge_core::rules::correlation::{self, EarlierTicket};
+use mspbridge_core::rules::flood::{self, FloodDecision};
+use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
+use mspbridge_core::rules::resolution::{self, ResolutionDecision, ResolvedIncident};
+use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
+use mspbridge_store::{
+    AlertId, AlertOutcome, AlertState, DecisionBatch, Incident, NewJob, SettingWrite, Store,
+    StoreError,
+};
+use serde_json::Value;
+
+use super::error::EngineError;
+use super::incident::{
+    flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
+};
+use super::jobs::{self, CreateTicket, Flush, ResolutionNote};
+use super::Engine;
+
+/// A flood state as read, and as the page leaves it.
+struct Setting {
+    read: Option<Value>,
+    current: Option<Value>,
+}
+
+/// The decisions of one page, not yet written.
+pub(super) struct Decisions {
+    store: Arc<dyn Store>,
+    /// Incidents as the page sees them (`None`: none stored), with the version they were read at.
+    incidents: HashMap<String, Option<Incident>>,
+    /// Keys of incidents the page changed, in the order first changed.
+    changed: Vec<String>,
+    settings: HashMap<String, Setting>,
+    setting_order: Vec<String>,
+    jobs: Vec<NewJob>,
+    alerts: Vec<AlertOutcome>,
+}
+
+impl Decisions {
+    pub(super) fn new(store: Arc<dyn Store>) -> Decisions {
+        Decisions {
+            store,
+            incidents: HashMap::new(),
+            changed: Vec::new(),
+            settings: HashMap::new(),
+            setting_order: Vec::new(),
+            jobs: Vec::new(),
+            alerts: Vec::new(),
+        }
+    }
+
+    async fn incident(&mut self, key: &str) -> Result<Option<Incident>, StoreError> {
+        if let Some(seen) = self.incidents.get(key) {
+            return Ok(seen.clone());
+        }
+        let stored = self.store.get_incident(key).await?;
+        self.incidents.insert(key.to_string(), stored.clone());
+        Ok(stored)
+    }
+
+    fn put_incident(&mut self, incident: Incident) {
+        if !self.changed.contains(&incident.key) {
+            self.changed.push(incident.key.clone());
+        }
+        self.incidents.insert(incident.key.clone(), Some(incident));
+    }
+
+    async fn setting(&mut self, key: &str) -> Result<Option<Value>, StoreError> {
+        if let Some(seen) = self.settings.get(key) {
+            return Ok(seen.current.clone());
+        }
+        let read = self.store.get_kv(key).await?;
+        self.settings.insert(
+            key.to_string(),
+            Setting {
+                read: read.clone(),
+                current: read.clone(),
+            },
+        );
+        Ok(read)
+    }
+
+    fn put_setting(&mut self, key: &str, value: Value) {
+        if let Some(setting) = self.settings.get_mut(key) {
+            setting.current = Some(value);
+            if !self.setting_order.iter().any(|known| known == key) {
+                self.setting_order.push(key.to_string());
+            }
+        }
+    }
+
+    /// Records that the alert leaves the queue in `state`.
+    pub(super) fn take(
+        &mut self,
+        id: AlertId,
+        state: AlertState,
+        client: Option<String>,
+        payload: Option<Value>,
+    ) {
+        self.alerts.push(AlertOutcome {
+            id,
+            state,
+            client,
+            payload,
+        });
+    }
+
+    /// Everything decided, as one store write.
+    pub(super) fn into_batch(mut self) -> DecisionBatch {
+        let incidents = self
+            .changed
+            .iter()
+            .filter_map(|key| self.incidents.remove(key).flatten())
+            .collect();
+        let settings = self
+            .setting_order
+            .iter()
+            .filter_map(|key| {
+                let setting = self.settings.remove(key)?;
+                Some(SettingWrite {
+                    key: key.clone(),
+                    expected: setting.read,
+                    value: setting.current?,
+                })
+            })
+            .collect();
+        DecisionBatch {
+            alerts: self.alerts,
+            incidents,
+            settings,
+            jobs: self.jobs,
+        }
+    }
+}
+
+impl Engine {
+    /// Rules 4 and 5 for one routed alert (or the resolution rule for a resolved one), written
+    /// into `decisions`.
+    pub(super) async fn decide(
+        &self,
+        decisions: &mut Decisions,
+        alert_id: AlertId,
+        alert: &Alert,
+        client: &str,
+        key: &AlertKey,
+        config: &Config,
+    ) -> Result<(), EngineError> {
+        let existing = decisions.incident(key.as_str()).await?;
+        if alert.is_resolution() {
+            self.resolve(decisions, alert_id, alert, client, key, existing);
+            return Ok(());
+        }
+        let state = existing.as_ref().map(|incident| IncidentState {
+            last_alert_at: incident.last_alert_at,
+            buffered: incident.buffer.len(),
+            flush_scheduled: incident.flush_at.is_some(),
+        });
+        let at = alert.received_at;
+        match repeat::decide(state.as_ref(), at, &config.rules) {
+            RepeatDecision::JoinBuffer {
+                schedule_flush_at,
+                reason,
+            } => {
+                let incident = existing.expect("a repeat has an incident");
+                self.join_buffer(
+                    decisions,
+                    incident,
+                    alert_id,
+                    alert,
+                    schedule_flush_at,
+                    reason,
+                    config,
+                );
+                Ok(())
+            }
+            RepeatDecision::NewTicket { reason } => {
+                self.new_ticket(
+                    decisions, existing, alert_id, alert, client, key, reason, config,
+                )
+                .await
+            }
+        }
+    }
+
+    /// A resolved alert: one note on its incident's ticket, nothing else.
+    fn resolve(
+        &self,
+        decisions: &mut Decisions,
+        alert_id: AlertId,
+        alert: &Alert,
+        client: &str,
+        key: &AlertKey,
+        existing: Option<Incident>,
+    ) {
+        let incident = existing.as_ref().map(|incident| ResolvedIncident {
+            ticket_id: incident.ticket_id,
+        });
+        match resolution::decide(incident) {
+            ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
+                tracing::info!(alert_id, %key, %reason, "resolution noted");
+                let now = self.now();
+                decisions.jobs.push(jobs::new_job(
+                    jobs::KIND_RESOLUTION_NOTE,
+                    key.as_str(),
+                    &ResolutionNote {
+                        incident_key: key.to_string(),
+                        client: Some(client.to_string()),
+                        ticket_id,
+                        text: resolution::note(alert),
+                    },
+                    now,
+                    format!("resolution:{alert_id}"),
+                    now,
+                ));
+            }
+            ResolutionDecision::NothingToResolve { reason } => {
+                tracing::info!(alert_id, %key, %reason, "nothing to resolve");
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join_buffer(
+        &self,
+        decisions: &mut Decisions,
+        mut incident: Incident,
+        alert_id: AlertId,
+        alert: &Alert,
+        schedule_flush_at: Option<DateTime<Utc>>,
+        reason: String,
+        config: &Config,
+    ) {
+        let now = self.now();
+        let at = alert.received_at;
+        incident
+            .buffer
+            .push(BufferedAlert::new(alert_id).to_value());
+        incident.last_alert_at = incident.last_alert_at.max(at);
+        incident.alert_count += 1;
+        // A buffer always has a flush; one is scheduled by the first alert of an empty buffer
+        // (or here, should an older version have left a buffer without one).
+        let flush_at = schedule_flush_at.or_else(|| {
+            incident
+                .flush_at
+                .is_none()
+                .then(|| add(at, config.rules.consolidation_interval))
+        });
+        if let Some(flush_at) = flush_at {
+            incident.flush_at = Some(flush_at);
+            decisions.jobs.push(jobs::new_job(
+                jobs::KIND_FLUSH,
+                &incident.key,
+                &Flush {
+                    incident_key: incident.key.clone(),
+                },
+                flush_at,
+                format!("flush:{}:{alert_id}", incident.key),
+                now,
+            ));
+        }
+        let mut details = IncidentDetails::read(&incident.details);
+        details.reason = Some(reason.clone());
+        incident.details = details.to_value();
+        tracing::debug!(alert_id, key = %incident.key, %reason, "alert joins the consolidation buffer");
+        decisions.put_incident(incident);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn new_ticket(
+        &self,
+        decisions: &mut Decisions,
+        existing: Option<Incident>,
+        alert_id: AlertId,
+        alert: &Alert,
+        client: &str,
+        key: &AlertKey,
+        reason: String,
+        config: &Config,
+    ) -> Result<(), EngineError> {
+        let rules = &config.rules;
+        let at = alert.received_at;
+        let kv_key = flood_kv_key(client);
+        let mut state: FloodState = decisions
+            .setting(&kv_key)
+            .await?
+            .and_then(|value| serde_json::from_value(value).ok())
+            .unwrap_or_default();
+        state
+            .standalone
+            .retain(|created| *created >= sub(at, rules.ticket_flood_interval));
+        let used =
+            flood::standalone_created_in_window(&state.standalone, at, rules.ticket_flood_interval);
+        let mut decision = flood::decide(
+            used,
+            rules.ticket_flood_limit,
+            state.flood_opened_at,
+            at,
+            rules.ticket_flood_interval,
+        );
+        let flood_key = AlertKey::flood(client);
+        let flood_incident = decisions.incident(flood_key.as_str()).await?;
+        if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
+            decision = FloodDecision::OpenFloodTicket {
+                reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
+                         is opened"
+                    .to_string(),
+            };
+        }
+        match &decision {
+            FloodDecision::Standalone { .. } => state.standalone.push(at),
+            FloodDecision::OpenFloodTicket { .. } => state.flood_opened_at = Some(at),
+            FloodDecision::UseFloodTicket { .. } => {}
+        }
+        decisions.put_setting(&kv_key, serde_json::to_value(&state).unwrap_or_default());
+        match decision {
+            FloodDecision::UseFloodTicket {
+                reason: flood_reason,
+                ..
+            } => {
+                let incident = flood_incident.expect("checked above");
+                let schedule = (incident.buffer.is_empty() && incident.flush_at.is_none())
+                    .then(|| add(at, rules.consolidation_interval));
+                self.join_buffer(
+                    decisions,
+                    incident,
+                    alert_id,
+                    alert,
+                    schedule,
+                    format!("{reason}; {flood_reason}"),
+                    config,
+                );
+            }
+            FloodDecision::Standalone {
+                reason: flood_reason,
+            } => {
+                let create = self
+                    .create_for_alert(alert, client, key, false, config)
+                    .await?;
+                self.pending_create(
+                    decisions,
+                    existing,
+                    key,
+                    client,
+                    alert_id,
+                    at,
+                    create,
+                    format!("{reason}; {flood_reason}"),
+                );
+            }
+            FloodDecision::OpenFloodTicket {
+                reason: flood_reason,
+            } => {
+                let create = self
+                    .create_for_alert(alert, client, &flood_key, true, config)
+                    .await?;
+                tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
+                self.pending_create(
+                    decisions,
+                    flood_incident,
+                    &flood_key,
+                    client,
+                    alert_id,
+                    at,
+                    create,
+                    format!("{reason}; {flood_reason}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The create job payload for a new ticket opened by `alert`.
+    async fn create_for_alert(
+        &self,
+        alert: &Alert,
+        client: &str,
+        key: &AlertKey,
+        flood: bool,
+        config: &Config,
+    ) -> Result<CreateTicket, EngineError> {
+        let rules = &config.rules;
+        let host = &self.shared.host_name;
+        let settings = config.effective_ticket_settings(Some(client));
+        let lines = self
+            .correlation_lines(key, client, alert.received_at, config, |name| {
+                alert.placeholder_value(name, host)
+            })
+            .await?;
+        let mut summary = content::summary(&settings, alert, host);
+        let mut description = content::description(
+            &settings,
+            alert,
+            host,
+            &lines,
+            rules.display_only_first_activity_record,
+        );
+        if flood {
+            summary = truncate_utf16(
+                &format!("[mspbridge] Ticket flood: {client}"),
+                SUMMARY_MAX_UTF16_UNITS,
+            )
+            .to_string();
+            let until = add(alert.received_at, rules.ticket_flood_interval);
+            description = content::cap(&format!(
+                "The ticket flood limit of {} standalone tickets per {} was reached for {client}. \
+                 New alerts for {client} are added to this ticket until {}.\n\nFirst alert: {}\n\n{}",
+                rules.ticket_flood_limit,
+                mspbridge_core::duration::format_duration(rules.ticket_flood_interval),
+                until.to_rfc3339(),
+                alert.alert_name,
+                description
+            ));
+        }
+        Ok(CreateTicket {
+            incident_key: key.to_string(),
+            client: client.to_string(),
+            external_xref: new_external_xref(),
+            summary,
+            description,
+            flood,
+            attachment: content::attachment_for_new_ticket(
+                alert,
+                rules.display_only_first_activity_record,
+            )
+            .map(Into::into),
+        })
+    }
+
+    /// Rule 5's correlation lines for a ticket of `key` opened at `at`.
+    pub(crate) async fn correlation_lines(
+        &self,
+        key: &AlertKey,
+        client: &str,
+        at: DateTime<Utc>,
+        config: &Config,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<String>, EngineError> {
+        let rules = &config.rules;
+        if !rules.enable_ticket_correlation {
+            return Ok(Vec::new());
+        }
+        let since = sub(at, rules.correlation_interval);
+        let history: Vec<EarlierTicket> = self
+            .shared
+            .store
+            .incidents_for_key_since(key.as_str(), since)
+            .await?
+            .into_iter()
+            .map(|entry| EarlierTicket {
+                ticket_id: entry.ticket_id,
+                opened_at: entry.opened_at,
+            })
+            .collect();
+        let settings = config.effective_ticket_settings(Some(client));
+        Ok(correlation::lines(
+            &history,
+            at,
+            rules.correlation_interval,
+            &settings.correlation_format,
+            lookup,
+        ))
+    }
+
+    /// The incident of `key` waiting for the ticket `create` makes, and its create job.
+    #[allow(clippy::too_many_arguments)]
+    fn pending_create(
+        &self,
+        decisions: &mut Decisions,
+        existing: Option<Incident>,
+        key: &AlertKey,
+        client: &str,
+        alert_id: AlertId,
+        at: DateTime<Utc>,
+        create: CreateTicket,
+        reason: String,
+    ) {
+        let now = self.now();
+        let flood = create.flood;
+        let job = jobs::new_job(
+            jobs::KIND_CREATE_TICKET,
+            key.as_str(),
+            &create,
+            now,
+            format!("create:{}", create.external_xref),
+            now,
+        );
+        let details = IncidentDetails {
+            pending_xref: Some(create.external_xref.clone()),
+            reason: Some(reason.clone()),
+        };
+        // A buffer still waiting for its flush (update_interval shorter than the consolidation
+        // interval) is kept: its alerts go into the new ticket's first update.
+        let (buffer, flush_at, version) = match existing {
+            Some(previous) => (previous.buffer, previous.flush_at, previous.version),
+            None => (Vec::new(), None, 0),
+        };
+        tracing::info!(alert_id, %key, %reason, "new ticket decided");
+        decisions.jobs.push(job);
+        decisions.put_incident(Incident {
+            key: key.to_string(),
+            client: Some(client.to_string()),
+            ticket_id: None,
+            status: STATUS_PENDING_CREATE.to_string(),
+            first_alert_at: at,
+            last_alert_at: at,
+            alert_count: 1,
+            buffer,
+            flush_at,
+            flood,
+            details: details.to_value(),
+            version,
+        });
+    }
+}
+
+/// A fresh `externalXRef`: stable once stored in the job, unique across databases.
+pub(crate) fn new_external_xref() -> String {
+    format!("mspbridge:{}", uuid::Uuid::new_v4().simple())
+}
