@@ -210,6 +210,51 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// Ends the job leases held by earlier processes of this host that are gone (killed or crashed:
+/// worker ids are `host:pid`), so their jobs resume at once instead of after the lease. Leases of
+/// live processes and of other hosts are left to expire. Without a way to tell whether a process
+/// lives (outside Linux), nothing is released.
+async fn recover_leases_of_earlier_processes(store: &dyn Store, options: &ServiceOptions) {
+    let prefix = format!("{}:", options.host_name);
+    let owners = match store.lease_owners().await {
+        Ok(owners) => owners,
+        Err(error) => {
+            tracing::warn!(%error, "cannot list job leases; they expire on their own");
+            return;
+        }
+    };
+    for owner in owners {
+        let Some(pid) = owner
+            .strip_prefix(&prefix)
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if owner == options.worker_id || process_alive(pid) {
+            continue;
+        }
+        match store.expire_leases(&owner, options.clock.now()).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(
+                worker = %owner,
+                released,
+                "resuming the jobs of a process that is gone"
+            ),
+            Err(error) => tracing::warn!(worker = %owner, %error, "cannot release job leases"),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
 impl Service {
     /// Opens the store, builds the clients, starts the engine and binds the listener.
     pub async fn start(config: Config, options: ServiceOptions) -> Result<Service, ServiceError> {
@@ -227,6 +272,7 @@ impl Service {
             "clients ready"
         );
 
+        recover_leases_of_earlier_processes(store.as_ref(), &options).await;
         let metrics = api::metrics::install_recorder();
         let engine = Engine::spawn(EngineDeps {
             store: store.clone(),

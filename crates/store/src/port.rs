@@ -100,6 +100,11 @@ pub trait Store:
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<DateTime<Utc>, StoreError>;
+    /// The workers holding leases on running jobs.
+    async fn lease_owners(&self) -> Result<Vec<String>, StoreError>;
+    /// Ends now every lease `owner` holds, so its jobs can be claimed at once (for a worker
+    /// known to be gone, e.g. this host's previous process); returns how many.
+    async fn expire_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// One job by id.
     async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError>;
     /// Jobs matching `filter`, ascending id, at most `limit`.

@@ -36,6 +36,7 @@ conformance_tests!(
     lease_exclusive_per_serial_key,
     expired_lease_is_reclaimed,
     lease_lost_after_expiry,
+    leases_of_a_gone_worker_are_expired_at_once,
     dead_letter_and_retry,
     retried_dead_job_respects_running_key,
     idempotency_key_returns_existing,

@@ -167,6 +167,42 @@ pub async fn expired_lease_is_reclaimed(store: Arc<dyn Store>) {
     assert_ne!(behind.id, job.id);
 }
 
+/// Leases of a worker known to be gone can be ended at once; other workers' stay.
+pub async fn leases_of_a_gone_worker_are_expired_at_once(store: Arc<dyn Store>) {
+    for key in ["a", "b"] {
+        store
+            .enqueue_job(new_job("ticket.update", Some(key), 0))
+            .await
+            .unwrap();
+    }
+    let gone = store.claim_jobs("host:100", at(0), LEASE, 1).await.unwrap();
+    let alive = store.claim_jobs("host:200", at(0), LEASE, 1).await.unwrap();
+    assert_eq!((gone.len(), alive.len()), (1, 1));
+    assert_eq!(
+        store.lease_owners().await.unwrap(),
+        vec!["host:100".to_string(), "host:200".to_string()]
+    );
+
+    assert_eq!(store.expire_leases("host:100", at(1)).await.unwrap(), 1);
+    let retaken = store
+        .claim_jobs("host:300", at(1), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&retaken),
+        ids(&gone),
+        "only the gone worker's job is free"
+    );
+    let late = store
+        .complete_job(gone[0].id, gone[0].lease_token.as_deref().unwrap(), at(2))
+        .await;
+    assert!(
+        matches!(late, Err(StoreError::LeaseLost { .. })),
+        "the gone worker's token is refused, got {late:?}"
+    );
+    assert_eq!(store.expire_leases("host:100", at(2)).await.unwrap(), 0);
+}
+
 /// A worker whose lease expired can no longer complete, fail or extend the job.
 pub async fn lease_lost_after_expiry(store: Arc<dyn Store>) {
     let job = store

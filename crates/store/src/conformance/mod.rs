@@ -38,7 +38,8 @@ pub use jobs::{
     backoff_run_at_respected, concurrent_claims_never_overlap, dead_letter_and_retry,
     enqueue_batch_like_one_by_one, expired_lease_is_reclaimed, fifo_per_serial_key,
     idempotency_key_returns_existing, lease_exclusive_per_serial_key, lease_lost_after_expiry,
-    queue_depth_counts, retried_dead_job_respects_running_key,
+    leases_of_a_gone_worker_are_expired_at_once, queue_depth_counts,
+    retried_dead_job_respects_running_key,
 };
 pub use model_check::job_queue_matches_reference_model;
 pub use records::{
@@ -62,6 +63,7 @@ where
     lease_exclusive_per_serial_key(fresh().await).await;
     expired_lease_is_reclaimed(fresh().await).await;
     lease_lost_after_expiry(fresh().await).await;
+    leases_of_a_gone_worker_are_expired_at_once(fresh().await).await;
     dead_letter_and_retry(fresh().await).await;
     retried_dead_job_respects_running_key(fresh().await).await;
     idempotency_key_returns_existing(fresh().await).await;

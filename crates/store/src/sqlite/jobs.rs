@@ -438,3 +438,34 @@ fn decode(row: &SqliteRow) -> Result<Job, StoreError> {
         finished_at: opt_from_micros(col(row, "finished_at")?, "jobs.finished_at")?,
     })
 }
+
+pub(super) async fn lease_owners(store: &SqliteStore) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' \
+         AND lease_owner IS NOT NULL ORDER BY lease_owner",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(StoreError::db("listing lease owners"))
+}
+
+pub(super) async fn expire_leases(
+    store: &SqliteStore,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let action = "ending a worker's leases";
+    let mut tx = store.write(action).await?;
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ? \
+         AND lease_expires_at > ?",
+    )
+    .bind(micros(now))
+    .bind(owner)
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db(action))?;
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(done.rows_affected())
+}

@@ -340,6 +340,14 @@ impl Store for SqliteStore {
         jobs::extend_lease(self, id, lease_token, now, lease).await
     }
 
+    async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
+        jobs::lease_owners(self).await
+    }
+
+    async fn expire_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        jobs::expire_leases(self, owner, now).await
+    }
+
     async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         jobs::get(&self.reader, id).await
     }
