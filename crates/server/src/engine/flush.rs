@@ -9,7 +9,7 @@ use mspbridge_core::config::{StatusRef, TicketSettings};
 use mspbridge_core::events;
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
-use mspbridge_store::{Incident, Job, NewJob, StoreError};
+use mspbridge_store::{DecisionBatch, Incident, Job, NewJob, StoreError};
 use serde_json::json;
 
 use super::effects::{cw_failure, store_failure};
@@ -137,182 +137,239 @@ impl Engine {
             })
     }
 
-    /// Open ticket: one note (and one attachment) for the flushed alerts.
+    /// Open ticket: one note (and one attachment) for the flushed alerts, written together with
+    /// the drained buffer.
     async fn write_update(
         &self,
         job: &Job,
-        incident: Incident,
+        mut incident: Incident,
         ticket_id: i64,
     ) -> Result<(), JobFailure> {
-        let config = self.config();
-        let only_first = config.rules.display_only_first_activity_record;
-        let flushed = incident.buffer.len();
-        let alerts = self.buffered_alerts(&incident).await?;
-        let now = self.now();
-        let mut follow_ups = vec![jobs::new_job(
-            jobs::KIND_ADD_NOTE,
-            &incident.key,
-            &AddNote {
-                incident_key: incident.key.clone(),
-                client: incident.client.clone(),
-                ticket_id,
-                text: content::note_for_buffer(&alerts, only_first),
-                alert_count: alerts.len(),
-            },
-            now,
-            format!("note:{}", job.id),
-            now,
-        )];
-        if let Some(file) = content::attachment_for_buffer(&alerts, only_first) {
-            follow_ups.push(jobs::new_job(
-                jobs::KIND_UPLOAD_ATTACHMENT,
+        let only_first = self.config().rules.display_only_first_activity_record;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            if incident.buffer.is_empty() {
+                return Ok(());
+            }
+            let first = first_buffered_id(&incident).unwrap_or_default();
+            let flushed = incident.buffer.len();
+            let alerts = self.buffered_alerts(&incident).await?;
+            let now = self.now();
+            // Keyed by the alerts they carry: a flush run again after its commit makes new jobs
+            // only for alerts that arrived since.
+            let carried = format!("{}:{first}:{flushed}", job.id);
+            let mut follow_ups = vec![jobs::new_job(
+                jobs::KIND_ADD_NOTE,
                 &incident.key,
-                &UploadAttachment {
+                &AddNote {
                     incident_key: incident.key.clone(),
                     client: incident.client.clone(),
                     ticket_id,
-                    file: file.into(),
+                    text: content::note_for_buffer(&alerts, only_first),
+                    alert_count: alerts.len(),
                 },
                 now,
-                format!("attachment:{}", job.id),
+                format!("note:{carried}"),
                 now,
-            ));
+            )];
+            if let Some(file) = content::attachment_for_buffer(&alerts, only_first) {
+                follow_ups.push(jobs::new_job(
+                    jobs::KIND_UPLOAD_ATTACHMENT,
+                    &incident.key,
+                    &UploadAttachment {
+                        incident_key: incident.key.clone(),
+                        client: incident.client.clone(),
+                        ticket_id,
+                        file: file.into(),
+                    },
+                    now,
+                    format!("attachment:{carried}"),
+                    now,
+                ));
+            }
+            let key = incident.key.clone();
+            if self
+                .commit_drained(job, incident, flushed, None, follow_ups)
+                .await?
+            {
+                return Ok(());
+            }
+            // Alerts joined meanwhile: flush what the buffer holds now, if still this ticket's.
+            match self.reread(&key).await? {
+                Some(fresh) if fresh.ticket_id == Some(ticket_id) => incident = fresh,
+                Some(_) => {
+                    return Err(JobFailure::retryable(format!(
+                        "incident {key:?} changed its ticket during the flush; flushing again"
+                    )))
+                }
+                None => return Ok(()),
+            }
         }
-        self.shared
-            .store
-            .enqueue_jobs(follow_ups)
-            .await
-            .map_err(store_failure)?;
-        self.drain_buffer(job, &incident.key, flushed, None).await
+        Err(contended(&incident.key))
     }
 
-    /// Closed ticket that may not be reopened: a new ticket carries the flushed alerts.
+    /// Closed ticket that may not be reopened: a new ticket carries the flushed alerts; its
+    /// create is written together with the drained buffer.
     async fn write_new_ticket(
         &self,
         job: &Job,
-        incident: Incident,
+        mut incident: Incident,
         reason: String,
     ) -> Result<(), JobFailure> {
         let config = self.config();
         let only_first = config.rules.display_only_first_activity_record;
-        let Some(client) = incident.client.clone() else {
-            return Err(JobFailure::permanent(format!(
-                "incident {:?} has no client, so no ticket can be opened for it",
-                incident.key
-            )));
-        };
-        let alerts = self.buffered_alerts(&incident).await?;
-        let Some(first) = alerts.first() else {
-            return self
-                .drain_buffer(job, &incident.key, incident.buffer.len(), None)
-                .await;
-        };
-        let key = AlertKey::from_stored(incident.key.clone());
-        let settings = config.effective_ticket_settings(Some(&client));
-        let host = &self.shared.host_name;
-        let lines = self
-            .correlation_lines(&key, &client, self.now(), &config, |name| {
-                first.placeholder_value(name, host)
-            })
-            .await
-            .map_err(|error| JobFailure::retryable(error.to_string()))?;
-        let create = CreateTicket {
-            incident_key: incident.key.clone(),
-            client,
-            // Derived from the job so that a repeated flush asks for the same ticket.
-            external_xref: job_xref(job),
-            summary: content::summary(&settings, first, host),
-            description: content::description_for_buffer(
-                &settings, &alerts, host, &lines, only_first,
-            ),
-            flood: incident.flood,
-            attachment: content::attachment_for_buffer(&alerts, only_first).map(Into::into),
-        };
-        let now = self.now();
-        let create_job = jobs::new_job(
-            jobs::KIND_CREATE_TICKET,
-            &incident.key,
-            &create,
-            now,
-            format!("create:{}", create.external_xref),
-            now,
-        );
-        tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
-        self.shared
-            .store
-            .enqueue_job(create_job)
-            .await
-            .map_err(store_failure)?;
-        self.drain_buffer(
-            job,
-            &incident.key,
-            incident.buffer.len(),
-            Some(create.external_xref),
-        )
-        .await
-    }
-
-    /// Removes the first `flushed` alerts from the buffer (alerts that arrived during the flush
-    /// stay, with a new flush scheduled); with `pending_xref`, the incident now waits for that
-    /// create.
-    async fn drain_buffer(
-        &self,
-        job: &Job,
-        key: &str,
-        flushed: usize,
-        pending_xref: Option<String>,
-    ) -> Result<(), JobFailure> {
-        let store = &self.shared.store;
+        // Derived from the job so that a repeated flush asks for the same ticket.
+        let xref = job_xref(job);
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let Some(mut incident) = store.get_incident(key).await.map_err(store_failure)? else {
+            if IncidentDetails::read(&incident.details)
+                .pending_xref
+                .as_deref()
+                == Some(&xref)
+            {
+                // A repeated flush whose first run already handed the buffer to the create.
                 return Ok(());
+            }
+            let Some(client) = incident.client.clone() else {
+                return Err(JobFailure::permanent(format!(
+                    "incident {:?} has no client, so no ticket can be opened for it",
+                    incident.key
+                )));
             };
-            let mut details = IncidentDetails::read(&incident.details);
-            if let Some(xref) = &pending_xref {
-                if details.pending_xref.as_deref() == Some(xref.as_str()) {
-                    // A repeated flush whose first run already drained the buffer.
+            let flushed = incident.buffer.len();
+            let alerts = self.buffered_alerts(&incident).await?;
+            let Some(first) = alerts.first() else {
+                let key = incident.key.clone();
+                if self
+                    .commit_drained(job, incident, flushed, None, Vec::new())
+                    .await?
+                {
                     return Ok(());
                 }
-                details.pending_xref = Some(xref.clone());
-                incident.ticket_id = None;
-                incident.status = STATUS_PENDING_CREATE.to_string();
-            }
-            let drained = flushed.min(incident.buffer.len());
-            incident.buffer.drain(..drained);
-            let mut rest: Option<NewJob> = None;
-            if incident.buffer.is_empty() {
-                incident.flush_at = None;
-            } else {
-                let now = self.now();
-                let flush_at = add(now, self.config().rules.consolidation_interval);
-                incident.flush_at = Some(flush_at);
-                rest = Some(jobs::new_job(
-                    jobs::KIND_FLUSH,
-                    key,
-                    &Flush {
-                        incident_key: key.to_string(),
-                    },
-                    flush_at,
-                    format!("flush:{key}:after-job-{}", job.id),
-                    now,
-                ));
-            }
-            incident.details = details.to_value();
-            match store.upsert_incident(incident).await {
-                Ok(_) => {
-                    if let Some(rest) = rest {
-                        store.enqueue_job(rest).await.map_err(store_failure)?;
+                match self.reread(&key).await? {
+                    Some(fresh) => {
+                        incident = fresh;
+                        continue;
                     }
-                    return Ok(());
+                    None => return Ok(()),
                 }
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(error) => return Err(store_failure(error)),
+            };
+            let key = AlertKey::from_stored(incident.key.clone());
+            let settings = config.effective_ticket_settings(Some(&client));
+            let host = &self.shared.host_name;
+            let lines = self
+                .correlation_lines(&key, &client, self.now(), &config, |name| {
+                    first.placeholder_value(name, host)
+                })
+                .await
+                .map_err(|error| JobFailure::retryable(error.to_string()))?;
+            let create = CreateTicket {
+                incident_key: incident.key.clone(),
+                client,
+                external_xref: xref.clone(),
+                summary: content::summary(&settings, first, host),
+                description: content::description_for_buffer(
+                    &settings, &alerts, host, &lines, only_first,
+                ),
+                flood: incident.flood,
+                attachment: content::attachment_for_buffer(&alerts, only_first).map(Into::into),
+            };
+            let now = self.now();
+            let create_job = jobs::new_job(
+                jobs::KIND_CREATE_TICKET,
+                &incident.key,
+                &create,
+                now,
+                format!("create:{xref}"),
+                now,
+            );
+            tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
+            let stored_key = incident.key.clone();
+            if self
+                .commit_drained(job, incident, flushed, Some(xref.clone()), vec![create_job])
+                .await?
+            {
+                return Ok(());
+            }
+            match self.reread(&stored_key).await? {
+                Some(fresh) => incident = fresh,
+                None => return Ok(()),
             }
         }
-        Err(JobFailure::retryable(format!(
-            "incident {key:?} kept changing while its buffer was flushed"
-        )))
+        Err(contended(&incident.key))
     }
+
+    /// Writes, in one transaction, the incident with its first `flushed` alerts removed (alerts
+    /// that arrived during the flush stay, with a new flush scheduled), the `follow_ups` that
+    /// carry the flushed alerts, and, with `pending_xref`, the incident waiting for that create.
+    /// `false` when the incident changed since it was read (nothing written).
+    async fn commit_drained(
+        &self,
+        job: &Job,
+        mut incident: Incident,
+        flushed: usize,
+        pending_xref: Option<String>,
+        mut follow_ups: Vec<NewJob>,
+    ) -> Result<bool, JobFailure> {
+        let key = incident.key.clone();
+        let mut details = IncidentDetails::read(&incident.details);
+        if let Some(xref) = pending_xref {
+            details.pending_xref = Some(xref);
+            incident.ticket_id = None;
+            incident.status = STATUS_PENDING_CREATE.to_string();
+        }
+        let drained = flushed.min(incident.buffer.len());
+        incident.buffer.drain(..drained);
+        if incident.buffer.is_empty() {
+            incident.flush_at = None;
+        } else {
+            let now = self.now();
+            let flush_at = add(now, self.config().rules.consolidation_interval);
+            incident.flush_at = Some(flush_at);
+            follow_ups.push(jobs::new_job(
+                jobs::KIND_FLUSH,
+                &key,
+                &Flush {
+                    incident_key: key.clone(),
+                },
+                flush_at,
+                format!("flush:{key}:after-job-{}", job.id),
+                now,
+            ));
+        }
+        incident.details = details.to_value();
+        let batch = DecisionBatch {
+            incidents: vec![incident],
+            jobs: follow_ups,
+            ..DecisionBatch::default()
+        };
+        match self.shared.store.commit_decisions(batch).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(error) => Err(store_failure(error)),
+        }
+    }
+
+    async fn reread(&self, key: &str) -> Result<Option<Incident>, JobFailure> {
+        self.shared
+            .store
+            .get_incident(key)
+            .await
+            .map_err(store_failure)
+    }
+}
+
+/// The store id of the oldest alert in the buffer.
+fn first_buffered_id(incident: &Incident) -> Option<mspbridge_store::AlertId> {
+    incident
+        .buffer
+        .iter()
+        .find_map(BufferedAlert::read)
+        .map(|entry| entry.alert_id)
+}
+
+fn contended(key: &str) -> JobFailure {
+    JobFailure::retryable(format!(
+        "incident {key:?} kept changing while its buffer was flushed"
+    ))
 }
 
 impl Engine {
