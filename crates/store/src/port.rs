@@ -109,7 +109,8 @@ pub trait Store:
     async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError>;
     /// Jobs matching `filter`, ascending id, at most `limit`.
     async fn list_jobs(&self, filter: JobFilter, limit: u32) -> Result<Vec<Job>, StoreError>;
-    /// Puts a dead job back in the queue, due at `now`; attempts and last error are kept.
+    /// Puts a dead job back in the queue, due at `now`, with a fresh retry budget (attempts
+    /// back to 0); its last error is kept until the next attempt.
     async fn retry_dead_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Job, StoreError>;
     /// Queued, running and dead job counts.
     async fn queue_depth(&self) -> Result<QueueDepth, StoreError>;

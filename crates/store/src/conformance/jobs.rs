@@ -335,14 +335,17 @@ pub async fn dead_letter_and_retry(store: Arc<dyn Store>) {
     let retried = store.retry_dead_job(job.id, at(10)).await.unwrap();
     assert_eq!(retried.state, JobState::Queued);
     assert_eq!(retried.run_at, at(10));
-    assert_eq!(retried.attempts, 1, "attempts survive a retry");
+    assert_eq!(
+        retried.attempts, 0,
+        "a retry by hand starts a fresh retry budget"
+    );
     assert_eq!(
         retried.last_error.as_deref(),
         Some("400 Bad Request: company not found")
     );
     let again = store.claim_jobs("w", at(10), LEASE, 10).await.unwrap();
     assert_eq!(ids(&again), vec![job.id]);
-    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].attempts, 1);
 }
 
 /// A dead job retried while a newer job of its key is running waits for that lease.

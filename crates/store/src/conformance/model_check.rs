@@ -220,6 +220,7 @@ async fn run_seed(store: Arc<dyn Store>, seed: u64) {
                 let entry = model.job(id);
                 entry.state = JobState::Queued;
                 entry.run_at = now;
+                entry.attempts = 0;
             }
             8 => {
                 let live: Vec<(JobId, String)> = model

@@ -323,8 +323,9 @@ pub(super) async fn retry_dead(
     let action = "retrying a dead job";
     let mut tx = store.write(action).await?;
     let row = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'queued', run_at = ?, finished_at = NULL, lease_token = NULL, \
-         lease_expires_at = NULL WHERE id = ? AND state = 'dead' RETURNING {JOB_COLUMNS}"
+        "UPDATE jobs SET state = 'queued', run_at = ?, attempts = 0, finished_at = NULL, \
+         lease_token = NULL, lease_expires_at = NULL WHERE id = ? AND state = 'dead' \
+         RETURNING {JOB_COLUMNS}"
     ))
     .bind(micros(now))
     .bind(id)
