@@ -9,13 +9,16 @@
 //!
 //! ```text
 //! cargo build --release -p mspbridge          # for `rss`
-//! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|all]
+//! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|engine|all]
 //! ```
 //!
 //! Knobs (environment): `BENCH_INTAKE_SECS` (5), `BENCH_INTAKE_CONNECTIONS` (`32,64,128`),
 //! `BENCH_LATENCY_SAMPLES` (400), `BENCH_STORM` (`types,repeats,window_secs` = `10,20,5`),
-//! `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30), `MSPBRIDGE_BIN` (the release binary).
+//! `BENCH_ENGINE_ALERTS` (100000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
+//! `MSPBRIDGE_BIN` (the release binary).
 
+#[path = "pipeline_bench/engine.rs"]
+mod engine;
 #[path = "pipeline_bench/http.rs"]
 mod http;
 #[path = "pipeline_bench/intake.rs"]
@@ -92,7 +95,7 @@ fn machine() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let known = ["intake", "latency", "storm", "rss", "all"];
+    let known = ["intake", "latency", "storm", "rss", "engine", "all"];
     if !known.contains(&which.as_str()) {
         eprintln!(
             "unknown benchmark {which:?}; choose one of: {}",
@@ -120,6 +123,9 @@ async fn main() -> ExitCode {
             window_secs: window_secs as u64,
         })
         .await;
+    }
+    if all || which == "engine" {
+        engine::run(env_or("BENCH_ENGINE_ALERTS", 100_000)).await;
     }
     if all || which == "rss" {
         rss::run(

@@ -18,7 +18,7 @@ use mspbridge_server::engine;
 use mspbridge_simulators::auditor;
 use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
 use mspbridge_store::{open_store, AlertFilter, AlertState, JobFilter, JobState};
-use proxy::SlowFirstCreateProxy;
+use proxy::{QueueAtCreateProxy, SlowFirstCreateProxy};
 
 // ---------------------------------------------------------------- seed scenario
 
@@ -798,6 +798,36 @@ async fn a_backlog_does_not_hold_back_connectwise_work() {
     let queued = h.queued_alerts().await;
     assert!(queued > 0, "the ticket waited for the whole backlog");
     handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_new_alert_type_behind_a_backlog_gets_its_ticket_before_the_backlog_is_drained() {
+    let upstream = cw_sim::spawn(SimulatorConfig::default(), loopback())
+        .await
+        .unwrap();
+    let proxy = QueueAtCreateProxy::spawn(upstream.base_url()).await;
+    let mut h = Harness::build("", Some(proxy.url.clone()), Duration::from_secs(10)).await;
+    h.cw = upstream;
+    let _ = proxy.store.set(h.store.clone());
+    h.queue_backlog("Backlog Type", 2_000).await;
+    h.fire("New Type", "new-1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.queue_backlog("Backlog Type", 2_000).await;
+
+    h.run().await;
+    assert_eq!(h.queued_alerts().await, 0);
+    let creates = proxy.creates.lock().unwrap().clone();
+    let queued_at = |summary: &str| {
+        creates
+            .iter()
+            .find(|(created, _)| created.contains(summary))
+            .unwrap_or_else(|| panic!("no create for {summary}: {creates:?}"))
+            .1
+    };
+    assert_eq!(creates.len(), 2, "{creates:?}");
+    // Each create ran right after the page holding its first alert, while the rest waited.
+    assert!(queued_at("Backlog Type") >= 3_900, "{creates:?}");
+    assert!(queued_at("New Type") >= 1_900, "{creates:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,13 +65,28 @@ impl Decisions {
         }
     }
 
-    async fn incident(&mut self, key: &str) -> Result<Option<Incident>, StoreError> {
-        if let Some(seen) = self.incidents.get(key) {
-            return Ok(seen.clone());
+    /// Reads the incident of `key` into the view, once per page; returns it as the page sees it.
+    /// (Incidents are borrowed, never cloned: a storm's buffers hold thousands of entries.)
+    async fn incident(&mut self, key: &str) -> Result<Option<&Incident>, StoreError> {
+        if !self.incidents.contains_key(key) {
+            let stored = self.store.get_incident(key).await?;
+            self.incidents.insert(key.to_string(), stored);
         }
-        let stored = self.store.get_incident(key).await?;
-        self.incidents.insert(key.to_string(), stored.clone());
-        Ok(stored)
+        Ok(self.incidents.get(key).and_then(Option::as_ref))
+    }
+
+    /// The incident of `key` to change; it is written with the page.
+    fn incident_mut(&mut self, key: &str) -> Option<&mut Incident> {
+        let incident = self.incidents.get_mut(key)?.as_mut()?;
+        if !self.changed.iter().any(|changed| changed == key) {
+            self.changed.push(key.to_string());
+        }
+        Some(incident)
+    }
+
+    /// The incident of `key` taken out of the view, to be replaced with [`Decisions::put_incident`].
+    fn take_incident(&mut self, key: &str) -> Option<Incident> {
+        self.incidents.get_mut(key).and_then(Option::take)
     }
 
     fn put_incident(&mut self, incident: Incident) {
@@ -163,10 +178,13 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let existing = decisions.incident(key.as_str()).await?;
         if alert.is_resolution() {
+            let existing = existing.map(|incident| ResolvedIncident {
+                ticket_id: incident.ticket_id,
+            });
             self.resolve(decisions, alert_id, alert, client, key, existing);
             return Ok(());
         }
-        let state = existing.as_ref().map(|incident| IncidentState {
+        let state = existing.map(|incident| IncidentState {
             last_alert_at: incident.last_alert_at,
             buffered: incident.buffer.len(),
             flush_scheduled: incident.flush_at.is_some(),
@@ -177,10 +195,9 @@ impl Engine {
                 schedule_flush_at,
                 reason,
             } => {
-                let incident = existing.expect("a repeat has an incident");
                 self.join_buffer(
                     decisions,
-                    incident,
+                    key.as_str(),
                     alert_id,
                     alert,
                     schedule_flush_at,
@@ -190,10 +207,8 @@ impl Engine {
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
-                self.new_ticket(
-                    decisions, existing, alert_id, alert, client, key, reason, config,
-                )
-                .await
+                self.new_ticket(decisions, alert_id, alert, client, key, reason, config)
+                    .await
             }
         }
     }
@@ -206,12 +221,9 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
-        existing: Option<Incident>,
+        existing: Option<ResolvedIncident>,
     ) {
-        let incident = existing.as_ref().map(|incident| ResolvedIncident {
-            ticket_id: incident.ticket_id,
-        });
-        match resolution::decide(incident) {
+        match resolution::decide(existing) {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
                 let now = self.now();
@@ -239,7 +251,7 @@ impl Engine {
     fn join_buffer(
         &self,
         decisions: &mut Decisions,
-        mut incident: Incident,
+        key: &str,
         alert_id: AlertId,
         alert: &Alert,
         schedule_flush_at: Option<DateTime<Utc>>,
@@ -248,6 +260,11 @@ impl Engine {
     ) {
         let now = self.now();
         let at = alert.received_at;
+        let Some(incident) = decisions.incident_mut(key) else {
+            // Callers join only incidents they have read; nothing to join otherwise.
+            tracing::error!(alert_id, %key, "no incident to join; the alert opens nothing");
+            return;
+        };
         incident
             .buffer
             .push(BufferedAlert::new(alert_id).to_value());
@@ -261,9 +278,12 @@ impl Engine {
                 .is_none()
                 .then(|| add(at, config.rules.consolidation_interval))
         });
+        let mut details = IncidentDetails::read(&incident.details);
+        details.reason = Some(reason.clone());
+        incident.details = details.to_value();
         if let Some(flush_at) = flush_at {
             incident.flush_at = Some(flush_at);
-            decisions.jobs.push(jobs::new_job(
+            let job = jobs::new_job(
                 jobs::KIND_FLUSH,
                 &incident.key,
                 &Flush {
@@ -272,20 +292,16 @@ impl Engine {
                 flush_at,
                 format!("flush:{}:{alert_id}", incident.key),
                 now,
-            ));
+            );
+            decisions.jobs.push(job);
         }
-        let mut details = IncidentDetails::read(&incident.details);
-        details.reason = Some(reason.clone());
-        incident.details = details.to_value();
-        tracing::debug!(alert_id, key = %incident.key, %reason, "alert joins the consolidation buffer");
-        decisions.put_incident(incident);
+        tracing::debug!(alert_id, %key, %reason, "alert joins the consolidation buffer");
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn new_ticket(
         &self,
         decisions: &mut Decisions,
-        existing: Option<Incident>,
         alert_id: AlertId,
         alert: &Alert,
         client: &str,
@@ -314,7 +330,10 @@ impl Engine {
             rules.ticket_flood_interval,
         );
         let flood_key = AlertKey::flood(client);
-        let flood_incident = decisions.incident(flood_key.as_str()).await?;
+        let flood_incident = decisions
+            .incident(flood_key.as_str())
+            .await?
+            .map(|incident| incident.buffer.is_empty() && incident.flush_at.is_none());
         if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
             decision = FloodDecision::OpenFloodTicket {
                 reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
@@ -333,12 +352,11 @@ impl Engine {
                 reason: flood_reason,
                 ..
             } => {
-                let incident = flood_incident.expect("checked above");
-                let schedule = (incident.buffer.is_empty() && incident.flush_at.is_none())
-                    .then(|| add(at, rules.consolidation_interval));
+                let idle = flood_incident.unwrap_or(true);
+                let schedule = idle.then(|| add(at, rules.consolidation_interval));
                 self.join_buffer(
                     decisions,
-                    incident,
+                    flood_key.as_str(),
                     alert_id,
                     alert,
                     schedule,
@@ -354,7 +372,6 @@ impl Engine {
                     .await?;
                 self.pending_create(
                     decisions,
-                    existing,
                     key,
                     client,
                     alert_id,
@@ -372,7 +389,6 @@ impl Engine {
                 tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
                 self.pending_create(
                     decisions,
-                    flood_incident,
                     &flood_key,
                     client,
                     alert_id,
@@ -482,7 +498,6 @@ impl Engine {
     fn pending_create(
         &self,
         decisions: &mut Decisions,
-        existing: Option<Incident>,
         key: &AlertKey,
         client: &str,
         alert_id: AlertId,
@@ -506,7 +521,7 @@ impl Engine {
         };
         // A buffer still waiting for its flush (update_interval shorter than the consolidation
         // interval) is kept: its alerts go into the new ticket's first update.
-        let (buffer, flush_at, version) = match existing {
+        let (buffer, flush_at, version) = match decisions.take_incident(key.as_str()) {
             Some(previous) => (previous.buffer, previous.flush_at, previous.version),
             None => (Vec::new(), None, 0),
         };

@@ -60,14 +60,22 @@ impl BufferedAlert {
         }
     }
 
-    /// The stored form.
+    /// The stored form: the bare id, the cheapest JSON value to store, read and copy in a
+    /// buffer of thousands (an entry with an inline alert keeps its object form).
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        match &self.alert {
+            None => Value::from(self.alert_id),
+            Some(_) => serde_json::to_value(self).unwrap_or(Value::Null),
+        }
     }
 
-    /// Reads a buffer entry; `None` for an entry that is not one (left by a newer version).
+    /// Reads a buffer entry, a bare id or an object; `None` for an entry that is neither (left
+    /// by a newer version).
     pub fn read(value: &Value) -> Option<BufferedAlert> {
-        serde_json::from_value(value.clone()).ok()
+        match value {
+            Value::Number(id) => id.as_i64().map(BufferedAlert::new),
+            _ => serde_json::from_value(value.clone()).ok(),
+        }
     }
 }
 

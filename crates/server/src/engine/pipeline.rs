@@ -19,7 +19,9 @@ use super::decide::Decisions;
 use super::error::EngineError;
 use super::{metrics, Engine};
 
-/// How long a system sighting is remembered before the inventory is written again.
+/// How long a system sighting is remembered before the inventory is looked at again. Shorter
+/// than the hour the inventory itself lets pass before refreshing `last_seen`, so skipping a
+/// remembered sighting never skips a write the inventory would have made.
 const SYSTEM_SIGHTING_MEMORY: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Queued alerts taken per page; due jobs run between pages, so a backlog never starves them.

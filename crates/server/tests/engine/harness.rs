@@ -163,11 +163,13 @@ impl Harness {
     /// Queues `count` alerts named `alert_name` that carry their record (no enrichment call), in
     /// store batches, as a backlog left by an outage would be.
     pub async fn queue_backlog(&self, alert_name: &str, count: usize) {
+        static BACKLOGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let backlog = BACKLOGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let now = self.clock.now();
         let alerts: Vec<_> = (0..count)
             .map(|n| {
-                let mut alert =
-                    Alert::netwrix(SOURCE, &format!("backlog-{n}"), "", Some(alert_name), now);
+                let id = format!("backlog-{backlog}-{n}");
+                let mut alert = Alert::netwrix(SOURCE, &id, "", Some(alert_name), now);
                 alert.records.push(ActivityRecord {
                     who: format!("ACME\\user{}", n % 50),
                     action: "Modified".to_string(),
