@@ -57,6 +57,9 @@ pub use error::EngineError;
 pub use intake::accept;
 pub use jobs::RetryPolicy;
 
+/// How soon the background task tries again after a step failed (e.g. the store was busy).
+const STEP_RETRY: Duration = Duration::from_secs(1);
+
 /// What the engine works with.
 pub struct EngineDeps {
     /// The durable store.
@@ -281,10 +284,14 @@ impl Engine {
             if *stopped.borrow() {
                 break;
             }
-            if let Err(error) = self.run_until_idle().await {
-                tracing::error!(%error, "engine step failed; retrying at the next wake-up");
-            }
-            let sleep = self.time_to_next_job().await;
+            let sleep = match self.run_until_idle().await {
+                Ok(_) => self.time_to_next_job().await,
+                Err(error) => {
+                    // Alerts may still be queued with no wake-up to come: try again soon.
+                    tracing::error!(%error, "engine step failed; retrying shortly");
+                    self.time_to_next_job().await.min(STEP_RETRY)
+                }
+            };
             tokio::select! {
                 _ = self.shared.notify.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
