@@ -831,6 +831,30 @@ async fn a_new_alert_type_behind_a_backlog_gets_its_ticket_before_the_backlog_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_store_take_every_alert_exactly_once() {
+    let h = Harness::new("").await;
+    for alert_name in ["Type A", "Type B", "Type C"] {
+        h.queue_backlog(alert_name, 700).await;
+    }
+    // Both decide pages against their own view; commits that lose a race (an alert already
+    // taken, an incident changed) are decided again alert by alert.
+    let (one, two) = (h.new_engine(h.store.clone()), h.new_engine(h.store.clone()));
+    let (first, second) = tokio::join!(one.run_until_idle(), two.run_until_idle());
+    let taken = first.unwrap().alerts + second.unwrap().alerts;
+    assert_eq!(taken, 2_100, "each alert taken by exactly one engine");
+    assert_eq!(h.queued_alerts().await, 0);
+    assert_eq!(h.tickets().len(), 3, "one ticket per alert type");
+    let incidents = h.store.list_incidents(Default::default()).await.unwrap();
+    let counted: u64 = incidents
+        .iter()
+        .map(|incident| incident.alert_count as u64)
+        .sum();
+    assert_eq!(counted, 2_100, "every alert counted once: {incidents:#?}");
+    let buffered: usize = incidents.iter().map(|incident| incident.buffer.len()).sum();
+    assert_eq!(buffered, 2_100 - 3, "every repeat buffered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_returns_after_the_page_in_progress_with_a_backlog_queued() {
     let h = Harness::new("").await;
     h.queue_backlog("Backlog Type", 20_000).await;
