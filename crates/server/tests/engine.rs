@@ -845,10 +845,7 @@ async fn two_engines_on_one_store_take_every_alert_exactly_once() {
     assert_eq!(h.queued_alerts().await, 0);
     assert_eq!(h.tickets().len(), 3, "one ticket per alert type");
     let incidents = h.store.list_incidents(Default::default()).await.unwrap();
-    let counted: u64 = incidents
-        .iter()
-        .map(|incident| incident.alert_count as u64)
-        .sum();
+    let counted: u64 = incidents.iter().map(|incident| incident.alert_count).sum();
     assert_eq!(counted, 2_100, "every alert counted once: {incidents:#?}");
     let buffered: usize = incidents.iter().map(|incident| incident.buffer.len()).sum();
     assert_eq!(buffered, 2_100 - 3, "every repeat buffered once");
