@@ -1,8 +1,9 @@
 //! The one error type of the storage port.
 //!
 //! Callers branch on the variant, never on the message: `Conflict` and `SettingChanged`
-//! mean "reload and retry the rule", `LeaseLost` means "another worker owns this job now, drop the result",
-//! `NotFound` and `InvalidTransition` are caller bugs or races worth an event. Messages
+//! mean "reload and retry the rule", `LeaseLost` means "another worker owns this job now,
+//! drop the result", `NotFound` and `InvalidTransition` are caller bugs or races worth an
+//! event. Messages
 //! name the record and what was attempted, and never carry connection strings (a
 //! PostgreSQL URL may hold a password).
 
