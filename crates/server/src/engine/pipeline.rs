@@ -24,6 +24,9 @@ use super::{metrics, Engine};
 /// remembered sighting never skips a write the inventory would have made.
 const SYSTEM_SIGHTING_MEMORY: chrono::Duration = chrono::Duration::minutes(30);
 
+/// Remembered sightings above which the stale ones are forgotten.
+const SYSTEM_SIGHTINGS_KEPT: usize = 50_000;
+
 /// Queued alerts taken per page; due jobs run between pages, so a backlog never starves them.
 const ALERT_PAGE: u32 = 100;
 
@@ -304,6 +307,10 @@ impl Engine {
                         .known_systems
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if known.len() >= SYSTEM_SIGHTINGS_KEPT {
+                        // Forget what would be looked up again anyway, so memory stays bounded.
+                        known.retain(|_, at| now - *at < SYSTEM_SIGHTING_MEMORY);
+                    }
                     for name in names {
                         known.insert((client.to_string(), name.to_lowercase()), now);
                     }
