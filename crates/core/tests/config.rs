@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mspbridge_core::config::{
     self, defaults, ConfigError, ConfigIssue, DatabaseKind, DescriptionField, ItGlueEndpoint,
-    ItGlueRegion, LoadOptions, ReportSchedule, SourceKind, StatusRef, TicketLevel,
+    ItGlueRegion, LoadOptions, RateLimit, ReportSchedule, SourceKind, StatusRef, TicketLevel,
 };
 
 const PRIVATE_KEY: &str = "cw-private-key-value-7f3a";
@@ -182,6 +182,7 @@ fn an_empty_file_gets_every_default() {
         config.server.missing_attachments_dir,
         PathBuf::from("missing_attachments")
     );
+    assert_eq!(config.server.intake_rate_limit, None);
     assert!(config.connectwise.is_none());
     assert_eq!(config.rules, defaults::rules());
     let rules = &config.rules;
@@ -356,6 +357,57 @@ alert_key = "%Client%/%AlertName%/%Who%"
         vec!["Client", "AlertName", "Who"]
     );
     assert!(!format!("{:?}", config.server).contains(":pw@"));
+}
+
+#[test]
+fn the_intake_rate_limit_is_a_count_per_window() {
+    let cases = [
+        ("500/s", 500, Duration::from_secs(1)),
+        ("20000/1m", 20_000, Duration::from_secs(60)),
+        (" 100 / 10s ", 100, Duration::from_secs(10)),
+        ("3600/h", 3600, Duration::from_secs(3600)),
+    ];
+    for (text, requests, per) in cases {
+        let config = config::parse_str_with(
+            &format!("[server]\nintake_rate_limit = \"{text}\"\n"),
+            "rate.toml",
+            &env(),
+        )
+        .unwrap_or_else(|error| panic!("{text}: {error}"));
+        assert_eq!(
+            config.server.intake_rate_limit,
+            Some(RateLimit { requests, per }),
+            "{text}"
+        );
+    }
+    let refused = [
+        ("500", "is not a rate"),
+        (
+            "0/s",
+            "the number of requests must be a whole number from 1",
+        ),
+        (
+            "-5/s",
+            "the number of requests must be a whole number from 1",
+        ),
+        (
+            "many/s",
+            "the number of requests must be a whole number from 1",
+        ),
+        ("500/fortnight", "\"fortnight\" is not a duration"),
+        ("500/0s", "the window must be longer than zero"),
+    ];
+    for (text, expected) in refused {
+        let found = issues(&format!("[server]\nintake_rate_limit = \"{text}\"\n"));
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert_eq!(found[0].path, "server.intake_rate_limit", "{text}");
+        assert!(
+            found[0].message.contains(expected),
+            "{text}: {}",
+            found[0].message
+        );
+        assert_eq!(found[0].line, Some(2), "{text}");
+    }
 }
 
 #[test]

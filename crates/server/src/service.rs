@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, ApiState, IntakeRateLimit};
+use crate::api::{self, ApiState};
 use crate::engine::{Engine, EngineDeps, EngineHandle};
 
 /// How to start a [`Service`] beyond what the configuration says.
@@ -34,8 +34,6 @@ pub struct ServiceOptions {
     pub host_name: String,
     /// This process's name in job leases.
     pub worker_id: String,
-    /// Refuse intake requests beyond this rate with 429.
-    pub intake_rate_limit: Option<IntakeRateLimit>,
 }
 
 impl std::fmt::Debug for ServiceOptions {
@@ -44,13 +42,12 @@ impl std::fmt::Debug for ServiceOptions {
             .field("listen", &self.listen)
             .field("host_name", &self.host_name)
             .field("worker_id", &self.worker_id)
-            .field("intake_rate_limit", &self.intake_rate_limit)
             .finish_non_exhaustive()
     }
 }
 
 impl ServiceOptions {
-    /// The system clock, `server.listen`, no rate limit; `host_name` for `%Computer%`.
+    /// The system clock and `server.listen`; `host_name` for `%Computer%`.
     pub fn new(host_name: impl Into<String>) -> ServiceOptions {
         let host_name = host_name.into();
         ServiceOptions {
@@ -58,7 +55,6 @@ impl ServiceOptions {
             clock: Arc::new(SystemClock),
             worker_id: format!("{host_name}:{}", std::process::id()),
             host_name,
-            intake_rate_limit: None,
         }
     }
 }
@@ -294,7 +290,6 @@ impl Service {
             .clock(options.clock.clone())
             .wake(Arc::new(move || waker.wake()))
             .metrics(metrics)
-            .intake_rate_limit(options.intake_rate_limit)
             .build();
 
         let addr = options.listen.unwrap_or(config.server.listen);

@@ -181,6 +181,7 @@ pub struct RawServer {
     pub admin_password: Option<RawSecret>,
     pub max_body_bytes: Option<IntOrText>,
     pub missing_attachments_dir: Option<String>,
+    pub intake_rate_limit: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

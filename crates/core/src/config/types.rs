@@ -51,6 +51,17 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// Where attachments that failed to upload are written.
     pub missing_attachments_dir: PathBuf,
+    /// `server.intake_rate_limit`: intake requests beyond this rate get `429`; `None` = no limit.
+    pub intake_rate_limit: Option<RateLimit>,
+}
+
+/// At most `requests` per `per`, in bursts of up to `requests` (a token bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window, also the largest burst.
+    pub requests: u32,
+    /// The window.
+    pub per: Duration,
 }
 
 /// Which database engine a [`DatabaseUrl`] names.

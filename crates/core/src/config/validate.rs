@@ -12,11 +12,12 @@ use super::defaults;
 use super::raw::{IntOrText, RawConnectWise, RawEvents, RawRules, RawServer, RawTicket};
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
-    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RetentionLimit,
-    RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel, TicketSettings,
-    WebRequestLimit,
+    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RateLimit,
+    RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel,
+    TicketSettings, WebRequestLimit,
 };
 use super::RawConfig;
+use crate::duration::parse_duration;
 use crate::template::TemplateKind;
 
 pub(super) const LEVELS: &str = "Low, Medium, High";
@@ -142,6 +143,11 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
             )
             .unwrap_or_else(|| defaults::MISSING_ATTACHMENTS_DIR.to_string()),
     );
+    let intake_rate_limit = raw.intake_rate_limit.as_deref().and_then(|text| {
+        parse_rate_limit(text)
+            .map_err(|problem| checker.issue("server.intake_rate_limit", problem))
+            .ok()
+    });
     ServerConfig {
         listen,
         database,
@@ -149,7 +155,38 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
         admin_password,
         max_body_bytes,
         missing_attachments_dir,
+        intake_rate_limit,
     }
+}
+
+/// Reads a rate such as `"500/s"`, `"20000/1m"` or `"100/10s"`: a count of requests, a slash, and
+/// the window as a duration (a bare unit means one of it).
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let hint =
+        "write a number of requests per duration, e.g. \"500/s\", \"20000/1m\" or \"100/10s\"";
+    let Some((count, window)) = text.split_once('/') else {
+        return Err(format!("\"{text}\" is not a rate; {hint}"));
+    };
+    let requests = match count.trim().parse::<u32>() {
+        Ok(requests) if requests > 0 => requests,
+        _ => {
+            return Err(format!(
+                "\"{text}\": the number of requests must be a whole number from 1 to {}; {hint}",
+                u32::MAX
+            ))
+        }
+    };
+    let window = window.trim();
+    let per = if window.starts_with(|c: char| c.is_ascii_digit()) {
+        parse_duration(window)
+    } else {
+        parse_duration(&format!("1{window}"))
+    }
+    .map_err(|_| format!("\"{text}\": \"{window}\" is not a duration; {hint}"))?;
+    if per.is_zero() {
+        return Err(format!("\"{text}\": the window must be longer than zero"));
+    }
+    Ok(RateLimit { requests, per })
 }
 
 fn connectwise(raw: &RawConnectWise, checker: &mut Checker<'_>) -> ConnectWiseConfig {

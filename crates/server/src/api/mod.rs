@@ -31,7 +31,6 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
-pub use rate::IntakeRateLimit;
 pub use state::{ApiState, ApiStateBuilder, WakeFn};
 
 /// The whole HTTP application.

@@ -1,4 +1,5 @@
-//! The optional intake rate limit: a token bucket shared by every intake endpoint.
+//! The optional intake rate limit (`server.intake_rate_limit`): a token bucket shared by every intake
+//! endpoint.
 //!
 //! It protects the store (and through it the ConnectWise budget) from a misbehaving sender. A
 //! request over the rate gets `429` with a `Retry-After`, and nothing is stored, so a well-behaved
@@ -7,24 +8,17 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// At most `requests` intake requests per `per`, with bursts up to `requests`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IntakeRateLimit {
-    /// Requests allowed per window (also the burst size).
-    pub requests: u32,
-    /// The window.
-    pub per: Duration,
-}
+use mspbridge_core::config::RateLimit;
 
 /// A token bucket over wall-clock time.
 #[derive(Debug)]
 pub(crate) struct TokenBucket {
-    limit: IntakeRateLimit,
+    limit: RateLimit,
     state: Mutex<(f64, Instant)>,
 }
 
 impl TokenBucket {
-    pub(crate) fn new(limit: IntakeRateLimit) -> TokenBucket {
+    pub(crate) fn new(limit: RateLimit) -> TokenBucket {
         TokenBucket {
             limit,
             state: Mutex::new((f64::from(limit.requests), Instant::now())),
@@ -58,7 +52,7 @@ mod tests {
 
     #[test]
     fn bucket_allows_the_burst_then_refuses_until_refilled() {
-        let bucket = TokenBucket::new(IntakeRateLimit {
+        let bucket = TokenBucket::new(RateLimit {
             requests: 2,
             per: Duration::from_secs(10),
         });

@@ -15,7 +15,7 @@ use mspbridge_core::config::Config;
 use mspbridge_store::Store;
 
 use super::error::{ApiError, ErrorCode};
-use super::rate::{IntakeRateLimit, TokenBucket};
+use super::rate::TokenBucket;
 
 /// Called after new work was stored (an alert accepted, a job re-queued).
 pub type WakeFn = Arc<dyn Fn() + Send + Sync>;
@@ -53,14 +53,11 @@ pub struct ApiStateBuilder {
     clock: Arc<dyn Clock>,
     wake: WakeFn,
     metrics: Option<PrometheusHandle>,
-    intake_rate: Option<IntakeRateLimit>,
 }
 
 impl std::fmt::Debug for ApiStateBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiStateBuilder")
-            .field("intake_rate", &self.intake_rate)
-            .finish_non_exhaustive()
+        f.debug_struct("ApiStateBuilder").finish_non_exhaustive()
     }
 }
 
@@ -83,14 +80,9 @@ impl ApiStateBuilder {
         self
     }
 
-    /// Limits the intake endpoints to this rate (429 beyond it).
-    pub fn intake_rate_limit(mut self, limit: Option<IntakeRateLimit>) -> Self {
-        self.intake_rate = limit;
-        self
-    }
-
-    /// The state.
+    /// The state; the intake rate limit comes from `server.intake_rate_limit`.
     pub fn build(self) -> ApiState {
+        let intake_rate = self.config.server.intake_rate_limit.map(TokenBucket::new);
         ApiState {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -98,7 +90,7 @@ impl ApiStateBuilder {
                 clock: self.clock,
                 wake: self.wake,
                 metrics: self.metrics,
-                intake_rate: self.intake_rate.map(TokenBucket::new),
+                intake_rate,
             }),
         }
     }
@@ -113,7 +105,6 @@ impl ApiState {
             clock: Arc::new(SystemClock),
             wake: Arc::new(|| {}),
             metrics: None,
-            intake_rate: None,
         }
     }
 

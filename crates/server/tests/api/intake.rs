@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use mspbridge_server::api::IntakeRateLimit;
 use serde_json::{json, Value};
 
 use crate::support::{error_of, spawn_app, spawn_app_with, status_and_json, MAX_BODY_BYTES, TOKEN};
@@ -475,11 +474,7 @@ async fn missing_or_wrong_tokens_get_401_and_store_nothing() {
 
 #[tokio::test]
 async fn intake_over_its_rate_gets_429_with_retry_after_and_nothing_stored() {
-    let app = spawn_app_with(Some(IntakeRateLimit {
-        requests: 2,
-        per: Duration::from_secs(3600),
-    }))
-    .await;
+    let app = spawn_app_with(Some("2/1h")).await;
     let mut second = native_alert();
     second["alert_id"] = json!("evt-1002");
     let mut third = native_alert();

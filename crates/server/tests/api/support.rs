@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 
 use mspbridge_core::config;
-use mspbridge_server::api::IntakeRateLimit;
 use mspbridge_server::service::{Service, ServiceOptions};
 use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
 use mspbridge_simulators::connectwise::{self, ConnectWiseSimulator, SimulatorConfig};
@@ -155,7 +154,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(None).await
 }
 
-pub async fn spawn_app_with(rate: Option<IntakeRateLimit>) -> TestApp {
+/// The app with `server.intake_rate_limit = rate` when given (e.g. `"2/1h"`).
+pub async fn spawn_app_with(rate: Option<&str>) -> TestApp {
     let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let connectwise = connectwise::spawn(SimulatorConfig::default(), loopback)
         .await
@@ -167,11 +167,17 @@ pub async fn spawn_app_with(rate: Option<IntakeRateLimit>) -> TestApp {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(dir.path(), &connectwise.base_url(), auditor.base_url());
+    let mut text = config_text(dir.path(), &connectwise.base_url(), auditor.base_url());
+    if let Some(rate) = rate {
+        text = text.replacen(
+            "[server]\n",
+            &format!("[server]\nintake_rate_limit = \"{rate}\"\n"),
+            1,
+        );
+    }
     let config = config::parse_str(&text, "test.toml").unwrap();
     let mut options = ServiceOptions::new("tests-host");
     options.listen = Some(loopback);
-    options.intake_rate_limit = rate;
     let service = Service::start(config.clone(), options).await.unwrap();
     TestApp {
         base_url: service.base_url(),
