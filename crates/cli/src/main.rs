@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: the intake allocates and frees many small objects per
+/// request (JSON values, strings, futures), and glibc's malloc was a third of its CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Security alerts to ConnectWise Manage tickets, and clients and machines to IT Glue, for many
 /// managed clients at once.
 #[derive(Debug, Parser)]

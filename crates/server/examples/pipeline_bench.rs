@@ -35,6 +35,10 @@ mod storm;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The allocator the `mspbridge` binary uses, so the in-process service is measured as shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
         Ok(text) => text

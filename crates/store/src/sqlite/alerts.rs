@@ -21,7 +21,7 @@ const ROWS_PER_STATEMENT: usize = 200;
 
 pub(super) async fn accept_batch(
     store: &SqliteStore,
-    alerts: Vec<NewAlert>,
+    alerts: &[NewAlert],
 ) -> Result<Vec<AcceptOutcome>, StoreError> {
     if alerts.is_empty() {
         return Ok(Vec::new());
@@ -70,7 +70,7 @@ pub(super) async fn accept_batch(
     let mut reported: HashSet<i64> = HashSet::with_capacity(inserted.len());
     let mut outcomes = Vec::with_capacity(alerts.len());
     for alert in alerts {
-        let key = (alert.source, alert.source_alert_id);
+        let key = (alert.source.clone(), alert.source_alert_id.clone());
         let outcome = match inserted.get(&key) {
             Some(&id) if reported.insert(id) => AcceptOutcome::Accepted(id),
             Some(&id) => AcceptOutcome::Duplicate(id),

@@ -50,7 +50,7 @@ async fn commit_groups(
     let mut group = Vec::new();
     while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
         let (alerts, replies): (Vec<NewAlert>, Vec<Reply>) = group.drain(..).unzip();
-        match alerts::accept_batch(&store, alerts.clone()).await {
+        match alerts::accept_batch(&store, &alerts).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A caller that gave up waiting still has its alert stored; nothing to undo.
@@ -60,17 +60,14 @@ async fn commit_groups(
             Err(_) => {
                 // Nothing of the group was committed. Retry alone so each caller gets the error
                 // that belongs to its own alert (and the others are not held hostage by it).
-                for (alert, reply) in alerts.into_iter().zip(replies) {
-                    let outcome =
-                        alerts::accept_batch(&store, vec![alert])
-                            .await
-                            .and_then(|mut outcomes| {
-                                outcomes.pop().ok_or_else(|| {
-                                    StoreError::Corrupt(
-                                        "accepting one alert gave no outcome".into(),
-                                    )
-                                })
-                            });
+                for (alert, reply) in alerts.iter().zip(replies) {
+                    let outcome = alerts::accept_batch(&store, std::slice::from_ref(alert))
+                        .await
+                        .and_then(|mut outcomes| {
+                            outcomes.pop().ok_or_else(|| {
+                                StoreError::Corrupt("accepting one alert gave no outcome".into())
+                            })
+                        });
                     let _ = reply.send(outcome);
                 }
             }

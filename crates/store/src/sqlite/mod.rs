@@ -261,7 +261,7 @@ impl Store for SqliteStore {
         &self,
         alerts: Vec<NewAlert>,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
-        alerts::accept_batch(self, alerts).await
+        alerts::accept_batch(self, &alerts).await
     }
 
     async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError> {
