@@ -109,7 +109,9 @@ clients = ["Acme", "Globex"]
                 alert_name: name.into(),
                 occurred_at: at,
                 received_at: at,
-                payload: json!({"records": [{"who": who, "workstation": workstation, "where": "DC-01"}]}),
+                payload:
+                    json!({"records": [{"who": who, "workstation": workstation, "where": "DC-01"}]})
+                        .into(),
             })
             .await
             .unwrap();

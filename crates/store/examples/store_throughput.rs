@@ -35,7 +35,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 alert_name: "Account locked out".into(),
                 occurred_at: now,
                 received_at: now,
-                payload: json!({"Who": "CORP\\alice", "Action": "Modified", "Where": "dc01", "n": i}),
+                payload:
+                    json!({"Who": "CORP\\alice", "Action": "Modified", "Where": "dc01", "n": i})
+                        .into(),
             })
             .collect();
         accepted += store.accept_alerts_batch(alerts).await?.len();

@@ -89,7 +89,7 @@ pub use sqlite::SqliteStore;
 ///     alert_name: "Account locked out".into(),
 ///     occurred_at: now,
 ///     received_at: now,
-///     payload: serde_json::json!({"Who": "CORP\\alice"}),
+///     payload: serde_json::json!({"Who": "CORP\\alice"}).into(),
 /// };
 /// assert!(store.accept_alert(alert.clone()).await?.is_new());
 /// assert!(!store.accept_alert(alert).await?.is_new()); // Auditor retried: ignored

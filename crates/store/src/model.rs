@@ -21,7 +21,7 @@ pub type JobId = i64;
 // ---------------------------------------------------------------- alerts
 
 /// An alert as handed over by an intake.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewAlert {
     /// Source name (Auditor endpoint, webhook, Alertmanager receiver).
     pub source: String,
@@ -36,7 +36,37 @@ pub struct NewAlert {
     /// When mspbridge received it.
     pub received_at: DateTime<Utc>,
     /// The full alert (activity records, free fields).
-    pub payload: Value,
+    pub payload: JsonText,
+}
+
+/// A JSON document held as its compact text, so an alert on its way into the store is serialised
+/// once, straight from its own type, instead of through a [`Value`] tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Serialises `value`.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<JsonText, serde_json::Error> {
+        serde_json::to_string(value).map(JsonText)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The document as a [`Value`].
+    pub fn to_value(&self) -> Value {
+        // The text was written by serde_json, so it parses.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> JsonText {
+        // Value's Display is compact JSON and cannot fail.
+        JsonText(value.to_string())
+    }
 }
 
 /// Result of accepting an alert.

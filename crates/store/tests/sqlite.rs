@@ -176,7 +176,7 @@ async fn committed_alerts_are_on_disk_before_the_store_is_closed() {
             alert_name: "Mass deletion".into(),
             occurred_at: conformance::at(0),
             received_at: conformance::at(1),
-            payload: serde_json::json!({"Who": "CORP\\bob"}),
+            payload: serde_json::json!({"Who": "CORP\\bob"}).into(),
         })
         .await
         .unwrap()
@@ -201,7 +201,7 @@ async fn two_stores_on_one_file_never_share_a_job() {
         .map(|i| mspbridge_store::NewJob {
             kind: "publish".into(),
             serial_key: Some(format!("key-{}", i % 10)),
-            payload: serde_json::json!({ "n": i }),
+            payload: serde_json::json!({ "n": i }).into(),
             run_at: conformance::at(0),
             idempotency_key: None,
             created_at: conformance::at(0),
@@ -275,7 +275,7 @@ async fn concurrent_single_accepts_share_commits_but_keep_their_own_outcomes() {
         alert_name: "Password Reset".into(),
         occurred_at: now,
         received_at: now,
-        payload: serde_json::json!({ "n": n }),
+        payload: serde_json::json!({ "n": n }).into(),
     };
     let tasks: Vec<_> = (0..400)
         .map(|n| {

@@ -46,14 +46,15 @@ impl Connection {
 
     /// POSTs a JSON body to `path` and returns the status and the response body.
     pub async fn post_json(&mut self, path: &str, body: &str) -> Result<(u16, String), HttpError> {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.token,
-            body.len()
-        );
+        let mut request = Vec::with_capacity(body.len() + 256);
+        write_request(&mut request, path, &self.token, body);
+        self.send(path, &request).await
+    }
+
+    /// Sends a whole request written by [`write_request`] and reads the answer.
+    pub async fn send(&mut self, path: &str, request: &[u8]) -> Result<(u16, String), HttpError> {
         self.stream
-            .write_all(request.as_bytes())
+            .write_all(request)
             .await
             .map_err(|error| HttpError(format!("sending POST {path}: {error}")))?;
         self.read_response(path).await
@@ -111,6 +112,18 @@ impl Connection {
         self.buffer.extend_from_slice(&chunk[..read]);
         Ok(())
     }
+}
+
+/// Appends a JSON POST of `body` to `request`, so a load loop can reuse one buffer.
+pub fn write_request(request: &mut Vec<u8>, path: &str, token: &str, body: &str) {
+    request.extend_from_slice(b"POST ");
+    request.extend_from_slice(path.as_bytes());
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer ");
+    request.extend_from_slice(token.as_bytes());
+    request.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");
+    request.extend_from_slice(body.len().to_string().as_bytes());
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body.as_bytes());
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

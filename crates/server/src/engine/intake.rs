@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
-use mspbridge_store::{AcceptOutcome, NewAlert, Store};
+use mspbridge_store::{AcceptOutcome, JsonText, NewAlert, Store};
 
 use super::error::EngineError;
 use super::metrics;
@@ -30,8 +30,8 @@ pub fn to_new_alert(alert: &Alert, now: DateTime<Utc>) -> Result<NewAlert, Engin
     if alert.alert_name.trim().is_empty() {
         return Err(invalid("the alert name is empty".to_string()));
     }
-    let payload = serde_json::to_value(alert)
-        .map_err(|error| invalid(format!("not serialisable: {error}")))?;
+    let payload =
+        JsonText::of(alert).map_err(|error| invalid(format!("not serialisable: {error}")))?;
     Ok(NewAlert {
         source: alert.source.clone(),
         source_alert_id: alert.source_alert_id.clone(),

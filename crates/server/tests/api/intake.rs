@@ -1,6 +1,5 @@
 //! The three intake endpoints: happy paths, duplicates, and bad input that must change nothing.
 
-use std::time::Duration;
 
 use serde_json::{json, Value};
 

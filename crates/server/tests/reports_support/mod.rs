@@ -109,7 +109,8 @@ async fn seed_alert_at(
                     "where": where_,
                     "workstation": workstation,
                 }],
-            }),
+            })
+            .into(),
         })
         .await
         .unwrap();

@@ -20,7 +20,7 @@ pub async fn accept_dedups_on_source_and_id(store: Arc<dyn Store>) {
     };
 
     let mut repeat = new_alert("auditor-1", "A1/R1", 20);
-    repeat.payload = json!({"changed": true});
+    repeat.payload = json!({"changed": true}).into();
     let second = store.accept_alert(repeat).await.unwrap();
     assert_eq!(
         second,
@@ -49,7 +49,10 @@ pub async fn accept_dedups_on_source_and_id(store: Arc<dyn Store>) {
         at(10),
         "a duplicate must not overwrite the stored alert"
     );
-    assert_eq!(stored.payload, new_alert("auditor-1", "A1/R1", 10).payload);
+    assert_eq!(
+        stored.payload,
+        new_alert("auditor-1", "A1/R1", 10).payload.to_value()
+    );
     assert_eq!(stored.source, "auditor-1");
     assert_eq!(stored.alert_name, "Account locked out");
     assert_eq!(stored.occurred_at, at(9));

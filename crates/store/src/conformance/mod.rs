@@ -100,7 +100,7 @@ pub(crate) fn new_alert(source: &str, source_alert_id: &str, received: i64) -> N
         alert_name: "Account locked out".to_string(),
         occurred_at: at(received - 1),
         received_at: at(received),
-        payload: json!({"records": [{"Who": "CORP\\alice", "Action": "Modified"}], "id": source_alert_id}),
+        payload: json!({"records": [{"Who": "CORP\\alice", "Action": "Modified"}], "id": source_alert_id}).into(),
     }
 }
 

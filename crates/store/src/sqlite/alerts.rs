@@ -56,7 +56,7 @@ pub(super) async fn accept_batch(
                 .bind(&alert.alert_name)
                 .bind(micros(alert.occurred_at))
                 .bind(micros(alert.received_at))
-                .bind(json_text(&alert.payload));
+                .bind(alert.payload.as_str());
         }
         let rows = query
             .fetch_all(&mut *tx)

@@ -80,7 +80,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals (a multi-row INSERT … ON CONFLICT keeps one) stay in memory
+            // instead of spilling to a temporary file.
+            .pragma("temp_store", "memory");
 
         let open_error = |source| StoreError::Open {
             location: location.clone(),
