@@ -6,13 +6,15 @@
 //! Metric names end in `_total` or `_seconds`; labels take bounded values only (the matched route,
 //! never the raw path; the status code; the method).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics::{describe_counter, describe_gauge, describe_histogram, Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -118,26 +120,53 @@ fn describe_metrics() {
 /// Middleware: counts and times every request by method, matched route and status.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(
-        "mspbridge_http_requests_total",
-        "method" => method.clone(),
-        "route" => route.clone(),
-        "status" => status
-    )
-    .increment(1);
-    metrics::histogram!(
-        "mspbridge_http_request_duration_seconds",
-        "method" => method,
-        "route" => route
-    )
-    .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (requests, duration) = http_handles(&method, route, response.status().as_u16());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Request counter and duration histogram per route, then (method, status).
+type HttpHandles = HashMap<String, HashMap<(Method, u16), (Counter, Histogram)>>;
+
+/// The handles of one request's metrics. Looking a metric up in the recorder hashes and copies its
+/// labels, a noticeable share of a small intake request, so once the recorder is installed the
+/// handles are looked up once per (route, method, status) and kept.
+fn http_handles(method: &Method, route: &str, status: u16) -> (Counter, Histogram) {
+    static CACHE: LazyLock<Mutex<HttpHandles>> = LazyLock::new(Mutex::default);
+    let register = || {
+        let requests = metrics::counter!(
+            "mspbridge_http_requests_total",
+            "method" => method.as_str().to_string(),
+            "route" => route.to_string(),
+            "status" => status.to_string()
+        );
+        let duration = metrics::histogram!(
+            "mspbridge_http_request_duration_seconds",
+            "method" => method.as_str().to_string(),
+            "route" => route.to_string()
+        );
+        (requests, duration)
+    };
+    // Handles taken before the recorder is installed would stay no-ops for good.
+    if !HANDLE.get().is_some_and(Option::is_some) {
+        return register();
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some(handles) = cache
+        .get(route)
+        .and_then(|by_method| by_method.get(&(method.clone(), status)))
+    {
+        return handles.clone();
+    }
+    let handles = register();
+    cache
+        .entry(route.to_string())
+        .or_default()
+        .insert((method.clone(), status), handles.clone());
+    handles
 }

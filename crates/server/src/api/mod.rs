@@ -24,9 +24,8 @@ pub mod reports;
 pub mod state;
 pub mod views;
 
-use axum::extract::{Request, State};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -35,21 +34,15 @@ pub use state::{ApiState, ApiStateBuilder, WakeFn};
 
 /// The whole HTTP application.
 pub fn router(state: ApiState) -> Router {
-    let rate = from_fn_with_state(state.clone(), intake_rate);
     let protected = Router::new()
         .route(
             "/api/v1/alerts",
-            post(intake::post_native)
-                .route_layer(rate.clone())
-                .get(manage::get_alerts),
+            post(intake::post_native).get(manage::get_alerts),
         )
-        .route(
-            "/api/v1/alerts/netwrix",
-            post(intake::post_netwrix).route_layer(rate.clone()),
-        )
+        .route("/api/v1/alerts/netwrix", post(intake::post_netwrix))
         .route(
             "/api/v1/alerts/alertmanager",
-            post(intake::post_alertmanager).route_layer(rate),
+            post(intake::post_alertmanager),
         )
         .route("/api/v1/incidents", get(manage::get_incidents))
         .route("/api/v1/events", get(manage::get_events))
@@ -71,13 +64,6 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(metrics::track_http))
         .with_state(state)
-}
-
-async fn intake_rate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    match state.check_intake_rate() {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
-    }
 }
 
 async fn no_such_route(request: Request) -> ApiError {

@@ -8,7 +8,25 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use mspbridge_core::config::RateLimit;
+
+use super::error::ApiError;
+use super::state::ApiState;
+
+/// Extractor of every intake handler, listed before the body: takes one token from the intake rate
+/// limit, so a request over the rate is refused before its body is read.
+#[derive(Debug)]
+pub struct IntakePermit;
+
+impl FromRequestParts<ApiState> for IntakePermit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        state.check_intake_rate().map(|()| IntakePermit)
+    }
+}
 
 /// A token bucket over wall-clock time.
 #[derive(Debug)]

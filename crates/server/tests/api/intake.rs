@@ -1,6 +1,5 @@
 //! The three intake endpoints: happy paths, duplicates, and bad input that must change nothing.
 
-
 use serde_json::{json, Value};
 
 use crate::support::{error_of, spawn_app, spawn_app_with, status_and_json, MAX_BODY_BYTES, TOKEN};

@@ -31,6 +31,7 @@ pub use netwrix::{accept_netwrix, NetwrixAlertRequest};
 
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
+use super::rate::IntakePermit;
 use super::state::ApiState;
 use crate::engine::{self, EngineError};
 
@@ -189,6 +190,7 @@ fn accepted_response<T: Serialize>(body: T) -> Response {
 
 /// `POST /api/v1/alerts`.
 pub async fn post_native(
+    _: IntakePermit,
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<NativeAlert>,
 ) -> Result<Response, ApiError> {
@@ -200,6 +202,7 @@ pub async fn post_native(
 
 /// `POST /api/v1/alerts/netwrix`.
 pub async fn post_netwrix(
+    _: IntakePermit,
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<NetwrixAlertRequest>,
 ) -> Result<Response, ApiError> {
@@ -218,6 +221,7 @@ pub struct AlertmanagerQuery {
 
 /// `POST /api/v1/alerts/alertmanager[?source=NAME]`.
 pub async fn post_alertmanager(
+    _: IntakePermit,
     State(state): State<ApiState>,
     query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
     JsonBody(body): JsonBody<AlertmanagerPayload>,
