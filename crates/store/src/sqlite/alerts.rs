@@ -33,9 +33,13 @@ pub(super) async fn accept_batch(
     let mut inserted: HashMap<(String, String), i64> = HashMap::with_capacity(alerts.len());
     for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::with_capacity(160 + chunk.len() * 32);
+        // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
+        // half-way, so SQLite keeps no statement journal for it. Every other constraint holds by
+        // construction (the values come from non-null fields, the state is 'queued'), and a row
+        // skipped for any reason is looked up below as a duplicate, which fails loudly if absent.
         sql.push_str(
-            "INSERT INTO alerts (source, source_alert_id, client, alert_name, occurred_at, \
-             received_at, state, payload) VALUES ",
+            "INSERT OR IGNORE INTO alerts (source, source_alert_id, client, alert_name, \
+             occurred_at, received_at, state, payload) VALUES ",
         );
         for n in 0..chunk.len() {
             if n > 0 {
@@ -43,10 +47,7 @@ pub(super) async fn accept_batch(
             }
             sql.push_str("(?, ?, ?, ?, ?, ?, 'queued', ?)");
         }
-        sql.push_str(
-            " ON CONFLICT (source, source_alert_id) DO NOTHING \
-             RETURNING id, source, source_alert_id",
-        );
+        sql.push_str(" RETURNING id, source, source_alert_id");
         let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
         for alert in chunk {
             query = query
