@@ -57,11 +57,11 @@ pub async fn accept(
     match outcome {
         AcceptOutcome::Accepted(id) => {
             metrics::count(metrics::ALERTS_RECEIVED);
-            tracing::info!(alert_id = id, source = %alert.source, alert_name = %alert.alert_name, "alert accepted");
+            tracing::debug!(alert_id = id, source = %alert.source, alert_name = %alert.alert_name, "alert accepted");
         }
         AcceptOutcome::Duplicate(id) => {
             metrics::count(metrics::ALERTS_DEDUPLICATED);
-            tracing::info!(alert_id = id, source = %alert.source, "alert already accepted; a source retry was acknowledged");
+            tracing::debug!(alert_id = id, source = %alert.source, "alert already accepted; a source retry was acknowledged");
         }
     }
     Ok(outcome)
