@@ -108,6 +108,33 @@ pub async fn accept_batch(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(queued.len(), 201);
+
+    // New alerts, a repeat among them and an earlier alert, all in one small batch.
+    let mixed = vec![
+        new_alert("s", "m1", 600),
+        new_alert("s", "old", 601),
+        new_alert("s", "m2", 602),
+        new_alert("s", "m1", 603),
+        new_alert("s", "m3", 604),
+    ];
+    let outcomes = store.accept_alerts_batch(mixed).await.unwrap();
+    assert!(outcomes[0].is_new(), "{outcomes:?}");
+    assert_eq!(outcomes[1], AcceptOutcome::Duplicate(earlier));
+    assert!(outcomes[2].is_new(), "{outcomes:?}");
+    assert_eq!(
+        outcomes[3],
+        AcceptOutcome::Duplicate(outcomes[0].alert_id())
+    );
+    assert!(outcomes[4].is_new(), "{outcomes:?}");
+    for (index, source_alert_id) in [(0, "m1"), (2, "m2"), (4, "m3")] {
+        let stored = store
+            .get_alert(outcomes[index].alert_id())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.source_alert_id, source_alert_id, "{outcomes:?}");
+    }
+
     assert!(store
         .accept_alerts_batch(Vec::new())
         .await

@@ -4,7 +4,7 @@
 //! detected by the unique index inside the same transaction, never by a prior read that
 //! could race with another intake.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sqlx::sqlite::SqliteRow;
 
@@ -28,15 +28,15 @@ pub(super) async fn accept_batch(
     }
     let action = "accepting alerts";
     let mut tx = store.write(action).await?;
-    // Ids of the rows this batch inserted, by dedup key. Within one statement SQLite
-    // inserts rows in order, so a repeat inside the batch loses to its first occurrence.
-    let mut inserted: HashMap<(String, String), i64> = HashMap::with_capacity(alerts.len());
+    let mut outcomes = Vec::with_capacity(alerts.len());
+    // Ids reported as accepted, so a repeat inside the batch is reported as a duplicate.
+    let mut reported: HashSet<i64> = HashSet::new();
     for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::with_capacity(160 + chunk.len() * 32);
         // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
         // half-way, so SQLite keeps no statement journal for it. Every other constraint holds by
         // construction (the values come from non-null fields, the state is 'queued'), and a row
-        // skipped for any reason is looked up below as a duplicate, which fails loudly if absent.
+        // skipped for any reason is looked up below, which fails loudly if it is absent.
         sql.push_str(
             "INSERT OR IGNORE INTO alerts (source, source_alert_id, client, alert_name, \
              occurred_at, received_at, state, payload) VALUES ",
@@ -47,8 +47,7 @@ pub(super) async fn accept_batch(
             }
             sql.push_str("(?, ?, ?, ?, ?, ?, 'queued', ?)");
         }
-        sql.push_str(" RETURNING id, source, source_alert_id");
-        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
+        let mut query = sqlx::query(&sql);
         for alert in chunk {
             query = query
                 .bind(&alert.source)
@@ -59,35 +58,42 @@ pub(super) async fn accept_batch(
                 .bind(micros(alert.received_at))
                 .bind(alert.payload.as_str());
         }
-        let rows = query
-            .fetch_all(&mut *tx)
+        let done = query
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::db(action))?;
-        for (id, source, source_alert_id) in rows {
-            inserted.insert((source, source_alert_id), id);
-        }
-    }
-
-    let mut reported: HashSet<i64> = HashSet::with_capacity(inserted.len());
-    let mut outcomes = Vec::with_capacity(alerts.len());
-    for alert in alerts {
-        let key = (alert.source.clone(), alert.source_alert_id.clone());
-        let outcome = match inserted.get(&key) {
-            Some(&id) if reported.insert(id) => AcceptOutcome::Accepted(id),
-            Some(&id) => AcceptOutcome::Duplicate(id),
-            None => {
-                let existing: i64 = sqlx::query_scalar(
-                    "SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?",
-                )
-                .bind(&key.0)
-                .bind(&key.1)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::db("looking up a duplicate alert"))?;
-                AcceptOutcome::Duplicate(existing)
-            }
+        let inserted = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+        // `id` is an INTEGER PRIMARY KEY without AUTOINCREMENT, so each new row gets the largest id
+        // plus one; the rows of a VALUES list are inserted in order, and the write lock keeps every
+        // other writer out. The rows this statement inserted therefore hold exactly the ids up to
+        // the last one, in the order of the chunk.
+        let new_ids = if inserted == 0 {
+            1..=0
+        } else {
+            let last = done.last_insert_rowid();
+            (last - inserted + 1)..=last
         };
-        outcomes.push(outcome);
+        if inserted == chunk.len() as i64 {
+            outcomes.extend(new_ids.map(AcceptOutcome::Accepted));
+            continue;
+        }
+        // Some rows were already stored (a source's retry) or repeat an earlier row of the batch:
+        // look each one up; an id in this statement's range was inserted by it.
+        for alert in chunk {
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?",
+            )
+            .bind(&alert.source)
+            .bind(&alert.source_alert_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db("looking up a duplicate alert"))?;
+            outcomes.push(if new_ids.contains(&id) && reported.insert(id) {
+                AcceptOutcome::Accepted(id)
+            } else {
+                AcceptOutcome::Duplicate(id)
+            });
+        }
     }
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(outcomes)
