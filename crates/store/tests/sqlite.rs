@@ -201,7 +201,7 @@ async fn two_stores_on_one_file_never_share_a_job() {
         .map(|i| mspbridge_store::NewJob {
             kind: "publish".into(),
             serial_key: Some(format!("key-{}", i % 10)),
-            payload: serde_json::json!({ "n": i }).into(),
+            payload: serde_json::json!({ "n": i }),
             run_at: conformance::at(0),
             idempotency_key: None,
             created_at: conformance::at(0),

@@ -67,12 +67,13 @@ pub(super) async fn accept_batch(
         // plus one; the rows of a VALUES list are inserted in order, and the write lock keeps every
         // other writer out. The rows this statement inserted therefore hold exactly the ids up to
         // the last one, in the order of the chunk.
-        let new_ids = if inserted == 0 {
-            1..=0
+        // (The last rowid is the connection's previous insert when nothing was inserted.)
+        let last = if inserted == 0 {
+            0
         } else {
-            let last = done.last_insert_rowid();
-            (last - inserted + 1)..=last
+            done.last_insert_rowid()
         };
+        let new_ids = (last - inserted + 1)..=last;
         if inserted == chunk.len() as i64 {
             outcomes.extend(new_ids.map(AcceptOutcome::Accepted));
             continue;
