@@ -56,6 +56,8 @@ pub trait Store:
     async fn set_alert_payload(&self, id: AlertId, payload: Value) -> Result<(), StoreError>;
     /// Alert counts per state.
     async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError>;
+    /// How many alerts are in `state`.
+    async fn count_alerts(&self, state: AlertState) -> Result<u64, StoreError>;
 
     // ------------------------------------------------------------ jobs
 

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use mspbridge_store::AlertState;
 use serde_json::json;
 
 use super::error::{ApiError, ErrorCode};
@@ -44,7 +45,8 @@ pub async fn readyz(State(state): State<ApiState>) -> Result<Json<serde_json::Va
     ))
 }
 
-/// `GET /metrics`: the Prometheus text format, with the queue depth read from the store now.
+/// `GET /metrics`: the Prometheus text format, with the job queue depth and the alert backlog read
+/// from the store now.
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     let Some(handle) = state.metrics() else {
         return ApiError::new(
@@ -59,6 +61,10 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
             metrics::gauge!("mspbridge_dead_jobs").set(depth.dead as f64);
         }
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
+    }
+    match state.store().count_alerts(AlertState::Queued).await {
+        Ok(queued) => metrics::gauge!("mspbridge_alerts_queued").set(queued as f64),
+        Err(error) => tracing::warn!(%error, "alert backlog not available for /metrics"),
     }
     (
         StatusCode::OK,

@@ -80,10 +80,6 @@ fn describe_metrics() {
             "Failed ConnectWise requests, by error class.",
         ),
         (
-            "mspbridge_events_total",
-            "Integration events recorded, by event id.",
-        ),
-        (
             "mspbridge_http_requests_total",
             "HTTP requests served, by method, route and status.",
         ),
@@ -99,6 +95,11 @@ fn describe_metrics() {
         "mspbridge_queue_depth",
         Unit::Count,
         "Jobs waiting or running in the durable queue."
+    );
+    describe_gauge!(
+        "mspbridge_alerts_queued",
+        Unit::Count,
+        "Accepted alerts waiting for the engine (the alert backlog)."
     );
     describe_gauge!(
         "mspbridge_dead_jobs",

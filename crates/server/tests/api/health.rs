@@ -71,6 +71,7 @@ async fn metrics_are_prometheus_text_with_described_names_and_http_counts() {
         "# TYPE mspbridge_alerts_received_total counter",
         "# TYPE mspbridge_queue_depth gauge",
         "mspbridge_dead_jobs 0",
+        "# TYPE mspbridge_alerts_queued gauge",
         "mspbridge_http_requests_total{method=\"POST\",route=\"/api/v1/alerts/netwrix\",status=\"202\"}",
         "mspbridge_http_request_duration_seconds",
     ] {

@@ -248,5 +248,8 @@ pub async fn alert_lifecycle_and_routing(store: Arc<dyn Store>) {
     };
     assert_eq!(count(AlertState::Queued), 2);
     assert_eq!(count(AlertState::Processed), 1);
+    for (state, n) in &counts {
+        assert_eq!(store.count_alerts(*state).await.unwrap(), *n, "{state:?}");
+    }
     assert_eq!(count(AlertState::Unrouted), 0);
 }

@@ -238,14 +238,18 @@ pub(super) async fn count_by_state(
         AlertState::Unrouted,
         AlertState::Processed,
     ] {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE state = ?")
-            .bind(state.as_str())
-            .fetch_one(&store.reader)
-            .await
-            .map_err(StoreError::db("counting alerts"))?;
-        counts.push((state, count(n)));
+        counts.push((state, count_in(store, state).await?));
     }
     Ok(counts)
+}
+
+pub(super) async fn count_in(store: &SqliteStore, state: AlertState) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE state = ?")
+        .bind(state.as_str())
+        .fetch_one(&store.reader)
+        .await
+        .map_err(StoreError::db("counting alerts"))?;
+    Ok(count(n))
 }
 
 fn decode(row: &SqliteRow) -> Result<Alert, StoreError> {

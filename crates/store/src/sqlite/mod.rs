@@ -295,6 +295,10 @@ impl Store for SqliteStore {
         alerts::count_by_state(self).await
     }
 
+    async fn count_alerts(&self, state: AlertState) -> Result<u64, StoreError> {
+        alerts::count_in(self, state).await
+    }
+
     async fn enqueue_job(&self, job: NewJob) -> Result<Job, StoreError> {
         jobs::enqueue(self, job).await
     }
