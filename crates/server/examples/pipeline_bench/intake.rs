@@ -182,18 +182,10 @@ async fn load(
             let mut first_error = None;
             let mut sequence = 0usize;
             let mut request = Vec::with_capacity(1024);
-            let mut body = String::with_capacity(1024);
             while !stop.load(Ordering::Relaxed) {
                 let template = &templates[sequence % templates.len()];
-                let id = format!("c{index}-{sequence}");
+                let body = template.join(format!("c{index}-{sequence}").as_str());
                 sequence += 1;
-                body.clear();
-                for (n, part) in template.iter().enumerate() {
-                    if n > 0 {
-                        body.push_str(&id);
-                    }
-                    body.push_str(part);
-                }
                 request.clear();
                 http::write_request(&mut request, PATH, TOKEN, &body);
                 match connection.send(PATH, &request).await {
