@@ -63,7 +63,7 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }
     match state.store().count_alerts(AlertState::Queued).await {
-        Ok(queued) => metrics::gauge!("mspbridge_alerts_queued").set(queued as f64),
+        Ok(queued) => crate::engine::metrics::alerts_queued(queued),
         Err(error) => tracing::warn!(%error, "alert backlog not available for /metrics"),
     }
     (

@@ -97,7 +97,7 @@ fn describe_metrics() {
         "Jobs waiting or running in the durable queue."
     );
     describe_gauge!(
-        "mspbridge_alerts_queued",
+        crate::engine::metrics::ALERTS_QUEUED,
         Unit::Count,
         "Accepted alerts waiting for the engine (the alert backlog)."
     );

@@ -26,6 +26,8 @@ pub const FLOOD_TICKETS: &str = "mspbridge_flood_tickets_total";
 pub const JOB_RETRIES: &str = "mspbridge_job_retries_total";
 /// Jobs that gave up.
 pub const JOBS_DEAD_LETTERED: &str = "mspbridge_jobs_dead_lettered_total";
+/// Gauge: accepted alerts waiting for the engine.
+pub const ALERTS_QUEUED: &str = "mspbridge_alerts_queued";
 /// Queued plus running jobs.
 pub const QUEUE_DEPTH: &str = "mspbridge_queue_depth";
 /// Duration of ConnectWise calls, label `operation`.
@@ -45,6 +47,11 @@ pub fn connectwise_call(operation: &'static str, took: Duration, failure: Option
     if let Some(class) = failure {
         metrics::counter!(CONNECTWISE_ERRORS, "class" => class_label(class)).increment(1);
     }
+}
+
+/// Sets the alert backlog gauge: accepted alerts the engine has not taken yet.
+pub fn alerts_queued(queued: u64) {
+    metrics::gauge!(ALERTS_QUEUED).set(queued as f64);
 }
 
 /// Sets the queue depth gauge.

@@ -29,8 +29,6 @@ pub(super) async fn accept_batch(
     let action = "accepting alerts";
     let mut tx = store.write(action).await?;
     let mut outcomes = Vec::with_capacity(alerts.len());
-    // Ids reported as accepted, so a repeat inside the batch is reported as a duplicate.
-    let mut reported: HashSet<i64> = HashSet::new();
     for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::with_capacity(160 + chunk.len() * 32);
         // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
@@ -79,7 +77,9 @@ pub(super) async fn accept_batch(
             continue;
         }
         // Some rows were already stored (a source's retry) or repeat an earlier row of the batch:
-        // look each one up; an id in this statement's range was inserted by it.
+        // look each one up; an id in this statement's range was inserted by it, and is reported
+        // as accepted for its first row only.
+        let mut reported: HashSet<i64> = HashSet::new();
         for alert in chunk {
             let id: i64 = sqlx::query_scalar(
                 "SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?",
@@ -98,6 +98,17 @@ pub(super) async fn accept_batch(
     }
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(outcomes)
+}
+
+/// Accepts one alert: [`accept_batch`] of one.
+pub(super) async fn accept_one(
+    store: &SqliteStore,
+    alert: &NewAlert,
+) -> Result<AcceptOutcome, StoreError> {
+    accept_batch(store, std::slice::from_ref(alert))
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
 }
 
 pub(super) async fn get(store: &SqliteStore, id: AlertId) -> Result<Option<Alert>, StoreError> {

@@ -61,14 +61,7 @@ async fn commit_groups(
                 // Nothing of the group was committed. Retry alone so each caller gets the error
                 // that belongs to its own alert (and the others are not held hostage by it).
                 for (alert, reply) in alerts.iter().zip(replies) {
-                    let outcome = alerts::accept_batch(&store, std::slice::from_ref(alert))
-                        .await
-                        .and_then(|mut outcomes| {
-                            outcomes.pop().ok_or_else(|| {
-                                StoreError::Corrupt("accepting one alert gave no outcome".into())
-                            })
-                        });
-                    let _ = reply.send(outcome);
+                    let _ = reply.send(alerts::accept_one(&store, alert).await);
                 }
             }
         }

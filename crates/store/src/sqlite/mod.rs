@@ -80,10 +80,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            // Statement journals (a multi-row INSERT … ON CONFLICT keeps one) stay in memory
-            // instead of spilling to a temporary file.
-            .pragma("temp_store", "memory");
+            .foreign_keys(true);
 
         let open_error = |source| StoreError::Open {
             location: location.clone(),
@@ -254,10 +251,7 @@ impl Store for SqliteStore {
         if let Some(intake) = &self.intake {
             return intake.accept(alert).await;
         }
-        let mut outcomes = self.accept_alerts_batch(vec![alert]).await?;
-        outcomes
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
+        alerts::accept_one(self, &alert).await
     }
 
     async fn accept_alerts_batch(
