@@ -465,3 +465,14 @@ async fn queue_retry_goes_through_the_running_service() {
     );
     stop(child).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_right_after_the_url_is_printed_is_a_graceful_stop() {
+    // Whoever reads the URL may stop the service at once; the signal must already be handled
+    // then, not take its default action.
+    let setup = setup().await;
+    for _ in 0..5 {
+        let (child, _url) = serve(&setup.config).await;
+        stop(child).await;
+    }
+}

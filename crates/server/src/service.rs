@@ -5,7 +5,8 @@
 //! stops the start with a clear message instead of failing the first alert, starts the engine and
 //! binds the HTTP listener. [`Service::shutdown`] stops in order: stop accepting connections, let
 //! in-flight requests finish (an alert being stored is still acknowledged), stop the engine, close
-//! the store. [`Service::run_until_signal`] does that on SIGINT or SIGTERM.
+//! the store. [`Service::run_until_signal`] does that on SIGINT or SIGTERM, listened for through a
+//! [`ShutdownSignal`] installed before the service announces itself.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -378,26 +379,57 @@ impl Service {
         }
     }
 
-    /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
-    pub async fn run_until_signal(self) -> Result<(), ServiceError> {
-        wait_for_signal().await?;
+    /// Runs until `signal` fires (SIGINT or SIGTERM), then shuts down gracefully.
+    pub async fn run_until_signal(self, signal: ShutdownSignal) -> Result<(), ServiceError> {
+        signal.wait().await;
         tracing::info!("shutdown signal received; finishing in-flight requests");
         self.shutdown().await
     }
 }
 
-async fn wait_for_signal() -> Result<(), ServiceError> {
+/// SIGINT and SIGTERM, listened for from the moment this value exists.
+///
+/// Install it before anything tells the outside world the service is up (the URL `serve` prints):
+/// a signal that arrives between that line and the first wait would otherwise take the default
+/// action and kill the process without a graceful stop.
+#[derive(Debug)]
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut terminate = signal(SignalKind::terminate()).map_err(ServiceError::Signal)?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map_err(ServiceError::Signal),
-            _ = terminate.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers. Needs a running Tokio runtime.
+    pub fn listen() -> Result<Self, ServiceError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).map_err(ServiceError::Signal)?,
+                terminate: signal(SignalKind::terminate()).map_err(ServiceError::Signal)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(ServiceError::Signal)
+
+    /// Resolves at the first SIGINT or SIGTERM received since [`ShutdownSignal::listen`].
+    pub async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use mspbridge_core::config;
-use mspbridge_server::service::{Service, ServiceOptions};
+use mspbridge_server::service::{Service, ServiceOptions, ShutdownSignal};
 
 use crate::wiring;
 
@@ -26,6 +26,8 @@ pub struct ServeArgs {
 
 pub async fn run(config_path: &Path, args: ServeArgs) -> Result<ExitCode> {
     let config = config::load(config_path).map_err(|err| anyhow!("{err}"))?;
+    // Listening starts before the URL is printed: whoever reads it may send SIGTERM at once.
+    let signal = ShutdownSignal::listen().context("listening for shutdown signals")?;
     let mut options = ServiceOptions::new(wiring::host_name());
     options.listen = args.listen;
     let service = Service::start(config, options)
@@ -38,7 +40,7 @@ pub async fn run(config_path: &Path, args: ServeArgs) -> Result<ExitCode> {
         service.base_url()
     );
     service
-        .run_until_signal()
+        .run_until_signal(signal)
         .await
         .context("stopping the service")?;
     eprintln!("mspbridge stopped");

@@ -1,4 +1,4 @@
-//! `mspbridge simulate`: one simulator of an outside system, alone, until Ctrl-C.
+//! `mspbridge simulate`: one simulator of an outside system, alone, until Ctrl-C or SIGTERM.
 //!
 //! Useful for trying the product without accounts and for writing tests against a faithful fake; the
 //! simulators themselves live in `mspbridge_simulators`.
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use mspbridge_server::service::ShutdownSignal;
 use mspbridge_simulators::{auditor, connectwise, itglue};
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +40,8 @@ pub struct SimulateArgs {
 }
 
 pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
+    // Listening starts before the address is printed: whoever reads it may stop us at once.
+    let signal = ShutdownSignal::listen().context("listening for shutdown signals")?;
     match command {
         SimulateCommand::Connectwise(args) => {
             let mut config = connectwise::SimulatorConfig::default();
@@ -64,7 +67,7 @@ pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
                 "  faults:      POST {}/__simulator/faults",
                 simulator.base_url()
             );
-            wait_for_ctrl_c().await?;
+            wait_for(signal).await;
             simulator.shutdown().await;
         }
         SimulateCommand::Auditor(args) => {
@@ -94,7 +97,7 @@ pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
                 "  faults:   POST {}/__simulator/faults",
                 simulator.base_url()
             );
-            wait_for_ctrl_c().await?;
+            wait_for(signal).await;
             simulator.shutdown().await;
         }
         SimulateCommand::Itglue(args) => {
@@ -113,14 +116,14 @@ pub async fn run(command: SimulateCommand) -> Result<ExitCode> {
                 "  faults:    POST {}/__simulator/faults",
                 simulator.base_url()
             );
-            wait_for_ctrl_c().await?;
+            wait_for(signal).await;
             simulator.shutdown();
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_ctrl_c() -> Result<()> {
+async fn wait_for(signal: ShutdownSignal) {
     eprintln!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    signal.wait().await;
 }
