@@ -122,10 +122,13 @@ fn hex_colour(hex: &str) -> [u8; 3] {
     [value(1), value(3), value(5)]
 }
 
+/// The cargo target directory this test binary was built into (`target/debug/deps/<binary>`).
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test binary lives in <target>/<profile>/deps")
+        .to_path_buf()
 }
 
 #[test]
