@@ -305,7 +305,7 @@ async fn tickets_events_and_queue_list_the_store_and_queue_retry_requeues_a_dead
             first_alert_at: now,
             last_alert_at: now,
             alert_count: 21,
-            buffer: vec![],
+            buffered: 0,
             flush_at: None,
             flood: false,
             details: json!({}),

@@ -847,8 +847,17 @@ async fn two_engines_on_one_store_take_every_alert_exactly_once() {
     let incidents = h.store.list_incidents(Default::default()).await.unwrap();
     let counted: u64 = incidents.iter().map(|incident| incident.alert_count).sum();
     assert_eq!(counted, 2_100, "every alert counted once: {incidents:#?}");
-    let buffered: usize = incidents.iter().map(|incident| incident.buffer.len()).sum();
+    let buffered: u64 = incidents.iter().map(|incident| incident.buffered).sum();
     assert_eq!(buffered, 2_100 - 3, "every repeat buffered once");
+    let mut entries = Vec::new();
+    for incident in &incidents {
+        let buffer = h.store.incident_buffer(&incident.key).await.unwrap();
+        assert_eq!(buffer.len() as u64, incident.buffered, "{}", incident.key);
+        entries.extend(buffer.into_iter().map(|entry| entry.entry));
+    }
+    entries.sort_by_key(|entry| entry.as_i64());
+    entries.dedup();
+    assert_eq!(entries.len(), 2_100 - 3, "no alert buffered twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -198,6 +198,48 @@ pub struct DecisionBatch {
     pub settings: Vec<SettingWrite>,
     /// Jobs to enqueue (an idempotency key already stored is kept, as in `enqueue_jobs`).
     pub jobs: Vec<NewJob>,
+    /// Consolidation buffer changes, applied in order after the incidents are written. Each
+    /// names an incident of `incidents`, whose version check is what guards the buffer: it
+    /// changes only together with its incident.
+    pub buffer: Vec<BufferChange>,
+}
+
+/// A change to an incident's consolidation buffer, made in a [`DecisionBatch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BufferChange {
+    /// Adds `entry` at the end of the buffer of incident `key`.
+    Append {
+        /// The incident.
+        key: String,
+        /// What is buffered (e.g. an alert id).
+        entry: Value,
+    },
+    /// Removes the entries of incident `key` up to and including `through` (a
+    /// [`BufferEntry::position`]).
+    DrainThrough {
+        /// The incident.
+        key: String,
+        /// The last position removed.
+        through: i64,
+    },
+}
+
+impl BufferChange {
+    /// The incident whose buffer changes.
+    pub fn key(&self) -> &str {
+        match self {
+            BufferChange::Append { key, .. } | BufferChange::DrainThrough { key, .. } => key,
+        }
+    }
+}
+
+/// One entry of an incident's consolidation buffer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferEntry {
+    /// Where it stands: positions increase in the order entries were appended.
+    pub position: i64,
+    /// What was buffered.
+    pub entry: Value,
 }
 
 /// One alert's new row values in a [`DecisionBatch`].
@@ -385,8 +427,10 @@ pub struct Incident {
     pub last_alert_at: DateTime<Utc>,
     /// Alerts seen.
     pub alert_count: u64,
-    /// Consolidation buffer (alert ids or JSON summaries), oldest first.
-    pub buffer: Vec<Value>,
+    /// Entries in the consolidation buffer. The store keeps this count as the buffer changes
+    /// ([`DecisionBatch::buffer`]); writing an incident leaves it alone. The entries themselves
+    /// are read with `Store::incident_buffer`.
+    pub buffered: u64,
     /// When the buffer must be flushed.
     pub flush_at: Option<DateTime<Utc>>,
     /// This is a client's flood ticket incident.

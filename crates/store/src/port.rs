@@ -129,11 +129,14 @@ pub trait Store:
     /// entry in the same transaction.
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError>;
     /// Writes a page of engine decisions in one transaction: alert states (each alert must
-    /// still be `queued`), incidents (optimistic versions as in `upsert_incident`),
-    /// conditional settings and jobs. All or nothing: `Conflict` or `SettingChanged` when
-    /// something changed since it was read, and then nothing is written.
+    /// still be `queued`), incidents (optimistic versions as in `upsert_incident`), their
+    /// buffer changes, conditional settings and jobs. All or nothing: `Conflict` or
+    /// `SettingChanged` when something changed since it was read, and then nothing is written.
+    /// A buffer change for an incident the batch does not write is `InvalidArgument`.
     async fn commit_decisions(&self, batch: DecisionBatch) -> Result<(), StoreError>;
-    /// Removes an incident if its version still matches.
+    /// The consolidation buffer of incident `key`, oldest first (empty when there is none).
+    async fn incident_buffer(&self, key: &str) -> Result<Vec<BufferEntry>, StoreError>;
+    /// Removes an incident, with its buffer, if its version still matches.
     async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError>;
     /// Incidents matching `filter`, ascending key.
     async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, StoreError>;
@@ -143,7 +146,8 @@ pub trait Store:
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<IncidentHistoryEntry>, StoreError>;
-    /// Forgets incidents whose last alert is before `cutoff` and history opened before it;
+    /// Forgets incidents whose last alert is before `cutoff` (never one with a buffer or a
+    /// pending flush) and history opened before it;
     /// returns (incidents, history entries) removed.
     async fn delete_incidents_older_than(
         &self,

@@ -1,6 +1,7 @@
 //! Runs the store conformance suite against SQLite files in temporary directories,
 //! plus the SQLite-specific behaviour of opening by URL.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use mspbridge_store::{conformance, open_store, SqliteStore, Store, StoreError};
@@ -46,6 +47,7 @@ conformance_tests!(
     concurrent_claims_never_overlap,
     incident_optimistic_conflict,
     decisions_commit_all_or_nothing,
+    buffer_changes_with_its_incident,
     correlation_history_window,
     ticket_requests_are_idempotent,
     retention_prunes_oldest_first,
@@ -298,4 +300,82 @@ async fn concurrent_single_accepts_share_commits_but_keep_their_own_outcomes() {
     let counts = second.count_alerts_by_state().await.unwrap();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     assert_eq!(total, 200);
+}
+
+/// A database written before consolidation buffers were rows keeps every buffered entry, in
+/// order, and its count, when the current version opens it.
+#[tokio::test]
+async fn buffers_of_an_older_database_become_rows_in_order() {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("older.db");
+    // The schema as it was: every migration before the one that moved buffers into rows.
+    let older = dir.path().join("older-migrations");
+    std::fs::create_dir(&older).unwrap();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for file in std::fs::read_dir(&migrations).unwrap() {
+        let file = file.unwrap();
+        let name = file.file_name().into_string().unwrap();
+        if name.as_str() < "0400" {
+            std::fs::copy(file.path(), older.join(&name)).unwrap();
+        }
+    }
+    let mut connection = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(older.as_path())
+        .await
+        .unwrap()
+        .run(&mut connection)
+        .await
+        .unwrap();
+    for (key, buffer) in [
+        (
+            "acme/lockout",
+            r#"[3,{"alert_id":1,"alert":{"name":"inline"}},2]"#,
+        ),
+        ("acme/quiet", "[]"),
+    ] {
+        sqlx::query(
+            "INSERT INTO incidents (key, client, ticket_id, status, first_alert_at, \
+             last_alert_at, alert_count, buffer, flush_at, flood, details, version) \
+             VALUES (?, 'acme', 7, 'open', 0, 0, 4, ?, 60000000, 0, '{}', 3)",
+        )
+        .bind(key)
+        .bind(buffer)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    drop(connection);
+
+    let store = open_store(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let incident = store.get_incident("acme/lockout").await.unwrap().unwrap();
+    assert_eq!((incident.buffered, incident.version), (3, 3));
+    let entries: Vec<_> = store
+        .incident_buffer("acme/lockout")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.entry)
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            serde_json::json!(3),
+            serde_json::json!({"alert_id": 1, "alert": {"name": "inline"}}),
+            serde_json::json!(2)
+        ]
+    );
+    let quiet = store.get_incident("acme/quiet").await.unwrap().unwrap();
+    assert_eq!(quiet.buffered, 0);
+    assert_eq!(store.incident_buffer("acme/quiet").await.unwrap(), []);
+    store.close().await;
 }

@@ -58,7 +58,7 @@ impl From<Incident> for IncidentView {
             alert_count: incident.alert_count,
             first_alert_at: incident.first_alert_at,
             last_alert_at: incident.last_alert_at,
-            pending_alerts: incident.buffer.len(),
+            pending_alerts: usize::try_from(incident.buffered).unwrap_or(usize::MAX),
             flush_at: incident.flush_at,
             flood: incident.flood,
         }

@@ -21,8 +21,8 @@ use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::resolution::{self, ResolutionDecision, ResolvedIncident};
 use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
-    AlertId, AlertOutcome, AlertState, DecisionBatch, Incident, NewJob, SettingWrite, Store,
-    StoreError,
+    AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
+    Store, StoreError,
 };
 use serde_json::Value;
 
@@ -49,6 +49,8 @@ pub(super) struct Decisions {
     settings: HashMap<String, Setting>,
     setting_order: Vec<String>,
     jobs: Vec<NewJob>,
+    /// Entries added to consolidation buffers, in order.
+    buffer: Vec<BufferChange>,
     alerts: Vec<AlertOutcome>,
 }
 
@@ -61,12 +63,12 @@ impl Decisions {
             settings: HashMap::new(),
             setting_order: Vec::new(),
             jobs: Vec::new(),
+            buffer: Vec::new(),
             alerts: Vec::new(),
         }
     }
 
     /// Reads the incident of `key` into the view, once per page; returns it as the page sees it.
-    /// (Incidents are borrowed, never cloned: a storm's buffers hold thousands of entries.)
     async fn incident(&mut self, key: &str) -> Result<Option<&Incident>, StoreError> {
         if !self.incidents.contains_key(key) {
             let stored = self.store.get_incident(key).await?;
@@ -160,6 +162,7 @@ impl Decisions {
             incidents,
             settings,
             jobs: self.jobs,
+            buffer: self.buffer,
         }
     }
 }
@@ -186,7 +189,7 @@ impl Engine {
         }
         let state = existing.map(|incident| IncidentState {
             last_alert_at: incident.last_alert_at,
-            buffered: incident.buffer.len(),
+            buffered: usize::try_from(incident.buffered).unwrap_or(usize::MAX),
             flush_scheduled: incident.flush_at.is_some(),
         });
         let at = alert.received_at;
@@ -265,9 +268,7 @@ impl Engine {
             tracing::error!(alert_id, %key, "no incident to join; the alert opens nothing");
             return;
         };
-        incident
-            .buffer
-            .push(BufferedAlert::new(alert_id).to_value());
+        incident.buffered += 1;
         incident.last_alert_at = incident.last_alert_at.max(at);
         incident.alert_count += 1;
         // A buffer always has a flush; one is scheduled by the first alert of an empty buffer
@@ -295,6 +296,10 @@ impl Engine {
             );
             decisions.jobs.push(job);
         }
+        decisions.buffer.push(BufferChange::Append {
+            key: key.to_string(),
+            entry: BufferedAlert::new(alert_id).to_value(),
+        });
         tracing::debug!(alert_id, %key, %reason, "alert joins the consolidation buffer");
     }
 
@@ -333,7 +338,7 @@ impl Engine {
         let flood_incident = decisions
             .incident(flood_key.as_str())
             .await?
-            .map(|incident| incident.buffer.is_empty() && incident.flush_at.is_none());
+            .map(|incident| incident.buffered == 0 && incident.flush_at.is_none());
         if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
             decision = FloodDecision::OpenFloodTicket {
                 reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
@@ -521,9 +526,9 @@ impl Engine {
         };
         // A buffer still waiting for its flush (update_interval shorter than the consolidation
         // interval) is kept: its alerts go into the new ticket's first update.
-        let (buffer, flush_at, version) = match decisions.take_incident(key.as_str()) {
-            Some(previous) => (previous.buffer, previous.flush_at, previous.version),
-            None => (Vec::new(), None, 0),
+        let (buffered, flush_at, version) = match decisions.take_incident(key.as_str()) {
+            Some(previous) => (previous.buffered, previous.flush_at, previous.version),
+            None => (0, None, 0),
         };
         tracing::info!(alert_id, %key, %reason, "new ticket decided");
         decisions.jobs.push(job);
@@ -535,7 +540,7 @@ impl Engine {
             first_alert_at: at,
             last_alert_at: at,
             alert_count: 1,
-            buffer,
+            buffered,
             flush_at,
             flood,
             details: details.to_value(),

@@ -9,7 +9,9 @@ use mspbridge_core::config::{StatusRef, TicketSettings};
 use mspbridge_core::events;
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
-use mspbridge_store::{DecisionBatch, Incident, Job, NewJob, StoreError};
+use mspbridge_store::{
+    BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob, StoreError,
+};
 use serde_json::json;
 
 use super::effects::{cw_failure, store_failure};
@@ -30,7 +32,7 @@ impl Engine {
         else {
             return Ok(());
         };
-        if incident.buffer.is_empty() {
+        if incident.buffered == 0 {
             return Ok(());
         }
         let Some(ticket_id) = incident.ticket_id else {
@@ -147,12 +149,13 @@ impl Engine {
     ) -> Result<(), JobFailure> {
         let only_first = self.config().rules.display_only_first_activity_record;
         for _ in 0..MAX_CONFLICT_RETRIES {
-            if incident.buffer.is_empty() {
+            let buffer = self.buffer(&incident.key).await?;
+            if buffer.is_empty() {
                 return Ok(());
             }
-            let first = first_buffered_id(&incident).unwrap_or_default();
-            let flushed = incident.buffer.len();
-            let alerts = self.buffered_alerts(&incident).await?;
+            let first = first_buffered_id(&buffer).unwrap_or_default();
+            let flushed = buffer.len();
+            let alerts = self.buffered_alerts(&incident.key, &buffer).await?;
             let now = self.now();
             // Keyed by the alerts they carry: a flush run again after its commit makes new jobs
             // only for alerts that arrived since.
@@ -188,7 +191,7 @@ impl Engine {
             }
             let key = incident.key.clone();
             if self
-                .commit_drained(job, incident, flushed, None, follow_ups)
+                .commit_drained(job, incident, &buffer, None, follow_ups)
                 .await?
             {
                 return Ok(());
@@ -234,12 +237,12 @@ impl Engine {
                     incident.key
                 )));
             };
-            let flushed = incident.buffer.len();
-            let alerts = self.buffered_alerts(&incident).await?;
+            let buffer = self.buffer(&incident.key).await?;
+            let alerts = self.buffered_alerts(&incident.key, &buffer).await?;
             let Some(first) = alerts.first() else {
                 let key = incident.key.clone();
                 if self
-                    .commit_drained(job, incident, flushed, None, Vec::new())
+                    .commit_drained(job, incident, &buffer, None, Vec::new())
                     .await?
                 {
                     return Ok(());
@@ -284,7 +287,7 @@ impl Engine {
             tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
             let stored_key = incident.key.clone();
             if self
-                .commit_drained(job, incident, flushed, Some(xref.clone()), vec![create_job])
+                .commit_drained(job, incident, &buffer, Some(xref.clone()), vec![create_job])
                 .await?
             {
                 return Ok(());
@@ -297,15 +300,15 @@ impl Engine {
         Err(contended(&incident.key))
     }
 
-    /// Writes, in one transaction, the incident with its first `flushed` alerts removed (alerts
-    /// that arrived during the flush stay, with a new flush scheduled), the `follow_ups` that
-    /// carry the flushed alerts, and, with `pending_xref`, the incident waiting for that create.
-    /// `false` when the incident changed since it was read (nothing written).
+    /// Writes, in one transaction, the incident with the `flushed` entries of its buffer removed
+    /// (alerts that arrived during the flush stay, with a new flush scheduled), the `follow_ups`
+    /// that carry the flushed alerts, and, with `pending_xref`, the incident waiting for that
+    /// create. `false` when the incident changed since it was read (nothing written).
     async fn commit_drained(
         &self,
         job: &Job,
         mut incident: Incident,
-        flushed: usize,
+        flushed: &[BufferEntry],
         pending_xref: Option<String>,
         mut follow_ups: Vec<NewJob>,
     ) -> Result<bool, JobFailure> {
@@ -316,9 +319,18 @@ impl Engine {
             incident.ticket_id = None;
             incident.status = STATUS_PENDING_CREATE.to_string();
         }
-        let drained = flushed.min(incident.buffer.len());
-        incident.buffer.drain(..drained);
-        if incident.buffer.is_empty() {
+        let drained = u64::try_from(flushed.len()).unwrap_or(u64::MAX);
+        let buffer = flushed
+            .last()
+            .map(|last| BufferChange::DrainThrough {
+                key: key.clone(),
+                through: last.position,
+            })
+            .into_iter()
+            .collect();
+        // `incident.buffered` and `flushed` were read under one version: a page that appended
+        // since changed it, so the commit below is refused and the flush runs on fresh state.
+        if incident.buffered <= drained {
             incident.flush_at = None;
         } else {
             let now = self.now();
@@ -339,6 +351,7 @@ impl Engine {
         let batch = DecisionBatch {
             incidents: vec![incident],
             jobs: follow_ups,
+            buffer,
             ..DecisionBatch::default()
         };
         match self.shared.store.commit_decisions(batch).await {
@@ -346,6 +359,14 @@ impl Engine {
             Err(StoreError::Conflict { .. }) => Ok(false),
             Err(error) => Err(store_failure(error)),
         }
+    }
+
+    async fn buffer(&self, key: &str) -> Result<Vec<BufferEntry>, JobFailure> {
+        self.shared
+            .store
+            .incident_buffer(key)
+            .await
+            .map_err(store_failure)
     }
 
     async fn reread(&self, key: &str) -> Result<Option<Incident>, JobFailure> {
@@ -358,11 +379,10 @@ impl Engine {
 }
 
 /// The store id of the oldest alert in the buffer.
-fn first_buffered_id(incident: &Incident) -> Option<mspbridge_store::AlertId> {
-    incident
-        .buffer
+fn first_buffered_id(buffer: &[BufferEntry]) -> Option<mspbridge_store::AlertId> {
+    buffer
         .iter()
-        .find_map(BufferedAlert::read)
+        .find_map(|entry| BufferedAlert::read(&entry.entry))
         .map(|entry| entry.alert_id)
 }
 
@@ -373,11 +393,18 @@ fn contended(key: &str) -> JobFailure {
 }
 
 impl Engine {
-    /// The alerts of an incident's buffer, oldest first, read from the alerts table. An alert that
-    /// is gone (removed by hand) is left out.
-    async fn buffered_alerts(&self, incident: &Incident) -> Result<Vec<Alert>, JobFailure> {
-        let mut alerts = Vec::with_capacity(incident.buffer.len());
-        for entry in incident.buffer.iter().filter_map(BufferedAlert::read) {
+    /// The alerts of incident `key`'s buffer, oldest first, read from the alerts table. An alert
+    /// that is gone (removed by hand) is left out.
+    async fn buffered_alerts(
+        &self,
+        key: &str,
+        buffer: &[BufferEntry],
+    ) -> Result<Vec<Alert>, JobFailure> {
+        let mut alerts = Vec::with_capacity(buffer.len());
+        for entry in buffer
+            .iter()
+            .filter_map(|entry| BufferedAlert::read(&entry.entry))
+        {
             if let Some(alert) = entry.alert {
                 alerts.push(alert);
                 continue;
@@ -392,7 +419,7 @@ impl Engine {
                 Some(stored) => alerts.push(decode_alert(&stored)),
                 None => tracing::warn!(
                     alert_id = entry.alert_id,
-                    key = %incident.key,
+                    %key,
                     "a buffered alert is no longer stored; the update leaves it out"
                 ),
             }

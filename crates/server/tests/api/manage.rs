@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use mspbridge_store::{Incident, NewEvent, NewJob};
+use mspbridge_store::{BufferChange, DecisionBatch, Incident, NewEvent, NewJob};
 use serde_json::json;
 
 use crate::support::{error_of, spawn_app, AUDITOR_PASSWORD};
@@ -16,7 +16,8 @@ async fn incidents_list_the_tracked_tickets() {
         ("Acme/Password Reset", "Acme", 501),
         ("Globex/Disk Full", "Globex", 502),
     ] {
-        app.store()
+        let incident = app
+            .store()
             .upsert_incident(Incident {
                 key: key.into(),
                 client: Some(client.into()),
@@ -25,11 +26,24 @@ async fn incidents_list_the_tracked_tickets() {
                 first_alert_at: at,
                 last_alert_at: at,
                 alert_count: 3,
-                buffer: vec![json!(1), json!(2)],
+                buffered: 0,
                 flush_at: None,
                 flood: false,
                 details: json!({}),
                 version: 0,
+            })
+            .await
+            .unwrap();
+        // Two alerts wait in its consolidation buffer.
+        let append = |entry| BufferChange::Append {
+            key: key.into(),
+            entry,
+        };
+        app.store()
+            .commit_decisions(DecisionBatch {
+                incidents: vec![incident],
+                buffer: vec![append(json!(1)), append(json!(2))],
+                ..DecisionBatch::default()
             })
             .await
             .unwrap();

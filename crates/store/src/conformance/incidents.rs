@@ -12,11 +12,12 @@ use crate::port::Store;
 /// A write based on a stale version is refused and changes nothing.
 pub async fn incident_optimistic_conflict(store: Arc<dyn Store>) {
     let mut incident = new_incident("acme/lockout", 10);
-    incident.buffer = vec![json!(1), json!({"alert": 2})];
+    incident.buffered = 7; // kept by the store from buffer changes: a write cannot set it
     incident.flush_at = Some(at(70));
     incident.details = json!({"reason": "repeat within update interval"});
     let v1 = store.upsert_incident(incident.clone()).await.unwrap();
     assert_eq!(v1.version, 1, "a new incident gets version 1");
+    let v1 = Incident { buffered: 0, ..v1 };
     assert_eq!(
         store.get_incident("acme/lockout").await.unwrap(),
         Some(v1.clone()),
@@ -286,7 +287,6 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
     store.put_kv("flood:acme", json!({"n": 1})).await.unwrap();
 
     let mut grown = existing.clone();
-    grown.buffer.push(json!({"alert_id": first}));
     grown.alert_count = 2;
     let batch = |incident: Incident, expected: serde_json::Value| DecisionBatch {
         alerts: vec![
@@ -313,6 +313,10 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
             idempotency_key: Some("create:x1".to_string()),
             ..super::new_job("ticket.create", Some("acme/new-type"), 11)
         }],
+        buffer: vec![BufferChange::Append {
+            key: "acme/lockout".to_string(),
+            entry: json!(first),
+        }],
     };
     let unchanged = |store: Arc<dyn Store>| async move {
         let alerts = store.list_alerts(AlertFilter::default(), 10).await.unwrap();
@@ -330,6 +334,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
             1
         );
         assert_eq!(store.get_incident("acme/new-type").await.unwrap(), None);
+        assert_eq!(store.incident_buffer("acme/lockout").await.unwrap(), []);
         assert_eq!(
             store.get_kv("flood:acme").await.unwrap(),
             Some(json!({"n": 1}))
@@ -374,6 +379,10 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
     );
     let incident = store.get_incident("acme/lockout").await.unwrap().unwrap();
     assert_eq!((incident.version, incident.alert_count), (2, 2));
+    assert_eq!(incident.buffered, 1);
+    let buffer = store.incident_buffer("acme/lockout").await.unwrap();
+    assert_eq!(buffer.len(), 1);
+    assert_eq!(buffer[0].entry, json!(first));
     assert_eq!(
         store
             .get_incident("acme/new-type")
@@ -405,4 +414,150 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
         matches!(&again, Err(StoreError::InvalidTransition { .. })),
         "a processed alert is not processed twice, got {again:?}"
     );
+}
+
+/// A consolidation buffer changes only together with its incident: appends keep their order,
+/// a drain removes exactly the entries up to a position, the count follows, a stale version or a
+/// change without its incident writes nothing, and deleting the incident takes its buffer along.
+pub async fn buffer_changes_with_its_incident(store: Arc<dyn Store>) {
+    let lockout = store
+        .upsert_incident(new_incident("acme/lockout", 5))
+        .await
+        .unwrap();
+    let other = store
+        .upsert_incident(new_incident("acme/other", 5))
+        .await
+        .unwrap();
+    let append = |key: &str, entry: serde_json::Value| BufferChange::Append {
+        key: key.to_string(),
+        entry,
+    };
+    let entries = |store: Arc<dyn Store>, key: &'static str| async move {
+        let buffer = store.incident_buffer(key).await.unwrap();
+        assert!(
+            buffer
+                .windows(2)
+                .all(|pair| pair[0].position < pair[1].position),
+            "positions increase: {buffer:?}"
+        );
+        let counted = store.get_incident(key).await.unwrap().unwrap().buffered;
+        assert_eq!(
+            counted,
+            buffer.len() as u64,
+            "the count follows the entries"
+        );
+        buffer
+            .into_iter()
+            .map(|entry| entry.entry)
+            .collect::<Vec<_>>()
+    };
+
+    // Appends to two buffers, interleaved, in one batch.
+    store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![lockout.clone(), other.clone()],
+            buffer: vec![
+                append("acme/lockout", json!(1)),
+                append("acme/other", json!(100)),
+                append(
+                    "acme/lockout",
+                    json!({"alert_id": 2, "alert": {"name": "kept"}}),
+                ),
+                append("acme/lockout", json!(3)),
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        entries(store.clone(), "acme/lockout").await,
+        [
+            json!(1),
+            json!({"alert_id": 2, "alert": {"name": "kept"}}),
+            json!(3)
+        ]
+    );
+    assert_eq!(entries(store.clone(), "acme/other").await, [json!(100)]);
+    assert_eq!(store.incident_buffer("acme/none").await.unwrap(), []);
+
+    // A change for an incident the batch does not write, or under a stale version: refused.
+    let lockout = store.get_incident("acme/lockout").await.unwrap().unwrap();
+    let without = store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![lockout.clone()],
+            buffer: vec![append("acme/other", json!(101))],
+            ..DecisionBatch::default()
+        })
+        .await;
+    assert!(
+        matches!(&without, Err(StoreError::InvalidArgument(message)) if message.contains("acme/other")),
+        "a buffer changes only with its incident, got {without:?}"
+    );
+    let stale = store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![Incident {
+                version: 1,
+                ..lockout.clone()
+            }],
+            buffer: vec![append("acme/lockout", json!(4))],
+            ..DecisionBatch::default()
+        })
+        .await;
+    assert!(
+        matches!(&stale, Err(StoreError::Conflict { .. })),
+        "a stale incident refuses its buffer change, got {stale:?}"
+    );
+    assert_eq!(entries(store.clone(), "acme/lockout").await.len(), 3);
+    assert_eq!(entries(store.clone(), "acme/other").await, [json!(100)]);
+
+    // Writing the incident alone leaves its buffer (and its count) as they are.
+    let lockout = store
+        .upsert_incident(Incident {
+            buffered: 0,
+            alert_count: 4,
+            ..lockout
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries(store.clone(), "acme/lockout").await.len(), 3);
+
+    // A drain through the second entry, with an append in the same batch.
+    let buffer = store.incident_buffer("acme/lockout").await.unwrap();
+    store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![lockout],
+            buffer: vec![
+                BufferChange::DrainThrough {
+                    key: "acme/lockout".to_string(),
+                    through: buffer[1].position,
+                },
+                append("acme/lockout", json!(5)),
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        entries(store.clone(), "acme/lockout").await,
+        [json!(3), json!(5)]
+    );
+    assert_eq!(entries(store.clone(), "acme/other").await, [json!(100)]);
+
+    // Retention keeps an incident with a buffer even without a flush scheduled.
+    let (forgotten, _) = store.delete_incidents_older_than(at(1_000)).await.unwrap();
+    assert_eq!(forgotten, 0, "incidents with buffered alerts are kept");
+
+    // Deleting an incident takes its buffer along: the key starts afresh.
+    let lockout = store.get_incident("acme/lockout").await.unwrap().unwrap();
+    store
+        .delete_incident("acme/lockout", lockout.version)
+        .await
+        .unwrap();
+    assert_eq!(store.incident_buffer("acme/lockout").await.unwrap(), []);
+    let again = store
+        .upsert_incident(new_incident("acme/lockout", 20))
+        .await
+        .unwrap();
+    assert_eq!(again.buffered, 0);
+    assert_eq!(entries(store.clone(), "acme/other").await, [json!(100)]);
 }

@@ -27,8 +27,8 @@ use crate::port::Store;
 
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
 pub use incidents::{
-    correlation_history_window, decisions_commit_all_or_nothing, incident_optimistic_conflict,
-    ticket_requests_are_idempotent,
+    buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
+    incident_optimistic_conflict, ticket_requests_are_idempotent,
 };
 pub use inventory::{
     itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
@@ -73,6 +73,7 @@ where
     concurrent_claims_never_overlap(fresh().await).await;
     incident_optimistic_conflict(fresh().await).await;
     decisions_commit_all_or_nothing(fresh().await).await;
+    buffer_changes_with_its_incident(fresh().await).await;
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;
     retention_prunes_oldest_first(fresh().await).await;
@@ -124,7 +125,7 @@ pub(crate) fn new_incident(key: &str, last_alert: i64) -> Incident {
         first_alert_at: at(last_alert),
         last_alert_at: at(last_alert),
         alert_count: 1,
-        buffer: Vec::new(),
+        buffered: 0,
         flush_at: None,
         flood: false,
         details: Value::Null,

@@ -1,7 +1,7 @@
 //! The engine's page commit: everything a page of alerts implies, in one transaction.
 //!
 //! Taking an alert off the queue means three things together: the alert is marked processed,
-//! its incident changes (a buffer grows, a create is pending), and the jobs that carry the
+//! its incident changes (a buffer grows by a row, a create is pending), and the jobs that carry the
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
@@ -56,6 +56,10 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
     }
     for incident in &batch.incidents {
         incidents::upsert_in(&mut tx, incident).await?;
+    }
+    if !batch.buffer.is_empty() {
+        let written = batch.incidents.iter().map(|incident| incident.key.as_str());
+        incidents::change_buffers_in(&mut tx, &batch.buffer, &written.collect()).await?;
     }
     for setting in &batch.settings {
         let written = records::compare_and_put_in(

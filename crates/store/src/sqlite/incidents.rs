@@ -6,6 +6,13 @@
 //! an incident takes a new ticket, the ticket is appended to `incident_history` in the
 //! same transaction, which is what correlation lines are built from even after the
 //! incident itself is forgotten.
+//!
+//! A consolidation buffer is rows of `incident_buffer`, appended and drained only in a decision
+//! batch that also writes the incident (so the incident's version guards them too); the
+//! incident's `buffered` column counts them. Adding to a buffer costs the same whether it holds
+//! three alerts or a hundred thousand.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -16,7 +23,7 @@ use crate::error::StoreError;
 use crate::model::*;
 
 const INCIDENT_COLUMNS: &str = "key, client, ticket_id, status, first_alert_at, last_alert_at, \
-                                alert_count, buffer, flush_at, flood, details, version";
+                                alert_count, buffered, flush_at, flood, details, version";
 
 pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Incident>, StoreError> {
     let row = sqlx::query(&format!(
@@ -67,7 +74,6 @@ pub(super) async fn upsert_in(
             incident.key, incident.alert_count
         ))
     })?;
-    let buffer = json_text(&serde_json::Value::Array(incident.buffer.clone()));
     let stored = stored_version(&mut *tx, &incident.key).await?;
     let previous_ticket = match stored {
         None if incident.version == 0 => None,
@@ -83,11 +89,11 @@ pub(super) async fn upsert_in(
     let new_version = incident.version + 1;
     let sql = if incident.version == 0 {
         "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
-         alert_count, buffer, flush_at, flood, details, version, key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         alert_count, flush_at, flood, details, version, key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     } else {
         "UPDATE incidents SET client = ?, ticket_id = ?, status = ?, first_alert_at = ?, \
-         last_alert_at = ?, alert_count = ?, buffer = ?, flush_at = ?, flood = ?, details = ?, \
+         last_alert_at = ?, alert_count = ?, flush_at = ?, flood = ?, details = ?, \
          version = ? WHERE key = ?"
     };
     sqlx::query(sql)
@@ -97,7 +103,6 @@ pub(super) async fn upsert_in(
         .bind(micros(incident.first_alert_at))
         .bind(micros(incident.last_alert_at))
         .bind(alert_count)
-        .bind(buffer)
         .bind(incident.flush_at.map(micros))
         .bind(incident.flood)
         .bind(json_text(&incident.details))
@@ -142,7 +147,107 @@ pub(super) async fn delete(store: &SqliteStore, key: &str, version: i64) -> Resu
             actual,
         });
     }
+    sqlx::query("DELETE FROM incident_buffer WHERE key = ?")
+        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
     tx.commit().await.map_err(StoreError::db(action))
+}
+
+pub(super) async fn buffer(pool: &SqlitePool, key: &str) -> Result<Vec<BufferEntry>, StoreError> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT position, entry FROM incident_buffer WHERE key = ? ORDER BY position",
+    )
+    .bind(key)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("reading a consolidation buffer"))?;
+    rows.into_iter()
+        .map(|(position, entry)| {
+            Ok(BufferEntry {
+                position,
+                entry: parse_json(&entry, "incident_buffer.entry")?,
+            })
+        })
+        .collect()
+}
+
+/// Applies a decision batch's buffer changes inside `tx`, after its incidents were written;
+/// `written` are the keys of those incidents. Appends go in as multi-row inserts and each
+/// incident's count is updated once, so a page adding a thousand alerts to one buffer costs a
+/// few statements, not two per alert.
+pub(super) async fn change_buffers_in(
+    tx: &mut SqliteConnection,
+    changes: &[BufferChange],
+    written: &HashSet<&str>,
+) -> Result<(), StoreError> {
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    let mut count = |key, delta| match counts.iter_mut().find(|(known, _)| *known == key) {
+        Some((_, total)) => *total += delta,
+        None => counts.push((key, delta)),
+    };
+    let mut appends: Vec<(&str, String)> = Vec::new();
+    for change in changes {
+        let key = change.key();
+        if !written.contains(key) {
+            return Err(StoreError::InvalidArgument(format!(
+                "the buffer of incident {key:?} changes without the incident being written"
+            )));
+        }
+        match change {
+            BufferChange::Append { entry, .. } => {
+                appends.push((key, json_text(entry)));
+                count(key, 1);
+            }
+            BufferChange::DrainThrough { through, .. } => {
+                // What was appended before the drain is drained with it.
+                insert_entries(tx, &mut appends).await?;
+                let drained =
+                    sqlx::query("DELETE FROM incident_buffer WHERE key = ? AND position <= ?")
+                        .bind(key)
+                        .bind(through)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::db("draining a consolidation buffer"))?
+                        .rows_affected();
+                count(key, -i64::try_from(drained).unwrap_or(i64::MAX));
+            }
+        }
+    }
+    insert_entries(tx, &mut appends).await?;
+    for (key, delta) in counts {
+        sqlx::query("UPDATE incidents SET buffered = buffered + ? WHERE key = ?")
+            .bind(delta)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("counting a consolidation buffer"))?;
+    }
+    Ok(())
+}
+
+/// Inserts and empties `entries` (key, entry JSON), in order.
+async fn insert_entries(
+    tx: &mut SqliteConnection,
+    entries: &mut Vec<(&str, String)>,
+) -> Result<(), StoreError> {
+    /// Rows per statement (two parameters each, well under SQLite's limit).
+    const ROWS: usize = 500;
+    for chunk in entries.chunks(ROWS) {
+        let mut insert =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO incident_buffer (key, entry) ");
+        insert.push_values(chunk, |mut row, (key, entry)| {
+            row.push_bind(*key).push_bind(entry.as_str());
+        });
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("adding to a consolidation buffer"))?;
+    }
+    entries.clear();
+    Ok(())
 }
 
 pub(super) async fn list(
@@ -211,21 +316,22 @@ pub(super) async fn history_since(
         .collect()
 }
 
-/// Incidents with a pending flush are kept whatever their age: forgetting them would
-/// drop buffered alerts.
+/// Incidents with a buffer or a pending flush are kept whatever their age: forgetting them
+/// would drop buffered alerts.
 pub(super) async fn delete_older_than(
     store: &SqliteStore,
     cutoff: DateTime<Utc>,
 ) -> Result<(u64, u64), StoreError> {
     let action = "forgetting old incidents";
     let mut tx = store.write(action).await?;
-    let incidents =
-        sqlx::query("DELETE FROM incidents WHERE last_alert_at < ? AND flush_at IS NULL")
-            .bind(micros(cutoff))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db(action))?
-            .rows_affected();
+    let incidents = sqlx::query(
+        "DELETE FROM incidents WHERE last_alert_at < ? AND flush_at IS NULL AND buffered = 0",
+    )
+    .bind(micros(cutoff))
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db(action))?
+    .rows_affected();
     let history = sqlx::query("DELETE FROM incident_history WHERE opened_at < ?")
         .bind(micros(cutoff))
         .execute(&mut *tx)
@@ -237,16 +343,7 @@ pub(super) async fn delete_older_than(
 }
 
 fn decode(row: &SqliteRow) -> Result<Incident, StoreError> {
-    let buffer: String = col(row, "buffer")?;
     let details: String = col(row, "details")?;
-    let buffer = match parse_json(&buffer, "incidents.buffer")? {
-        serde_json::Value::Array(items) => items,
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "incidents.buffer is not a JSON array: {other}"
-            )))
-        }
-    };
     Ok(Incident {
         key: col(row, "key")?,
         client: col(row, "client")?,
@@ -255,7 +352,7 @@ fn decode(row: &SqliteRow) -> Result<Incident, StoreError> {
         first_alert_at: from_micros(col(row, "first_alert_at")?, "incidents.first_alert_at")?,
         last_alert_at: from_micros(col(row, "last_alert_at")?, "incidents.last_alert_at")?,
         alert_count: count(col(row, "alert_count")?),
-        buffer,
+        buffered: count(col(row, "buffered")?),
         flush_at: opt_from_micros(col(row, "flush_at")?, "incidents.flush_at")?,
         flood: col(row, "flood")?,
         details: parse_json(&details, "incidents.details")?,

@@ -381,6 +381,10 @@ impl Store for SqliteStore {
         decisions::commit(self, batch).await
     }
 
+    async fn incident_buffer(&self, key: &str) -> Result<Vec<BufferEntry>, StoreError> {
+        incidents::buffer(&self.reader, key).await
+    }
+
     async fn delete_incident(&self, key: &str, version: i64) -> Result<(), StoreError> {
         incidents::delete(self, key, version).await
     }
