@@ -17,8 +17,11 @@ use mspbridge_core::events;
 use mspbridge_server::engine;
 use mspbridge_simulators::auditor;
 use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
-use mspbridge_store::{open_store, AlertFilter, AlertState, JobFilter, JobState};
+use mspbridge_store::{
+    open_store, AlertFilter, AlertState, BufferChange, DecisionBatch, JobFilter, JobState,
+};
 use proxy::{QueueAtCreateProxy, SlowFirstCreateProxy};
+use serde_json::json;
 
 // ---------------------------------------------------------------- seed scenario
 
@@ -100,6 +103,71 @@ async fn password_reset_opens_a_ticket_and_twenty_more_make_one_update() {
         .await
         .unwrap();
     assert_eq!(processed.len(), 21);
+}
+
+/// A buffer may hold entries an earlier version wrote (the alert inline) and ids whose alert was
+/// removed by hand: the flush carries what it can find, in buffer order, and empties the buffer.
+#[tokio::test]
+async fn a_flush_carries_inline_entries_and_skips_alerts_that_are_gone() {
+    let h = Harness::new("").await;
+    h.fire(
+        "Password Reset",
+        "alert-pr",
+        &h.password_reset("ACME\\anna"),
+    )
+    .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    for i in 0..2 {
+        h.advance(Duration::from_secs(30));
+        let rid = h.password_reset(&format!("ACME\\user{i}"));
+        h.fire("Password Reset", &format!("alert-pr-{i}"), &rid)
+            .await;
+        h.run().await;
+    }
+    let key = "Acme/Password Reset";
+    let incident = h.store.get_incident(key).await.unwrap().unwrap();
+    assert_eq!(incident.buffered, 2);
+    let mut inline = h.store.get_alert(2).await.unwrap().unwrap().payload;
+    inline["records"][0]["who"] = json!("ACME\\inline.user");
+    let append = |entry| BufferChange::Append {
+        key: key.to_string(),
+        entry,
+    };
+    h.store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![incident],
+            buffer: vec![
+                append(json!({"alert_id": 888_888, "alert": inline})),
+                append(json!(999_999)),
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[1].starts_with("3 more \"Password Reset\" alerts"),
+        "{}",
+        notes[1]
+    );
+    let documents = h.cw.state().documents();
+    let attached = String::from_utf8(documents[0].content.clone()).unwrap();
+    let order: Vec<_> = ["ACME\\user0", "ACME\\user1", "ACME\\inline.user"]
+        .iter()
+        .map(|who| attached.find(&format!("Who: {who}")))
+        .collect();
+    assert!(
+        order.iter().all(Option::is_some) && order.windows(2).all(|pair| pair[0] < pair[1]),
+        "the alerts in buffer order: {attached}"
+    );
+    let incident = h.store.get_incident(key).await.unwrap().unwrap();
+    assert_eq!(incident.buffered, 0);
+    assert_eq!(h.store.incident_buffer(key).await.unwrap(), []);
 }
 
 #[tokio::test]

@@ -44,6 +44,9 @@ pub trait Store:
     ) -> Result<Vec<AcceptOutcome>, StoreError>;
     /// One alert by id.
     async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError>;
+    /// The alerts of `ids` that are stored, each once, in the order of `ids` (a missing id is
+    /// skipped).
+    async fn get_alerts(&self, ids: &[AlertId]) -> Result<Vec<Alert>, StoreError>;
     /// Alerts matching `filter`, ascending id, at most `limit`.
     async fn list_alerts(&self, filter: AlertFilter, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Moves an alert to `state`; see [`AlertState::can_become`] for what is allowed.

@@ -2,6 +2,8 @@
 //! ConnectWise, decides update / reopen-then-update / new ticket, and turns the buffer into the
 //! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
 
+use std::collections::HashMap;
+
 use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::add;
@@ -10,7 +12,8 @@ use mspbridge_core::events;
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
 use mspbridge_store::{
-    BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob, StoreError,
+    Alert as StoredAlert, AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob,
+    StoreError,
 };
 use serde_json::json;
 
@@ -379,7 +382,7 @@ impl Engine {
 }
 
 /// The store id of the oldest alert in the buffer.
-fn first_buffered_id(buffer: &[BufferEntry]) -> Option<mspbridge_store::AlertId> {
+fn first_buffered_id(buffer: &[BufferEntry]) -> Option<AlertId> {
     buffer
         .iter()
         .find_map(|entry| BufferedAlert::read(&entry.entry))
@@ -400,22 +403,31 @@ impl Engine {
         key: &str,
         buffer: &[BufferEntry],
     ) -> Result<Vec<Alert>, JobFailure> {
-        let mut alerts = Vec::with_capacity(buffer.len());
-        for entry in buffer
+        let entries: Vec<BufferedAlert> = buffer
             .iter()
             .filter_map(|entry| BufferedAlert::read(&entry.entry))
-        {
+            .collect();
+        let wanted: Vec<AlertId> = entries
+            .iter()
+            .filter(|entry| entry.alert.is_none())
+            .map(|entry| entry.alert_id)
+            .collect();
+        let mut stored: HashMap<AlertId, StoredAlert> = self
+            .shared
+            .store
+            .get_alerts(&wanted)
+            .await
+            .map_err(store_failure)?
+            .into_iter()
+            .map(|alert| (alert.id, alert))
+            .collect();
+        let mut alerts = Vec::with_capacity(entries.len());
+        for entry in entries {
             if let Some(alert) = entry.alert {
                 alerts.push(alert);
                 continue;
             }
-            match self
-                .shared
-                .store
-                .get_alert(entry.alert_id)
-                .await
-                .map_err(store_failure)?
-            {
+            match stored.remove(&entry.alert_id) {
                 Some(stored) => alerts.push(decode_alert(&stored)),
                 None => tracing::warn!(
                     alert_id = entry.alert_id,

@@ -109,6 +109,24 @@ pub async fn accept_batch(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(queued.len(), 201);
 
+    // Many alerts read at once (more than one statement's worth): in the order asked, each
+    // once, a missing id skipped.
+    let mut wanted: Vec<AlertId> = ids.iter().rev().copied().collect();
+    wanted.insert(3, AlertId::MAX);
+    wanted.push(earlier);
+    wanted.push(ids[0]);
+    wanted.extend(ids.iter().copied());
+    wanted.extend(ids.iter().copied());
+    let read = store.get_alerts(&wanted).await.unwrap();
+    let mut expected: Vec<AlertId> = ids.iter().rev().copied().collect();
+    expected.push(earlier);
+    assert_eq!(
+        read.iter().map(|alert| alert.id).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(read[0].source_alert_id, "b199");
+    assert_eq!(store.get_alerts(&[]).await.unwrap(), []);
+
     // New alerts, a repeat among them and an earlier alert, all in one small batch.
     let mixed = vec![
         new_alert("s", "m1", 600),

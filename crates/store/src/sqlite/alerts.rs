@@ -120,6 +120,37 @@ pub(super) async fn get(store: &SqliteStore, id: AlertId) -> Result<Option<Alert
     row.as_ref().map(decode).transpose()
 }
 
+/// The alerts of `ids` that exist, each once, in the order of `ids`, read a few hundred per
+/// statement.
+pub(super) async fn get_many(
+    store: &SqliteStore,
+    ids: &[AlertId],
+) -> Result<Vec<Alert>, StoreError> {
+    /// Ids per statement (one parameter each, well under SQLite's limit).
+    const IDS: usize = 500;
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS) {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id IN ("
+        ));
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        let rows = query
+            .build()
+            .fetch_all(&store.reader)
+            .await
+            .map_err(StoreError::db("reading alerts"))?;
+        for row in &rows {
+            let alert = decode(row)?;
+            found.insert(alert.id, alert);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
 pub(super) async fn list(
     store: &SqliteStore,
     filter: AlertFilter,

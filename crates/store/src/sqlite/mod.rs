@@ -265,6 +265,10 @@ impl Store for SqliteStore {
         alerts::get(self, id).await
     }
 
+    async fn get_alerts(&self, ids: &[AlertId]) -> Result<Vec<Alert>, StoreError> {
+        alerts::get_many(self, ids).await
+    }
+
     async fn list_alerts(&self, filter: AlertFilter, limit: u32) -> Result<Vec<Alert>, StoreError> {
         alerts::list(self, filter, limit).await
     }
