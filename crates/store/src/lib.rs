@@ -34,7 +34,8 @@
 //! |---|---|---|
 //! | `alerts` | accepted alerts, state `queued`/`processed`/`unrouted`, payload JSON | unique `(source, source_alert_id)`, `(state, id)` |
 //! | `jobs` | work queue: kind, serial key, payload, state, run_at, attempts, lease, last error | partial `(run_at, id)` and `(serial_key, id)` over unfinished jobs |
-//! | `incidents` | per alert key: ticket, status, times, count, buffer, flush_at, flood, version | `flush_at` (partial), `client` |
+//! | `incidents` | per alert key: ticket, status, times, alert count, buffered count, flush_at, flood, version | `flush_at` (partial), `client` |
+//! | `incident_buffer` | consolidation buffer entries, one row each, in append order | `(key, position)` |
 //! | `incident_history` | every ticket a key owned, for correlation | `(key, opened_at)` |
 //! | `ticket_requests` | `externalXRef` → incident key, ticket id once known | primary key |
 //! | `events` | integration events (DESIGN §7) | `at`, `(code, at)`, `(client, at)` |
