@@ -418,15 +418,22 @@ impl ShutdownSignal {
     }
 
     /// Resolves at the first SIGINT or SIGTERM received since [`ShutdownSignal::listen`].
-    pub async fn wait(mut self) {
+    pub async fn wait(self) {
         #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
+        {
+            let Self {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         }
         #[cfg(not(unix))]
         {
-            let _ = &mut self;
+            let Self {} = self;
+            // Without Ctrl-C to listen for, run until the process is killed.
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }

@@ -201,7 +201,8 @@ pub(super) async fn change_buffers_in(
                 count(key, 1);
             }
             BufferChange::DrainThrough { through, .. } => {
-                // What was appended before the drain is drained with it.
+                // Earlier appends are written first, so the changes apply in the order given
+                // (a new entry's position is above every stored one, so a drain never takes it).
                 insert_entries(tx, &mut appends).await?;
                 let drained =
                     sqlx::query("DELETE FROM incident_buffer WHERE key = ? AND position <= ?")
