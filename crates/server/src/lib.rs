@@ -7,3 +7,4 @@ pub mod engine;
 pub mod itglue;
 pub mod reports;
 pub mod service;
+pub mod signal;

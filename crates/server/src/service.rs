@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
 use crate::engine::{Engine, EngineDeps, EngineHandle};
+use crate::signal::ShutdownSignal;
 
 /// How to start a [`Service`] beyond what the configuration says.
 #[derive(Clone)]
@@ -95,9 +96,6 @@ pub enum ServiceError {
     /// The HTTP server failed while running.
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
-    /// Waiting for a shutdown signal failed.
-    #[error("cannot listen for shutdown signals: {0}")]
-    Signal(#[source] std::io::Error),
 }
 
 /// The clients the engine talks through, built from the configuration.
@@ -384,59 +382,5 @@ impl Service {
         signal.wait().await;
         tracing::info!("shutdown signal received; finishing in-flight requests");
         self.shutdown().await
-    }
-}
-
-/// SIGINT and SIGTERM, listened for from the moment this value exists.
-///
-/// Install it before anything tells the outside world the service is up (the URL `serve` prints):
-/// a signal that arrives between that line and the first wait would otherwise take the default
-/// action and kill the process without a graceful stop.
-#[derive(Debug)]
-pub struct ShutdownSignal {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignal {
-    /// Installs the handlers. Needs a running Tokio runtime.
-    pub fn listen() -> Result<Self, ServiceError> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt()).map_err(ServiceError::Signal)?,
-                terminate: signal(SignalKind::terminate()).map_err(ServiceError::Signal)?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(Self {})
-        }
-    }
-
-    /// Resolves at the first SIGINT or SIGTERM received since [`ShutdownSignal::listen`].
-    pub async fn wait(self) {
-        #[cfg(unix)]
-        {
-            let Self {
-                mut interrupt,
-                mut terminate,
-            } = self;
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let Self {} = self;
-            // Without Ctrl-C to listen for, run until the process is killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
     }
 }

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use mspbridge_core::config;
-use mspbridge_server::service::{Service, ServiceOptions, ShutdownSignal};
+use mspbridge_server::service::{Service, ServiceOptions};
+use mspbridge_server::signal::ShutdownSignal;
 
 use crate::wiring;
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use mspbridge_server::service::ShutdownSignal;
+use mspbridge_server::signal::ShutdownSignal;
 use mspbridge_simulators::{auditor, connectwise, itglue};
 
 #[derive(Debug, Subcommand)]

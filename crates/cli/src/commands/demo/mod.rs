@@ -25,7 +25,8 @@ use mspbridge_connectors::connectwise::ConnectWiseClient;
 use mspbridge_core::clock::ManualClock;
 use mspbridge_core::config::Config;
 use mspbridge_server::engine::{Engine, EngineDeps};
-use mspbridge_server::service::{Clients, Service, ServiceOptions, ShutdownSignal};
+use mspbridge_server::service::{Clients, Service, ServiceOptions};
+use mspbridge_server::signal::ShutdownSignal;
 use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
 use mspbridge_simulators::connectwise::{self, ConnectWiseSimulator};
 use mspbridge_simulators::itglue::{self as itglue_sim, ItGlueSimConfig, ItGlueSimulator};
@@ -227,7 +228,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 async fn keep_running(config: Config, listen: SocketAddr, world: &DemoWorld) -> Result<()> {
     let mut options = ServiceOptions::new(wiring::host_name());
     options.listen = Some(listen);
-    let signal = ShutdownSignal::listen().map_err(|err| anyhow!("{err}"))?;
+    let signal = ShutdownSignal::listen().context("listening for shutdown signals")?;
     let service = Service::start(config, options)
         .await
         .map_err(|err| anyhow!("{err}"))?;
