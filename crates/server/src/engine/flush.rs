@@ -2,8 +2,6 @@
 //! ConnectWise, decides update / reopen-then-update / new ticket, and turns the buffer into the
 //! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
 
-use std::collections::HashMap;
-
 use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::add;
@@ -12,8 +10,7 @@ use mspbridge_core::events;
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
 use mspbridge_store::{
-    Alert as StoredAlert, AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob,
-    StoreError,
+    AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob, StoreError,
 };
 use serde_json::json;
 
@@ -412,22 +409,22 @@ impl Engine {
             .filter(|entry| entry.alert.is_none())
             .map(|entry| entry.alert_id)
             .collect();
-        let mut stored: HashMap<AlertId, StoredAlert> = self
+        // In the order asked, each once, the missing ones skipped: a walk beside the entries.
+        let mut stored = self
             .shared
             .store
             .get_alerts(&wanted)
             .await
             .map_err(store_failure)?
             .into_iter()
-            .map(|alert| (alert.id, alert))
-            .collect();
+            .peekable();
         let mut alerts = Vec::with_capacity(entries.len());
         for entry in entries {
             if let Some(alert) = entry.alert {
                 alerts.push(alert);
                 continue;
             }
-            match stored.remove(&entry.alert_id) {
+            match stored.next_if(|alert| alert.id == entry.alert_id) {
                 Some(stored) => alerts.push(decode_alert(&stored)),
                 None => tracing::warn!(
                     alert_id = entry.alert_id,
