@@ -5,6 +5,7 @@
 //! glue a user touches (prompts, progress, exit codes, human messages on stderr, data on stdout).
 
 mod commands;
+mod error_chain;
 mod wiring;
 
 use std::path::PathBuf;
@@ -120,8 +121,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            // One line with the whole cause chain: `error: testing the connection: 401 …`.
-            eprintln!("error: {err:#}");
+            // One line with the whole cause chain, each cause once:
+            // `error: testing the connection: 401 …`.
+            eprintln!("error: {}", error_chain::one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -295,6 +295,8 @@ async fn check_explains_a_refused_itglue_key() {
     assert!(!ok, "a refused key fails the check: {stdout}{stderr}");
     assert!(stdout.contains("FAIL  itglue main"), "{stdout}");
     assert!(stdout.contains("region"), "{stdout}");
+    // The refusal is explained once, not once per error type that wrapped it.
+    assert_eq!(stdout.matches("HTTP 403").count(), 1, "{stdout}");
     assert!(
         !stdout.contains("ITG.wrong-key"),
         "the key is never printed"

@@ -150,7 +150,8 @@ pub fn connectwise_settings(config: &ConnectWiseConfig) -> ConnectWiseSettings {
     settings
 }
 
-fn auditor_client(
+/// A client for one netwrix-auditor source, as the engine builds it (also used by `check`).
+pub fn auditor_client(
     source: &SourceConfig,
     timeout: std::time::Duration,
 ) -> Result<AuditorClient, ServiceError> {

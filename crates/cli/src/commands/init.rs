@@ -368,7 +368,10 @@ impl Wizard {
                     return Ok((settings, private_key));
                 }
                 Err(err) if self.interactive() => {
-                    eprintln!("The connection test failed: {err:#}");
+                    eprintln!(
+                        "The connection test failed: {}",
+                        crate::error_chain::one_line(&err)
+                    );
                     if !self.confirm("Enter the connection details again?", true)? {
                         return Err(err.context("testing the ConnectWise connection"));
                     }
