@@ -270,6 +270,7 @@ impl Service {
 
         recover_leases_of_earlier_processes(store.as_ref(), &options).await;
         let metrics = api::metrics::install_recorder();
+        api::metrics::register_at_zero(&config);
         let engine = Engine::spawn(EngineDeps {
             store: store.clone(),
             config: config.clone(),

@@ -34,7 +34,7 @@ pub enum ItGlueCommand {
     /// Remove the mapping (manual or automatic) of a client or a system.
     Unmap(UnmapArgs),
     /// List mappings, marked manual or auto.
-    Mappings(InstanceArg),
+    Mappings(MappingsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +42,32 @@ pub struct InstanceArg {
     /// The `[[itglue]]` instance (default: all, or the only one).
     #[arg(long, value_name = "NAME")]
     instance: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MappingsArgs {
+    #[command(flatten)]
+    instance: InstanceArg,
+    /// Print JSON instead of tab-separated lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One mapping as `itglue mappings` shows it.
+#[derive(Debug, serde::Serialize)]
+struct MappingRow {
+    instance: String,
+    /// `client` or `system`.
+    subject: &'static str,
+    client: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<String>,
+    /// `organization` or `configuration`.
+    target: &'static str,
+    target_id: i64,
+    target_name: Option<String>,
+    /// `manual` or `auto`.
+    kind: &'static str,
 }
 
 #[derive(Debug, Args)]
@@ -387,45 +413,67 @@ async fn unmap(config: &Config, store: &dyn Store, args: UnmapArgs) -> Result<Ex
     }
 }
 
-async fn mappings(config: &Config, store: &dyn Store, args: InstanceArg) -> Result<ExitCode> {
-    let mut count = 0;
-    for instance in selected_instances(config, args.instance.as_deref())? {
+async fn mappings(config: &Config, store: &dyn Store, args: MappingsArgs) -> Result<ExitCode> {
+    let mut rows = Vec::new();
+    for instance in selected_instances(config, args.instance.instance.as_deref())? {
         let directory = store.itglue_directory(&instance.name).await?;
         for mapping in store.list_mappings(Some(&instance.name)).await? {
             let kind = match mapping.kind {
                 MappingKind::Manual => "manual",
                 MappingKind::Auto => "auto",
             };
-            let (subject, target) = match &mapping.subject {
-                MappingSubject::Client { client } => {
-                    let name = directory
+            let row = match &mapping.subject {
+                MappingSubject::Client { client } => MappingRow {
+                    instance: instance.name.clone(),
+                    subject: "client",
+                    client: client.clone(),
+                    system: None,
+                    target: "organization",
+                    target_id: mapping.target_id,
+                    target_name: directory
                         .organizations
                         .iter()
                         .find(|o| o.id == mapping.target_id)
-                        .map(|o| o.name.as_str())
-                        .unwrap_or("?");
-                    (
-                        format!("client\t{client}"),
-                        format!("organization\t{}\t{name}", mapping.target_id),
-                    )
-                }
-                MappingSubject::System { client, system } => {
-                    let name = directory
+                        .map(|o| o.name.clone()),
+                    kind,
+                },
+                MappingSubject::System { client, system } => MappingRow {
+                    instance: instance.name.clone(),
+                    subject: "system",
+                    client: client.clone(),
+                    system: Some(system.clone()),
+                    target: "configuration",
+                    target_id: mapping.target_id,
+                    target_name: directory
                         .configurations
                         .iter()
                         .find(|c| c.id == mapping.target_id)
-                        .map(|c| c.name.as_str())
-                        .unwrap_or("?");
-                    (
-                        format!("system\t{client}/{system}"),
-                        format!("configuration\t{}\t{name}", mapping.target_id),
-                    )
-                }
+                        .map(|c| c.name.clone()),
+                    kind,
+                },
             };
-            println!("{}\t{subject}\t{target}\t{kind}", instance.name);
-            count += 1;
+            rows.push(row);
         }
     }
-    eprintln!("{count} mapping(s)");
+    if args.json {
+        super::tickets::print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &rows {
+        let subject = match &row.system {
+            Some(system) => format!("{}/{system}", row.client),
+            None => row.client.clone(),
+        };
+        println!(
+            "{}\t{}\t{subject}\t{}\t{}\t{}\t{}",
+            row.instance,
+            row.subject,
+            row.target,
+            row.target_id,
+            row.target_name.as_deref().unwrap_or("?"),
+            row.kind
+        );
+    }
+    eprintln!("{} mapping(s)", rows.len());
     Ok(ExitCode::SUCCESS)
 }

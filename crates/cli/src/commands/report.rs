@@ -79,8 +79,8 @@ pub struct ListArgs {
     /// Only this client's reports.
     #[arg(long)]
     client: Option<String>,
-    /// At most this many, newest first.
-    #[arg(long, default_value_t = 100)]
+    /// At most this many, newest first (1 to 1000).
+    #[arg(long, default_value_t = 100, value_parser = super::tickets::limit_range())]
     limit: u32,
     /// JSON instead of a table.
     #[arg(long)]
@@ -293,7 +293,7 @@ fn table(reports: &[ReportMeta]) -> String {
                 report.period_start.format("%Y-%m-%d"),
                 last_day.max(report.period_start).format("%Y-%m-%d")
             ),
-            report.generated_at.format("%Y-%m-%d %H:%M").to_string(),
+            report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             report.source.to_string(),
             report.publish_state.to_string(),
             report

@@ -136,8 +136,20 @@ pub(crate) struct Collected {
 }
 
 impl ItGlueClient {
-    /// Builds a client after validating the settings; sends nothing.
+    /// Builds a client after validating the settings; sends nothing. The client (and its clones)
+    /// has a request budget of its own.
     pub fn new(settings: ItGlueSettings) -> Result<Self, ItGlueError> {
+        let budget = BudgetTracker::new(settings.budget);
+        Self::with_budget(settings, budget)
+    }
+
+    /// Builds a client that counts its requests against `budget`, shared with every other client
+    /// given the same tracker: several clients of one IT Glue account then stay within one budget
+    /// together. `settings.budget` is ignored for the tracker's own.
+    pub fn with_budget(
+        settings: ItGlueSettings,
+        budget: BudgetTracker,
+    ) -> Result<Self, ItGlueError> {
         let problems = settings.validate();
         if !problems.is_empty() {
             return Err(ItGlueError::InvalidSettings { problems });
@@ -175,7 +187,7 @@ impl ItGlueClient {
                 api_key,
                 page_size: settings.page_size,
                 retry: settings.retry,
-                budget: BudgetTracker::new(settings.budget),
+                budget,
             }),
         })
     }

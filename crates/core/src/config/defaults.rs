@@ -44,6 +44,11 @@ Sent by mspbridge from %Computer%";
 pub const CORRELATION_FORMAT: &str = "Previous incident for the same alert type: Id: %id%";
 /// `itglue[].automap_interval`.
 pub const AUTOMAP_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+/// `itglue[].request_budget`: 2,900 requests per 5 minutes, 100 below IT Glue's account limit.
+pub const ITGLUE_REQUEST_BUDGET: super::types::RateLimit = super::types::RateLimit {
+    requests: 2_900,
+    per: Duration::from_secs(300),
+};
 /// `itglue[].report_asset_type`.
 pub const REPORT_ASSET_TYPE: &str = "mspbridge Reports";
 /// `reports[].expires_after`.

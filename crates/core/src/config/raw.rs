@@ -308,6 +308,7 @@ pub struct RawItGlue {
     pub clients: Option<Vec<String>>,
     pub automap_interval: Option<IntOrText>,
     pub report_asset_type: Option<String>,
+    pub request_budget: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

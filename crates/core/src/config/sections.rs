@@ -10,7 +10,7 @@ use super::types::{
     ClientConfig, ClientTicketOverrides, DescriptionField, ItGlueConfig, ItGlueEndpoint,
     ItGlueRegion, ReportConfig, ReportSchedule, RulesConfig, SourceConfig, SourceKind, TicketLevel,
 };
-use super::validate::{DESCRIPTION_FIELDS, LEVELS};
+use super::validate::{parse_rate_limit, DESCRIPTION_FIELDS, LEVELS};
 use crate::template::TemplateKind;
 
 /// Records a duplicate `name` in a list section, naming where it was first used.
@@ -297,6 +297,12 @@ pub(super) fn itglue(
                 instance.report_asset_type.as_ref(),
             )
             .unwrap_or_else(|| defaults::REPORT_ASSET_TYPE.to_string());
+        let request_budget = match instance.request_budget.as_deref() {
+            None => defaults::ITGLUE_REQUEST_BUDGET,
+            Some(text) => parse_rate_limit(text)
+                .map_err(|problem| checker.issue(path("request_budget"), problem))
+                .unwrap_or(defaults::ITGLUE_REQUEST_BUDGET),
+        };
         instances.push(ItGlueConfig {
             name,
             endpoint: endpoint.unwrap_or(ItGlueEndpoint::Region(ItGlueRegion::Us)),
@@ -304,6 +310,7 @@ pub(super) fn itglue(
             clients: enabled,
             automap_interval,
             report_asset_type,
+            request_budget,
         });
     }
     instances

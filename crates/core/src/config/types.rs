@@ -513,6 +513,9 @@ pub struct ItGlueConfig {
     pub automap_interval: Duration,
     /// Flexible asset type reports are published as.
     pub report_asset_type: String,
+    /// Most requests mspbridge sends to this account per window (IT Glue allows 3,000 per 5
+    /// minutes per account and answers 429 beyond).
+    pub request_budget: RateLimit,
 }
 
 impl ItGlueConfig {

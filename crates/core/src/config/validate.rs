@@ -161,7 +161,7 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
 
 /// Reads a rate such as `"500/s"`, `"20000/1m"` or `"100/10s"`: a count of requests, a slash, and
 /// the window as a duration (a bare unit means one of it).
-fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+pub(super) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let hint =
         "write a number of requests per duration, e.g. \"500/s\", \"20000/1m\" or \"100/10s\"";
     let Some((count, window)) = text.split_once('/') else {

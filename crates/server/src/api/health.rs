@@ -62,6 +62,7 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         }
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }
+    super::metrics::record_itglue_budgets(state.config());
     match state.store().count_alerts(AlertState::Queued).await {
         Ok(queued) => crate::engine::metrics::alerts_queued(queued),
         Err(error) => tracing::warn!(%error, "alert backlog not available for /metrics"),

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mspbridge_connectors::itglue::{ItGlueClient, ItGlueSettings};
 use mspbridge_core::clock::Clock;
 use mspbridge_core::config::Config;
 use mspbridge_store::Store;
@@ -41,7 +40,7 @@ impl ReportWorkers {
     ) -> ReportWorkers {
         let mut clients = ItGlueClients::default();
         for instance in &config.itglue {
-            match ItGlueClient::new(ItGlueSettings::from_config(instance)) {
+            match crate::itglue::client_for(instance) {
                 Ok(client) => clients.insert(&instance.name, client),
                 Err(error) => tracing::error!(
                     instance = %instance.name,
