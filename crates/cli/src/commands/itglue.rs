@@ -15,10 +15,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use mspbridge_connectors::itglue::PageRead;
 use mspbridge_core::config::{self, Config, ItGlueConfig};
 use mspbridge_server::itglue::{
-    automap_and_raise, client_for, import_instance, selected_instances, AutomapSummary,
-    ImportProgress, ImportRequest, OrganizationFilter,
+    automap_and_raise, client_for, import_instance, selected_instances, system_mapping_refusal,
+    AutomapSummary, ImportProgress, ImportRequest, OrganizationFilter,
 };
 use mspbridge_store::inventory::{Mapping, MappingKind, MappingSubject};
 use mspbridge_store::Store;
@@ -139,7 +140,9 @@ pub(crate) async fn open(config: &Config) -> Result<Arc<dyn Store>> {
         .with_context(|| format!("opening the database {database}"))
 }
 
-/// A spinner per collection on a terminal, one plain line per step otherwise.
+/// A bar per collection on a terminal, with the pages and records read so far (a spinner until
+/// IT Glue has said how many pages there are); one plain line per step otherwise, so a redirected
+/// log stays readable.
 struct CliProgress {
     bar: Mutex<Option<ProgressBar>>,
     terminal: bool,
@@ -152,6 +155,10 @@ impl CliProgress {
             terminal: std::io::stderr().is_terminal(),
         }
     }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl ImportProgress for CliProgress {
@@ -163,15 +170,45 @@ impl ImportProgress for CliProgress {
             }
             bar.set_message(format!("{instance}: reading {collection}"));
             bar.enable_steady_tick(Duration::from_millis(120));
-            *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+            *self.bar() = Some(bar);
         } else {
             eprintln!("{instance}: reading {collection}…");
         }
     }
 
+    fn page(&self, instance: &str, collection: &str, page: PageRead) {
+        let records = match page.total_records {
+            Some(total) => format!("{}/{total} records", page.records),
+            None => format!("{} records", page.records),
+        };
+        let guard = self.bar();
+        let Some(bar) = guard.as_ref() else {
+            eprintln!(
+                "{instance}: {collection}: page {}{}, {records}",
+                page.pages,
+                page.total_pages
+                    .map(|total| format!("/{total}"))
+                    .unwrap_or_default()
+            );
+            return;
+        };
+        if let Some(total) = page.total_pages {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+                if let Ok(style) =
+                    ProgressStyle::with_template("{msg} [{bar:30}] page {pos}/{len} ({elapsed})")
+                {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+            }
+        }
+        bar.set_position(page.pages);
+        bar.set_message(format!("{instance}: {collection}, {records}"));
+    }
+
     fn finished(&self, instance: &str, collection: &str, count: usize) {
         let line = format!("{instance}: {count} {collection} read");
-        match self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        match self.bar().take() {
             Some(bar) => bar.finish_with_message(line),
             None => eprintln!("{line}"),
         }
@@ -335,6 +372,10 @@ async fn map(config: &Config, store: &dyn Store, args: MapArgs) -> Result<ExitCo
                         instance.name
                     )
                 })?;
+            let mappings = store.list_mappings(Some(&instance.name)).await?;
+            if let Some(reason) = system_mapping_refusal(&mappings, &client, found) {
+                bail!("--configuration {configuration}: {reason}");
+            }
             (
                 MappingSubject::System {
                     client: client.clone(),

@@ -378,14 +378,27 @@ pub async fn post_mapping(
             )
         }
         (None, Some(system), Some(configuration)) => {
-            if !directory
+            let Some(found) = directory
                 .configurations
                 .iter()
-                .any(|c| c.id == configuration)
-            {
+                .find(|c| c.id == configuration)
+            else {
                 return Err(ApiError::new(
                     ErrorCode::InvalidField,
                     format!("configuration: {configuration} is not in the imported directory; import first"),
+                ));
+            };
+            let mappings = state
+                .store()
+                .list_mappings(Some(&instance.name))
+                .await
+                .map_err(|e| ApiError::store("listing mappings", &e))?;
+            if let Some(reason) =
+                crate::itglue::system_mapping_refusal(&mappings, &body.client, found)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("configuration: {reason}"),
                 ));
             }
             (

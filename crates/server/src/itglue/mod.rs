@@ -10,6 +10,7 @@
 mod automap;
 mod error;
 mod import;
+mod manual;
 mod scheduler;
 mod systems;
 
@@ -20,6 +21,7 @@ pub use error::ItGlueSyncError;
 pub use import::{
     import_instance, ImportProgress, ImportRequest, ImportSummary, NoProgress, OrganizationFilter,
 };
+pub use manual::system_mapping_refusal;
 pub use scheduler::{run_due_automaps, spawn_automap_scheduler, AUTOMAP_KV_PREFIX};
 pub use systems::{
     learn_systems_from_alert, normalize_system_macs, parse_systems_csv, SystemsCsvError,
