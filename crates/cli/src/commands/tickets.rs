@@ -124,7 +124,8 @@ pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 fn cell(value: String) -> String {
-    let flat = value.replace(['\n', '\r', '\t'], " ");
+    // Alert text may carry terminal escapes, zero-width or bidirectional characters.
+    let flat = mspbridge_core::text::clean_line(&value.replace(['\n', '\r', '\t'], " "));
     if flat.chars().count() <= MAX_CELL {
         flat
     } else {

@@ -10,6 +10,7 @@ mod checks;
 pub mod defaults;
 mod lines;
 mod raw;
+mod routes;
 mod sections;
 mod types;
 mod validate;
@@ -24,6 +25,7 @@ use checks::Checker;
 pub use lines::line_column;
 use lines::LineIndex;
 use raw::RawConfig;
+pub use routes::{valid_subject, DEFAULT_SEVERITY_FROM};
 
 /// Environment variable that names the config file when `-c` is not given.
 pub const CONFIG_ENV: &str = "MSPBRIDGE_CONFIG";

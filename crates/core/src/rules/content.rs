@@ -34,7 +34,7 @@ pub struct Attachment {
 /// The ticket summary: the summary template over the alert, cut to 100 UTF-16 units.
 pub fn summary(settings: &TicketSettings, alert: &Alert, host: &str) -> String {
     let rendered = alert.render(&settings.summary, host);
-    let single_line = rendered.replace(['\r', '\n'], " ");
+    let single_line = crate::text::clean_line(&rendered.replace(['\r', '\n'], " "));
     truncate_utf16(single_line.trim(), SUMMARY_MAX_UTF16_UNITS).to_string()
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::{add, sub};
-use mspbridge_core::config::Config;
+use mspbridge_core::config::{ClientTicketOverrides, Config};
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::correlation::{self, EarlierTicket};
 use mspbridge_core::rules::flood::{self, FloodDecision};
@@ -30,8 +30,17 @@ use super::error::EngineError;
 use super::incident::{
     flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
 };
-use super::jobs::{self, CreateTicket, Flush, ResolutionNote};
+use super::jobs::{self, CreateTicket, Flush, ResolutionNote, TicketFields};
 use super::Engine;
+
+/// What an alert's route gives beyond its client and key.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RouteExtras {
+    /// The `[[routes]]` entry that matched.
+    pub route: Option<String>,
+    /// Ticket settings over the client's (the route's, then its severity map entry).
+    pub ticket: ClientTicketOverrides,
+}
 
 /// A flood state as read, and as the page leaves it.
 struct Setting {
@@ -177,6 +186,7 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         config: &Config,
     ) -> Result<(), EngineError> {
         let existing = decisions.incident(key.as_str()).await?;
@@ -210,8 +220,10 @@ impl Engine {
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
-                self.new_ticket(decisions, alert_id, alert, client, key, reason, config)
-                    .await
+                self.new_ticket(
+                    decisions, alert_id, alert, client, key, extras, reason, config,
+                )
+                .await
             }
         }
     }
@@ -311,6 +323,7 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         reason: String,
         config: &Config,
     ) -> Result<(), EngineError> {
@@ -373,7 +386,7 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, key, false, config)
+                    .create_for_alert(alert, client, key, extras, false, config)
                     .await?;
                 self.pending_create(
                     decisions,
@@ -389,7 +402,7 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, &flood_key, true, config)
+                    .create_for_alert(alert, client, &flood_key, extras, true, config)
                     .await?;
                 tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
                 self.pending_create(
@@ -412,12 +425,13 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         flood: bool,
         config: &Config,
     ) -> Result<CreateTicket, EngineError> {
         let rules = &config.rules;
         let host = &self.shared.host_name;
-        let settings = config.effective_ticket_settings(Some(client));
+        let settings = config.ticket_settings_with(Some(client), &extras.ticket);
         let lines = self
             .correlation_lines(key, client, alert.received_at, config, |name| {
                 alert.placeholder_value(name, host)
@@ -460,6 +474,8 @@ impl Engine {
                 rules.display_only_first_activity_record,
             )
             .map(Into::into),
+            ticket: TicketFields::from_overrides(&extras.ticket),
+            route: extras.route.clone(),
         })
     }
 

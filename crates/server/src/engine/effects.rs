@@ -65,7 +65,8 @@ impl Engine {
             None => {
                 let client = self.connectwise()?;
                 let config = self.config();
-                let settings = config.effective_ticket_settings(Some(&create.client));
+                let settings = config
+                    .ticket_settings_with(Some(&create.client), &create.ticket.to_overrides());
                 let body = ticket_body(
                     &settings,
                     &create.summary,
@@ -116,16 +117,22 @@ impl Engine {
                 (events::TICKET_CREATED, "ticket")
             };
             tracing::info!(ticket_id, key = %create.incident_key, "{what} created");
+            let routed = create
+                .route
+                .as_ref()
+                .map(|route| format!(" (route \"{route}\")"))
+                .unwrap_or_default();
             self.event(
                 code,
                 Some(create.client.clone()),
                 Some(format!("ticket {ticket_id}")),
                 format!(
-                    "{what} {ticket_id} created for incident {:?}: {}",
-                    create.incident_key, create.summary
+                    "{what} {ticket_id} created for incident {:?}{routed}: {}",
+                    create.incident_key,
+                    mspbridge_core::text::clean_line(&create.summary)
                 ),
                 json!({"ticket_id": ticket_id, "incident_key": create.incident_key,
-                       "external_xref": create.external_xref}),
+                       "external_xref": create.external_xref, "route": create.route}),
             )
             .await;
         }
@@ -197,8 +204,12 @@ impl Engine {
         let config = self.config();
         let settings = config.effective_ticket_settings(client_name);
         let body = match settings.description_field {
-            DescriptionField::InitialDescription => NewNote::discussion(text.to_string()),
-            DescriptionField::InitialInternalAnalysis => NewNote::internal(text.to_string()),
+            DescriptionField::InitialDescription => {
+                NewNote::discussion(mspbridge_core::text::clean(text))
+            }
+            DescriptionField::InitialInternalAnalysis => {
+                NewNote::internal(mspbridge_core::text::clean(text))
+            }
         };
         self.cw_call("add_note", client.add_note(ticket_id, &body))
             .await
@@ -353,6 +364,15 @@ pub(crate) fn ticket_body(
         "no service board: set connectwise.ticket.board_id or the client's connectwise.board_id"
             .to_string()
     })?;
+    // Nothing from an alert reaches ConnectWise with control characters, zero-width characters
+    // or bidirectional overrides in it.
+    let summary = mspbridge_core::text::clean_line(summary);
+    let summary = mspbridge_core::template::truncate_utf16(
+        &summary,
+        mspbridge_core::template::SUMMARY_MAX_UTF16_UNITS,
+    );
+    let description = mspbridge_core::text::clean(description);
+    let description = description.as_str();
     let mut ticket = NewTicket::new(summary, RecordRef::id(company_id.into()));
     ticket.board = Some(RecordRef::id(board_id.into()));
     ticket.team = settings.team_id.map(|id| RecordRef::id(id.into()));

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use mspbridge_core::alert::{ActivityRecord, Alert, Detail};
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, parse_time};
+use super::{check_id, check_value, parse_time};
 use crate::api::error::{ApiError, ErrorCode};
 
 /// Field that says whether an Alertmanager alert is `firing` or `resolved`.
@@ -122,6 +122,12 @@ impl AlertmanagerAlert {
         check_id(&field("fingerprint"), &self.fingerprint)?;
         let alert_name = self.labels.get("alertname").cloned().unwrap_or_default();
         check_id(&field("labels.alertname"), &alert_name)?;
+        for (name, value) in &self.labels {
+            check_value(&field(&format!("labels.{name}")), value)?;
+        }
+        for (name, value) in &self.annotations {
+            check_value(&field(&format!("annotations.{name}")), value)?;
+        }
         let starts_at = parse_time(&field("startsAt"), &self.starts_at)?;
         let ends_at = match (&self.ends_at, resolved) {
             (Some(text), true) => parse_time(&field("endsAt"), text)?,

@@ -149,10 +149,35 @@ pub fn resolve_source<'c>(
 pub fn check_id(field: &str, value: &str) -> Result<(), ApiError> {
     let problem = if value.trim().is_empty() {
         Some("must not be empty".to_string())
+    } else if mspbridge_core::text::is_blank(value) {
+        Some("must not consist of invisible characters only".to_string())
     } else if value.chars().count() > MAX_ID_CHARS {
         Some(format!("is longer than {MAX_ID_CHARS} characters"))
     } else if value.chars().any(char::is_control) {
         Some("must not contain control characters".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("{field} {problem}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a free field's or label's value: it may be empty, but not text that shows nothing
+/// (only spaces, zero-width or bidirectional characters), and it holds no control characters
+/// other than line breaks and tabs.
+pub fn check_value(field: &str, value: &str) -> Result<(), ApiError> {
+    let problem = if !value.is_empty() && mspbridge_core::text::is_blank(value) {
+        Some("must not consist of invisible characters only")
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Some("must not contain control characters other than line breaks and tabs")
     } else {
         None
     };

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mspbridge_core::alert::Alert;
 use mspbridge_core::config::{Config, SourceKind};
+use mspbridge_core::rules::naming;
 use mspbridge_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,11 @@ impl NetwrixAlertRequest {
         let record_id = self.record_id.trim();
         let name = self.alert_name.as_deref().map(str::trim);
         let mut alert = Alert::netwrix(&source.name, alert_id, record_id, name, now);
+        // Without a name the source's alert_names may know the AlertID; a name built from the
+        // record follows at enrichment.
+        if let Some(mapped) = naming::netwrix_alert_name(&alert, &source.alert_names, false) {
+            alert.alert_name = mapped;
+        }
         if let Some(at) = rid_time(record_id) {
             alert.occurred_at = at;
         }
