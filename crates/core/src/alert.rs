@@ -36,10 +36,18 @@ pub const DELIVERY_FIELDS: &[&str] = &[
     FIELD_NETWRIX_ALERT_ID,
     FIELD_NETWRIX_RECORD_ID,
     "fingerprint",
-    "generator_url",
-    "silence_url",
+    FIELD_GENERATOR_URL,
+    FIELD_SILENCE_URL,
+    FIELD_GROUP_INSTANCES,
     "receiver",
 ];
+
+/// Free field with the Alertmanager link that opens a silence for the alert's labels.
+pub const FIELD_SILENCE_URL: &str = "silence_url";
+/// Free field with the link to the alert's expression (Alertmanager's `generatorURL`).
+pub const FIELD_GENERATOR_URL: &str = "generator_url";
+/// Free field listing the instances of an Alertmanager group that fired in one notification.
+pub const FIELD_GROUP_INSTANCES: &str = "group_instances";
 
 /// Prefix of free fields holding annotations (`annotations.summary`).
 pub const ANNOTATION_PREFIX: &str = "annotations.";

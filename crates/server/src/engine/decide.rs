@@ -13,12 +13,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::{add, sub};
-use mspbridge_core::config::{ClientTicketOverrides, Config};
+use mspbridge_core::config::{ClientTicketOverrides, Config, StatusRef};
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::correlation::{self, EarlierTicket};
 use mspbridge_core::rules::flood::{self, FloodDecision};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
-use mspbridge_core::rules::resolution::{self, ResolutionDecision, ResolvedIncident};
+use mspbridge_core::rules::resolution::{
+    self, GroupState, ResolutionDecision, ResolvedIncident,
+};
 use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
     AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
@@ -194,7 +196,7 @@ impl Engine {
             let existing = existing.map(|incident| ResolvedIncident {
                 ticket_id: incident.ticket_id,
             });
-            self.resolve(decisions, alert_id, alert, client, key, existing);
+            self.resolve(decisions, alert_id, alert, client, key, existing, config);
             return Ok(());
         }
         let state = existing.map(|incident| IncidentState {
@@ -228,7 +230,9 @@ impl Engine {
         }
     }
 
-    /// A resolved alert: one note on its incident's ticket, nothing else.
+    /// A resolved alert: takes its instance off the incident's group, and once nothing of the
+    /// group fires, one note on the ticket (and the source's `close_on_resolve` status).
+    #[allow(clippy::too_many_arguments)]
     fn resolve(
         &self,
         decisions: &mut Decisions,
@@ -237,11 +241,39 @@ impl Engine {
         client: &str,
         key: &AlertKey,
         existing: Option<ResolvedIncident>,
+        config: &Config,
     ) {
-        match resolution::decide(existing) {
+        let mut group = GroupState::default();
+        let mut details = None;
+        if existing.is_some() {
+            if let Some(incident) = decisions.incident_mut(key.as_str()) {
+                let read = IncidentDetails::read(&incident.details);
+                group = read.group.clone();
+                details = Some(read);
+            }
+        }
+        let decision = resolution::decide_group(existing, &mut group, alert);
+        let resolved = std::mem::take(&mut group.resolved);
+        if !matches!(decision, ResolutionDecision::NoteOnTicket { .. }) {
+            group.resolved = resolved.clone();
+        }
+        if let (Some(mut details), Some(incident)) =
+            (details, decisions.incident_mut(key.as_str()))
+        {
+            details.group = group;
+            incident.details = details.to_value();
+        }
+        match decision {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
                 let now = self.now();
+                let close_status = config
+                    .source(&alert.source)
+                    .and_then(|source| source.close_on_resolve.as_ref())
+                    .map(|status| match status {
+                        StatusRef::Id(id) => id.to_string(),
+                        StatusRef::Name(name) => name.clone(),
+                    });
                 decisions.jobs.push(jobs::new_job(
                     jobs::KIND_RESOLUTION_NOTE,
                     key.as_str(),
@@ -249,15 +281,17 @@ impl Engine {
                         incident_key: key.to_string(),
                         client: Some(client.to_string()),
                         ticket_id,
-                        text: resolution::note(alert),
+                        text: resolution::group_note(alert, &resolved),
+                        close_status,
                     },
                     now,
                     format!("resolution:{alert_id}"),
                     now,
                 ));
             }
-            ResolutionDecision::NothingToResolve { reason } => {
-                tracing::info!(alert_id, %key, %reason, "nothing to resolve");
+            ResolutionDecision::NothingToResolve { reason }
+            | ResolutionDecision::StillFiring { reason } => {
+                tracing::info!(alert_id, %key, %reason, "nothing to resolve yet");
             }
         }
     }
@@ -293,6 +327,7 @@ impl Engine {
         });
         let mut details = IncidentDetails::read(&incident.details);
         details.reason = Some(reason.clone());
+        details.group.fired(alert);
         incident.details = details.to_value();
         if let Some(flush_at) = flush_at {
             incident.flush_at = Some(flush_at);
@@ -392,6 +427,7 @@ impl Engine {
                     decisions,
                     key,
                     client,
+                    alert,
                     alert_id,
                     at,
                     create,
@@ -409,6 +445,7 @@ impl Engine {
                     decisions,
                     &flood_key,
                     client,
+                    alert,
                     alert_id,
                     at,
                     create,
@@ -521,6 +558,7 @@ impl Engine {
         decisions: &mut Decisions,
         key: &AlertKey,
         client: &str,
+        alert: &Alert,
         alert_id: AlertId,
         at: DateTime<Utc>,
         create: CreateTicket,
@@ -539,6 +577,7 @@ impl Engine {
         let details = IncidentDetails {
             pending_xref: Some(create.external_xref.clone()),
             reason: Some(reason.clone()),
+            group: GroupState::opened_by(alert),
         };
         // A buffer still waiting for its flush (update_interval shorter than the consolidation
         // interval) is kept: its alerts go into the new ticket's first update.

@@ -158,6 +158,10 @@ pub struct ResolutionNote {
     pub ticket_id: Option<i64>,
     /// Note text.
     pub text: String,
+    /// Status (an id or a name on the ticket's board) the ticket gets after the note: the
+    /// source's `close_on_resolve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_status: Option<String>,
 }
 
 /// Attach one file to a ticket.

@@ -245,12 +245,23 @@ pub struct AlertmanagerQuery {
 }
 
 /// `POST /api/v1/alerts/alertmanager[?source=NAME]`.
+///
+/// Over the intake rate limit the answer is `503` with `Retry-After`, not the other intakes'
+/// `429`: Alertmanager retries a 5xx with backoff, but takes a 429 as a permanent failure and
+/// drops the notification until the group's next interval.
 pub async fn post_alertmanager(
-    _: IntakePermit,
+    permit: Result<IntakePermit, ApiError>,
     State(state): State<ApiState>,
     query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
     JsonBody(body): JsonBody<AlertmanagerPayload>,
 ) -> Result<Response, ApiError> {
+    if let Err(error) = permit {
+        let mut response = error.into_response();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        return Ok(response);
+    }
     let Query(query) =
         query.map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))?;
     let source = resolve_source(
