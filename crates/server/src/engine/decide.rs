@@ -18,9 +18,7 @@ use mspbridge_core::rules::content;
 use mspbridge_core::rules::correlation::{self, EarlierTicket};
 use mspbridge_core::rules::flood::{self, FloodDecision};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
-use mspbridge_core::rules::resolution::{
-    self, GroupState, ResolutionDecision, ResolvedIncident,
-};
+use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
 use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
     AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
@@ -257,8 +255,7 @@ impl Engine {
         if !matches!(decision, ResolutionDecision::NoteOnTicket { .. }) {
             group.resolved = resolved.clone();
         }
-        if let (Some(mut details), Some(incident)) =
-            (details, decisions.incident_mut(key.as_str()))
+        if let (Some(mut details), Some(incident)) = (details, decisions.incident_mut(key.as_str()))
         {
             details.group = group;
             incident.details = details.to_value();
