@@ -363,6 +363,24 @@ async fn a_real_alertmanager_routes_groups_and_resolves_through_serve() {
     assert!(ticket_of_company(&cw, 250).is_some());
     assert_eq!(cw.state().tickets().len(), 2);
 
+    // The ticket's event says which route matched.
+    let created = store
+        .list_events(mspbridge_store::EventFilter {
+            code: Some(mspbridge_core::events::TICKET_CREATED),
+            ..mspbridge_store::EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2);
+    for event in &created {
+        assert_eq!(event.details["route"], "customer-label", "{event:?}");
+        assert!(
+            event.message.contains("(route \"customer-label\")"),
+            "{}",
+            event.message
+        );
+    }
+
     // At least one delivery was refused with 503 and still landed (both tickets exist).
     let metrics = http
         .get(format!("{}/metrics", service.base_url()))

@@ -133,3 +133,18 @@ fn cell(value: String) -> String {
         format!("{cut}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_show_bidi_overrides_and_drop_terminal_escapes() {
+        assert_eq!(
+            cell("Invoice\u{202E}fdp.exe".into()),
+            "Invoice[U+202E]fdp.exe"
+        );
+        assert_eq!(cell("\u{0000}\u{001b}[31mred\u{200B}".into()), "[31mred");
+        assert_eq!(cell("two\nlines".into()), "two lines");
+    }
+}
