@@ -179,6 +179,7 @@ impl Decisions {
 impl Engine {
     /// Rules 4 and 5 for one routed alert (or the resolution rule for a resolved one), written
     /// into `decisions`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn decide(
         &self,
         decisions: &mut Decisions,
