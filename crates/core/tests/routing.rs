@@ -454,3 +454,62 @@ fn netwrix_names_come_from_the_map_the_record_or_say_the_record_is_missing() {
     let named = Alert::netwrix("auditor", guid, "rid", Some("Given"), received);
     assert_eq!(naming::netwrix_alert_name(&named, &names, true), None);
 }
+
+#[test]
+fn a_group_resolves_only_when_its_last_instance_does() {
+    use mspbridge_core::rules::resolution::{
+        decide_group, group_note, GroupState, ResolutionDecision, ResolvedIncident,
+    };
+    let instance = |fingerprint: &str, host: &str, status: &str| {
+        alert(
+            "prom",
+            "HighLoad",
+            &[
+                ("fingerprint", fingerprint),
+                ("instance", host),
+                ("status", status),
+            ],
+        )
+    };
+    let ticket = Some(ResolvedIncident { ticket_id: Some(7) });
+    let mut group = GroupState::opened_by(&instance("a", "web-1", "firing"));
+    group.fired(&instance("b", "web-2", "firing"));
+    group.fired(&instance("c", "web-3", "firing"));
+    // (resolved alert, note expected, still firing afterwards)
+    let steps = [
+        (instance("b", "web-2", "resolved"), false, 2),
+        // A repeat of a resolution already seen changes nothing.
+        (instance("b", "web-2", "resolved"), false, 2),
+        (instance("a", "web-1", "resolved"), false, 1),
+        (instance("c", "web-3", "resolved"), true, 0),
+    ];
+    for (index, (resolved, note_expected, firing)) in steps.into_iter().enumerate() {
+        let decision = decide_group(ticket, &mut group, &resolved);
+        match (&decision, note_expected) {
+            (ResolutionDecision::NoteOnTicket { ticket_id, .. }, true) => {
+                assert_eq!(*ticket_id, Some(7));
+                let note = group_note(&resolved, &group.resolved);
+                assert!(
+                    note.contains("Every alert of the group has resolved (3): web-2, web-1, web-3"),
+                    "{note}"
+                );
+            }
+            (ResolutionDecision::StillFiring { reason }, false) => {
+                assert!(reason.contains("still firing"), "{reason}");
+            }
+            other => panic!("step {index}: {other:?}"),
+        }
+        assert_eq!(group.firing.len(), firing, "step {index}");
+    }
+    // No incident: nothing to resolve; an alert without a fingerprint notes at once.
+    let mut empty = GroupState::default();
+    assert!(matches!(
+        decide_group(None, &mut empty, &instance("x", "web-9", "resolved")),
+        ResolutionDecision::NothingToResolve { .. }
+    ));
+    let plain = alert("hooks", "Backup failed", &[("status", "resolved")]);
+    assert!(matches!(
+        decide_group(ticket, &mut empty, &plain),
+        ResolutionDecision::NoteOnTicket { .. }
+    ));
+}
