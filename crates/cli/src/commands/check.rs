@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use mspbridge_connectors::connectwise::ConnectWiseClient;
-use mspbridge_core::config::{self, Config, ConnectWiseConfig, StatusRef, TicketSettings};
+use mspbridge_core::config::{
+    self, ClientTicketOverrides, Config, ConnectWiseConfig, SeverityMap, StatusRef, TicketSettings,
+};
 
 use crate::wiring;
 
@@ -122,6 +124,80 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
                 &client,
                 &config.effective_ticket_settings(Some(&client_config.name)),
                 &prefix,
+                true,
+            )
+            .await,
+        });
+    }
+    // Routes and severity maps that set ticket ids: the ids must exist too.
+    for (index, route) in config.routes.iter().enumerate() {
+        let overrides_ids = route.ticket != ClientTicketOverrides::default();
+        if overrides_ids {
+            outcomes.push(Outcome {
+                what: format!("route {}", route.name),
+                result: check_routing(
+                    &client,
+                    &config.ticket_settings_with(route.client.as_deref(), &route.ticket),
+                    &format!("routes[{index}].ticket"),
+                    true,
+                )
+                .await,
+            });
+        }
+        if let Some(map) = &route.severity_map {
+            outcomes.extend(
+                check_severity_map(
+                    &client,
+                    config,
+                    route.client.as_deref(),
+                    &route.ticket,
+                    map,
+                    &format!("routes[{index}]"),
+                )
+                .await,
+            );
+        }
+    }
+    for (index, source) in config.sources.iter().enumerate() {
+        if let Some(map) = &source.severity_map {
+            outcomes.extend(
+                check_severity_map(
+                    &client,
+                    config,
+                    source.client.as_deref(),
+                    &ClientTicketOverrides::default(),
+                    map,
+                    &format!("sources[{index}]"),
+                )
+                .await,
+            );
+        }
+    }
+    outcomes
+}
+
+/// Checks the priority of every entry of a severity map that sets one.
+async fn check_severity_map(
+    client: &ConnectWiseClient,
+    config: &Config,
+    client_name: Option<&str>,
+    base: &ClientTicketOverrides,
+    map: &SeverityMap,
+    prefix: &str,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for (value, level) in &map.levels {
+        if level.priority_id.is_none() {
+            continue;
+        }
+        let mut overrides = base.clone();
+        overrides.priority_id = level.priority_id;
+        outcomes.push(Outcome {
+            what: format!("{prefix}.severity_map.{value}"),
+            result: check_routing(
+                client,
+                &config.ticket_settings_with(client_name, &overrides),
+                &format!("{prefix}.severity_map.{value}"),
                 true,
             )
             .await,
