@@ -381,6 +381,26 @@ async fn a_real_alertmanager_routes_groups_and_resolves_through_serve() {
         );
     }
 
+    // The alerts API says which route each alert took.
+    let listed: Value = http
+        .get(format!("{}/api/v1/alerts", service.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listed
+        .as_array()
+        .or_else(|| listed["alerts"].as_array())
+        .cloned()
+        .unwrap_or_else(|| panic!("no alerts in {listed}"));
+    assert!(!listed.is_empty());
+    for alert in &listed {
+        assert_eq!(alert["route"], "customer-label", "{alert}");
+    }
+
     // At least one delivery was refused with 503 and still landed (both tickets exist).
     let metrics = http
         .get(format!("{}/metrics", service.base_url()))
