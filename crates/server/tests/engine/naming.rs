@@ -109,3 +109,43 @@ async fn bidi_and_control_characters_never_reach_connectwise() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_routes_ticket_settings_hold_for_the_ticket_a_flush_opens_after_a_close() {
+    use crate::harness::{id, MINUTE};
+    let h = Harness::new(
+        "reopen_ticket_on_repetitive_alerts = false\n\n\
+         [[routes]]\nname = \"password-resets\"\n\
+         match = { alert_name = { regex = \"Password.*\" }, source = \"auditor-acme\" }\n\
+         ticket = { priority_id = 8, severity = \"High\" }\n",
+    )
+    .await;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    let first = h.only_ticket();
+    assert_eq!(first["priority"]["id"], 8, "{first}");
+    assert_eq!(first["severity"], "High");
+    assert_eq!(first["company"]["id"], 250, "the source's client");
+    h.connectwise()
+        .set_ticket_status(id(&first), 35)
+        .await
+        .unwrap();
+    h.advance(MINUTE);
+    h.fire("Password Reset", "b1", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    h.advance(15 * MINUTE);
+    h.run().await;
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    assert_eq!(tickets[1]["priority"]["id"], 8, "{}", tickets[1]);
+    assert_eq!(tickets[1]["severity"], "High");
+    let created = h.events(events::TICKET_CREATED).await;
+    assert!(
+        created
+            .iter()
+            .all(|message| message.contains("(route \"password-resets\")")),
+        "{created:?}"
+    );
+}
