@@ -259,6 +259,52 @@ board_id = 1
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn check_looks_up_the_ids_routes_and_severity_maps_set() {
+    let sim = spawn_simulator().await;
+    let good = SimulatorConfig::default();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &sim.base_url(),
+        &good.company_id,
+        &good.private_key,
+        "tests",
+    );
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(
+        r#"
+[[clients]]
+name = "Acme"
+aliases = ["acme"]
+
+[[sources]]
+name = "prom"
+kind = "alertmanager"
+
+[[routes]]
+name = "acme-soc"
+match = { labels.customer = "acme" }
+client = "Acme"
+ticket = { board_id = 3, team_id = 26 }
+severity_map.critical = { priority_id = 8 }
+severity_map.warning = { priority_id = 99 }
+"#,
+    );
+    std::fs::write(&path, config).unwrap();
+    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("ok    route acme-soc"), "{all}");
+    assert!(
+        all.contains(
+            "routes[0].severity_map.warning.priority_id = 99: ConnectWise has no priority"
+        ),
+        "{all}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn check_names_the_failing_setting() {
     let sim = spawn_simulator().await;
     let good = SimulatorConfig::default();

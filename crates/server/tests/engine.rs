@@ -3,6 +3,8 @@
 
 #[path = "engine/harness.rs"]
 mod harness;
+#[path = "engine/naming.rs"]
+mod naming;
 #[path = "engine/proxy.rs"]
 mod proxy;
 

@@ -18,8 +18,8 @@ use mspbridge_connectors::connectwise::{
 };
 use mspbridge_connectors::netwrix::FilterList;
 use mspbridge_core::config::{
-    self, ClientConfig, Config, ConnectWiseConfig, DatabaseUrl, SourceConfig, SourceKind,
-    StatusRef, TicketSettings,
+    self, ClientTicketOverrides, Config, ConnectWiseConfig, DatabaseUrl, SeverityMap, SourceConfig,
+    SourceKind, StatusRef, TicketSettings,
 };
 use serde::Serialize;
 
@@ -245,9 +245,10 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
     );
     for (index, client_config) in config.clients.iter().enumerate() {
         let settings = config.effective_ticket_settings(Some(&client_config.name));
-        let origin = Origin::Client {
-            index,
-            client: client_config,
+        let origin = Origin::Overrides {
+            section: format!("clients[{index}].connectwise"),
+            inheritor: format!("clients[{index}]"),
+            overrides: Box::new(client_config.connectwise.clone()),
         };
         outcomes.push(
             check_routing(&mut lookups, &settings, &origin, true)
@@ -255,47 +256,130 @@ async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> 
                 .into_outcome(format!("client {}", client_config.name)),
         );
     }
+    // Routes and severity maps that set ticket ids: the ids must exist too.
+    for (index, route) in config.routes.iter().enumerate() {
+        let overrides_ids = route.ticket != ClientTicketOverrides::default();
+        if overrides_ids {
+            let origin = Origin::Overrides {
+                section: format!("routes[{index}].ticket"),
+                inheritor: format!("routes[{index}]"),
+                overrides: Box::new(route.ticket.clone()),
+            };
+            let settings = config.ticket_settings_with(route.client.as_deref(), &route.ticket);
+            outcomes.push(
+                check_routing(&mut lookups, &settings, &origin, true)
+                    .await
+                    .into_outcome(format!("route {}", route.name)),
+            );
+        }
+        if let Some(map) = &route.severity_map {
+            outcomes.extend(
+                check_severity_map(
+                    &mut lookups,
+                    config,
+                    route.client.as_deref(),
+                    &route.ticket,
+                    map,
+                    &format!("routes[{index}]"),
+                )
+                .await,
+            );
+        }
+    }
+    for (index, source) in config.sources.iter().enumerate() {
+        if let Some(map) = &source.severity_map {
+            outcomes.extend(
+                check_severity_map(
+                    &mut lookups,
+                    config,
+                    source.client.as_deref(),
+                    &ClientTicketOverrides::default(),
+                    map,
+                    &format!("sources[{index}]"),
+                )
+                .await,
+            );
+        }
+    }
     outcomes
 }
 
-/// Where the routing being checked comes from, so each problem names the key to change: a client's
-/// own override, or the `[connectwise.ticket]` default it inherits.
-enum Origin<'a> {
+/// Checks the priority of every entry of a severity map that sets one.
+async fn check_severity_map(
+    lookups: &mut Lookups<'_>,
+    config: &Config,
+    client_name: Option<&str>,
+    base: &ClientTicketOverrides,
+    map: &SeverityMap,
+    prefix: &str,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for (value, level) in &map.levels {
+        if level.priority_id.is_none() {
+            continue;
+        }
+        let mut overrides = base.clone();
+        overrides.priority_id = level.priority_id;
+        let section = format!("{prefix}.severity_map.{value}");
+        let origin = Origin::Overrides {
+            section: section.clone(),
+            inheritor: section.clone(),
+            overrides: Box::new(overrides.clone()),
+        };
+        let settings = config.ticket_settings_with(client_name, &overrides);
+        outcomes.push(
+            check_routing(lookups, &settings, &origin, true)
+                .await
+                .into_outcome(section),
+        );
+    }
+    outcomes
+}
+
+/// Where the routing being checked comes from, so each problem names the key to change: an override
+/// (a client's, a route's, a severity map entry's), or the `[connectwise.ticket]` default it inherits.
+enum Origin {
     Defaults,
-    Client {
-        index: usize,
-        client: &'a ClientConfig,
+    Overrides {
+        /// Where the overrides are written, e.g. `clients[1].connectwise`.
+        section: String,
+        /// Who inherits a default it does not override, e.g. `clients[1]`.
+        inheritor: String,
+        overrides: Box<ClientTicketOverrides>,
     },
 }
 
-impl Origin<'_> {
+impl Origin {
     /// `connectwise.ticket.team_id = 25`, `clients[1].connectwise.team_id = 7`, or
     /// `connectwise.ticket.team_id = 25, inherited by clients[0]`.
     fn key(&self, field: &str, value: impl std::fmt::Display) -> String {
         match self {
             Origin::Defaults => format!("connectwise.ticket.{field} = {value}"),
-            Origin::Client { index, client } => {
-                if self.overridden(client, field) {
-                    format!("clients[{index}].connectwise.{field} = {value}")
+            Origin::Overrides {
+                section,
+                inheritor,
+                overrides,
+            } => {
+                if Self::overridden(overrides, field) {
+                    format!("{section}.{field} = {value}")
                 } else {
-                    format!("connectwise.ticket.{field} = {value}, inherited by clients[{index}]")
+                    format!("connectwise.ticket.{field} = {value}, inherited by {inheritor}")
                 }
             }
         }
     }
 
-    /// A key only `[connectwise.ticket]` has (no per-client override exists).
+    /// A key only `[connectwise.ticket]` has (no override exists).
     fn shared_key(&self, field: &str) -> String {
         match self {
             Origin::Defaults => format!("connectwise.ticket.{field}"),
-            Origin::Client { index, .. } => {
-                format!("connectwise.ticket.{field}, inherited by clients[{index}]")
+            Origin::Overrides { inheritor, .. } => {
+                format!("connectwise.ticket.{field}, inherited by {inheritor}")
             }
         }
     }
 
-    fn overridden(&self, client: &ClientConfig, field: &str) -> bool {
-        let overrides = &client.connectwise;
+    fn overridden(overrides: &ClientTicketOverrides, field: &str) -> bool {
         match field {
             "company_id" => overrides.company_id.is_some(),
             "board_id" => overrides.board_id.is_some(),
@@ -309,7 +393,7 @@ impl Origin<'_> {
     fn section(&self) -> String {
         match self {
             Origin::Defaults => "connectwise.ticket".to_string(),
-            Origin::Client { index, .. } => format!("clients[{index}].connectwise"),
+            Origin::Overrides { section, .. } => section.clone(),
         }
     }
 }
@@ -402,7 +486,7 @@ impl<'a> Lookups<'a> {
 async fn check_routing(
     lookups: &mut Lookups<'_>,
     settings: &TicketSettings,
-    origin: &Origin<'_>,
+    origin: &Origin,
     routing_required: bool,
 ) -> Routing {
     let (Some(company_id), Some(board_id)) = (settings.company_id, settings.board_id) else {
@@ -501,7 +585,7 @@ async fn check_routing(
 fn status_problems(
     settings: &TicketSettings,
     statuses: &[BoardStatus],
-    origin: &Origin<'_>,
+    origin: &Origin,
     board_name: &str,
 ) -> Vec<String> {
     let mut problems = Vec::new();

@@ -129,11 +129,27 @@ pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 fn cell(value: String) -> String {
-    let flat = value.replace(['\n', '\r', '\t'], " ");
+    // Alert text may carry terminal escapes, zero-width or bidirectional characters.
+    let flat = mspbridge_core::text::clean_line(&value.replace(['\n', '\r', '\t'], " "));
     if flat.chars().count() <= MAX_CELL {
         flat
     } else {
         let cut: String = flat.chars().take(MAX_CELL - 1).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_show_bidi_overrides_and_drop_terminal_escapes() {
+        assert_eq!(
+            cell("Invoice\u{202E}fdp.exe".into()),
+            "Invoice[U+202E]fdp.exe"
+        );
+        assert_eq!(cell("\u{0000}\u{001b}[31mred\u{200B}".into()), "[31mred");
+        assert_eq!(cell("two\nlines".into()), "two lines");
     }
 }

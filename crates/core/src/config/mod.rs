@@ -10,6 +10,7 @@ mod checks;
 pub mod defaults;
 mod lines;
 mod raw;
+mod routes;
 mod sections;
 mod syntax;
 mod types;
@@ -25,6 +26,7 @@ use checks::Checker;
 pub use lines::line_column;
 use lines::LineIndex;
 use raw::RawConfig;
+pub use routes::{valid_subject, DEFAULT_SEVERITY_FROM};
 
 /// Environment variable that names the config file when `-c` is not given.
 pub const CONFIG_ENV: &str = "MSPBRIDGE_CONFIG";

@@ -4,6 +4,7 @@
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A value that may be written as an integer or as text: durations (`3600` or `"1h"`), byte sizes
@@ -170,6 +171,8 @@ pub struct RawConfig {
     pub itglue: Vec<RawItGlue>,
     #[serde(default)]
     pub reports: Vec<RawReport>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,12 +276,43 @@ pub struct RawSource {
     pub records_per_request: Option<i64>,
     pub client: Option<String>,
     pub alert_key: Option<String>,
+    pub severity_from: Option<String>,
+    pub severity_map: Option<BTreeMap<String, RawSeverity>>,
+    pub alert_names: Option<BTreeMap<String, String>>,
+    pub close_on_resolve: Option<IntOrText>,
+}
+
+/// `[[routes]]`. `match` stays a TOML table: its keys are subjects (`source`, `labels.customer`,
+/// or a `labels = { … }` table of them) and its values matchers of several shapes, which
+/// validation reads with messages serde's untagged enums cannot give.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matches: Option<toml::Table>,
+    pub client: Option<String>,
+    pub client_from: Option<String>,
+    pub alert_key: Option<String>,
+    pub ticket: Option<RawClientTicket>,
+    pub severity_from: Option<String>,
+    pub severity_map: Option<BTreeMap<String, RawSeverity>>,
+}
+
+/// One entry of a severity map.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeverity {
+    pub priority_id: Option<i64>,
+    pub severity: Option<String>,
+    pub impact: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     pub name: Option<String>,
+    pub aliases: Option<Vec<String>>,
     pub email: Option<String>,
     pub connectwise: Option<RawClientTicket>,
 }

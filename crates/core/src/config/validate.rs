@@ -48,6 +48,8 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
     let reports = reports(&raw.reports, &client_names, &itglue, checker);
+    super::routes::check_aliases(&clients, checker);
+    let routes = super::routes::routes(&raw.routes, &clients, checker);
     if !checker.issues.is_empty() {
         return None;
     }
@@ -61,6 +63,7 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         clients,
         itglue,
         reports,
+        routes,
     })
 }
 
@@ -334,7 +337,11 @@ fn ticket(raw: &RawTicket, checker: &mut Checker<'_>) -> TicketSettings {
     }
 }
 
-fn status_ref(checker: &mut Checker<'_>, path: &str, value: &IntOrText) -> Option<StatusRef> {
+pub(super) fn status_ref(
+    checker: &mut Checker<'_>,
+    path: &str,
+    value: &IntOrText,
+) -> Option<StatusRef> {
     match value {
         IntOrText::Int(number) => checker.record_id(path, Some(*number)).map(StatusRef::Id),
         IntOrText::Text(name) if name.trim().is_empty() => {
