@@ -51,6 +51,7 @@ conformance_tests!(
     correlation_history_window,
     ticket_requests_are_idempotent,
     retention_prunes_oldest_first,
+    retention_bounds_every_table,
     events_filter_and_count,
     kv_round_trip_and_compare,
     systems_upsert_and_remove,

@@ -15,6 +15,7 @@ mod jobs;
 mod model_check;
 mod records;
 mod reports;
+mod retention;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
 };
+pub use retention::retention_bounds_every_table;
 pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list};
 
 /// Runs every check except [`durable_across_reopen`], each on a store from `fresh`
@@ -77,6 +79,7 @@ where
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;
     retention_prunes_oldest_first(fresh().await).await;
+    retention_bounds_every_table(fresh().await).await;
     events_filter_and_count(fresh().await).await;
     kv_round_trip_and_compare(fresh().await).await;
     systems_upsert_and_remove(fresh().await).await;
