@@ -39,21 +39,19 @@ FROM alerts,
 WHERE alerts.state = 'processed' AND alerts.client IS NOT NULL
   AND json_valid(alerts.payload) AND records.type = 'object';
 
+-- The first non-blank text among a field's spellings, trimmed.
 CREATE TEMP TABLE rollup_fields AS
 SELECT client, day,
-       (SELECT trim(value) FROM (
-            SELECT json_extract(record, '$.who') AS value, 1 AS rank
-            UNION ALL SELECT json_extract(record, '$.Who'), 2)
-        WHERE typeof(value) = 'text' AND trim(value) <> '' ORDER BY rank LIMIT 1) AS who,
-       (SELECT trim(value) FROM (
-            SELECT json_extract(record, '$.workstation') AS value, 1 AS rank
-            UNION ALL SELECT json_extract(record, '$.Workstation'), 2)
-        WHERE typeof(value) = 'text' AND trim(value) <> '' ORDER BY rank LIMIT 1) AS workstation,
-       (SELECT trim(value) FROM (
-            SELECT json_extract(record, '$.where') AS value, 1 AS rank
-            UNION ALL SELECT json_extract(record, '$.where_'), 2
-            UNION ALL SELECT json_extract(record, '$.Where'), 3)
-        WHERE typeof(value) = 'text' AND trim(value) <> '' ORDER BY rank LIMIT 1) AS place
+       COALESCE(
+           CASE WHEN typeof(json_extract(record, '$.who')) = 'text' AND trim(json_extract(record, '$.who')) <> '' THEN trim(json_extract(record, '$.who')) END,
+           CASE WHEN typeof(json_extract(record, '$.Who')) = 'text' AND trim(json_extract(record, '$.Who')) <> '' THEN trim(json_extract(record, '$.Who')) END) AS who,
+       COALESCE(
+           CASE WHEN typeof(json_extract(record, '$.workstation')) = 'text' AND trim(json_extract(record, '$.workstation')) <> '' THEN trim(json_extract(record, '$.workstation')) END,
+           CASE WHEN typeof(json_extract(record, '$.Workstation')) = 'text' AND trim(json_extract(record, '$.Workstation')) <> '' THEN trim(json_extract(record, '$.Workstation')) END) AS workstation,
+       COALESCE(
+           CASE WHEN typeof(json_extract(record, '$.where')) = 'text' AND trim(json_extract(record, '$.where')) <> '' THEN trim(json_extract(record, '$.where')) END,
+           CASE WHEN typeof(json_extract(record, '$.where_')) = 'text' AND trim(json_extract(record, '$.where_')) <> '' THEN trim(json_extract(record, '$.where_')) END,
+           CASE WHEN typeof(json_extract(record, '$.Where')) = 'text' AND trim(json_extract(record, '$.Where')) <> '' THEN trim(json_extract(record, '$.Where')) END) AS place
 FROM rollup_records;
 
 INSERT INTO report_rollups (client, day, kind, name, count)
@@ -69,7 +67,7 @@ FROM (
     SELECT client, day, place FROM rollup_fields
     WHERE place IS NOT NULL AND (workstation IS NULL OR lower(place) <> lower(workstation))
 )
-GROUP BY 1, 2, 3;
+GROUP BY 1, 2, 4;
 
 DROP TABLE rollup_fields;
 DROP TABLE rollup_records;
