@@ -93,8 +93,8 @@ async fn post(http: &reqwest::Client, base: &str, alert_id: &str, alert_name: &s
     answer["duplicate"].as_bool().expect("duplicate is a boolean")
 }
 
-/// `mspbridge_table_rows{table="…"}` from `/metrics`.
-async fn table_rows(http: &reqwest::Client, base: &str, table: &str) -> u64 {
+/// The value of the sample `name` (with its labels, e.g. `x{table="alerts"}`) from `/metrics`.
+async fn metric(http: &reqwest::Client, base: &str, name: &str) -> u64 {
     let text = http
         .get(format!("{base}/metrics"))
         .send()
@@ -103,13 +103,17 @@ async fn table_rows(http: &reqwest::Client, base: &str, table: &str) -> u64 {
         .text()
         .await
         .expect("a text body");
-    let prefix = format!("mspbridge_table_rows{{table=\"{table}\"}} ");
+    let prefix = format!("{name} ");
     text.lines()
         .find_map(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in /metrics:\n{text}"))
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
         .trim()
         .parse::<f64>()
         .expect("a number") as u64
+}
+
+async fn table_rows(http: &reqwest::Client, base: &str, table: &str) -> u64 {
+    metric(http, base, &format!("mspbridge_table_rows{{table=\"{table}\"}}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +141,8 @@ async fn tables_end_at_their_limits_and_dedup_follows_keep() {
     assert!(!post(&http, &base, "probe", "Probe").await);
     assert!(post(&http, &base, "probe", "Probe").await, "a repeat inside keep");
 
-    // Every alert a new type: each opens a ticket, so ticket requests grow as fast as alerts.
+    // One alert in four is of a new type and opens a ticket (so ticket requests grow at a quarter
+    // of the alert rate); the others repeat one type and are consolidated into its ticket.
     let started = Instant::now();
     let total = load * RATE;
     let mut peak_alerts = 0;
@@ -146,26 +151,49 @@ async fn tables_end_at_their_limits_and_dedup_follows_keep() {
         if let Some(wait) = due.checked_sub(started.elapsed()) {
             tokio::time::sleep(wait).await;
         }
-        assert!(!post(&http, &base, &format!("a{n}"), &format!("Type {n}")).await);
+        let name = if n % 4 == 0 {
+            format!("Type {n}")
+        } else {
+            "Repeated".to_string()
+        };
+        assert!(!post(&http, &base, &format!("a{n}"), &name).await);
         if n % (RATE * 2) == 0 {
-            peak_alerts = peak_alerts.max(table_rows(&http, &base, "alerts").await);
+            // Decided alerts only: retention never touches those still queued.
+            let rows = table_rows(&http, &base, "alerts").await;
+            let queued = metric(&http, &base, "mspbridge_alerts_queued").await;
+            peak_alerts = peak_alerts.max(rows.saturating_sub(queued));
         }
     }
+    // Retention never removes an alert the engine has not decided yet: on a slow machine the
+    // engine may still be working through the last seconds of intake, so the idle time starts
+    // when it has caught up.
+    let caught_up = Instant::now();
+    while metric(&http, &base, "mspbridge_alerts_queued").await > 0 {
+        assert!(
+            caught_up.elapsed() < Duration::from_secs(300),
+            "the engine never caught up with the intake"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let backlog = caught_up.elapsed();
     tokio::time::sleep(Duration::from_secs(idle)).await;
 
     let alerts = table_rows(&http, &base, "alerts").await;
     let requests = table_rows(&http, &base, "ticket_requests").await;
     let tickets = simulator.state().tickets().len() as u64;
     println!(
-        "keep {keep}s, {RATE}/s for {load}s, {idle}s idle: {total} alerts, {tickets} tickets; \
-         alerts rows peaked at {peak_alerts}, ended at {alerts}; ticket_requests ended at {requests}"
+        "keep {keep}s, {RATE}/s for {load}s (posted in {posting:.1?}), engine caught up \
+         {backlog:.1?} later, {idle}s idle: {total} alerts, {tickets} tickets; decided alerts \
+         peaked at {peak_alerts}, ended at {alerts}; ticket_requests ended at {requests}",
+        posting = caught_up - started,
     );
-    assert!(tickets >= total, "every alert type opened a ticket ({tickets} of {total})");
+    let types = total.div_ceil(4) + 1;
+    assert!(tickets >= types, "every alert type opened a ticket ({tickets} of {types})");
     assert!(alerts <= LIMIT, "alerts end at or under the limit: {alerts}");
     assert!(requests <= LIMIT, "ticket requests end at or under the limit: {requests}");
     assert!(
         peak_alerts <= LIMIT + 2 * RATE * keep.max(1),
-        "alerts stay within a pass's intake of the limit while loaded: {peak_alerts}"
+        "decided alerts stay near the limit while loaded: {peak_alerts}"
     );
 
     // After keep (and a pass), the probe's id is forgotten and accepted again.
