@@ -351,8 +351,9 @@ fn updates_off_carries_the_vendors_meaning_of_reopen() {
         config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
     assert!(!config.rules.reopen_ticket_on_repetitive_alerts);
     assert!(
-        conversion.not_carried.iter().any(|note| note
-            .starts_with("itsm-settings:11: /ITSMSettings/ReopenTicketOnRepetitiveAlerts: true has no effect")),
+        conversion.not_carried.iter().any(|note| note.starts_with(
+            "itsm-settings:11: /ITSMSettings/ReopenTicketOnRepetitiveAlerts: true has no effect"
+        )),
         "{:#?}",
         conversion.not_carried
     );
@@ -362,7 +363,11 @@ fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
     let text = text.replace("encoding=\"utf-8\"", "encoding=\"utf-16\"");
     let mut bytes = Vec::new();
     if bom {
-        bytes.extend(if little_endian { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
+        bytes.extend(if little_endian {
+            [0xFF, 0xFE]
+        } else {
+            [0xFE, 0xFF]
+        });
     }
     for unit in text.encode_utf16() {
         bytes.extend(if little_endian {
@@ -393,7 +398,10 @@ fn utf16_files_convert_like_utf8_ones() {
             },
         )
         .unwrap();
-        assert_eq!(converted, expected, "little endian {little_endian}, bom {bom}");
+        assert_eq!(
+            converted, expected,
+            "little endian {little_endian}, bom {bom}"
+        );
     }
 }
 
@@ -401,16 +409,23 @@ fn utf16_files_convert_like_utf8_ones() {
 #[test]
 fn swapped_files_are_refused_naming_the_root_element() {
     let error = convert(ITSM, CONNECTWISE).unwrap_err();
-    assert_eq!((error.file.as_str(), error.line), ("connectwise-settings", 2));
+    assert_eq!(
+        (error.file.as_str(), error.line),
+        ("connectwise-settings", 2)
+    );
     assert!(
-        error.message.contains("unexpected root element <ITSMSettings>"),
+        error
+            .message
+            .contains("unexpected root element <ITSMSettings>"),
         "{error}"
     );
     assert!(error.message.contains("swapped"), "{error}");
     let error = convert(CONNECTWISE, CONNECTWISE).unwrap_err();
     assert_eq!(error.file, "itsm-settings");
     assert!(
-        error.message.contains("unexpected root element <ConnectWiseSettings>"),
+        error
+            .message
+            .contains("unexpected root element <ConnectWiseSettings>"),
         "{error}"
     );
     // A root of another name is judged by what it holds.
@@ -509,7 +524,9 @@ fn problems_name_the_file_and_the_elements_line() {
     )
     .unwrap_err();
     assert!(
-        error.to_string().starts_with(&format!("{connectwise_path}:5:")),
+        error
+            .to_string()
+            .starts_with(&format!("{connectwise_path}:5:")),
         "{error}"
     );
 }

@@ -20,12 +20,20 @@ fn the_default_plan_covers_every_table() {
     assert_eq!(plan.rules.alerts.limit, 5000);
     assert_eq!(plan.rules.alerts.keep, 7 * DAY);
     assert_eq!(plan.rules.ticket_requests.limit, 300_000);
-    assert_eq!(plan.rules.incidents, 30 * DAY, "the longer of update and correlation");
+    assert_eq!(
+        plan.rules.incidents,
+        30 * DAY,
+        "the longer of update and correlation"
+    );
     assert_eq!(plan.events.keep, 90 * DAY);
     assert_eq!(plan.events.limit, 1_000_000);
     assert_eq!(plan.done_jobs, DAY);
     assert_eq!(plan.rollups, 38 * DAY, "a month plus a week's margin");
-    assert_eq!(plan.every, Duration::from_secs(60), "a quarter of 7 days, capped at a minute");
+    assert_eq!(
+        plan.every,
+        Duration::from_secs(60),
+        "a quarter of 7 days, capped at a minute"
+    );
 }
 
 #[test]
@@ -49,7 +57,11 @@ jobs = "0"
     assert_eq!(plan.done_jobs, Duration::ZERO);
 
     let every = retention::store_plan(&config("[retention]\nevery = \"5m\"\n"));
-    assert_eq!(every.every, Duration::from_secs(300), "an explicit interval wins");
+    assert_eq!(
+        every.every,
+        Duration::from_secs(300),
+        "an explicit interval wins"
+    );
     let tiny = retention::store_plan(&config(
         "[rules]\nactivity_record_requests = { keep = \"2s\" }\n",
     ));
@@ -91,7 +103,10 @@ fn a_pass_runs_at_start_and_then_every_interval() {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap());
     let mut timer = PassTimer::new(Duration::from_secs(60));
     assert_eq!(timer.wait(clock.now()), Duration::ZERO);
-    assert!(timer.start_if_due(clock.now()), "the first pass is due at start");
+    assert!(
+        timer.start_if_due(clock.now()),
+        "the first pass is due at start"
+    );
     assert!(!timer.start_if_due(clock.now()));
     clock.advance(Duration::from_secs(59));
     assert_eq!(timer.wait(clock.now()), Duration::from_secs(1));

@@ -286,7 +286,8 @@ impl Service {
             options.clock.clone(),
             options.worker_id.clone(),
         );
-        let retention = crate::retention::spawn(store.clone(), config.clone(), options.clock.clone());
+        let retention =
+            crate::retention::spawn(store.clone(), config.clone(), options.clock.clone());
         let waker = engine.engine().clone();
         let state = ApiState::builder(store.clone(), config.clone())
             .clock(options.clock.clone())

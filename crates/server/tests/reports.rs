@@ -509,15 +509,19 @@ events_limit = 1
     let decided = data::collect(store.as_ref(), "Acme", period).await.unwrap();
     assert_eq!(decided, queued, "a decided alert is counted once");
 
-    let report = mspbridge_server::retention::run_pass(
-        store.as_ref(),
-        &config,
-        start() + Span::days(10),
-    )
-    .await
-    .unwrap();
-    assert_eq!(report.alerts, WEEK_ALERTS - 1, "all but the newest alert go");
-    assert!(report.events >= 6, "the week's ticket events go: {report:?}");
+    let report =
+        mspbridge_server::retention::run_pass(store.as_ref(), &config, start() + Span::days(10))
+            .await
+            .unwrap();
+    assert_eq!(
+        report.alerts,
+        WEEK_ALERTS - 1,
+        "all but the newest alert go"
+    );
+    assert!(
+        report.events >= 6,
+        "the week's ticket events go: {report:?}"
+    );
     assert_eq!(
         store
             .list_alerts(AlertFilter::default(), 1000)
@@ -530,7 +534,11 @@ events_limit = 1
     assert_eq!(pruned, queued, "every count survives retention");
     assert_eq!(pruned.top_accounts[0], ("CORP\\alice".to_string(), 14));
     assert_eq!(
-        (pruned.tickets.opened, pruned.tickets.updated, pruned.tickets.reopened),
+        (
+            pruned.tickets.opened,
+            pruned.tickets.updated,
+            pruned.tickets.reopened
+        ),
         (3, 2, 1)
     );
 }

@@ -90,7 +90,9 @@ async fn post(http: &reqwest::Client, base: &str, alert_id: &str, alert_name: &s
     let status = response.status().as_u16();
     let answer: Value = response.json().await.expect("a JSON answer");
     assert_eq!(status, 202, "alert {alert_id}: {answer}");
-    answer["duplicate"].as_bool().expect("duplicate is a boolean")
+    answer["duplicate"]
+        .as_bool()
+        .expect("duplicate is a boolean")
 }
 
 /// The value of the sample `name` (with its labels, e.g. `x{table="alerts"}`) from `/metrics`.
@@ -113,7 +115,12 @@ async fn metric(http: &reqwest::Client, base: &str, name: &str) -> u64 {
 }
 
 async fn table_rows(http: &reqwest::Client, base: &str, table: &str) -> u64 {
-    metric(http, base, &format!("mspbridge_table_rows{{table=\"{table}\"}}")).await
+    metric(
+        http,
+        base,
+        &format!("mspbridge_table_rows{{table=\"{table}\"}}"),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,12 +128,9 @@ async fn tables_end_at_their_limits_and_dedup_follows_keep() {
     let keep = env_secs("RETENTION_E2E_KEEP_SECS", 2);
     let load = env_secs("RETENTION_E2E_LOAD_SECS", 10);
     let idle = env_secs("RETENTION_E2E_IDLE_SECS", 5);
-    let simulator = connectwise::spawn(
-        SimulatorConfig::default(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("the ConnectWise simulator starts");
+    let simulator = connectwise::spawn(SimulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the ConnectWise simulator starts");
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("mspbridge.db");
     let mut options = ServiceOptions::new("retention-e2e");
@@ -139,7 +143,10 @@ async fn tables_end_at_their_limits_and_dedup_follows_keep() {
 
     // Inside keep, a repeat is a duplicate.
     assert!(!post(&http, &base, "probe", "Probe").await);
-    assert!(post(&http, &base, "probe", "Probe").await, "a repeat inside keep");
+    assert!(
+        post(&http, &base, "probe", "Probe").await,
+        "a repeat inside keep"
+    );
 
     // One alert in four is of a new type and opens a ticket (so ticket requests grow at a quarter
     // of the alert rate); the others repeat one type and are consolidated into its ticket.
@@ -188,9 +195,18 @@ async fn tables_end_at_their_limits_and_dedup_follows_keep() {
         posting = caught_up - started,
     );
     let types = total.div_ceil(4) + 1;
-    assert!(tickets >= types, "every alert type opened a ticket ({tickets} of {types})");
-    assert!(alerts <= LIMIT, "alerts end at or under the limit: {alerts}");
-    assert!(requests <= LIMIT, "ticket requests end at or under the limit: {requests}");
+    assert!(
+        tickets >= types,
+        "every alert type opened a ticket ({tickets} of {types})"
+    );
+    assert!(
+        alerts <= LIMIT,
+        "alerts end at or under the limit: {alerts}"
+    );
+    assert!(
+        requests <= LIMIT,
+        "ticket requests end at or under the limit: {requests}"
+    );
     assert!(
         peak_alerts <= LIMIT + 2 * RATE * keep.max(1),
         "decided alerts stay near the limit while loaded: {peak_alerts}"

@@ -423,9 +423,30 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
     let (path, mut connection) = database_before(dir.path(), "1500").await;
     let day = |d: i64| 1_772_409_600_000_000i64 + d * 86_400_000_000; // 2026-03-02 + d days
     for (id, client, name, state, at, payload) in [
-        (1, Some("acme"), "Password Reset", "processed", day(0), r#"{"records":[{"Who":"CORP\\alice","Workstation":"WS-01","Where":"ws-01"}]}"#),
-        (2, Some("acme"), "Password Reset", "processed", day(0), r#"{"activity_records":[{"who":"CORP\\alice","where_":"DC-01"},{"who":"CORP\\bob"}]}"#),
-        (3, Some("acme"), "Login", "processed", day(1), r#"{"Who":" ","Where":"DC-01"}"#),
+        (
+            1,
+            Some("acme"),
+            "Password Reset",
+            "processed",
+            day(0),
+            r#"{"records":[{"Who":"CORP\\alice","Workstation":"WS-01","Where":"ws-01"}]}"#,
+        ),
+        (
+            2,
+            Some("acme"),
+            "Password Reset",
+            "processed",
+            day(0),
+            r#"{"activity_records":[{"who":"CORP\\alice","where_":"DC-01"},{"who":"CORP\\bob"}]}"#,
+        ),
+        (
+            3,
+            Some("acme"),
+            "Login",
+            "processed",
+            day(1),
+            r#"{"Who":" ","Where":"DC-01"}"#,
+        ),
         (4, Some("acme"), "Login", "queued", day(1), r#"{}"#),
         (5, None, "Login", "unrouted", day(1), r#"{}"#),
         (6, Some("globex"), "Login", "processed", day(1), r#""text""#),
@@ -459,7 +480,9 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
     }
     drop(connection);
 
-    let store = SqliteStore::open(&path.display().to_string()).await.unwrap();
+    let store = SqliteStore::open(&path.display().to_string())
+        .await
+        .unwrap();
     let first = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let second = first.succ_opt().unwrap();
     let rows: Vec<(chrono::NaiveDate, RollupKind, String, u64)> = store
@@ -483,7 +506,11 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
     sorted.sort_by(|a, b| (a.0, a.1.as_str(), &a.2).cmp(&(b.0, b.1.as_str(), &b.2)));
     assert_eq!(rows, sorted);
     let globex = store.report_rollups("globex", first, second).await.unwrap();
-    assert_eq!(globex.len(), 1, "a payload that is not an object counts its alert only");
+    assert_eq!(
+        globex.len(),
+        1,
+        "a payload that is not an object counts its alert only"
+    );
 
     let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
         .fetch_one(
@@ -495,7 +522,10 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
         )
         .await
         .unwrap();
-    assert_eq!(mode, 2, "a small older database is converted to incremental vacuum");
+    assert_eq!(
+        mode, 2,
+        "a small older database is converted to incremental vacuum"
+    );
     store.close().await;
 }
 
@@ -503,7 +533,9 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
 /// after retention, and the storage statistics say so.
 #[tokio::test]
 async fn pruned_space_is_given_back() {
-    use mspbridge_store::{AlertOutcome, AlertState, DecisionBatch, KeepLimit, NewAlert, RetentionPolicy};
+    use mspbridge_store::{
+        AlertOutcome, AlertState, DecisionBatch, KeepLimit, NewAlert, RetentionPolicy,
+    };
 
     let (store, _dir) = fresh_store().await;
     let big = "x".repeat(20_000);
@@ -562,6 +594,9 @@ async fn pruned_space_is_given_back() {
         pruned.database_bytes < full.database_bytes / 4,
         "{full:?} then {pruned:?}"
     );
-    assert!(pruned.rows.contains(&("alerts".to_string(), 10)), "{pruned:?}");
+    assert!(
+        pruned.rows.contains(&("alerts".to_string(), 10)),
+        "{pruned:?}"
+    );
     store.close().await;
 }

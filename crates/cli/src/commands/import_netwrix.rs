@@ -28,9 +28,8 @@ pub struct ImportNetwrixArgs {
 
 pub fn run(args: ImportNetwrixArgs) -> Result<ExitCode> {
     // Bytes, not text: the add-on's tools may have saved the files as UTF-16.
-    let read = |path: &PathBuf| {
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-    };
+    let read =
+        |path: &PathBuf| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
     let connectwise = read(&args.connectwise_settings)?;
     let itsm = read(&args.itsm_settings)?;
     let connectwise_name = args.connectwise_settings.display().to_string();

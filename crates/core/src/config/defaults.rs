@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::types::{
-    DescriptionField, RetentionConfig, RetentionLimit, RulesConfig, TicketLevel, TicketSettings, WebRequestLimit,
+    DescriptionField, RetentionConfig, RetentionLimit, RulesConfig, TicketLevel, TicketSettings,
+    WebRequestLimit,
 };
 use crate::template::{Template, TemplateKind};
 

@@ -3,8 +3,8 @@
 //! so one run of `mspbridge check` shows everything that needs fixing.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use url::Url;
 
@@ -16,9 +16,8 @@ use super::raw::{
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
     Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RateLimit,
-    RetentionConfig,
-    RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel,
-    TicketSettings, WebRequestLimit,
+    RetentionConfig, RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef,
+    TicketLevel, TicketSettings, WebRequestLimit,
 };
 use super::RawConfig;
 use crate::duration::parse_duration;

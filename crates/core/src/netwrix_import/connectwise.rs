@@ -229,7 +229,10 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
     let mut description_seen = false;
     for parameter in &element.children {
         // `<TicketParameter><Name>n</Name><Value>v</Value>` or `<TicketParameter Name="n">v`.
-        let name = parameter.child_or_attribute("Name").unwrap_or("").to_string();
+        let name = parameter
+            .child_or_attribute("Name")
+            .unwrap_or("")
+            .to_string();
         let value = parameter
             .child("Value")
             .map(|value| value.text.trim())
@@ -278,7 +281,10 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
 
 fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
     for reference in &element.children {
-        let name = reference.child_or_attribute("Name").unwrap_or("").to_string();
+        let name = reference
+            .child_or_attribute("Name")
+            .unwrap_or("")
+            .to_string();
         let reference_path = format!("{path}/{}[Name={name}]", reference.name);
         let toml_key = match name.to_ascii_lowercase().as_str() {
             "company" => "company_id",

@@ -116,7 +116,11 @@ fn check_root(
     let has = |names: &[&str]| {
         root.children
             .iter()
-            .find(|child| names.iter().any(|name| child.name.eq_ignore_ascii_case(name)))
+            .find(|child| {
+                names
+                    .iter()
+                    .any(|name| child.name.eq_ignore_ascii_case(name))
+            })
             .map(|child| child.name.clone())
     };
     if !root.name.eq_ignore_ascii_case(expected_root) && has(expected_children).is_none() {

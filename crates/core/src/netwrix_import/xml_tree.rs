@@ -266,11 +266,13 @@ pub fn decode(bytes: &[u8], file: &str) -> Result<String, ImportError> {
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false)?,
         [b'<', 0, _, 0, ..] => utf16(bytes, true)?,
         [0, b'<', 0, _, ..] => utf16(bytes, false)?,
-        _ => std::str::from_utf8(bytes).map(str::to_string).map_err(|error| {
-            refuse(format!(
-                "the file is neither UTF-8 nor UTF-16 with a byte order mark: {error}"
-            ))
-        })?,
+        _ => std::str::from_utf8(bytes)
+            .map(str::to_string)
+            .map_err(|error| {
+                refuse(format!(
+                    "the file is neither UTF-8 nor UTF-16 with a byte order mark: {error}"
+                ))
+            })?,
     };
     Ok(without_declared_encoding(
         text.strip_prefix('\u{feff}').unwrap_or(&text),
@@ -351,13 +353,18 @@ mod tests {
         let parameter = root.child("p").unwrap();
         assert_eq!(parameter.attribute("name"), Some("initialInternalAnalysis"));
         assert_eq!(parameter.attribute("x"), Some("1 & 2"));
-        assert_eq!(parameter.child_or_attribute("Name"), Some("initialInternalAnalysis"));
+        assert_eq!(
+            parameter.child_or_attribute("Name"),
+            Some("initialInternalAnalysis")
+        );
         assert_eq!(
             without_declared_encoding("<?xml version=\"1.0\" encoding=\"utf-16\"?>\n<R/>"),
             "<?xml version=\"1.0\"?>\n<R/>"
         );
         assert_eq!(
-            without_declared_encoding("<?xml version='1.0' encoding='UTF-16' standalone='yes'?><R/>"),
+            without_declared_encoding(
+                "<?xml version='1.0' encoding='UTF-16' standalone='yes'?><R/>"
+            ),
             "<?xml version='1.0' standalone='yes'?><R/>"
         );
         assert_eq!(without_declared_encoding("<R/>"), "<R/>");

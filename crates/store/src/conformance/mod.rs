@@ -47,8 +47,8 @@ pub use records::{
     durable_across_reopen, events_filter_and_count, kv_round_trip_and_compare,
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
 };
-pub use retention::retention_bounds_every_table;
 pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list};
+pub use retention::retention_bounds_every_table;
 
 /// Runs every check except [`durable_across_reopen`], each on a store from `fresh`
 /// (which must return a new, empty store on every call).

@@ -119,7 +119,10 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(claimed.len(), 2);
     let lease = |id: JobId| token(claimed.iter().find(|job| job.id == id).unwrap());
-    store.complete_job(old.id, &lease(old.id), at(2)).await.unwrap();
+    store
+        .complete_job(old.id, &lease(old.id), at(2))
+        .await
+        .unwrap();
     store
         .fail_job(dead.id, &lease(dead.id), at(2), "gave up", None)
         .await
@@ -148,8 +151,14 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
         .await
         .unwrap();
     // Reports: expired, expired but being published, not expired, never expiring.
-    let expired = store.insert_report(report("acme", Some(DAY))).await.unwrap();
-    let publishing = store.insert_report(report("acme", Some(DAY))).await.unwrap();
+    let expired = store
+        .insert_report(report("acme", Some(DAY)))
+        .await
+        .unwrap();
+    let publishing = store
+        .insert_report(report("acme", Some(DAY)))
+        .await
+        .unwrap();
     store
         .set_report_publish_state(
             publishing.id,
@@ -173,7 +182,10 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
         .report_rollups("acme", days[0], days[9])
         .await
         .unwrap();
-    assert_eq!(rollup(&before, RollupKind::Type, "Account locked out"), 2_500);
+    assert_eq!(
+        rollup(&before, RollupKind::Type, "Account locked out"),
+        2_500
+    );
     assert_eq!(rollup(&before, RollupKind::Account, "CORP\\alice"), 2_500);
     assert_eq!(rollup(&before, RollupKind::Event, "4100"), 10);
 
@@ -197,7 +209,10 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
         max_rows_per_table: Some(500),
     };
     let first = store.prune(now, &policy).await.unwrap();
-    assert!(first.incomplete, "a bounded pass says it left work: {first:?}");
+    assert!(
+        first.incomplete,
+        "a bounded pass says it left work: {first:?}"
+    );
     assert_eq!(first.alerts, 500, "{first:?}");
     let mut passes = 1;
     let mut alerts_removed = first.alerts;
@@ -224,7 +239,10 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
     let left_ids: Vec<AlertId> = left.iter().map(|alert| alert.id).collect();
     assert_eq!(left.len(), 101, "the newest 100 and the buffered one");
     assert_eq!(alerts_removed, 2_399);
-    assert!(left_ids.contains(&pinned), "an alert a buffer names is kept");
+    assert!(
+        left_ids.contains(&pinned),
+        "an alert a buffer names is kept"
+    );
     assert!(left_ids.contains(ids.last().unwrap()), "the newest is kept");
     assert!(store.get_alert(queued).await.unwrap().is_some());
     assert!(
@@ -259,10 +277,16 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
     assert!(store.get_incident("acme/old").await.unwrap().is_none());
     assert!(store.get_incident("acme/recent").await.unwrap().is_some());
     assert!(store.get_incident("acme/lockout").await.unwrap().is_some());
-    assert_eq!(store.incident_buffer("acme/lockout").await.unwrap().len(), 1);
+    assert_eq!(
+        store.incident_buffer("acme/lockout").await.unwrap().len(),
+        1
+    );
     assert!(store.get_report(expired.id).await.unwrap().is_none());
     for kept in [publishing.id, current.id, forever.id] {
-        assert!(store.get_report(kept).await.unwrap().is_some(), "report {kept}");
+        assert!(
+            store.get_report(kept).await.unwrap().is_some(),
+            "report {kept}"
+        );
     }
 
     // The roll-ups of the last three days (day 10 included) are whole after the alerts went.
@@ -270,7 +294,10 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
         .report_rollups("acme", days[0], at(10 * DAY).date_naive())
         .await
         .unwrap();
-    assert!(after.iter().all(|row| row.day >= days[7]), "older days are forgotten");
+    assert!(
+        after.iter().all(|row| row.day >= days[7]),
+        "older days are forgotten"
+    );
     let kept_days: Vec<NaiveDate> = days[7..].to_vec();
     for day in kept_days {
         let on = |rows: &[RollupRow]| -> u64 {
@@ -292,7 +319,11 @@ pub async fn retention_bounds_every_table(store: Arc<dyn Store>) {
             .map(|(_, n)| *n)
             .unwrap_or_else(|| panic!("no row count for {table}"))
     };
-    assert_eq!(rows("alerts"), 103, "101 processed, one queued, one accepted again");
+    assert_eq!(
+        rows("alerts"),
+        103,
+        "101 processed, one queued, one accepted again"
+    );
     assert_eq!(rows("events"), 3);
     assert!(stats.database_bytes > 0);
 }

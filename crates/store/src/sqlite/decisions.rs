@@ -5,9 +5,7 @@
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
-use super::{
-    from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore,
-};
+use super::{from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 

@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::SqlitePool;
 
-use super::{
-    col, count, from_micros, json_text, micros, parse_json, rollups, SqliteStore,
-};
+use super::{col, count, from_micros, json_text, micros, parse_json, rollups, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 

@@ -102,7 +102,11 @@ async fn delete_chunked(
 }
 
 /// The id of the `(limit + 1)`-th newest row `select` orders newest first, if there are that many.
-async fn boundary(store: &SqliteStore, select: &str, limit: u64) -> Result<Option<i64>, StoreError> {
+async fn boundary(
+    store: &SqliteStore,
+    select: &str,
+    limit: u64,
+) -> Result<Option<i64>, StoreError> {
     sqlx::query_scalar(select)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_optional(&store.reader)
@@ -176,7 +180,8 @@ pub(super) async fn prune(
         .await
         .map_err(StoreError::db("finding the retention boundary"))?;
         if let Some((created_at, xref)) = row {
-            let sql = "DELETE FROM ticket_requests WHERE rowid IN (SELECT rowid FROM ticket_requests \
+            let sql =
+                "DELETE FROM ticket_requests WHERE rowid IN (SELECT rowid FROM ticket_requests \
                        WHERE ticket_id IS NOT NULL AND (created_at, external_xref) <= (?, ?) \
                        ORDER BY created_at LIMIT ?)";
             let binds = [Bind::Int(created_at), Bind::Text(xref)];
@@ -190,14 +195,14 @@ pub(super) async fn prune(
         let cutoff = Bind::Int(micros(minus(now, keep)));
         let sql = "DELETE FROM incidents WHERE rowid IN (SELECT rowid FROM incidents \
                    WHERE last_alert_at < ? AND flush_at IS NULL AND buffered = 0 LIMIT ?)";
-        report.incidents = note(
-            delete_chunked(store, sql, std::slice::from_ref(&cutoff), CHUNK, budget).await?,
-        );
+        report.incidents =
+            note(delete_chunked(store, sql, std::slice::from_ref(&cutoff), CHUNK, budget).await?);
         let sql = "DELETE FROM incident_history WHERE id IN (SELECT id FROM incident_history \
                    WHERE opened_at < ? ORDER BY opened_at LIMIT ?)";
         report.incident_history = note(delete_chunked(store, sql, &[cutoff], CHUNK, budget).await?);
     }
-    let sql = "DELETE FROM incident_buffer WHERE position IN (SELECT position FROM incident_buffer \
+    let sql =
+        "DELETE FROM incident_buffer WHERE position IN (SELECT position FROM incident_buffer \
                WHERE key NOT IN (SELECT key FROM incidents) LIMIT ?)";
     report.buffer_entries = note(delete_chunked(store, sql, &[], CHUNK, budget).await?);
 

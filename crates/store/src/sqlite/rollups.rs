@@ -40,7 +40,15 @@ pub(super) async fn add_event_in(
         return Ok(());
     };
     let day = day_text(event.at);
-    add_in(tx, client, &day, RollupKind::Event, &event.code.to_string(), 1).await
+    add_in(
+        tx,
+        client,
+        &day,
+        RollupKind::Event,
+        &event.code.to_string(),
+        1,
+    )
+    .await
 }
 
 async fn add_in(
