@@ -17,6 +17,7 @@
 //! `BENCH_LATENCY_SAMPLES` (400), `BENCH_STORM` (`types,repeats,window_secs` = `10,20,5`),
 //! `BENCH_ENGINE_ALERTS` (100000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
 //! `BENCH_SOAK_SECS` (600), `BENCH_SOAK_RATE` (1500 alerts/s), `BENCH_SOAK_SAMPLE_SECS` (30),
+//! `BENCH_SOAK_CONSOLIDATION` (`1m`, the soak's `consolidation_interval`),
 //! `MSPBRIDGE_BIN` (the release binary).
 
 #[path = "pipeline_bench/engine.rs"]
@@ -149,6 +150,7 @@ async fn main() -> ExitCode {
             env_or("BENCH_SOAK_SECS", 600),
             env_or("BENCH_SOAK_RATE", 1500),
             env_or("BENCH_SOAK_SAMPLE_SECS", 30),
+            &env_or("BENCH_SOAK_CONSOLIDATION", "1m".to_string()),
         )
         .await;
     }

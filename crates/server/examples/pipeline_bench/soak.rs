@@ -24,9 +24,12 @@ const CONNECTIONS: u64 = 8;
 const TYPES: u64 = 30;
 
 /// Runs the soak for `seconds` at `rate` alerts/s, printing a sample every `every` seconds.
-pub async fn run(seconds: u64, rate: u64, every: u64) {
+/// `consolidation` is `[rules] consolidation_interval`: buffered alerts are kept until their
+/// flush, so it sets how many alerts the buffers hold at the rate.
+pub async fn run(seconds: u64, rate: u64, every: u64, consolidation: &str) {
     println!(
-        "## Soak: {rate} alerts/s for {seconds} s through serve and the ConnectWise simulator, default retention"
+        "## Soak: {rate} alerts/s for {seconds} s through serve and the ConnectWise simulator, \
+         default retention, consolidation_interval = {consolidation:?}"
     );
     let simulator = connectwise::spawn(
         SimulatorConfig::default(),
@@ -36,7 +39,11 @@ pub async fn run(seconds: u64, rate: u64, every: u64) {
     .expect("starting the ConnectWise simulator");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let database = dir.path().join("soak.db");
-    let config = setup::config(&database, Some(&simulator.base_url()), "");
+    let config = setup::config(
+        &database,
+        Some(&simulator.base_url()),
+        &format!("consolidation_interval = {consolidation:?}"),
+    );
     let service = setup::start_service(config).await;
     let addr = service.local_addr();
     let store = service.store();
@@ -79,8 +86,8 @@ pub async fn run(seconds: u64, rate: u64, every: u64) {
     }
 
     println!();
-    println!("| t (s) | alerts sent | errors | RSS (MB) | db + wal (MB) | alerts | jobs | events | ticket_requests | incidents | report_rollups | tickets |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| t (s) | alerts sent | errors | RSS (MB) | db + wal (MB) | alerts (queued) | buffered | jobs | events | ticket_requests | incidents | report_rollups | tickets |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut next = started;
     loop {
         next += Duration::from_secs(every);
@@ -117,6 +124,10 @@ async fn sample(
     let wal = database.with_extension("db-wal");
     let bytes = size(database) + size(&wal);
     let stats = store.storage_stats().await.unwrap_or_default();
+    let queued = store
+        .count_alerts(mspbridge_store::AlertState::Queued)
+        .await
+        .unwrap_or(0);
     let rows = |table: &str| {
         stats
             .rows
@@ -125,13 +136,14 @@ async fn sample(
             .map_or(0, |(_, n)| *n)
     };
     println!(
-        "| {:.0} | {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {:.0} | {} | {} | {:.0} | {:.1} | {} ({queued}) | {} | {} | {} | {} | {} | {} | {} |",
         started.elapsed().as_secs_f64(),
         sent.load(Ordering::Relaxed),
         errors.load(Ordering::Relaxed),
         rss_mb(),
         bytes as f64 / 1e6,
         rows("alerts"),
+        rows("incident_buffer"),
         rows("jobs"),
         rows("events"),
         rows("ticket_requests"),
