@@ -64,7 +64,8 @@ pub async fn run(seconds: u64, rate: u64, every: u64, consolidation: &str) {
             let mut n: u64 = 0;
             loop {
                 let due = started + Duration::from_secs_f64(n as f64 / per_lane);
-                if due >= deadline {
+                // A load generator behind its schedule stops at the deadline too.
+                if due >= deadline || Instant::now() >= deadline {
                     break;
                 }
                 tokio::time::sleep_until(due.into()).await;
