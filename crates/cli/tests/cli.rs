@@ -763,8 +763,39 @@ async fn import_netwrix_reports_broken_xml_with_line_and_column() {
         stdout.is_empty(),
         "nothing is written on an error: {stdout}"
     );
-    assert!(stderr.contains("connectwise-settings:4:3"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:3", broken.display())),
+        "the file is named by its path: {stderr}"
+    );
     assert!(stderr.contains("</Connectio>"), "{stderr}");
+
+    // The same files saved as UTF-16 with a byte order mark are read.
+    let utf16 = |name: &str| {
+        let text = std::fs::read_to_string(netwrix_fixture(name))
+            .unwrap()
+            .replace("encoding=\"utf-8\"", "encoding=\"utf-16\"");
+        let path = dir.path().join(format!("utf16-{name}"));
+        let bytes: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let output = mspbridge(
+        args(&[
+            "import-netwrix",
+            "--connectwise-settings",
+            &utf16("ConnectWiseSettings.xml"),
+            "--itsm-settings",
+            &utf16("ITSMSettings.xml"),
+        ]),
+        vec![],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("board_id = 1"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,5 +6,6 @@ pub mod api;
 pub mod engine;
 pub mod itglue;
 pub mod reports;
+pub mod retention;
 pub mod service;
 pub mod signal;

@@ -194,6 +194,8 @@ pub struct Service {
     http: JoinHandle<std::io::Result<()>>,
     engine: Option<EngineHandle>,
     reports: Option<crate::reports::ReportWorkers>,
+    /// The retention task (DESIGN §3 rule 8).
+    retention: Option<crate::retention::RetentionHandle>,
     /// The IT Glue auto-map schedule (DESIGN §4.5), when an instance is configured.
     automap: Option<JoinHandle<()>>,
 }
@@ -286,6 +288,8 @@ impl Service {
             options.clock.clone(),
             options.worker_id.clone(),
         );
+        let retention =
+            crate::retention::spawn(store.clone(), config.clone(), options.clock.clone());
         let waker = engine.engine().clone();
         let state = ApiState::builder(store.clone(), config.clone())
             .clock(options.clock.clone())
@@ -297,6 +301,7 @@ impl Service {
         let listener = match TcpListener::bind(addr).await {
             Ok(listener) => listener,
             Err(source) => {
+                retention.shutdown().await;
                 reports.shutdown().await;
                 engine.shutdown().await;
                 store.close().await;
@@ -330,6 +335,7 @@ impl Service {
             http,
             engine: Some(engine),
             reports: Some(reports),
+            retention: Some(retention),
             automap,
         })
     }
@@ -366,6 +372,9 @@ impl Service {
         }
         if let Some(reports) = self.reports.take() {
             reports.shutdown().await;
+        }
+        if let Some(retention) = self.retention.take() {
+            retention.shutdown().await;
         }
         if let Some(engine) = self.engine.take() {
             engine.shutdown().await;

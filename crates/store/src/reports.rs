@@ -9,11 +9,12 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::model::Job;
+use crate::rollup::RollupRow;
 
 /// Store-assigned report identifier.
 pub type ReportId = i64;
@@ -225,6 +226,14 @@ pub trait ReportStore: Send + Sync {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError>;
+    /// The daily roll-ups of `client` for the days `first_day..=last_day` (see
+    /// [`crate::rollup`]), ordered by day, kind and name.
+    async fn report_rollups(
+        &self,
+        client: &str,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+    ) -> Result<Vec<RollupRow>, StoreError>;
 }
 
 /// Job kind of a report publish.

@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::types::{
-    DescriptionField, RetentionLimit, RulesConfig, TicketLevel, TicketSettings, WebRequestLimit,
+    DescriptionField, RetentionConfig, RetentionLimit, RulesConfig, TicketLevel, TicketSettings,
+    WebRequestLimit,
 };
 use crate::template::{Template, TemplateKind};
 
@@ -102,5 +103,16 @@ pub fn rules() -> RulesConfig {
             limit: 300_000,
             keep: Duration::from_secs(7 * DAY),
         },
+    }
+}
+
+/// `[retention]`: events for 90 days (at most a million), finished jobs for a day; the pass
+/// interval follows the `[rules]` keeps.
+pub fn retention() -> RetentionConfig {
+    RetentionConfig {
+        every: None,
+        events: Duration::from_secs(90 * DAY),
+        events_limit: 1_000_000,
+        jobs: Duration::from_secs(DAY),
     }
 }

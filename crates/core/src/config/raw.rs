@@ -163,6 +163,7 @@ pub struct RawConfig {
     pub rules: Option<RawRules>,
     pub routing: Option<RawRouting>,
     pub events: Option<RawEvents>,
+    pub retention: Option<RawRetentionSection>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -243,6 +244,15 @@ pub struct RawRules {
 pub struct RawRetention {
     pub limit: Option<i64>,
     pub keep: Option<IntOrText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetentionSection {
+    pub every: Option<IntOrText>,
+    pub events: Option<IntOrText>,
+    pub events_limit: Option<i64>,
+    pub jobs: Option<IntOrText>,
 }
 
 #[derive(Debug, Default, Deserialize)]

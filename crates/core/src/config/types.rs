@@ -27,6 +27,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// `[events]`.
     pub events: EventsConfig,
+    /// `[retention]`: how often the store is pruned and what `[rules]` does not cover.
+    pub retention: RetentionConfig,
     /// `[[sources]]`.
     pub sources: Vec<SourceConfig>,
     /// `[[clients]]`.
@@ -327,6 +329,19 @@ pub struct WebRequestLimit {
     pub limit: u32,
     /// HTTP timeout.
     pub timeout: Duration,
+}
+
+/// `[retention]`: the retention pass's schedule and the tables `[rules]` says nothing about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Time between two retention passes; `None`: `min(keep / 4, 1m)` over the `[rules]` keeps.
+    pub every: Option<Duration>,
+    /// Events older than this are forgotten.
+    pub events: Duration,
+    /// At most this many events are kept, the oldest forgotten first.
+    pub events_limit: u32,
+    /// Finished (done) jobs are forgotten this long after they finished.
+    pub jobs: Duration,
 }
 
 /// `[events]`: which failure events raise an alert of their own (DESIGN §7).

@@ -4,17 +4,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use url::Url;
 
 use super::checks::Checker;
 use super::defaults;
-use super::raw::{IntOrText, RawConnectWise, RawEvents, RawRules, RawServer, RawTicket};
+use super::raw::{
+    IntOrText, RawConnectWise, RawEvents, RawRetentionSection, RawRules, RawServer, RawTicket,
+};
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
     Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RateLimit,
-    RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel,
-    TicketSettings, WebRequestLimit,
+    RetentionConfig, RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef,
+    TicketLevel, TicketSettings, WebRequestLimit,
 };
 use super::RawConfig;
 use crate::duration::parse_duration;
@@ -45,6 +48,7 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         check_client_reference(checker, "routing.catch_all_client", name, &client_names);
     }
     let events = events(raw.events.as_ref(), checker);
+    let retention = retention(raw.retention.as_ref(), checker);
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
     let reports = reports(&raw.reports, &client_names, &itglue, checker);
@@ -59,12 +63,42 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         rules,
         routing,
         events,
+        retention,
         sources,
         clients,
         itglue,
         reports,
         routes,
     })
+}
+
+fn retention(raw: Option<&RawRetentionSection>, checker: &mut Checker<'_>) -> RetentionConfig {
+    let fallback = defaults::retention();
+    let Some(raw) = raw else {
+        return fallback;
+    };
+    RetentionConfig {
+        every: raw.every.as_ref().map(|every| {
+            checker.duration(
+                "retention.every",
+                Some(every),
+                Duration::from_secs(60),
+                false,
+            )
+        }),
+        events: checker.duration(
+            "retention.events",
+            raw.events.as_ref(),
+            fallback.events,
+            false,
+        ),
+        events_limit: checker.count(
+            "retention.events_limit",
+            raw.events_limit,
+            fallback.events_limit,
+        ),
+        jobs: checker.duration("retention.jobs", raw.jobs.as_ref(), fallback.jobs, true),
+    }
 }
 
 fn events(raw: Option<&RawEvents>, checker: &mut Checker<'_>) -> EventsConfig {

@@ -205,6 +205,15 @@ impl ReportStore for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         claim_by_kind(self, KindFilter::AllBut, worker_id, now, lease, limit).await
     }
+
+    async fn report_rollups(
+        &self,
+        client: &str,
+        first_day: chrono::NaiveDate,
+        last_day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::rollup::RollupRow>, StoreError> {
+        super::rollups::read(self, client, first_day, last_day).await
+    }
 }
 
 /// Which side of the report publisher's kind a claim takes.
