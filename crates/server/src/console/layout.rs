@@ -229,7 +229,7 @@ svg.chart text{font-family:system-ui,'Segoe UI',Helvetica,Arial,sans-serif}
 svg.chart .label{font-size:13px;fill:#1f2328}
 svg.chart .value{font-size:12px;fill:#1f2328;font-weight:600}
 svg.chart .axis{font-size:11px;fill:#57606a}
-.table-wrap{overflow-x:auto;max-width:100%}
+.table-wrap{overflow-x:auto;max-width:100%;position:relative}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #d8dee4;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
