@@ -124,6 +124,7 @@ await page.getByRole('button', { name: 'Auto Map now' }).click();
 await expectFlash(/Auto Map: clients/, 'auto map');
 const dc = await rowOf('Configuration for system ACME-DC01').textContent();
 if (!/mapped · auto/.test(dc)) fail(`ACME-DC01 after Auto Map: ${dc}`);
+await page.screenshot({ path: path.join(shots, 'mapping-automap.png'), fullPage: true });
 // The filter and the search.
 await page.getByRole('link', { name: 'failed', exact: true }).click();
 const rows = () => page.locator('tbody tr:visible').evaluateAll((trs) => trs.map((tr) => ({

@@ -98,7 +98,7 @@ impl App {
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let text = config_text(dir.path(), &connectwise.base_url(), &itglue.base_url());
+        let text = config_text(dir.path(), &connectwise.base_url(), itglue.base_url());
         let config = config::parse_str(&text, "console.toml").unwrap();
         let mut options = ServiceOptions::new("console-tests");
         options.listen = Some(loopback);
@@ -126,10 +126,7 @@ impl App {
     }
 
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(TOKEN);
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -173,6 +170,7 @@ impl App {
         }
         let engine = self.service.as_ref().unwrap().engine().unwrap();
         engine.run_until_idle().await.unwrap();
+        seed_history(self.service.as_ref().unwrap().store().as_ref()).await;
         let alerts = self
             .api(reqwest::Method::GET, "/api/v1/alerts?client=Acme", None)
             .await;
@@ -187,6 +185,39 @@ impl App {
 
     async fn stop(mut self) {
         self.service.take().unwrap().shutdown().await.unwrap();
+    }
+}
+
+/// Two weeks of ticket events, so the overview's charts have a history to draw.
+async fn seed_history(store: &dyn Store) {
+    use mspbridge_core::events::{
+        FLOOD_TICKET_OPENED, TICKET_CREATED, TICKET_REOPENED, TICKET_UPDATED,
+    };
+    let now = Utc::now();
+    for day in 1..14i64 {
+        let at = now - chrono::Duration::days(day);
+        let counts = [
+            (TICKET_CREATED, (day * 7) % 5 + 1),
+            (TICKET_UPDATED, (day * 3) % 7),
+            (TICKET_REOPENED, i64::from(day % 4 == 0)),
+            (FLOOD_TICKET_OPENED, i64::from(day % 5 == 0)),
+        ];
+        for (code, count) in counts {
+            for n in 0..count {
+                let client = if (day + n) % 3 == 0 { "Globex" } else { "Acme" };
+                store
+                    .append_event(mspbridge_store::NewEvent {
+                        code,
+                        at,
+                        client: Some(client.into()),
+                        subject: Some(format!("{}", 1000 + day * 10 + n)),
+                        message: format!("ticket {} (history)", 1000 + day * 10 + n),
+                        details: json!({}),
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
     }
 }
 
@@ -295,7 +326,9 @@ async fn try_sign_in(app: &App, password: &str) -> (StatusCode, Option<String>, 
         .find(|v| v.starts_with("mspbridge_login="))
         .map(|v| v.split(';').next().unwrap().to_string())
         .expect("the login page sets its cookie");
-    let token = login_cookie.trim_start_matches("mspbridge_login=").to_string();
+    let token = login_cookie
+        .trim_start_matches("mspbridge_login=")
+        .to_string();
     let response = app
         .http
         .post(app.url("/login"))
@@ -342,7 +375,12 @@ async fn get_page(app: &App, path: &str, cookie: &str) -> String {
     response.text().await.unwrap()
 }
 
-async fn post_form(app: &App, path: &str, cookie: Option<&str>, body: &str) -> (StatusCode, String) {
+async fn post_form(
+    app: &App,
+    path: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> (StatusCode, String) {
     let mut request = app
         .http
         .post(app.url(path))
@@ -371,7 +409,11 @@ async fn console_security() {
         let (status, _) = post_form(&app, path, None, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "POST {path}");
         let (status, _) = post_form(&app, path, Some("mspbridge_session=forged"), body).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "POST {path} with a forged session");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "POST {path} with a forged session"
+        );
     }
     let depth = app.api(reqwest::Method::GET, "/api/v1/queue", None).await;
     assert_eq!(depth["depth"]["dead"], 1, "nothing was retried: {depth}");
@@ -384,7 +426,11 @@ async fn console_security() {
         assert!(text.contains("CSRF"), "{text}");
         let forged = format!("{body}&_csrf=0000{}", &token[4..]);
         let (status, _) = post_form(&app, path, Some(&cookie), &forged).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "POST {path} with a wrong CSRF token");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "POST {path} with a wrong CSRF token"
+        );
     }
     let depth = app.api(reqwest::Method::GET, "/api/v1/queue", None).await;
     assert_eq!(depth["depth"]["dead"], 1, "nothing was retried: {depth}");
@@ -405,23 +451,46 @@ async fn console_security() {
     };
     assert_eq!(upload(None).await.unwrap().status(), StatusCode::FORBIDDEN);
     let systems = app.api(reqwest::Method::GET, "/api/v1/systems", None).await;
-    assert_eq!(systems.as_array().unwrap().len(), 2, "no CSV row stored: {systems}");
-    assert_eq!(upload(Some(&token)).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        systems.as_array().unwrap().len(),
+        2,
+        "no CSV row stored: {systems}"
+    );
+    assert_eq!(
+        upload(Some(&token)).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
     let systems = app.api(reqwest::Method::GET, "/api/v1/systems", None).await;
-    assert_eq!(systems.as_array().unwrap().len(), 3, "the CSV row is stored: {systems}");
+    assert_eq!(
+        systems.as_array().unwrap().len(),
+        3,
+        "the CSV row is stored: {systems}"
+    );
 
     // The hostile alert name is escaped on every page, and no secret appears anywhere.
-    let secrets = [ADMIN_PASSWORD, VIEWER_PASSWORD, ITGLUE_KEY, TOKEN, &SimulatorConfig::default().private_key];
+    let secrets = [
+        ADMIN_PASSWORD,
+        VIEWER_PASSWORD,
+        ITGLUE_KEY,
+        TOKEN,
+        &SimulatorConfig::default().private_key,
+    ];
     for path in pages(&app) {
         let page = get_page(&app, &path, &cookie).await;
-        assert!(!page.contains("<script>window"), "GET {path} has the raw script");
+        assert!(
+            !page.contains("<script>window"),
+            "GET {path} has the raw script"
+        );
         assert!(!page.contains("<img src=x"), "GET {path} has the raw img");
         for secret in secrets {
             assert!(!page.contains(secret), "GET {path} shows a secret");
         }
     }
     let alerts = get_page(&app, "/alerts", &cookie).await;
-    assert!(alerts.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "{alerts}");
+    assert!(
+        alerts.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),
+        "{alerts}"
+    );
 
     // With the token the action works: retry the dead job.
     let (status, _) = post_form(
@@ -455,9 +524,21 @@ async fn console_security() {
     assert!(text.contains("read-only"), "{text}");
 
     // Logout ends the session.
-    let (status, _) = post_form(&app, "/logout", Some(&viewer), &format!("_csrf={viewer_token}")).await;
+    let (status, _) = post_form(
+        &app,
+        "/logout",
+        Some(&viewer),
+        &format!("_csrf={viewer_token}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let response = app.http.get(app.url("/")).header("cookie", &viewer).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/"))
+        .header("cookie", &viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // A login form posted without the token of the page it came from is refused.
@@ -475,7 +556,10 @@ async fn console_security() {
         let (status, session, body) = try_sign_in(&app, "wrong-password").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(session.is_none());
-        assert!(body.contains(&format!("{attempt} wrong in a row")), "{body}");
+        assert!(
+            body.contains(&format!("{attempt} wrong in a row")),
+            "{body}"
+        );
         assert!(!body.contains("wrong-password"));
     }
     let (status, _, _) = try_sign_in(&app, "wrong-password").await;
@@ -534,16 +618,25 @@ async fn console_in_chromium() {
     let result: Value = stdout
         .lines()
         .rev()
-        .find_map(|line| line.strip_prefix("RESULT ").and_then(|json| serde_json::from_str(json).ok()))
+        .find_map(|line| {
+            line.strip_prefix("RESULT ")
+                .and_then(|json| serde_json::from_str(json).ok())
+        })
         .expect("the browser run prints its RESULT line");
 
     // What the browser did, as the JSON API sees it.
     let mappings = app
-        .api(reqwest::Method::GET, "/api/v1/itglue/instances/main/mappings", None)
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/itglue/instances/main/mappings",
+            None,
+        )
         .await;
     let mappings = mappings.as_array().unwrap();
     assert!(
-        mappings.iter().any(|m| m["subject"] == "client" && m["client"] == "Acme" && m["kind"] == "manual"),
+        mappings
+            .iter()
+            .any(|m| m["subject"] == "client" && m["client"] == "Acme" && m["kind"] == "manual"),
         "Acme mapped by hand: {mappings:?}"
     );
     assert!(
@@ -551,21 +644,31 @@ async fn console_in_chromium() {
         "WS-LOBBY was mapped and unmapped: {mappings:?}"
     );
     assert!(
-        mappings.iter().any(|m| m["system"] == "ACME-DC01" && m["kind"] == "auto"),
+        mappings
+            .iter()
+            .any(|m| m["system"] == "ACME-DC01" && m["kind"] == "auto"),
         "Auto Map mapped ACME-DC01 by its MAC: {mappings:?}"
     );
     let retried = app
         .api(reqwest::Method::GET, "/api/v1/events?code=4202", None)
         .await;
     assert!(
-        retried.as_array().unwrap().iter().any(|e| e["details"]["job_id"] == app.dead_job),
+        retried
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["details"]["job_id"] == app.dead_job),
         "the dead job was retried: {retried}"
     );
     let report = result["report"].as_i64().expect("the report id");
     let mut state = Value::Null;
     for _ in 0..100 {
         let meta = app
-            .api(reqwest::Method::GET, &format!("/api/v1/reports/{report}"), None)
+            .api(
+                reqwest::Method::GET,
+                &format!("/api/v1/reports/{report}"),
+                None,
+            )
             .await;
         state = meta["publish_state"].clone();
         if state == "published" {

@@ -22,8 +22,8 @@ use super::error::{ApiError, ErrorCode};
 use super::state::ApiState;
 use crate::itglue::{
     automap_and_raise, client_for, import_instance, instance, normalize_system_macs,
-    parse_systems_csv, test_instance, AutomapSummary, ImportProgress, ImportRequest,
-    ImportSummary, ItGlueSyncError, NoProgress, OrganizationFilter,
+    parse_systems_csv, test_instance, AutomapSummary, ImportProgress, ImportRequest, ImportSummary,
+    ItGlueSyncError, NoProgress, OrganizationFilter,
 };
 
 /// The routes of this module, merged into the protected part of the router.
@@ -118,7 +118,10 @@ pub async fn post_system(
     body: Bytes,
 ) -> Result<(StatusCode, Json<System>), ApiError> {
     let body: SystemBody = parse_json(&body)?;
-    Ok((StatusCode::CREATED, Json(register_system(&state, body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(register_system(&state, body).await?),
+    ))
 }
 
 /// Registers or updates one system of a configured client (the API and the console).

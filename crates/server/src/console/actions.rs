@@ -182,7 +182,11 @@ pub async fn retry_all(State(state): State<ApiState>, action: Action<Nothing>) -
     }
     state.wake();
     if problems.is_empty() {
-        action.done("/queue", true, format!("{retried} dead job(s) queued again."))
+        action.done(
+            "/queue",
+            true,
+            format!("{retried} dead job(s) queued again."),
+        )
     } else {
         action.done(
             "/queue",
@@ -216,7 +220,12 @@ pub async fn test_connection(State(state): State<ApiState>, action: Action<TestF
             }) => client
                 .system_info()
                 .await
-                .map(|info| format!("ConnectWise answered (version {})", info.version.unwrap_or_default()))
+                .map(|info| {
+                    format!(
+                        "ConnectWise answered (version {})",
+                        info.version.unwrap_or_default()
+                    )
+                })
                 .map_err(|error| format!("ConnectWise: {error}")),
             Ok(_) => Err("ConnectWise is not configured".into()),
             Err(error) => Err(error.to_string()),
@@ -456,8 +465,8 @@ pub async fn upload_systems(
             }
         }
     }
-    if let Err(refused) = check_action(&ctx, token.as_deref()) {
-        return refused;
+    if let Err(reason) = check_action(&ctx, token.as_deref()) {
+        return layout::refusal(StatusCode::FORBIDDEN, reason);
     }
     let flash = match file.as_deref().map(std::str::from_utf8) {
         None => Flash {

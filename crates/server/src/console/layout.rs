@@ -223,6 +223,7 @@ h1{font-size:22px;margin:4px 0 12px}h2{font-size:18px;margin:20px 0 8px}h3{font-
 .card .l{color:#57606a;font-size:13px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:16px}
 section.panel{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:10px 14px;min-width:0}
+section.panel>h2:first-child,section.panel>h3:first-child{margin-top:2px}
 figure.chart{margin:0}
 figure.chart svg{max-width:100%;height:auto}
 svg.chart text{font-family:system-ui,'Segoe UI',Helvetica,Arial,sans-serif}

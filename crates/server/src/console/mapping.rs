@@ -46,6 +46,13 @@ impl Standing {
         }
     }
 
+    fn target(&self) -> Option<i64> {
+        match self {
+            Standing::Mapped(_, id) => Some(*id),
+            _ => None,
+        }
+    }
+
     fn shown_by(&self, filter: &str) -> bool {
         match filter {
             "mapped" => matches!(self, Standing::Mapped(..)),
@@ -116,12 +123,13 @@ async fn failures(
             } else {
                 String::new()
             };
+            // The message names the subject and the instance, which the row already shows.
+            let marker = format!("in instance {instance}: ");
             let reason = event
-                .details
-                .get("failure")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or(event.message);
+                .message
+                .split_once(&marker)
+                .map_or(event.message.as_str(), |(_, reason)| reason)
+                .to_string();
             found
                 .entry((client, system))
                 .or_insert(format!("{code}: {reason}"));
@@ -303,7 +311,7 @@ async fn body(
                                                 input type="hidden" name="client" value=(row.client);
                                                 select name="target" aria-label=(format!("Organization for client {}", row.client)) {
                                                     @for organization in &directory.organizations {
-                                                        option value=(organization.id) { (organization.name) }
+                                                        option value=(organization.id) selected[row.standing.target() == Some(organization.id)] { (organization.name) }
                                                     }
                                                 }
                                                 " "
@@ -343,7 +351,7 @@ async fn body(
                                                 input type="hidden" name="system" value=(system);
                                                 select name="target" aria-label=(format!("Configuration for system {system}")) {
                                                     @for configuration in directory.configurations.iter().filter(|c| !c.archived && organization.is_none_or(|o| o == c.organization_id)) {
-                                                        option value=(configuration.id) { (configuration.name) }
+                                                        option value=(configuration.id) selected[row.standing.target() == Some(configuration.id)] { (configuration.name) }
                                                     }
                                                 }
                                                 " "

@@ -169,20 +169,14 @@ pub struct Action<T> {
 /// Field of every form that carries the CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
 
-/// Refuses unless `ctx` may act and `token` is its CSRF token.
-pub fn check_action(ctx: &Ctx, token: Option<&str>) -> Result<(), Response> {
+/// Refuses (with the reason to show) unless `ctx` may act and `token` is its CSRF token.
+pub fn check_action(ctx: &Ctx, token: Option<&str>) -> Result<(), &'static str> {
     let valid = token.is_some_and(|token| same_token(&ctx.session.csrf, token));
     if !valid {
-        return Err(layout::refusal(
-            StatusCode::FORBIDDEN,
-            "This form has no valid CSRF token; reload the page and try again.",
-        ));
+        return Err("This form has no valid CSRF token; reload the page and try again.");
     }
     if !ctx.can_act() {
-        return Err(layout::refusal(
-            StatusCode::FORBIDDEN,
-            "The viewer login is read-only; sign in as admin to do this.",
-        ));
+        return Err("The viewer login is read-only; sign in as admin to do this.");
     }
     Ok(())
 }
@@ -203,9 +197,9 @@ where
             .get::<Arc<Sessions>>()
             .cloned()
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        let body = Bytes::from_request(request, state).await.map_err(|_| {
-            layout::refusal(StatusCode::BAD_REQUEST, "The form could not be read.")
-        })?;
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| layout::refusal(StatusCode::BAD_REQUEST, "The form could not be read."))?;
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| {
             layout::refusal(StatusCode::BAD_REQUEST, "The form is not URL-encoded.")
         })?;
@@ -213,7 +207,8 @@ where
             .iter()
             .find(|(name, _)| name == CSRF_FIELD)
             .map(|(_, value)| value.as_str());
-        check_action(&ctx, token)?;
+        check_action(&ctx, token)
+            .map_err(|reason| layout::refusal(StatusCode::FORBIDDEN, reason))?;
         let form = serde_urlencoded::from_bytes(&body).map_err(|error| {
             layout::refusal(
                 StatusCode::BAD_REQUEST,

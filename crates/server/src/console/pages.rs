@@ -191,7 +191,11 @@ async fn overview_body(state: &ApiState, ctx: &Ctx) -> Result<Markup, ApiError> 
             section.panel { h2 { "Tickets reopened per day" } (chart(daily_columns("Tickets reopened per day", &per_day(&reopened, now)))) }
             section.panel {
                 h2 { "Flood tickets per client" }
-                (chart(horizontal_bars("Flood tickets per client, last 14 days", &flood_clients)))
+                @if flood_clients.is_empty() {
+                    p { "No flood ticket in the last " (OVERVIEW_DAYS) " days." }
+                } @else {
+                    (chart(horizontal_bars("Flood tickets per client, last 14 days", &flood_clients)))
+                }
                 (chart(daily_columns("Flood tickets per day", &per_day(&floods, now))))
             }
         }
@@ -309,13 +313,7 @@ fn some(text: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn select(
-    name: &str,
-    label: &str,
-    options: &[String],
-    chosen: Option<&str>,
-    any: &str,
-) -> Markup {
+fn select(name: &str, label: &str, options: &[String], chosen: Option<&str>, any: &str) -> Markup {
     html! {
         label {
             (label)
@@ -465,7 +463,12 @@ pub async fn alert(
         Routing::Unrouted { .. } => None,
     };
     let incident = match &key {
-        Some(key) => state.store().get_incident(key.as_str()).await.ok().flatten(),
+        Some(key) => state
+            .store()
+            .get_incident(key.as_str())
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
     let subject = format!("alert {id}");
@@ -489,9 +492,12 @@ pub async fn alert(
                     || key.as_ref().is_some_and(|key| {
                         event.details.get("key").and_then(|v| v.as_str()) == Some(key.as_str())
                     })
-                    || incident.as_ref().and_then(|i| i.ticket_id).is_some_and(|ticket| {
-                        event.subject.as_deref() == Some(ticket.to_string().as_str())
-                    })
+                    || incident
+                        .as_ref()
+                        .and_then(|i| i.ticket_id)
+                        .is_some_and(|ticket| {
+                            event.subject.as_deref() == Some(ticket.to_string().as_str())
+                        })
             })
             .collect(),
         Err(_) => Vec::new(),
@@ -575,7 +581,10 @@ pub async fn incidents(
     let key = some(&form.key);
     let shown: Vec<_> = listed
         .into_iter()
-        .filter(|incident| key.as_ref().is_none_or(|key| incident.key.contains(key.as_str())))
+        .filter(|incident| {
+            key.as_ref()
+                .is_none_or(|key| incident.key.contains(key.as_str()))
+        })
         .collect();
     let config = state.config();
     let clients: Vec<String> = config.clients.iter().map(|c| c.name.clone()).collect();
@@ -720,13 +729,7 @@ pub async fn itglue(State(state): State<ApiState>, Extension(ctx): Extension<Ctx
     let instances = crate::api::itglue::instance_views(config);
     let systems = match state.store().list_systems(None).await {
         Ok(systems) => systems,
-        Err(error) => {
-            return failed(
-                &ctx,
-                "IT Glue",
-                ApiError::store("listing systems", &error),
-            )
-        }
+        Err(error) => return failed(&ctx, "IT Glue", ApiError::store("listing systems", &error)),
     };
     let clients: Vec<String> = config.clients.iter().map(|c| c.name.clone()).collect();
     let body = html! {
