@@ -415,7 +415,10 @@ async fn demo_once_plays_the_seed_scenarios_and_every_check_passes() {
     let config = std::fs::read_to_string(dir.path().join("mspbridge.toml")).unwrap();
     let password_file = dir.path().join("admin-password");
     assert!(
-        config.contains(&format!("admin_password = \"file:{}\"", password_file.display())),
+        config.contains(&format!(
+            "admin_password = \"file:{}\"",
+            password_file.display()
+        )),
         "{config}"
     );
     let password = std::fs::read_to_string(&password_file).unwrap();

@@ -12,6 +12,7 @@ use axum::Extension;
 use mspbridge_store::{JobState, ReportId};
 use serde::Deserialize;
 
+use super::imports::{Imports, Recorder};
 use super::pages::{login_form, urlencode};
 use super::session::{
     same_token, Flash, LoginOutcome, Sessions, LOGIN_COOKIE, MAX_AGE, SESSION_COOKIE,
@@ -275,9 +276,11 @@ pub struct ImportForm {
     organizations: Option<String>,
 }
 
-/// `POST /itglue/{name}/import`.
+/// `POST /itglue/{name}/import`: starts the import in the background; the mapping screen shows its
+/// progress.
 pub async fn import(
     State(state): State<ApiState>,
+    Extension(imports): Extension<Arc<Imports>>,
     Path(name): Path<String>,
     action: Action<ImportForm>,
 ) -> Response {
@@ -292,19 +295,33 @@ pub async fn import(
         .map(str::to_string)
         .collect();
     let back = format!("/itglue/{}", urlencode(&name));
-    match crate::api::itglue::import(&state, &name, &organizations, &crate::itglue::NoProgress)
-        .await
-    {
-        Ok(summary) => action.done(
-            &back,
-            true,
-            format!(
-                "Imported {} organization(s), {} contact(s), {} configuration(s).",
-                summary.organizations, summary.contacts, summary.configurations
-            ),
-        ),
-        Err(error) => action.done(&back, false, error.message),
+    if let Err(error) = crate::itglue::instance(state.config(), &name) {
+        return action.done(&back, false, error.to_string());
     }
+    if !imports.start(&name) {
+        return action.done(
+            &back,
+            false,
+            format!("An import of {name} is already running."),
+        );
+    }
+    let recorder = Recorder::new(imports.clone(), &name);
+    tokio::spawn(async move {
+        let outcome =
+            crate::api::itglue::import(&state, &recorder.instance, &organizations, &recorder).await;
+        let (ok, text) = match outcome {
+            Ok(summary) => (
+                true,
+                format!(
+                    "Imported {} organization(s), {} contact(s), {} configuration(s).",
+                    summary.organizations, summary.contacts, summary.configurations
+                ),
+            ),
+            Err(error) => (false, format!("The import failed: {}", error.message)),
+        };
+        recorder.imports.finish(&recorder.instance, ok, text);
+    });
+    Redirect::to(&back).into_response()
 }
 
 /// `POST /itglue/{name}/automap`.

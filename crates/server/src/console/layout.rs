@@ -279,5 +279,19 @@ document.addEventListener('DOMContentLoaded', function () {
       });
     });
   }
+  // A running import reports its progress; the page polls it and reloads when the import is over.
+  var progress = document.getElementById('import-progress');
+  if (progress) {
+    var tick = function () {
+      fetch(progress.getAttribute('data-url'), { credentials: 'same-origin' })
+        .then(function (answer) { return answer.json(); })
+        .then(function (state) {
+          progress.querySelector('.text').textContent = state.text;
+          if (state.running) { window.setTimeout(tick, 500); } else { window.location.reload(); }
+        })
+        .catch(function () { window.setTimeout(tick, 2000); });
+    };
+    window.setTimeout(tick, 300);
+  }
 });
 "#;

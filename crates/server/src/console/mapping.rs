@@ -142,11 +142,12 @@ async fn failures(
 pub async fn mapping_screen(
     State(state): State<ApiState>,
     Extension(ctx): Extension<Ctx>,
+    Extension(imports): Extension<std::sync::Arc<super::imports::Imports>>,
     Path(name): Path<String>,
     Query(query): Query<MappingQuery>,
 ) -> Response {
     let title = format!("IT Glue mapping · {name}");
-    match body(&state, &ctx, &name, &query).await {
+    match body(&state, &ctx, &imports, &name, &query).await {
         Ok(body) => page(&ctx, &title, body),
         Err(error) => page(
             &ctx,
@@ -159,6 +160,7 @@ pub async fn mapping_screen(
 async fn body(
     state: &ApiState,
     ctx: &Ctx,
+    imports: &super::imports::Imports,
     name: &str,
     query: &MappingQuery,
 ) -> Result<Markup, ApiError> {
@@ -267,6 +269,7 @@ async fn body(
     };
     let imported = !directory.organizations.is_empty();
     Ok(html! {
+        (super::pages::import_status(imports, &instance.name))
         p {
             (directory.organizations.len()) " organizations and " (directory.configurations.len())
             " configurations imported. "

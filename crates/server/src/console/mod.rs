@@ -13,6 +13,7 @@
 //! pages carry a Content-Security-Policy that allows only this origin's script and style.
 
 pub mod actions;
+pub mod imports;
 pub mod layout;
 pub mod mapping;
 pub mod pages;
@@ -55,6 +56,7 @@ impl Ctx {
 /// The console's routes, merged into the service's router.
 pub fn routes(state: ApiState) -> Router<ApiState> {
     let sessions = Arc::new(Sessions::default());
+    let imports = Arc::new(imports::Imports::default());
     let protected = Router::new()
         .route("/", get(pages::overview))
         .route("/alerts", get(pages::alerts))
@@ -71,6 +73,10 @@ pub fn routes(state: ApiState) -> Router<ApiState> {
         .route("/itglue/{name}", get(mapping::mapping_screen))
         .route("/itglue/{name}/test", post(actions::test_itglue))
         .route("/itglue/{name}/import", post(actions::import))
+        .route(
+            "/itglue/{name}/import/progress",
+            get(pages::import_progress),
+        )
         .route("/itglue/{name}/automap", post(actions::automap))
         .route("/itglue/{name}/map", post(actions::map))
         .route("/itglue/{name}/unmap", post(actions::unmap))
@@ -89,6 +95,7 @@ pub fn routes(state: ApiState) -> Router<ApiState> {
         .route("/console.js", get(layout::script))
         .merge(protected)
         .layer(Extension(sessions))
+        .layer(Extension(imports))
 }
 
 /// The value of cookie `name`.

@@ -724,7 +724,11 @@ pub async fn clients(State(state): State<ApiState>, Extension(ctx): Extension<Ct
 }
 
 /// `GET /itglue`: instances, import, and the systems inventory.
-pub async fn itglue(State(state): State<ApiState>, Extension(ctx): Extension<Ctx>) -> Response {
+pub async fn itglue(
+    State(state): State<ApiState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(imports): Extension<std::sync::Arc<super::imports::Imports>>,
+) -> Response {
     let config = state.config();
     let instances = crate::api::itglue::instance_views(config);
     let systems = match state.store().list_systems(None).await {
@@ -738,6 +742,7 @@ pub async fn itglue(State(state): State<ApiState>, Extension(ctx): Extension<Ctx
         @for instance in &instances {
             section.panel {
                 h3 { (instance.name) }
+                (import_status(&imports, &instance.name))
                 p { (instance.url) " · clients: " (instance.clients.join(", ")) " · auto-map every " (instance.automap_interval_seconds / 60) " min" }
                 p {
                     a href=(format!("/itglue/{}", urlencode(&instance.name))) { "Mapping screen" }
@@ -1004,4 +1009,39 @@ pub fn login_form(
         set_cookie(LOGIN_COOKIE, &token, Some(600), over_tls(headers)),
     );
     response
+}
+
+/// `GET /itglue/{name}/import/progress`: the latest import of the instance, as JSON for the page's
+/// script.
+pub async fn import_progress(
+    Extension(imports): Extension<std::sync::Arc<super::imports::Imports>>,
+    Path(name): Path<String>,
+) -> Response {
+    match imports.get(&name) {
+        Some(state) => axum::Json(state).into_response(),
+        None => axum::Json(serde_json::json!({"running": false, "ok": true, "text": ""}))
+            .into_response(),
+    }
+}
+
+/// The status line of the latest import of `instance`; while it runs, the page's script polls it.
+pub fn import_status(imports: &super::imports::Imports, instance: &str) -> Markup {
+    match imports.get(instance) {
+        None => html! {},
+        Some(state) => {
+            let class = if state.running || state.ok {
+                "flash ok"
+            } else {
+                "flash bad"
+            };
+            let url = format!("/itglue/{}/import/progress", urlencode(instance));
+            html! {
+                @if state.running {
+                    p #import-progress class=(class) role="status" data-url=(url) { span.text { (state.text) } }
+                } @else {
+                    p.import-result class=(class) role="status" { span.text { (state.text) } }
+                }
+            }
+        }
+    }
 }
