@@ -486,6 +486,10 @@ async fn console_security() {
             assert!(!page.contains(secret), "GET {path} shows a secret");
         }
     }
+    // The alert's page says how the rules routed it and what happened to its ticket.
+    let alert = get_page(&app, &format!("/alerts/{}", app.hostile_alert), &cookie).await;
+    assert!(alert.contains("routed to <strong>Acme</strong>"), "{alert}");
+    assert!(alert.contains("ticket_created"), "{alert}");
     let alerts = get_page(&app, "/alerts", &cookie).await;
     assert!(
         alerts.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),

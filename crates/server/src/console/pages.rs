@@ -490,13 +490,16 @@ pub async fn alert(
                 event.subject.as_deref() == Some(subject.as_str())
                     || event.details.get("alert_id").and_then(|v| v.as_i64()) == Some(id)
                     || key.as_ref().is_some_and(|key| {
-                        event.details.get("key").and_then(|v| v.as_str()) == Some(key.as_str())
+                        event.details.get("incident_key").and_then(|v| v.as_str())
+                            == Some(key.as_str())
                     })
                     || incident
                         .as_ref()
                         .and_then(|i| i.ticket_id)
                         .is_some_and(|ticket| {
-                            event.subject.as_deref() == Some(ticket.to_string().as_str())
+                            event.subject.as_deref() == Some(format!("ticket {ticket}").as_str())
+                                || event.details.get("ticket_id").and_then(|v| v.as_i64())
+                                    == Some(ticket)
                         })
             })
             .collect(),
@@ -542,8 +545,9 @@ pub async fn alert(
                 }
             }
         }
-        h2 { "Events about this alert" }
-        @if related.is_empty() { p { "No event names this alert." } } @else { (event_table(&related, "Events about this alert")) }
+        h2 { "Events about this alert and its ticket" }
+        p.note { "Why it was merged, consolidated, flooded or reopened shows in the events of its incident and ticket." }
+        @if related.is_empty() { p { "No event names this alert or its ticket." } } @else { (event_table(&related, "Events about this alert and its ticket")) }
         h2 { "Activity records" }
         pre { (records) }
         h2 { "Fields" }
