@@ -457,6 +457,19 @@ async fn demo_once_plays_the_seed_scenarios_and_every_check_passes() {
     }
     assert!(!stdout.contains("FAILED"), "{stdout}");
     assert!(dir.path().join("mspbridge.db").exists());
+    // The console password is a secret file the configuration refers to, never printed by --once.
+    let config = std::fs::read_to_string(dir.path().join("mspbridge.toml")).unwrap();
+    let password_file = dir.path().join("admin-password");
+    assert!(
+        config.contains(&format!(
+            "admin_password = \"file:{}\"",
+            password_file.display()
+        )),
+        "{config}"
+    );
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    assert_eq!(password.trim().len(), 20, "a 20-character password");
+    assert!(!stdout.contains(password.trim()), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

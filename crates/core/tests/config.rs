@@ -915,3 +915,22 @@ fn a_required_key_of_the_wrong_type_is_reported_once() {
     assert_eq!(shown.lines().count(), 1, "{shown}");
     assert!(shown.contains("clients[0].name: invalid type"), "{shown}");
 }
+
+#[test]
+fn the_viewer_password_is_read_and_must_differ_from_the_admin_password() {
+    let config = config::parse_str_with(
+        "[server]\nadmin_password = \"admin-pw-1\"\nviewer_password = \"viewer-pw-2\"\n",
+        "console.toml",
+        &env(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.server.viewer_password.as_ref().unwrap().expose(),
+        "viewer-pw-2"
+    );
+    let found = issues("[server]\nadmin_password = \"same-pw\"\nviewer_password = \"same-pw\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].path, "server.viewer_password");
+    assert!(found[0].message.contains("must differ"), "{found:?}");
+    assert!(!found[0].message.contains("same-pw"), "{found:?}");
+}

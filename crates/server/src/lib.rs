@@ -3,6 +3,7 @@
 //! metrics. `mspbridge serve` composes these; tests start them on port 0 against the simulators.
 
 pub mod api;
+pub mod console;
 pub mod engine;
 pub mod itglue;
 pub mod reports;

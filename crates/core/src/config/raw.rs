@@ -183,6 +183,7 @@ pub struct RawServer {
     pub database: Option<String>,
     pub api_tokens: Option<RawSecretList>,
     pub admin_password: Option<RawSecret>,
+    pub viewer_password: Option<RawSecret>,
     pub max_body_bytes: Option<IntOrText>,
     pub missing_attachments_dir: Option<String>,
     pub intake_rate_limit: Option<String>,

@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub api_tokens: Vec<SecretString>,
     /// Password of the web console's `admin` login.
     pub admin_password: Option<SecretString>,
+    /// Password of the web console's read-only `viewer` login.
+    pub viewer_password: Option<SecretString>,
     /// Largest request body accepted by the intake.
     pub max_body_bytes: u64,
     /// Where attachments that failed to upload are written.

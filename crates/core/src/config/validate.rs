@@ -167,6 +167,18 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
         .admin_password
         .as_ref()
         .map(|text| checker.secret("server.admin_password", &text.0));
+    let viewer_password = raw
+        .viewer_password
+        .as_ref()
+        .map(|text| checker.secret("server.viewer_password", &text.0));
+    if let (Some(admin), Some(viewer)) = (&admin_password, &viewer_password) {
+        if !admin.expose().is_empty() && admin == viewer {
+            checker.issue(
+                "server.viewer_password",
+                "must differ from server.admin_password, or the read-only login would be the admin login",
+            );
+        }
+    }
     let max_body_bytes = checker.bytes(
         "server.max_body_bytes",
         raw.max_body_bytes.as_ref(),
@@ -190,6 +202,7 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
         database,
         api_tokens,
         admin_password,
+        viewer_password,
         max_body_bytes,
         missing_attachments_dir,
         intake_rate_limit,

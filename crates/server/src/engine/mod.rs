@@ -56,6 +56,7 @@ pub use effects::dump_missing_attachment;
 pub use error::EngineError;
 pub use intake::accept;
 pub use jobs::RetryPolicy;
+pub(crate) use pipeline::decode_alert;
 
 /// How soon the background task tries again after a step failed (e.g. the store was busy).
 const STEP_RETRY: Duration = Duration::from_secs(1);
