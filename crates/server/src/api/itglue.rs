@@ -6,8 +6,7 @@
 //! `mspbridge_core::itglue_map`, so the API, the CLI and the scheduler behave the same.
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,8 +16,9 @@ use mspbridge_store::inventory::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::body::parse_json;
+use super::body::{parse_json, JsonBody};
 use super::error::{ApiError, ErrorCode};
+use super::extract::{ApiPath, ApiQuery};
 use super::state::ApiState;
 use crate::itglue::{
     automap_and_raise, client_for, import_instance, instance, normalize_system_macs,
@@ -84,10 +84,8 @@ pub struct SystemsQuery {
 /// `GET /api/v1/systems`.
 pub async fn get_systems(
     State(state): State<ApiState>,
-    params: Result<Query<SystemsQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<SystemsQuery>,
 ) -> Result<Json<Vec<System>>, ApiError> {
-    let Query(params) =
-        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
     let systems = state
         .store()
         .list_systems(params.client.as_deref())
@@ -115,9 +113,8 @@ pub struct SystemBody {
 /// `POST /api/v1/systems`: registers or updates one system.
 pub async fn post_system(
     State(state): State<ApiState>,
-    body: Bytes,
+    JsonBody(body): JsonBody<SystemBody>,
 ) -> Result<(StatusCode, Json<System>), ApiError> {
-    let body: SystemBody = parse_json(&body)?;
     known_client(&state, &body.client)?;
     if body.name.trim().is_empty() {
         return Err(ApiError::new(
@@ -173,7 +170,7 @@ pub async fn post_systems_csv(
 /// `DELETE /api/v1/systems/{client}/{name}`.
 pub async fn delete_system(
     State(state): State<ApiState>,
-    Path((client, name)): Path<(String, String)>,
+    ApiPath((client, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let removed = state
         .store()
@@ -224,7 +221,7 @@ pub async fn get_instances(State(state): State<ApiState>) -> Json<Vec<InstanceVi
 /// wrong key and a wrong region.
 pub async fn post_test(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let instance = instance(state.config(), &name).map_err(sync_error)?;
     Ok(Json(match test_instance(instance).await {
@@ -245,7 +242,7 @@ pub struct ImportBody {
 /// `POST /api/v1/itglue/instances/{name}/import`.
 pub async fn post_import(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<ImportSummary>, ApiError> {
     let body: ImportBody = if body.is_empty() {
@@ -278,7 +275,7 @@ pub async fn post_import(
 /// `POST /api/v1/itglue/instances/{name}/automap`: import, then auto-map now.
 pub async fn post_automap(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let config = state.config();
     let instance = instance(config, &name).map_err(sync_error)?;
@@ -313,7 +310,7 @@ pub async fn post_automap(
 /// `GET /api/v1/itglue/instances/{name}/mappings`.
 pub async fn get_mappings(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Vec<Mapping>>, ApiError> {
     let instance = instance(state.config(), &name).map_err(sync_error)?;
     let mappings = state
@@ -342,10 +339,9 @@ pub struct MapBody {
 /// imported directory.
 pub async fn post_mapping(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-    body: Bytes,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(body): JsonBody<MapBody>,
 ) -> Result<(StatusCode, Json<Mapping>), ApiError> {
-    let body: MapBody = parse_json(&body)?;
     let instance = instance(state.config(), &name).map_err(sync_error)?;
     known_client(&state, &body.client)?;
     if !instance.clients.contains(&body.client) {
@@ -431,11 +427,9 @@ pub struct UnmapQuery {
 /// `DELETE /api/v1/itglue/instances/{name}/mappings?client=C[&system=S]`: *Remove map*.
 pub async fn delete_mapping(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-    params: Result<Query<UnmapQuery>, QueryRejection>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<UnmapQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(params) =
-        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
     let instance = instance(state.config(), &name).map_err(sync_error)?;
     let subject = match params.system {
         Some(system) => MappingSubject::System {

@@ -2,24 +2,17 @@
 //! clients and sources. Each is a thin layer over [`super::views`]; query strings are checked here so
 //! a bad parameter is a `400 invalid_query` that names it.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
+use super::extract::{check_limit, ApiPath, ApiQuery};
 use super::state::ApiState;
 use super::views::{
     self, AlertQuery, AlertView, ClientView, EventQuery, EventView, IncidentView, JobView,
     QueueView, SourceView,
 };
-
-fn query<T: DeserializeOwned>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query
-        .map(|Query(value)| value)
-        .map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))
-}
 
 /// Query of `GET /incidents`.
 #[derive(Debug, Default, Deserialize)]
@@ -34,9 +27,9 @@ pub struct IncidentQuery {
 /// `GET /api/v1/incidents`.
 pub async fn get_incidents(
     State(state): State<ApiState>,
-    params: Result<Query<IncidentQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<IncidentQuery>,
 ) -> Result<Json<Vec<IncidentView>>, ApiError> {
-    let params = query(params)?;
+    check_limit(params.limit)?;
     Ok(Json(
         views::incidents(state.store(), params.client, params.limit).await?,
     ))
@@ -45,9 +38,9 @@ pub async fn get_incidents(
 /// `GET /api/v1/events`.
 pub async fn get_events(
     State(state): State<ApiState>,
-    params: Result<Query<EventQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<EventQuery>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
-    let params = query(params)?;
+    check_limit(params.limit)?;
     Ok(Json(
         views::events(state.store(), params, state.now()).await?,
     ))
@@ -64,23 +57,17 @@ pub struct QueueQuery {
 /// `GET /api/v1/queue`.
 pub async fn get_queue(
     State(state): State<ApiState>,
-    params: Result<Query<QueueQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<QueueQuery>,
 ) -> Result<Json<QueueView>, ApiError> {
-    let params = query(params)?;
+    check_limit(params.limit)?;
     Ok(Json(views::queue(state.store(), params.limit).await?))
 }
 
 /// `POST /api/v1/queue/{id}/retry`.
 pub async fn post_retry(
     State(state): State<ApiState>,
-    id: Result<Path<i64>, PathRejection>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<JobView>, ApiError> {
-    let Path(id) = id.map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidQuery,
-            "the job id in the path must be a number",
-        )
-    })?;
     let job = views::retry_job(state.store(), id, state.now()).await?;
     state.wake();
     Ok(Json(job))
@@ -89,9 +76,9 @@ pub async fn post_retry(
 /// `GET /api/v1/alerts`.
 pub async fn get_alerts(
     State(state): State<ApiState>,
-    params: Result<Query<AlertQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<AlertQuery>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
-    let params = query(params)?;
+    check_limit(params.limit)?;
     Ok(Json(views::alerts(state.store(), params).await?))
 }
 

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod intake;
 pub mod itglue;
@@ -28,6 +29,7 @@ use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use state::{ApiState, ApiStateBuilder, WakeFn};
@@ -62,6 +64,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(open)
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(extract::json_errors))
+        .layer(CatchPanicLayer::custom(extract::panic_response))
         .layer(from_fn(metrics::track_http))
         .with_state(state)
 }

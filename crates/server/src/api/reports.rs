@@ -6,7 +6,7 @@
 //! sandbox: an uploaded report is someone else's HTML and must never run script in the origin of
 //! the console.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
+use super::extract::{check_limit, ApiPath, ApiQuery};
 use super::state::ApiState;
 use crate::reports::{
     self, GenerateRequest, PublishRequest, ReportError, ReportPeriod, DEFAULT_EXPIRES_AFTER,
@@ -63,10 +64,9 @@ pub struct ReportsQuery {
 /// `GET /api/v1/reports`: newest first, without their HTML.
 pub async fn get_reports(
     State(state): State<ApiState>,
-    query: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ReportsQuery>,
 ) -> Result<Json<Vec<ReportMeta>>, ApiError> {
-    let Query(query) =
-        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+    check_limit(query.limit)?;
     let publish_state = match query.state.as_deref() {
         None => None,
         Some(text) => Some(PublishState::parse(text).ok_or_else(|| {
@@ -159,11 +159,9 @@ pub struct UploadQuery {
 /// `POST /api/v1/reports/upload?client=C[&name=N][&publish=true]` with the HTML as the body.
 pub async fn post_upload(
     State(state): State<ApiState>,
-    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Query(query) =
-        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -202,7 +200,7 @@ pub async fn post_upload(
 /// `GET /api/v1/reports/{id}`: the report without its HTML.
 pub async fn get_report(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportMeta>, ApiError> {
     let report = state
         .store()
@@ -216,7 +214,7 @@ pub async fn get_report(
 /// `POST /api/v1/reports/{id}/publish`: 202 with the job, or 409 with the reason it was refused.
 pub async fn post_publish(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let answer = publish_answer(&state, id).await?;
     if answer["refused"].is_string() {
@@ -244,7 +242,7 @@ async fn publish_answer(state: &ApiState, id: ReportId) -> Result<Value, ApiErro
 /// `GET /api/v1/reports/{id}/download`: the HTML as an attachment, in a script-free sandbox.
 pub async fn get_download(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Response, ApiError> {
     let report = state
         .store()

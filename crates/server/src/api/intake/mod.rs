@@ -15,7 +15,7 @@ mod netwrix;
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -31,6 +31,7 @@ pub use netwrix::{accept_netwrix, NetwrixAlertRequest};
 
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
+use super::extract::ApiQuery;
 use super::rate::IntakePermit;
 use super::state::ApiState;
 use crate::engine::{self, EngineError};
@@ -223,11 +224,9 @@ pub struct AlertmanagerQuery {
 pub async fn post_alertmanager(
     _: IntakePermit,
     State(state): State<ApiState>,
-    query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<AlertmanagerQuery>,
     JsonBody(body): JsonBody<AlertmanagerPayload>,
 ) -> Result<Response, ApiError> {
-    let Query(query) =
-        query.map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))?;
     let source = resolve_source(
         state.config(),
         query.source.as_deref(),
