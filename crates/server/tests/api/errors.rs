@@ -5,6 +5,16 @@ use serde_json::Value;
 
 use crate::support::{error_of, spawn_app, status_and_json, TOKEN};
 
+/// (method, path, body with its content type, status, code, a part of the message)
+type Case = (
+    reqwest::Method,
+    &'static str,
+    Option<(&'static str, Vec<u8>)>,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 async fn send(
     app: &crate::support::TestApp,
     method: reqwest::Method,
@@ -32,14 +42,7 @@ async fn path_query_and_body_rejections_all_answer_the_json_error_shape() {
     let post = reqwest::Method::POST;
     let delete = reqwest::Method::DELETE;
     let json = "application/json";
-    let cases: Vec<(
-        reqwest::Method,
-        &str,
-        Option<(&str, Vec<u8>)>,
-        u16,
-        &str,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         // Path parameters that do not parse.
         (
             get.clone(),
