@@ -137,16 +137,18 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// The JSON body of every error: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// Inside [`ErrorBody`].
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `invalid_field`.
+    #[schema(example = "invalid_field")]
     pub code: String,
     /// Human message naming the problem.
     pub message: String,
