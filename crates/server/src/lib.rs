@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod engine;
+pub mod fuzzing;
 pub mod itglue;
 pub mod reports;
 pub mod service;
