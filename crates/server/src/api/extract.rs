@@ -81,11 +81,14 @@ pub fn query_error(rejection: &QueryRejection) -> ApiError {
 fn plain(text: &str) -> String {
     let mut text = text.to_string();
     for (rust, word) in [
-        ("`u32`", "non-negative integer"),
-        ("`u64`", "non-negative integer"),
-        ("`i64`", "integer"),
-        ("`i32`", "integer"),
-        ("`bool`", "boolean (true or false)"),
+        ("to a `u32`", "as a whole number from 0 to 4294967295"),
+        ("to a `u64`", "as a whole number of 0 or more"),
+        ("to a `i64`", "as a whole number"),
+        ("to a `i32`", "as a whole number"),
+        ("to a `bool`", "as true or false"),
+        ("`u32`", "a whole number from 0 to 4294967295"),
+        ("`i64`", "a whole number"),
+        ("`bool`", "true or false"),
     ] {
         text = text.replace(rust, word);
     }

@@ -308,7 +308,7 @@ async fn a_path_error_names_the_value_and_the_expected_kind_without_rust_type_na
         message.contains("`abc`") || message.contains("\"abc\""),
         "{message}"
     );
-    assert!(message.contains("integer"), "{message}");
+    assert!(message.contains("as a whole number"), "{message}");
     assert!(!message.contains("i64"), "{message}");
     app.stop().await;
 }
