@@ -16,8 +16,11 @@ use mspbridge_core::template::{Template, TemplateKind};
 use crate::api::body::parse_json;
 use crate::api::intake::{AlertmanagerPayload, NativeAlert, NetwrixAlertRequest};
 
+/// The body of a fuzz target.
+pub type FuzzBody = fn(&[u8]);
+
 /// Every target: its name in `fuzz/fuzz_targets/` and `fuzz/corpus/`, and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("template", template),
     ("netwrix_import", netwrix_import),
     ("auditor_record", auditor_record),
