@@ -5,6 +5,7 @@
 pub mod api;
 pub mod console;
 pub mod engine;
+pub mod fuzzing;
 pub mod itglue;
 pub mod reports;
 pub mod retention;

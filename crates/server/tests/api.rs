@@ -1,6 +1,8 @@
 //! The HTTP API of a real `Service` started on port 0 with a temporary SQLite file, pointed at
 //! the ConnectWise and Netwrix Auditor simulators, exercised over loopback HTTP.
 
+#[path = "api/errors.rs"]
+mod errors;
 #[path = "api/health.rs"]
 mod health;
 #[path = "api/hygiene.rs"]

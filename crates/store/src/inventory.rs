@@ -16,6 +16,7 @@ use crate::error::StoreError;
 /// How a system came to be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum SystemOrigin {
     /// Registered through the HTTP API.
     Api,
@@ -67,7 +68,7 @@ pub struct NewSystem {
 }
 
 /// A stored system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct System {
     /// The client it belongs to.
     pub client: String,
@@ -149,6 +150,7 @@ pub enum ImportScope {
 /// What is mapped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "subject", rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum MappingSubject {
     /// A client → an organization.
     Client {
@@ -177,6 +179,7 @@ impl MappingSubject {
 /// Who made a mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum MappingKind {
     /// Set by hand; auto-mapping never overwrites it.
     Manual,
@@ -195,7 +198,7 @@ impl MappingKind {
 }
 
 /// One mapping of one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Mapping {
     /// IT Glue instance name.
     pub instance: String,

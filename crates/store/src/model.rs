@@ -95,6 +95,7 @@ impl AcceptOutcome {
 /// Where an alert is in the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum AlertState {
     /// Accepted, waiting to be processed.
     Queued,
@@ -286,6 +287,7 @@ pub struct NewJob {
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum JobState {
     /// Waiting for `run_at` (first run or a retry after backoff).
     Queued,
@@ -397,7 +399,7 @@ pub struct JobFilter {
 }
 
 /// Unfinished and dead-lettered job counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueDepth {
     /// Waiting (due or backing off).
     pub queued: u64,

@@ -31,6 +31,12 @@ pub enum ErrorCode {
     UnknownClient,
     /// A query parameter is invalid.
     InvalidQuery,
+    /// A path parameter does not parse (e.g. a report id that is not a number).
+    InvalidPath,
+    /// The request is malformed in a way no other code describes.
+    BadRequest,
+    /// The body has a content type the route does not take.
+    UnsupportedMediaType,
     /// The intake is over its configured rate.
     RateLimited,
     /// The record does not exist.
@@ -45,6 +51,8 @@ pub enum ErrorCode {
     NotReady,
     /// The store failed while handling the request.
     StoreFailed,
+    /// The server failed while handling the request (a bug).
+    Internal,
 }
 
 impl ErrorCode {
@@ -58,6 +66,11 @@ impl ErrorCode {
             ErrorCode::UnknownSource => (StatusCode::BAD_REQUEST, "unknown_source"),
             ErrorCode::UnknownClient => (StatusCode::BAD_REQUEST, "unknown_client"),
             ErrorCode::InvalidQuery => (StatusCode::BAD_REQUEST, "invalid_query"),
+            ErrorCode::InvalidPath => (StatusCode::BAD_REQUEST, "invalid_path"),
+            ErrorCode::BadRequest => (StatusCode::BAD_REQUEST, "bad_request"),
+            ErrorCode::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ErrorCode::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ErrorCode::Conflict => (StatusCode::CONFLICT, "conflict"),
@@ -65,6 +78,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ErrorCode::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ErrorCode::StoreFailed => (StatusCode::SERVICE_UNAVAILABLE, "store_failed"),
+            ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
@@ -123,16 +137,18 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// The JSON body of every error: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// Inside [`ErrorBody`].
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `invalid_field`.
+    #[schema(example = "invalid_field")]
     pub code: String,
     /// Human message naming the problem.
     pub message: String,
@@ -183,6 +199,9 @@ mod tests {
             ErrorCode::UnknownSource,
             ErrorCode::UnknownClient,
             ErrorCode::InvalidQuery,
+            ErrorCode::InvalidPath,
+            ErrorCode::BadRequest,
+            ErrorCode::UnsupportedMediaType,
             ErrorCode::RateLimited,
             ErrorCode::NotFound,
             ErrorCode::Conflict,
@@ -190,6 +209,7 @@ mod tests {
             ErrorCode::MethodNotAllowed,
             ErrorCode::NotReady,
             ErrorCode::StoreFailed,
+            ErrorCode::Internal,
         ];
         let mut names: Vec<&str> = codes.iter().map(|code| code.as_str()).collect();
         names.sort_unstable();

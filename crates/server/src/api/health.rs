@@ -9,18 +9,42 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use mspbridge_store::AlertState;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorCode};
+use super::openapi::Unavailable;
 use super::state::ApiState;
 
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+}
+
+/// `{"status": "ready", "schema_version": N}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    #[schema(value_type = String, example = "ready")]
+    pub status: &'static str,
+    /// The applied schema migration.
+    pub schema_version: i64,
+}
+
 /// `GET /healthz`: 200 while the process serves requests.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
+    responses((status = 200, description = "The process is up.", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /readyz`: 200 when the store answers and its migrations are applied, else 503.
-pub async fn readyz(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "service", security(()),
+    responses((status = 200, description = "The store answers and its migrations are applied.", body = Ready), Unavailable))]
+pub async fn readyz(State(state): State<ApiState>) -> Result<Json<Ready>, ApiError> {
     let not_ready = |what: &str, error: &dyn std::fmt::Display| {
         ApiError::new(ErrorCode::NotReady, format!("{what}: {error}"))
     };
@@ -40,13 +64,16 @@ pub async fn readyz(State(state): State<ApiState>) -> Result<Json<serde_json::Va
             "the store has no schema yet; run `mspbridge migrate`",
         ));
     }
-    Ok(Json(
-        json!({ "status": "ready", "schema_version": version }),
-    ))
+    Ok(Json(Ready {
+        status: "ready",
+        schema_version: version,
+    }))
 }
 
 /// `GET /metrics`: the Prometheus text format, with the job queue depth, the alert backlog, the
 /// database size and the rows per table read from the store now.
+#[utoipa::path(get, path = "/metrics", tag = "service", security(()),
+    responses((status = 200, description = "Prometheus metrics (text format 0.0.4).", body = String, content_type = "text/plain"), Unavailable))]
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     let Some(handle) = state.metrics() else {
         return ApiError::new(

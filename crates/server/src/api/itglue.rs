@@ -6,19 +6,23 @@
 //! `mspbridge_core::itglue_map`, so the API, the CLI and the scheduler behave the same.
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use mspbridge_store::inventory::{
     Mapping, MappingKind, MappingSubject, NewSystem, System, SystemOrigin,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::body::parse_json;
+use super::body::{parse_json, JsonBody};
 use super::error::{ApiError, ErrorCode};
+use super::extract::{ApiPath, ApiQuery};
+use super::openapi::{
+    BadRequest, NotFound, PayloadTooLarge, TestOutcome, Unauthorized, Unavailable,
+};
 use super::state::ApiState;
 use crate::itglue::{
     automap_and_raise, client_for, import_instance, instance, normalize_system_macs,
@@ -27,25 +31,16 @@ use crate::itglue::{
 };
 
 /// The routes of this module, merged into the protected part of the router.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/v1/systems", get(get_systems).post(post_system))
-        .route("/api/v1/systems/import", post(post_systems_csv))
-        .route(
-            "/api/v1/systems/{client}/{name}",
-            axum::routing::delete(delete_system),
-        )
-        .route("/api/v1/itglue/instances", get(get_instances))
-        .route("/api/v1/itglue/instances/{name}/test", post(post_test))
-        .route("/api/v1/itglue/instances/{name}/import", post(post_import))
-        .route(
-            "/api/v1/itglue/instances/{name}/automap",
-            post(post_automap),
-        )
-        .route(
-            "/api/v1/itglue/instances/{name}/mappings",
-            get(get_mappings).post(post_mapping).delete(delete_mapping),
-        )
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_systems, post_system))
+        .routes(routes!(post_systems_csv))
+        .routes(routes!(delete_system))
+        .routes(routes!(get_instances))
+        .routes(routes!(post_test))
+        .routes(routes!(post_import))
+        .routes(routes!(post_automap))
+        .routes(routes!(get_mappings, post_mapping, delete_mapping))
 }
 
 fn sync_error(error: ItGlueSyncError) -> ApiError {
@@ -74,20 +69,21 @@ fn known_client(state: &ApiState, client: &str) -> Result<(), ApiError> {
 }
 
 /// Query of `GET /systems`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SystemsQuery {
     /// Only this client.
     pub client: Option<String>,
 }
 
 /// `GET /api/v1/systems`.
+#[utoipa::path(get, path = "/api/v1/systems", tag = "inventory", params(SystemsQuery),
+    responses((status = 200, description = "Registered systems.", body = [System]), BadRequest, Unauthorized, Unavailable))]
 pub async fn get_systems(
     State(state): State<ApiState>,
-    params: Result<Query<SystemsQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<SystemsQuery>,
 ) -> Result<Json<Vec<System>>, ApiError> {
-    let Query(params) =
-        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
     let systems = state
         .store()
         .list_systems(params.client.as_deref())
@@ -97,12 +93,14 @@ pub async fn get_systems(
 }
 
 /// Body of `POST /systems`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemBody {
     /// Client.
+    #[schema(min_length = 1)]
     pub client: String,
-    /// Name.
+    /// Name (not blank).
+    #[schema(min_length = 1)]
     pub name: String,
     /// MACs in any common form.
     #[serde(default)]
@@ -113,11 +111,12 @@ pub struct SystemBody {
 }
 
 /// `POST /api/v1/systems`: registers or updates one system.
+#[utoipa::path(post, path = "/api/v1/systems", tag = "inventory", request_body = SystemBody,
+    responses((status = 201, description = "The system, registered or updated.", body = System), BadRequest, Unauthorized, PayloadTooLarge, Unavailable))]
 pub async fn post_system(
     State(state): State<ApiState>,
-    body: Bytes,
+    JsonBody(body): JsonBody<SystemBody>,
 ) -> Result<(StatusCode, Json<System>), ApiError> {
-    let body: SystemBody = parse_json(&body)?;
     Ok((
         StatusCode::CREATED,
         Json(register_system(&state, body).await?),
@@ -155,14 +154,17 @@ pub async fn register_system(state: &ApiState, body: SystemBody) -> Result<Syste
 }
 
 /// `POST /api/v1/systems/import`: a CSV body (`name,client,macs,sensor`), all rows or none.
+#[utoipa::path(post, path = "/api/v1/systems/import", tag = "inventory",
+    request_body(content = String, content_type = "text/csv", description = "Rows of name,client,macs,sensor; all rows are stored or none."),
+    responses((status = 200, description = "How many systems were stored.", body = CsvImported), BadRequest, Unauthorized, PayloadTooLarge, Unavailable))]
 pub async fn post_systems_csv(
     State(state): State<ApiState>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CsvImported>, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidField, "the CSV body is not UTF-8"))?;
     let imported = import_systems_csv(&state, text).await?;
-    Ok(Json(json!({"imported": imported})))
+    Ok(Json(CsvImported { imported }))
 }
 
 /// Registers every row of a systems CSV (`name,client,macs,sensor`), all rows or none; returns
@@ -185,9 +187,12 @@ pub async fn import_systems_csv(state: &ApiState, text: &str) -> Result<usize, A
 }
 
 /// `DELETE /api/v1/systems/{client}/{name}`.
+#[utoipa::path(delete, path = "/api/v1/systems/{client}/{name}", tag = "inventory",
+    params(("client" = String, Path, description = "client name"), ("name" = String, Path, description = "system name")),
+    responses((status = 204, description = "Removed."), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn delete_system(
     State(state): State<ApiState>,
-    Path((client, name)): Path<(String, String)>,
+    ApiPath((client, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let removed = state
         .store()
@@ -204,8 +209,36 @@ pub async fn delete_system(
     }
 }
 
+/// `{"imported": n}` of a CSV import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CsvImported {
+    /// Systems stored.
+    pub imported: usize,
+}
+
+/// What `POST …/automap` did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutomapOutcome {
+    /// Instance name.
+    pub instance: String,
+    /// Clients mapped automatically.
+    pub clients_mapped: usize,
+    /// Clients kept on their manual mapping.
+    pub clients_manual: usize,
+    /// Clients that could not be mapped.
+    pub clients_failed: usize,
+    /// Systems mapped automatically.
+    pub systems_mapped: usize,
+    /// Systems kept on their manual mapping.
+    pub systems_manual: usize,
+    /// Systems that could not be mapped.
+    pub systems_failed: usize,
+    /// Systems skipped because their client has no organization.
+    pub systems_without_organization: usize,
+}
+
 /// One configured IT Glue instance (the key is never shown).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InstanceView {
     /// Name.
     pub name: String,
@@ -218,6 +251,8 @@ pub struct InstanceView {
 }
 
 /// `GET /api/v1/itglue/instances`.
+#[utoipa::path(get, path = "/api/v1/itglue/instances", tag = "inventory",
+    responses((status = 200, description = "Configured IT Glue instances (never their keys).", body = [InstanceView]), Unauthorized))]
 pub async fn get_instances(State(state): State<ApiState>) -> Json<Vec<InstanceView>> {
     Json(instance_views(state.config()))
 }
@@ -238,12 +273,14 @@ pub fn instance_views(config: &mspbridge_core::config::Config) -> Vec<InstanceVi
 
 /// `POST /api/v1/itglue/instances/{name}/test`: `{ok, detail}`; a refused key explains both a
 /// wrong key and a wrong region.
+#[utoipa::path(post, path = "/api/v1/itglue/instances/{name}/test", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")),
+    responses((status = 200, description = "The outcome of one authenticated call.", body = TestOutcome), BadRequest, Unauthorized, NotFound))]
 pub async fn post_test(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<TestOutcome>, ApiError> {
     let (ok, detail) = test_connection(&state, &name).await?;
-    Ok(Json(json!({"ok": ok, "detail": detail})))
+    Ok(Json(TestOutcome { ok, detail }))
 }
 
 /// *Test connection* of instance `name`: whether it answered, and what it said or why not.
@@ -256,7 +293,7 @@ pub async fn test_connection(state: &ApiState, name: &str) -> Result<(bool, Stri
 }
 
 /// Body of `POST …/import`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportBody {
     /// Organization names or ids; empty or absent imports everything.
@@ -265,15 +302,19 @@ pub struct ImportBody {
 }
 
 /// `POST /api/v1/itglue/instances/{name}/import`.
+#[utoipa::path(post, path = "/api/v1/itglue/instances/{name}/import", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")),
+    request_body(content = Option<ImportBody>, description = "Optional; without it (or with no organizations) everything is imported."),
+    responses((status = 200, description = "What was imported.", body = ImportSummary), BadRequest, Unauthorized, NotFound, PayloadTooLarge, Unavailable))]
 pub async fn post_import(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<ImportSummary>, ApiError> {
-    let body: ImportBody = if body.is_empty() {
+    // No body, an empty one and JSON `null` all mean "everything".
+    let body: ImportBody = if body.iter().all(u8::is_ascii_whitespace) {
         ImportBody::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<ImportBody>>(&body)?.unwrap_or_default()
     };
     Ok(Json(
         import(&state, &name, &body.organizations, &NoProgress).await?,
@@ -308,21 +349,23 @@ pub async fn import(
 }
 
 /// `POST /api/v1/itglue/instances/{name}/automap`: import, then auto-map now.
+#[utoipa::path(post, path = "/api/v1/itglue/instances/{name}/automap", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")),
+    responses((status = 200, description = "Import, then auto-mapping (clients by email domain, systems by MAC).", body = AutomapOutcome), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn post_automap(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<AutomapOutcome>, ApiError> {
     let summary = automap_now(&state, &name).await?;
-    Ok(Json(json!({
-        "instance": summary.instance,
-        "clients_mapped": summary.clients_mapped,
-        "clients_manual": summary.clients_manual,
-        "clients_failed": summary.clients_failed,
-        "systems_mapped": summary.systems_mapped,
-        "systems_manual": summary.systems_manual,
-        "systems_failed": summary.systems_failed,
-        "systems_without_organization": summary.systems_without_organization,
-    })))
+    Ok(Json(AutomapOutcome {
+        instance: summary.instance,
+        clients_mapped: summary.clients_mapped,
+        clients_manual: summary.clients_manual,
+        clients_failed: summary.clients_failed,
+        systems_mapped: summary.systems_mapped,
+        systems_manual: summary.systems_manual,
+        systems_failed: summary.systems_failed,
+        systems_without_organization: summary.systems_without_organization,
+    }))
 }
 
 /// *Auto Map* now: imports instance `name`'s whole directory, then auto-maps it.
@@ -348,9 +391,11 @@ pub async fn automap_now(state: &ApiState, name: &str) -> Result<AutomapSummary,
 }
 
 /// `GET /api/v1/itglue/instances/{name}/mappings`.
+#[utoipa::path(get, path = "/api/v1/itglue/instances/{name}/mappings", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")),
+    responses((status = 200, description = "Mappings of clients to organizations and systems to configurations.", body = [Mapping]), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn get_mappings(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Vec<Mapping>>, ApiError> {
     let instance = instance(state.config(), &name).map_err(sync_error)?;
     let mappings = state
@@ -362,10 +407,11 @@ pub async fn get_mappings(
 }
 
 /// Body of `POST …/mappings`: `{client, organization}` or `{client, system, configuration}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapBody {
     /// Client (of the system, for a system mapping).
+    #[schema(min_length = 1)]
     pub client: String,
     /// Organization id, for a client mapping.
     pub organization: Option<i64>,
@@ -377,12 +423,13 @@ pub struct MapBody {
 
 /// `POST /api/v1/itglue/instances/{name}/mappings`: a manual mapping, checked against the
 /// imported directory.
+#[utoipa::path(post, path = "/api/v1/itglue/instances/{name}/mappings", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")), request_body = MapBody,
+    responses((status = 201, description = "The manual mapping.", body = Mapping), BadRequest, Unauthorized, NotFound, PayloadTooLarge, Unavailable))]
 pub async fn post_mapping(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-    body: Bytes,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(body): JsonBody<MapBody>,
 ) -> Result<(StatusCode, Json<Mapping>), ApiError> {
-    let body: MapBody = parse_json(&body)?;
     Ok((StatusCode::CREATED, Json(map(&state, &name, body).await?)))
 }
 
@@ -474,23 +521,25 @@ pub async fn map(state: &ApiState, name: &str, body: MapBody) -> Result<Mapping,
 }
 
 /// Query of `DELETE …/mappings`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UnmapQuery {
     /// Client (of the system, for a system mapping).
+    #[param(min_length = 1)]
     pub client: String,
     /// System, for a system mapping.
     pub system: Option<String>,
 }
 
 /// `DELETE /api/v1/itglue/instances/{name}/mappings?client=C[&system=S]`: *Remove map*.
+#[utoipa::path(delete, path = "/api/v1/itglue/instances/{name}/mappings", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name"), UnmapQuery),
+    responses((status = 204, description = "Removed."), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn delete_mapping(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
-    params: Result<Query<UnmapQuery>, QueryRejection>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<UnmapQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(params) =
-        params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
     unmap(&state, &name, params).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod intake;
 pub mod itglue;
@@ -27,45 +28,54 @@ pub mod views;
 
 use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use state::{ApiState, ApiStateBuilder, WakeFn};
 
-/// The whole HTTP application.
+/// The whole HTTP application: the documented routes (see [`openapi`]), the token check on
+/// everything but the open ones, and the JSON answers for unknown routes and methods.
 pub fn router(state: ApiState) -> Router {
-    let protected = Router::new()
-        .route(
-            "/api/v1/alerts",
-            post(intake::post_native).get(manage::get_alerts),
-        )
-        .route("/api/v1/alerts/netwrix", post(intake::post_netwrix))
-        .route(
-            "/api/v1/alerts/alertmanager",
-            post(intake::post_alertmanager),
-        )
-        .route("/api/v1/incidents", get(manage::get_incidents))
-        .route("/api/v1/events", get(manage::get_events))
-        .route("/api/v1/queue", get(manage::get_queue))
-        .route("/api/v1/queue/{id}/retry", post(manage::post_retry))
-        .route("/api/v1/clients", get(manage::get_clients))
-        .route("/api/v1/sources", get(manage::get_sources))
-        .merge(itglue::routes())
-        .merge(reports::routes())
-        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
-    let open = Router::new()
-        .route("/api/v1/openapi.json", get(openapi::openapi_json))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
+    let (protected, _) = protected_routes().split_for_parts();
+    let (open, _) = open_routes().split_for_parts();
     protected
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token))
         .merge(open)
         .merge(crate::console::routes(state.clone()))
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(extract::json_errors))
+        .layer(CatchPanicLayer::custom(extract::panic_response))
         .layer(from_fn(metrics::track_http))
         .with_state(state)
+}
+
+/// The routes that need a bearer token, each registered with its description.
+fn protected_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(intake::post_native, manage::get_alerts))
+        .routes(routes!(intake::post_netwrix))
+        .routes(routes!(intake::post_alertmanager))
+        .routes(routes!(manage::get_incidents))
+        .routes(routes!(manage::get_events))
+        .routes(routes!(manage::get_queue))
+        .routes(routes!(manage::post_retry))
+        .routes(routes!(manage::get_clients))
+        .routes(routes!(manage::get_sources))
+        .merge(itglue::routes())
+        .merge(reports::routes())
+}
+
+/// The routes anyone may call: the document, the probes, the metrics.
+fn open_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
 }
 
 async fn no_such_route(request: Request) -> ApiError {

@@ -6,17 +6,20 @@
 //! sandbox: an uploaded report is someone else's HTML and must never run script in the origin of
 //! the console.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use mspbridge_store::{PublishState, ReportFilter, ReportId, ReportMeta};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
+use super::extract::{check_limit, ApiPath, ApiQuery};
+use super::openapi::{BadRequest, Conflict, NotFound, PayloadTooLarge, Unauthorized, Unavailable};
 use super::state::ApiState;
 use crate::reports::{
     self, GenerateRequest, PublishRequest, ReportError, ReportPeriod, DEFAULT_EXPIRES_AFTER,
@@ -24,14 +27,14 @@ use crate::reports::{
 };
 
 /// The routes of this module, merged into the protected part of the router.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/v1/reports", get(get_reports))
-        .route("/api/v1/reports/generate", post(post_generate))
-        .route("/api/v1/reports/upload", post(post_upload))
-        .route("/api/v1/reports/{id}", get(get_report))
-        .route("/api/v1/reports/{id}/publish", post(post_publish))
-        .route("/api/v1/reports/{id}/download", get(get_download))
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_reports))
+        .routes(routes!(post_generate))
+        .routes(routes!(post_upload))
+        .routes(routes!(get_report))
+        .routes(routes!(post_publish))
+        .routes(routes!(get_download))
 }
 
 fn report_error(error: ReportError) -> ApiError {
@@ -49,24 +52,28 @@ fn report_error(error: ReportError) -> ApiError {
 }
 
 /// Query of `GET /reports`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
     /// Only this client.
     pub client: Option<String>,
     /// Only this publish state.
+    #[param(value_type = Option<PublishState>)]
     pub state: Option<String>,
     /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 /// `GET /api/v1/reports`: newest first, without their HTML.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports", params(ReportsQuery),
+    responses((status = 200, description = "Reports, newest first, without their HTML.", body = [ReportMeta]), BadRequest, Unauthorized, Unavailable))]
 pub async fn get_reports(
     State(state): State<ApiState>,
-    query: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ReportsQuery>,
 ) -> Result<Json<Vec<ReportMeta>>, ApiError> {
-    let Query(query) =
-        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+    check_limit(query.limit)?;
     Ok(Json(list(&state, query).await?))
 }
 
@@ -95,16 +102,18 @@ pub async fn list(state: &ApiState, query: ReportsQuery) -> Result<Vec<ReportMet
 }
 
 /// Body of `POST /reports/generate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateBody {
     /// Client.
+    #[schema(min_length = 1)]
     pub client: String,
     /// Report name (default "Security Summary").
     #[serde(default)]
     pub name: Option<String>,
     /// Days covered, ending now (default 7, at most 366).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 366)]
     pub days: Option<u32>,
     /// Also publish it to IT Glue.
     #[serde(default)]
@@ -112,15 +121,17 @@ pub struct GenerateBody {
 }
 
 /// `POST /api/v1/reports/generate`: 201 with the report (and the publish outcome when asked).
+#[utoipa::path(post, path = "/api/v1/reports/generate", tag = "reports", request_body = GenerateBody,
+    responses((status = 201, description = "The generated report (and the publish outcome when asked).", body = ReportCreated), BadRequest, Unauthorized, NotFound, PayloadTooLarge, Unavailable))]
 pub async fn post_generate(
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<GenerateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReportCreated>), ApiError> {
     Ok((StatusCode::CREATED, Json(generate(&state, body).await?)))
 }
 
-/// Generates a report (and requests its publishing when asked): `{report[, publish]}`.
-pub async fn generate(state: &ApiState, body: GenerateBody) -> Result<Value, ApiError> {
+/// Generates a report (and requests its publishing when asked).
+pub async fn generate(state: &ApiState, body: GenerateBody) -> Result<ReportCreated, ApiError> {
     let days = body.days.unwrap_or(7);
     if !(1..=366).contains(&days) {
         return Err(ApiError::new(
@@ -145,18 +156,20 @@ pub async fn generate(state: &ApiState, body: GenerateBody) -> Result<Value, Api
     let report = reports::generate_report(state.store().as_ref(), state.config(), &request, now)
         .await
         .map_err(report_error)?;
-    let mut answer = json!({"report": report});
-    if body.publish {
-        answer["publish"] = publish_answer(state, report.id).await?;
-    }
-    Ok(answer)
+    let publish = match body.publish {
+        true => Some(publish_answer(state, report.id).await?),
+        false => None,
+    };
+    Ok(ReportCreated { report, publish })
 }
 
 /// Query of `POST /reports/upload`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Client.
+    #[param(min_length = 1)]
     pub client: String,
     /// Report name (default "Security Summary").
     pub name: Option<String>,
@@ -166,13 +179,14 @@ pub struct UploadQuery {
 }
 
 /// `POST /api/v1/reports/upload?client=C[&name=N][&publish=true]` with the HTML as the body.
+#[utoipa::path(post, path = "/api/v1/reports/upload", tag = "reports", params(UploadQuery),
+    request_body(content = String, content_type = "text/html", description = "A self-contained HTML report."),
+    responses((status = 201, description = "The stored report (and the publish outcome when asked).", body = ReportCreated), BadRequest, Unauthorized, NotFound, PayloadTooLarge, Unavailable))]
 pub async fn post_upload(
     State(state): State<ApiState>,
-    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Query(query) =
-        query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+) -> Result<(StatusCode, Json<ReportCreated>), ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -201,17 +215,19 @@ pub async fn post_upload(
     )
     .await
     .map_err(report_error)?;
-    let mut answer = json!({"report": report});
-    if query.publish {
-        answer["publish"] = publish_answer(&state, report.id).await?;
-    }
-    Ok((StatusCode::CREATED, Json(answer)))
+    let publish = match query.publish {
+        true => Some(publish_answer(&state, report.id).await?),
+        false => None,
+    };
+    Ok((StatusCode::CREATED, Json(ReportCreated { report, publish })))
 }
 
 /// `GET /api/v1/reports/{id}`: the report without its HTML.
+#[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports", params(("id" = i64, Path, description = "report id")),
+    responses((status = 200, description = "The report's metadata and publish state.", body = ReportMeta), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn get_report(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportMeta>, ApiError> {
     let report = state
         .store()
@@ -223,42 +239,75 @@ pub async fn get_report(
 }
 
 /// `POST /api/v1/reports/{id}/publish`: 202 with the job, or 409 with the reason it was refused.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/publish", tag = "reports", params(("id" = i64, Path, description = "report id")),
+    responses((status = 202, description = "Publishing is queued.", body = PublishAnswer), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
 pub async fn post_publish(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiPath(id): ApiPath<ReportId>,
+) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
     Ok((StatusCode::ACCEPTED, Json(publish(&state, id).await?)))
 }
 
 /// *Publish to IT Glue*: the queued job, or a 409 error with the reason it was refused.
-pub async fn publish(state: &ApiState, id: ReportId) -> Result<Value, ApiError> {
+pub async fn publish(state: &ApiState, id: ReportId) -> Result<PublishAnswer, ApiError> {
     let answer = publish_answer(state, id).await?;
-    if answer["refused"].is_string() {
+    if let Some(reason) = &answer.refused {
         return Err(ApiError::new(
             ErrorCode::Conflict,
-            format!(
-                "publishing report {id} refused: {}",
-                answer["refused"].as_str().unwrap_or_default()
-            ),
+            format!("publishing report {id} refused: {reason}"),
         ));
     }
     Ok(answer)
 }
 
-async fn publish_answer(state: &ApiState, id: ReportId) -> Result<Value, ApiError> {
+/// What a stored report answers: the report, and the publish outcome when publishing was asked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportCreated {
+    /// The report (without its HTML).
+    pub report: ReportMeta,
+    /// The publish outcome; only when `publish` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishAnswer>,
+}
+
+/// The outcome of asking to publish: `pending` with the job, or `refused` with the reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishAnswer {
+    /// `pending` (a publish job is queued) or `refused`.
+    #[schema(value_type = PublishState)]
+    pub state: &'static str,
+    /// The queued publish job (when `pending`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
+    /// Why publishing was refused (when `refused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+async fn publish_answer(state: &ApiState, id: ReportId) -> Result<PublishAnswer, ApiError> {
     let outcome = reports::request_publish(state.store(), state.config(), id, state.now())
         .await
         .map_err(report_error)?;
     Ok(match outcome {
-        PublishRequest::Queued { job_id } => json!({"state": "pending", "job_id": job_id}),
-        PublishRequest::Refused { reason } => json!({"state": "refused", "refused": reason}),
+        PublishRequest::Queued { job_id } => PublishAnswer {
+            state: "pending",
+            job_id: Some(job_id),
+            refused: None,
+        },
+        PublishRequest::Refused { reason } => PublishAnswer {
+            state: "refused",
+            job_id: None,
+            refused: Some(reason),
+        },
     })
 }
 
 /// `GET /api/v1/reports/{id}/download`: the HTML as an attachment, in a script-free sandbox.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/download", tag = "reports", params(("id" = i64, Path, description = "report id")),
+    responses((status = 200, description = "The report's HTML as an attachment, in a script-free sandbox.", body = String, content_type = "text/html"), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn get_download(
     State(state): State<ApiState>,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Response, ApiError> {
     report_response(&state, id, true).await
 }

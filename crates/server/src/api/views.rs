@@ -24,7 +24,7 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 
 /// A tracked incident and the ticket it owns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentView {
     /// Alert key.
     pub key: String,
@@ -66,7 +66,7 @@ impl From<Incident> for IncidentView {
 }
 
 /// An integration event with its catalogue name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventView {
     /// Store id.
     pub id: i64,
@@ -83,6 +83,7 @@ pub struct EventView {
     /// Message.
     pub message: String,
     /// Details.
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
@@ -104,13 +105,14 @@ impl From<Event> for EventView {
 }
 
 /// A job as the queue listing shows it (no lease token).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     /// Job id.
     pub id: i64,
     /// Kind.
     pub kind: String,
     /// `queued`, `running`, `done` or `dead`.
+    #[schema(value_type = JobState)]
     pub state: String,
     /// Incident key it is serialised on.
     pub serial_key: Option<String>,
@@ -143,7 +145,7 @@ impl From<Job> for JobView {
 }
 
 /// The work queue: counts, then the queued, running and dead jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueView {
     /// Counts per state.
     pub depth: QueueDepth,
@@ -152,7 +154,7 @@ pub struct QueueView {
 }
 
 /// A stored alert (without its payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlertView {
     /// Store id.
     pub id: i64,
@@ -169,6 +171,7 @@ pub struct AlertView {
     /// Received.
     pub received_at: DateTime<Utc>,
     /// `queued`, `processed` or `unrouted`.
+    #[schema(value_type = AlertState)]
     pub state: String,
     /// The `[[routes]]` entry that matched the alert, once routed by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,7 +205,7 @@ impl From<Alert> for AlertView {
 }
 
 /// A configured client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientView {
     /// Name.
     pub name: String,
@@ -221,11 +224,12 @@ pub struct ClientView {
 }
 
 /// A configured source (never its password).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceView {
     /// Name.
     pub name: String,
     /// `netwrix-auditor`, `webhook` or `alertmanager`.
+    #[schema(value_type = SourceKindName)]
     pub kind: String,
     /// Integration API URL (netwrix-auditor).
     pub url: Option<String>,
@@ -235,6 +239,18 @@ pub struct SourceView {
     pub certificate_pinned: bool,
     /// Default client.
     pub client: Option<String>,
+}
+
+/// The kinds of source, as [`SourceView::kind`] spells them.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKindName {
+    /// A Netwrix Auditor Integration API.
+    NetwrixAuditor,
+    /// The native webhook.
+    Webhook,
+    /// Prometheus Alertmanager.
+    Alertmanager,
 }
 
 /// Tracked incidents, optionally of one client.
@@ -256,8 +272,9 @@ pub async fn incidents(
 }
 
 /// Filters of the event listing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only this event id.
     pub code: Option<u32>,
@@ -266,6 +283,7 @@ pub struct EventQuery {
     /// Only events at or after: a duration back from now (`24h`) or an RFC 3339 time.
     pub since: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -361,10 +379,12 @@ pub async fn retry_job(
 }
 
 /// Filters of the alert listing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// `queued`, `processed` or `unrouted`.
+    #[param(value_type = Option<AlertState>)]
     pub state: Option<String>,
     /// Only this client.
     pub client: Option<String>,
@@ -372,7 +392,8 @@ pub struct AlertQuery {
     pub source: Option<String>,
     /// Only ids greater than this (paging).
     pub after: Option<i64>,
-    /// At most this many.
+    /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

@@ -532,13 +532,12 @@ pub async fn generate_report(
     };
     match crate::api::reports::generate(&state, body).await {
         Ok(answer) => {
-            let id = answer["report"]["id"].as_i64().unwrap_or_default();
-            let publish = match answer.get("publish") {
-                Some(publish) if publish["refused"].is_string() => format!(
-                    " Publishing was refused: {}",
-                    publish["refused"].as_str().unwrap_or_default()
-                ),
-                Some(_) => " Publishing to IT Glue is queued.".to_string(),
+            let id = answer.report.id;
+            let publish = match &answer.publish {
+                Some(publish) => match &publish.refused {
+                    Some(reason) => format!(" Publishing was refused: {reason}"),
+                    None => " Publishing to IT Glue is queued.".to_string(),
+                },
                 None => String::new(),
             };
             action.done(

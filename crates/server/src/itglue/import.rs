@@ -75,7 +75,7 @@ impl ImportProgress for NoProgress {
 }
 
 /// What an import stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     /// Instance name.
     pub instance: String,

@@ -22,10 +22,11 @@ use crate::api::error::{ApiError, ErrorCode};
 pub const FIELD_STATUS: &str = "status";
 
 /// The webhook payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertmanagerPayload {
     /// Must be `"4"`.
+    #[schema(value_type = PayloadVersion)]
     pub version: String,
     /// The receiver that sent the notification.
     #[serde(default)]
@@ -34,6 +35,7 @@ pub struct AlertmanagerPayload {
     #[serde(default)]
     pub status: String,
     /// The alerts of the group.
+    #[schema(min_items = 1)]
     pub alerts: Vec<AlertmanagerAlert>,
     /// Group key.
     #[serde(default)]
@@ -50,10 +52,11 @@ pub struct AlertmanagerPayload {
 }
 
 /// One alert of the payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertmanagerAlert {
     /// `firing` or `resolved`.
+    #[schema(value_type = AlertStatus)]
     pub status: String,
     /// Labels; `alertname` is required.
     pub labels: BTreeMap<String, String>,
@@ -61,6 +64,7 @@ pub struct AlertmanagerAlert {
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     /// When it started firing (RFC 3339).
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// When it was resolved (RFC 3339; year 1 while firing).
     #[serde(default)]
@@ -69,7 +73,26 @@ pub struct AlertmanagerAlert {
     #[serde(default, rename = "generatorURL")]
     pub generator_url: Option<String>,
     /// Alertmanager's stable id of the label set.
+    #[schema(min_length = 1, max_length = 255)]
     pub fingerprint: String,
+}
+
+/// The webhook payload versions the intake takes.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum PayloadVersion {
+    /// Alertmanager's version 4.
+    #[serde(rename = "4")]
+    V4,
+}
+
+/// What an alert of the payload says.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    /// It fires.
+    Firing,
+    /// It stopped.
+    Resolved,
 }
 
 impl AlertmanagerPayload {

@@ -15,7 +15,7 @@ mod netwrix;
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,12 +25,14 @@ use mspbridge_core::config::{Config, SourceConfig, SourceKind};
 use mspbridge_store::Store;
 use serde::{Deserialize, Serialize};
 
-pub use alertmanager::{AlertmanagerAlert, AlertmanagerPayload};
+pub use alertmanager::{AlertStatus, AlertmanagerAlert, AlertmanagerPayload, PayloadVersion};
 pub use native::{NativeAlert, NativeDetail, NativeRecord};
 pub use netwrix::{accept_netwrix, NetwrixAlertRequest};
 
 use super::body::JsonBody;
 use super::error::{ApiError, ErrorCode};
+use super::extract::ApiQuery;
+use super::openapi::{BadRequest, PayloadTooLarge, RateLimited, Unauthorized, Unavailable};
 use super::rate::IntakePermit;
 use super::state::ApiState;
 use crate::engine::{self, EngineError};
@@ -39,7 +41,7 @@ use crate::engine::{self, EngineError};
 pub const MAX_ID_CHARS: usize = 255;
 
 /// The answer to an accepted alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// The alert's store id (the existing one for a duplicate).
     pub id: i64,
@@ -48,7 +50,7 @@ pub struct Accepted {
 }
 
 /// The answer to an Alertmanager notification: one entry per alert, in payload order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AcceptedBatch {
     /// Outcome per alert.
     pub alerts: Vec<Accepted>,
@@ -214,6 +216,8 @@ fn accepted_response<T: Serialize>(body: T) -> Response {
 }
 
 /// `POST /api/v1/alerts`.
+#[utoipa::path(post, path = "/api/v1/alerts", tag = "intake", request_body = NativeAlert,
+    responses((status = 202, description = "Stored durably (or already stored: duplicate = true).", body = Accepted), BadRequest, Unauthorized, PayloadTooLarge, RateLimited, Unavailable))]
 pub async fn post_native(
     _: IntakePermit,
     State(state): State<ApiState>,
@@ -226,6 +230,8 @@ pub async fn post_native(
 }
 
 /// `POST /api/v1/alerts/netwrix`.
+#[utoipa::path(post, path = "/api/v1/alerts/netwrix", tag = "intake", request_body = NetwrixAlertRequest,
+    responses((status = 202, description = "Stored durably (or already stored); the activity record is fetched later.", body = Accepted), BadRequest, Unauthorized, PayloadTooLarge, RateLimited, Unavailable))]
 pub async fn post_netwrix(
     _: IntakePermit,
     State(state): State<ApiState>,
@@ -237,8 +243,9 @@ pub async fn post_netwrix(
 }
 
 /// Query of `POST /api/v1/alerts/alertmanager`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertmanagerQuery {
     /// The alertmanager source; optional when only one is configured.
     pub source: Option<String>,
@@ -249,10 +256,12 @@ pub struct AlertmanagerQuery {
 /// Over the intake rate limit the answer is `503` with `Retry-After`, not the other intakes'
 /// `429`: Alertmanager retries a 5xx with backoff, but takes a 429 as a permanent failure and
 /// drops the notification until the group's next interval.
+#[utoipa::path(post, path = "/api/v1/alerts/alertmanager", tag = "intake", params(AlertmanagerQuery), request_body = AlertmanagerPayload,
+    responses((status = 202, description = "Every alert of the notification stored (or already stored).", body = AcceptedBatch), BadRequest, Unauthorized, PayloadTooLarge, Unavailable))]
 pub async fn post_alertmanager(
     permit: Result<IntakePermit, ApiError>,
     State(state): State<ApiState>,
-    query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<AlertmanagerQuery>,
     JsonBody(body): JsonBody<AlertmanagerPayload>,
 ) -> Result<Response, ApiError> {
     if let Err(error) = permit {
@@ -262,8 +271,6 @@ pub async fn post_alertmanager(
         }
         return Ok(response);
     }
-    let Query(query) =
-        query.map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))?;
     let source = resolve_source(
         state.config(),
         query.source.as_deref(),

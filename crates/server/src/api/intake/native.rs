@@ -15,19 +15,23 @@ use super::{check_client, check_id, check_value, parse_time, resolve_source};
 use crate::api::error::ApiError;
 
 /// Body of `POST /api/v1/alerts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeAlert {
     /// A configured source name.
+    #[schema(min_length = 1, max_length = 255)]
     pub source: String,
     /// The source's id of this occurrence; repeats are acknowledged as duplicates.
+    #[schema(min_length = 1, max_length = 255)]
     pub alert_id: String,
     /// The alert's type, e.g. `Password Reset`.
+    #[schema(min_length = 1, max_length = 255)]
     pub alert_name: String,
     /// A configured client, when the sender knows it.
     #[serde(default)]
     pub client: Option<String>,
     /// When it happened (RFC 3339).
+    #[schema(format = DateTime)]
     pub occurred_at: String,
     /// Activity records; the first one fills the ticket templates.
     #[serde(default)]
@@ -38,7 +42,7 @@ pub struct NativeAlert {
 }
 
 /// One activity record of a native alert.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeRecord {
     /// Account that acted.
@@ -77,11 +81,12 @@ pub struct NativeRecord {
 }
 
 /// One changed property.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeDetail {
     /// Property name.
     #[serde(alias = "PropertyName")]
+    #[schema(min_length = 1, max_length = 255)]
     pub property: String,
     /// Value before.
     #[serde(default, alias = "Before")]

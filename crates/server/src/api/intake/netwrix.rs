@@ -19,12 +19,14 @@ use super::{accept, check_id, resolve_source, Accepted};
 use crate::api::error::ApiError;
 
 /// Body of `POST /api/v1/alerts/netwrix`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetwrixAlertRequest {
     /// Auditor's AlertID.
+    #[schema(min_length = 1, max_length = 255)]
     pub alert_id: String,
     /// Auditor's RecordID (the activity record's RID).
+    #[schema(min_length = 1, max_length = 255)]
     pub record_id: String,
     /// The netwrix-auditor source; optional when only one is configured.
     #[serde(default)]
