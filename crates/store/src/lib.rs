@@ -51,6 +51,7 @@ pub mod conformance;
 mod copy;
 mod error;
 mod group_commit;
+mod inspect;
 pub mod inventory;
 pub mod model;
 mod port;
@@ -62,6 +63,7 @@ use std::sync::Arc;
 
 pub use async_trait::async_trait;
 pub use error::StoreError;
+pub use inspect::{inspect_database, DatabaseStatus};
 pub use inventory::InventoryStore;
 pub use model::*;
 pub use port::Store;

@@ -3,52 +3,15 @@
 //! sets it), plus what only PostgreSQL does: several stores (processes) on one database.
 //!
 //! Without the variable the tests say so and pass, except under CI (`CI` set), where a missing
-//! database is a failure: the suite must never pass there without having run.
+//! database is a failure: the suite must never pass there without having run
+//! ([`conformance::fresh_postgres_url`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mspbridge_store::{conformance, open_store, NewAlert, NewJob, Store, StoreError};
 
-/// The environment variable naming the test cluster.
-const URL_VAR: &str = "MSPBRIDGE_TEST_POSTGRES_URL";
-
-/// The server URL, or `None` (with a note) when PostgreSQL tests cannot run here.
-fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "{URL_VAR} is not set under CI: the PostgreSQL suite must run (scripts/test starts a \
-             cluster and sets it)"
-        ),
-        _ => {
-            eprintln!("skipped: set {URL_VAR}=postgres://… to run the PostgreSQL store tests");
-            None
-        }
-    }
-}
-
-/// A URL for a new, empty schema of the test database.
-async fn fresh_url() -> Option<String> {
-    let url = server_url()?;
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = open_admin(&url).await;
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("create a test schema");
-    admin.close().await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{separator}options[search_path]={schema}"))
-}
-
-async fn open_admin(url: &str) -> sqlx::PgPool {
-    sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .expect("connect to the test PostgreSQL server")
-}
+use conformance::fresh_postgres_url as fresh_url;
 
 async fn fresh_store() -> Option<(Arc<dyn Store>, ())> {
     let url = fresh_url().await?;
@@ -296,4 +259,27 @@ async fn a_schedule_runs_once_per_cluster() {
     for store in stores {
         store.close().await;
     }
+}
+
+/// `check` looks at a database without changing it: an empty one has no schema, an opened one
+/// is current, and a wrong password is an error that does not echo it.
+#[tokio::test]
+async fn inspecting_a_database_changes_nothing_and_hides_the_password() {
+    let Some(url) = fresh_url().await else {
+        return;
+    };
+    let status = mspbridge_store::inspect_database(&url).await.unwrap();
+    assert_eq!(status.applied, 0, "nothing is created by looking");
+    assert!(status.needs_migration());
+    let store = open_store(&url).await.unwrap();
+    let status = mspbridge_store::inspect_database(&url).await.unwrap();
+    assert!(!status.needs_migration(), "{status:?}");
+    assert_eq!(status.applied, store.schema_version().await.unwrap());
+    store.close().await;
+
+    let error = mspbridge_store::inspect_database("postgres://nobody:hunter2@127.0.0.1:1/db")
+        .await
+        .unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(!format!("{error:?}").contains("hunter2"));
 }

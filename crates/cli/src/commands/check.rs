@@ -65,7 +65,7 @@ pub async fn run(config_path: &Path, args: CheckArgs) -> Result<ExitCode> {
 }
 
 async fn check_connections(config: &Config) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
+    let mut outcomes = vec![check_database(config).await];
     if let Some(connectwise) = &config.connectwise {
         outcomes.extend(check_connectwise(config, connectwise).await);
     }
@@ -80,6 +80,32 @@ async fn check_connections(config: &Config) -> Vec<Outcome> {
         });
     }
     outcomes
+}
+
+/// The database: reachable, credentials accepted, schema current (nothing is created or changed).
+async fn check_database(config: &Config) -> Outcome {
+    let database = &config.server.database;
+    let result = match mspbridge_store::inspect_database(database.expose()).await {
+        Ok(status) if status.applied == 0 => Ok(format!(
+            "{} has no schema yet; `mspbridge migrate` or `serve` creates it",
+            status.location
+        )),
+        Ok(status) if status.needs_migration() => Err(anyhow!(
+            "{} is at schema version {} of {}; run `mspbridge migrate` (server.database)",
+            status.location,
+            status.applied,
+            status.latest
+        )),
+        Ok(status) => Ok(format!(
+            "{} reachable, schema version {} (current)",
+            status.location, status.applied
+        )),
+        Err(error) => Err(anyhow!("{error} (server.database)")),
+    };
+    Outcome {
+        what: "database".to_string(),
+        result,
+    }
 }
 
 async fn check_connectwise(config: &Config, connectwise: &ConnectWiseConfig) -> Vec<Outcome> {

@@ -167,6 +167,42 @@ where
     job_queue_matches_reference_model(&fresh).await;
 }
 
+/// The environment variable naming the PostgreSQL server tests run against
+/// (`postgres://user@host:port/database`); `scripts/test` starts a throw-away cluster and sets it.
+pub const POSTGRES_URL_VAR: &str = "MSPBRIDGE_TEST_POSTGRES_URL";
+
+/// A URL for a new, empty schema of the test PostgreSQL database, so tests run side by side.
+/// `None`, with a note on stderr, when [`POSTGRES_URL_VAR`] is not set; under CI (`CI` set) that
+/// panics instead, so PostgreSQL tests never pass there without having run.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let url = match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "{POSTGRES_URL_VAR} is not set under CI: the PostgreSQL tests must run \
+             (scripts/test starts a cluster and sets it)"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: set {POSTGRES_URL_VAR}=postgres://… to run the PostgreSQL tests"
+            );
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create a test schema");
+    admin.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options[search_path]={schema}"))
+}
+
 /// A fixed instant `seconds` after 2026-01-01T00:00:00Z.
 pub fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(seconds)

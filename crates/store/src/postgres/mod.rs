@@ -176,7 +176,7 @@ fn bump(changes: &std::sync::Weak<watch::Sender<u64>>) {
     }
 }
 
-fn location_of(options: &PgConnectOptions) -> String {
+pub(crate) fn location_of(options: &PgConnectOptions) -> String {
     format!(
         "postgres://{}:{}/{}",
         options.get_host(),
@@ -187,7 +187,7 @@ fn location_of(options: &PgConnectOptions) -> String {
 
 /// Drops anything a connect error could echo of the URL: sqlx's configuration errors may quote
 /// it, so they are replaced by a plain sentence.
-fn scrub(error: sqlx::Error) -> sqlx::Error {
+pub(crate) fn scrub(error: sqlx::Error) -> sqlx::Error {
     match error {
         sqlx::Error::Configuration(_) => {
             sqlx::Error::Configuration("the connection settings were refused".into())
