@@ -455,6 +455,7 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
     }
     let children = Arc::new(Mutex::new(children));
     let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let started = std::time::Instant::now();
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -514,6 +515,7 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         sender.await.unwrap();
     }
     assert_eq!(accepted.lock().await.len(), ALERTS);
+    println!("storm acknowledged after {:?}", started.elapsed());
 
     let store = mspbridge_store::open_store(&database).await.unwrap();
     let mut settled = false;
@@ -532,6 +534,7 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         child.wait().ok();
     }
     store.close().await;
+    println!("storm settled after {:?}", started.elapsed());
     assert!(
         settled,
         "the processes did not finish the storm; see {}",

@@ -41,7 +41,10 @@ async fn contents(store: &Arc<dyn Store>) -> String {
         .list_alerts(AlertFilter::default(), 100_000)
         .await
         .unwrap();
-    let jobs = store.list_jobs(JobFilter::default(), 100_000).await.unwrap();
+    let jobs = store
+        .list_jobs(JobFilter::default(), 100_000)
+        .await
+        .unwrap();
     let incidents = store
         .list_incidents(IncidentFilter::default())
         .await

@@ -67,11 +67,14 @@ async fn commit_groups<S: BatchIntake>(
                 // Nothing of the group was committed. Retry alone so each caller gets the error
                 // that belongs to its own alert (and the others are not held hostage by it).
                 for (alert, reply) in alerts.iter().zip(replies) {
-                    let outcome = store.accept_slice(std::slice::from_ref(alert)).await.and_then(|mut one| {
-                        one.pop().ok_or_else(|| {
-                            StoreError::Corrupt("accepting one alert gave no outcome".into())
-                        })
-                    });
+                    let outcome = store
+                        .accept_slice(std::slice::from_ref(alert))
+                        .await
+                        .and_then(|mut one| {
+                            one.pop().ok_or_else(|| {
+                                StoreError::Corrupt("accepting one alert gave no outcome".into())
+                            })
+                        });
                     let _ = reply.send(outcome);
                 }
             }

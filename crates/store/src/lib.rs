@@ -62,17 +62,17 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use async_trait::async_trait;
+pub use copy::{copy_sqlite_to_postgres, CopyReport};
 pub use error::StoreError;
 pub use inspect::{inspect_database, DatabaseStatus};
 pub use inventory::InventoryStore;
 pub use model::*;
 pub use port::Store;
+pub use postgres::{redact_url, PostgresStore, WORK_CHANNEL};
 pub use reports::{
     NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta,
     ReportSource, ReportStore, PUBLISH_REPORT_JOB,
 };
-pub use copy::{copy_sqlite_to_postgres, CopyReport};
-pub use postgres::{redact_url, PostgresStore, WORK_CHANNEL};
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `database_url` and applies migrations.

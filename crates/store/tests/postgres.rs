@@ -45,7 +45,10 @@ async fn passwords_never_reach_errors() {
     assert!(matches!(&error, StoreError::Open { .. }), "got {error:?}");
     let message = error.to_string();
     assert!(message.contains("127.0.0.1:1/mspbridge"), "{message}");
-    assert!(!message.contains("hunter2"), "the password leaked: {message}");
+    assert!(
+        !message.contains("hunter2"),
+        "the password leaked: {message}"
+    );
     assert!(!format!("{error:?}").contains("hunter2"));
 
     let error = open_store("postgres://mspbridge:hunter2@[::1/x")
@@ -91,7 +94,10 @@ async fn three_processes_share_intake_and_jobs_without_overlap() {
     for task in tasks {
         let outcome = task.await.unwrap();
         if outcome.is_new() {
-            assert!(accepted.insert(outcome.alert_id()), "an id handed out twice");
+            assert!(
+                accepted.insert(outcome.alert_id()),
+                "an id handed out twice"
+            );
         }
     }
     assert_eq!(accepted.len(), 300, "each source id stored once");
@@ -176,7 +182,10 @@ async fn a_dead_holders_lease_passes_to_another_process() {
         .await
         .unwrap();
     let lease = Duration::from_secs(30);
-    let held = first.claim_jobs("a", conformance::at(1), lease, 5).await.unwrap();
+    let held = first
+        .claim_jobs("a", conformance::at(1), lease, 5)
+        .await
+        .unwrap();
     assert_eq!(held.len(), 1);
     // The holder's connections vanish as a killed process's would.
     first.close().await;
@@ -185,16 +194,25 @@ async fn a_dead_holders_lease_passes_to_another_process() {
         .await
         .unwrap()
         .is_empty());
-    let taken = second.claim_jobs("b", conformance::at(31), lease, 5).await.unwrap();
+    let taken = second
+        .claim_jobs("b", conformance::at(31), lease, 5)
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!((taken[0].id, taken[0].attempts), (job.id, 2));
     let stale = held[0].lease_token.as_deref().unwrap();
     assert!(matches!(
-        second.complete_job(job.id, stale, conformance::at(32)).await,
+        second
+            .complete_job(job.id, stale, conformance::at(32))
+            .await,
         Err(StoreError::LeaseLost { .. })
     ));
     second
-        .complete_job(job.id, taken[0].lease_token.as_deref().unwrap(), conformance::at(32))
+        .complete_job(
+            job.id,
+            taken[0].lease_token.as_deref().unwrap(),
+            conformance::at(32),
+        )
         .await
         .unwrap();
     second.close().await;
@@ -254,7 +272,10 @@ async fn a_schedule_runs_once_per_cluster() {
         for task in tasks {
             winners += usize::from(task.await.unwrap());
         }
-        assert_eq!(winners, 1, "round {round}: exactly one process runs the schedule");
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one process runs the schedule"
+        );
     }
     for store in stores {
         store.close().await;

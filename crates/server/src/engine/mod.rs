@@ -178,7 +178,6 @@ async fn work_from_other_processes(signal: &mut Option<watch::Receiver<u64>>) {
         *signal = None;
     }
     std::future::pending::<()>().await
-
 }
 
 impl Engine {

@@ -182,9 +182,7 @@ pub async fn fresh_postgres_url() -> Option<String> {
              (scripts/test starts a cluster and sets it)"
         ),
         _ => {
-            eprintln!(
-                "skipped: set {POSTGRES_URL_VAR}=postgres://… to run the PostgreSQL tests"
-            );
+            eprintln!("skipped: set {POSTGRES_URL_VAR}=postgres://… to run the PostgreSQL tests");
             return None;
         }
     };

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use sqlx::postgres::PgRow;
 
 use super::{
-    col, count, from_micros, json_text, micros, notify_work, parse_json, PostgresStore,
-    INTAKE_LOCK,
+    col, count, from_micros, json_text, micros, notify_work, parse_json, PostgresStore, INTAKE_LOCK,
 };
 use crate::error::StoreError;
 use crate::model::*;

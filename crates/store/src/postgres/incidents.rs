@@ -100,11 +100,12 @@ async fn upsert_in(tx: &mut PgConnection, incident: &Incident) -> Result<i64, St
         .await
         .map_err(StoreError::db(action))?;
     if done.rows_affected() == 0 {
-        let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
-            .bind(&incident.key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db(action))?;
+        let actual: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
+                .bind(&incident.key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
         return Err(conflict(actual));
     }
     if let Some(ticket_id) = incident.ticket_id {
@@ -152,7 +153,10 @@ pub(super) async fn commit_decisions(
     let mut tx = store.write(action).await?;
     lock_serial_keys(
         &mut tx,
-        batch.jobs.iter().filter_map(|job| job.serial_key.as_deref()),
+        batch
+            .jobs
+            .iter()
+            .filter_map(|job| job.serial_key.as_deref()),
     )
     .await?;
     let mut alerts: Vec<&AlertOutcome> = batch.alerts.iter().collect();
@@ -325,11 +329,12 @@ pub(super) async fn delete(
         .await
         .map_err(StoreError::db(action))?;
     if done.rows_affected() == 0 {
-        let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db(action))?;
+        let actual: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
         return Err(StoreError::Conflict {
             key: key.to_string(),
             expected: version,

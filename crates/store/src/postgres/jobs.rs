@@ -56,7 +56,11 @@ pub(super) async fn enqueue_batch(
     }
     let action = "enqueuing jobs";
     let mut tx = store.write(action).await?;
-    lock_serial_keys(&mut tx, jobs.iter().filter_map(|job| job.serial_key.as_deref())).await?;
+    lock_serial_keys(
+        &mut tx,
+        jobs.iter().filter_map(|job| job.serial_key.as_deref()),
+    )
+    .await?;
     let mut stored = Vec::with_capacity(jobs.len());
     for job in &jobs {
         stored.push(enqueue_in(&mut tx, job).await?);

@@ -202,7 +202,14 @@ impl ReportStore for PostgresStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
-        claim(self, KindFilter::AllButReports, worker_id, now, lease, limit).await
+        claim(
+            self,
+            KindFilter::AllButReports,
+            worker_id,
+            now,
+            lease,
+            limit,
+        )
+        .await
     }
 }
-
