@@ -28,8 +28,11 @@ enum Kind {
 
 use Kind::{Bool, Int, Text};
 
+/// A table's name, its columns, and its identity column if it has one.
+type Table = (&'static str, &'static [(&'static str, Kind)], Option<&'static str>);
+
 /// Every table with its columns, parents before children; the identity column, if any.
-const TABLES: &[(&str, &[(&str, Kind)], Option<&str>)] = &[
+const TABLES: &[Table] = &[
     (
         "alerts",
         &[
