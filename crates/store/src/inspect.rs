@@ -44,13 +44,23 @@ pub async fn inspect_database(database_url: &str) -> Result<DatabaseStatus, Stor
             location: location.clone(),
             source: crate::postgres::scrub(source),
         })?;
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT CASE WHEN to_regclass('_sqlx_migrations') IS NULL THEN 0 ELSE \
-             (SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success) END",
-        )
-        .fetch_one(&mut connection)
-        .await
-        .map_err(StoreError::db("reading the schema version"))?;
+        let action = "reading the schema version";
+        // Two statements: a query naming a table that does not exist fails to parse at all.
+        let migrated: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&mut connection)
+                .await
+                .map_err(StoreError::db(action))?;
+        let applied: i64 = if migrated {
+            sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+            )
+            .fetch_one(&mut connection)
+            .await
+            .map_err(StoreError::db(action))?
+        } else {
+            0
+        };
         let _ = connection.close().await;
         Ok(DatabaseStatus {
             location,
@@ -85,14 +95,23 @@ pub async fn inspect_database(database_url: &str) -> Result<DatabaseStatus, Stor
                 location: path.to_string(),
                 source,
             })?;
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations') \
-             THEN (SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = 1) \
-             ELSE 0 END",
+        let action = "reading the schema version";
+        let migrated: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_sqlx_migrations')",
         )
         .fetch_one(&mut connection)
         .await
-        .map_err(StoreError::db("reading the schema version"))?;
+        .map_err(StoreError::db(action))?;
+        let applied: i64 = if migrated {
+            sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = 1",
+            )
+            .fetch_one(&mut connection)
+            .await
+            .map_err(StoreError::db(action))?
+        } else {
+            0
+        };
         let _ = connection.close().await;
         Ok(DatabaseStatus {
             location: path.to_string(),
