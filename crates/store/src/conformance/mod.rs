@@ -55,10 +55,8 @@ pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_roun
 /// the store's database alive (a temporary directory, a schema) until the test ends, or `None`
 /// when the backend is not available here (the check then returns at once; `$fresh` decides
 /// whether that is allowed, and panics where it is not, e.g. in CI).
-///
-/// ```ignore
-/// mspbridge_store::conformance_suite!(fresh_store);
-/// ```
+/// A backend's test file writes `mspbridge_store::conformance_suite!(fresh_store);` at its top
+/// level (see `tests/sqlite.rs` and `tests/postgres.rs`).
 #[macro_export]
 macro_rules! conformance_suite {
     ($fresh:path) => {
