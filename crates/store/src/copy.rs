@@ -29,7 +29,11 @@ enum Kind {
 use Kind::{Bool, Int, Text};
 
 /// A table's name, its columns, and its identity column if it has one.
-type Table = (&'static str, &'static [(&'static str, Kind)], Option<&'static str>);
+type Table = (
+    &'static str,
+    &'static [(&'static str, Kind)],
+    Option<&'static str>,
+);
 
 /// Every table with its columns, parents before children; the identity column, if any.
 const TABLES: &[Table] = &[
