@@ -527,6 +527,9 @@ async fn pruned_space_is_given_back() {
         pruned.rows.contains(&("alerts".to_string(), 10)),
         "{pruned:?}"
     );
+    store.close().await;
+}
+
 /// `check` looks at a SQLite database without creating or changing it.
 #[tokio::test]
 async fn inspecting_a_sqlite_database_changes_nothing() {

@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 
 use super::{
     col, count, from_micros, jobs, json_text, lock_serial_keys, micros, notify_work,
-    opt_from_micros, parse_json, records, PostgresStore,
+    opt_from_micros, parse_json, records, rollups, PostgresStore,
 };
 use crate::error::StoreError;
 use crate::model::*;
@@ -161,19 +161,20 @@ pub(super) async fn commit_decisions(
     .await?;
     let mut alerts: Vec<&AlertOutcome> = batch.alerts.iter().collect();
     alerts.sort_by_key(|outcome| outcome.id);
+    let mut increments = rollups::Increments::default();
     for outcome in alerts {
-        let done = sqlx::query(
+        let decided: Option<(String, i64, String)> = sqlx::query_as(
             "UPDATE alerts SET state = $1, client = $2, payload = COALESCE($3, payload) \
-             WHERE id = $4 AND state = 'queued'",
+             WHERE id = $4 AND state = 'queued' RETURNING alert_name, occurred_at, payload",
         )
         .bind(outcome.state.as_str())
         .bind(&outcome.client)
         .bind(outcome.payload.as_ref().map(json_text))
         .bind(outcome.id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
-        if done.rows_affected() == 0 {
+        let Some((alert_name, occurred_at, payload)) = decided else {
             let current: Option<String> =
                 sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
                     .bind(outcome.id)
@@ -192,6 +193,21 @@ pub(super) async fn commit_decisions(
                     id: outcome.id.to_string(),
                 },
             });
+        };
+        // The report roll-ups count the alert in the same transaction that decides it, so a
+        // report never misses an alert retention forgot nor counts one twice.
+        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
+            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
+            // A stored payload that is not JSON still counts as an alert of its type.
+            let stored;
+            let payload = match &outcome.payload {
+                Some(payload) => payload,
+                None => {
+                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
+                    &stored
+                }
+            };
+            increments.alert(client, occurred_at, &alert_name, payload);
         }
     }
     let mut incidents: Vec<&Incident> = batch.incidents.iter().collect();
@@ -219,6 +235,9 @@ pub(super) async fn commit_decisions(
     for job in &batch.jobs {
         jobs::enqueue_in(&mut tx, job).await?;
     }
+    // Last, and in key order: the roll-up rows are the only ones two batches of different
+    // incidents share.
+    increments.write_in(&mut tx).await?;
     if !batch.jobs.is_empty() {
         notify_work(&mut tx).await?;
     }

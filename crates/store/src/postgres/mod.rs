@@ -20,7 +20,7 @@
 //!   every process `LISTEN`s and wakes its engine on the commit of another process.
 //! * **Once per cluster.** Schedulers use `compare_and_put_kv`, which locks the setting's row.
 //!
-//! # Schema (migrations/postgres/0001_initial.sql)
+//! # Schema (migrations/postgres/)
 //!
 //! The same tables and columns as the newest SQLite schema: times are BIGINT microseconds, JSON is
 //! compact text, so both backends decode alike and `migrate --to` copies rows as they are.
@@ -31,6 +31,8 @@ mod inventory;
 mod jobs;
 mod records;
 mod reports;
+mod retention;
+mod rollups;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -527,7 +529,11 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         policy: &RetentionPolicy,
     ) -> Result<PruneReport, StoreError> {
-        records::prune(self, now, policy).await
+        retention::prune(self, now, policy).await
+    }
+
+    async fn storage_stats(&self) -> Result<StorageStats, StoreError> {
+        retention::storage_stats(self).await
     }
 
     async fn get_kv(&self, key: &str) -> Result<Option<Value>, StoreError> {

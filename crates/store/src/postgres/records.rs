@@ -1,4 +1,4 @@
-//! Ticket requests, events, settings and retention on PostgreSQL.
+//! Ticket requests, events and settings on PostgreSQL (retention is in `retention`).
 //!
 //! `compare_and_put_kv` locks the setting's row (or, for an absent one, relies on the primary key
 //! refusing a second insert), which is what lets a scheduler run once per cluster: of several
@@ -7,9 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{
-    col, count, from_micros, incidents, json_text, micros, minus, parse_json, PostgresStore,
-};
+use super::{col, count, from_micros, json_text, micros, parse_json, rollups, PostgresStore};
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -97,7 +95,9 @@ pub(super) async fn append_event(
     store: &PostgresStore,
     event: NewEvent,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+    let action = "recording an event";
+    let mut tx = store.write(action).await?;
+    let id = sqlx::query_scalar(
         "INSERT INTO events (code, at, client, subject, message, details) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -107,9 +107,15 @@ pub(super) async fn append_event(
     .bind(&event.subject)
     .bind(&event.message)
     .bind(json_text(&event.details))
-    .fetch_one(&store.pool)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(StoreError::db("recording an event"))
+    .map_err(StoreError::db(action))?;
+    // The roll-up counts the event in the transaction that stores it.
+    let mut increments = rollups::Increments::default();
+    increments.event(&event);
+    increments.write_in(&mut tx).await?;
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(id)
 }
 
 pub(super) async fn list_events(
@@ -164,85 +170,6 @@ pub(super) async fn count_events_by_code(
     rows.into_iter()
         .map(|(code, n)| Ok((event_code(code)?, count(n))))
         .collect()
-}
-
-pub(super) async fn prune(
-    store: &PostgresStore,
-    now: DateTime<Utc>,
-    policy: &RetentionPolicy,
-) -> Result<PruneReport, StoreError> {
-    let mut report = PruneReport::default();
-    // One statement (one short transaction) each, so a large prune never holds up intake.
-    if let Some(keep) = policy.alerts.keep {
-        report.alerts += delete(
-            store,
-            "DELETE FROM alerts WHERE state = 'processed' AND received_at < $1",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(limit) = policy.alerts.limit {
-        report.alerts += delete(
-            store,
-            "DELETE FROM alerts WHERE state = 'processed' AND id <= \
-             (SELECT id FROM alerts WHERE state = 'processed' ORDER BY id DESC LIMIT 1 OFFSET $1)",
-            limit_offset(limit),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.ticket_requests.keep {
-        report.ticket_requests += delete(
-            store,
-            "DELETE FROM ticket_requests WHERE created_at < $1",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(limit) = policy.ticket_requests.limit {
-        report.ticket_requests += delete(
-            store,
-            "DELETE FROM ticket_requests WHERE external_xref IN \
-             (SELECT external_xref FROM ticket_requests \
-              ORDER BY created_at DESC, external_xref DESC OFFSET $1)",
-            limit_offset(limit),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.incidents {
-        let (incidents, history) = incidents::delete_older_than(store, minus(now, keep)).await?;
-        report.incidents += incidents;
-        report.incident_history += history;
-    }
-    if let Some(keep) = policy.events {
-        report.events += delete(
-            store,
-            "DELETE FROM events WHERE at < $1",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.done_jobs {
-        report.done_jobs += delete(
-            store,
-            "DELETE FROM jobs WHERE state = 'done' AND finished_at < $1",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    Ok(report)
-}
-
-fn limit_offset(limit: u64) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-async fn delete(store: &PostgresStore, sql: &'static str, bound: i64) -> Result<u64, StoreError> {
-    Ok(sqlx::query(sql)
-        .bind(bound)
-        .execute(&store.pool)
-        .await
-        .map_err(StoreError::db("pruning old records"))?
-        .rows_affected())
 }
 
 pub(super) async fn get_kv(store: &PostgresStore, key: &str) -> Result<Option<Value>, StoreError> {
