@@ -87,9 +87,23 @@ async fn contents(store: &Arc<dyn Store>) -> String {
         }
         found
     };
+    // The report roll-ups of every client, and the rows of every table retention bounds.
+    let clients: std::collections::BTreeSet<String> = alerts
+        .iter()
+        .filter_map(|alert| alert.client.clone())
+        .chain(events.iter().filter_map(|event| event.client.clone()))
+        .collect();
+    let first = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+    let mut rollups = Vec::new();
+    for client in &clients {
+        rollups.push(store.report_rollups(client, first, last).await.unwrap());
+    }
+    let table_rows = store.storage_stats().await.unwrap().rows;
     format!(
         "{alerts:?}\n{jobs:?}\n{incidents:?}\n{buffers:?}\n{history:?}\n{events:?}\n{reports:?}\n\
-         {html:?}\n{systems:?}\n{mappings:?}\n{directories:?}\n{tickets:?}\n{:?}",
+         {html:?}\n{systems:?}\n{mappings:?}\n{directories:?}\n{tickets:?}\n{rollups:?}\n\
+         {table_rows:?}\n{:?}",
         store.queue_depth().await.unwrap()
     )
 }
@@ -132,6 +146,10 @@ async fn migrate_to_postgres_copies_a_demo_database_and_refuses_a_non_empty_targ
     let before = contents(&sqlite).await;
     let after = contents(&postgres).await;
     assert!(before.len() > 1_000, "the demo left data behind");
+    assert!(
+        before.contains("kind: Type"),
+        "the demo counted report roll-ups"
+    );
     assert_eq!(before, after, "PostgreSQL holds exactly what SQLite held");
     assert_eq!(
         sqlite.get_kv("itglue.automap.last").await.unwrap(),

@@ -213,6 +213,17 @@ const TABLES: &[Table] = &[
         ],
         Some("id"),
     ),
+    (
+        "report_rollups",
+        &[
+            ("client", Text),
+            ("day", Text),
+            ("kind", Text),
+            ("name", Text),
+            ("count", Int),
+        ],
+        None,
+    ),
 ];
 
 /// Rows read and written per statement.
