@@ -82,8 +82,9 @@ enum Command {
     TestTicket(commands::test_ticket::TestTicketArgs),
     /// Convert the Netwrix add-on's ConnectWiseSettings.xml and ITSMSettings.xml into a configuration.
     ImportNetwrix(commands::import_netwrix::ImportNetwrixArgs),
-    /// Create or upgrade the database schema.
-    Migrate,
+    /// Create or upgrade the database schema; `--to postgres://…` copies the SQLite database into
+    /// an empty PostgreSQL database.
+    Migrate(commands::migrate::MigrateArgs),
     /// Run the whole product on this machine against the built-in simulators.
     Demo(commands::demo::DemoArgs),
     /// Run one simulator of an outside system, for trying the product or testing against it.
@@ -128,7 +129,7 @@ fn main() -> ExitCode {
             Command::Check(args) => commands::check::run(&config_path, args).await,
             Command::TestTicket(args) => commands::test_ticket::run(&config_path, args).await,
             Command::ImportNetwrix(args) => commands::import_netwrix::run(args),
-            Command::Migrate => commands::migrate::run(&config_path).await,
+            Command::Migrate(args) => commands::migrate::run(&config_path, args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Simulate(command) => commands::simulate::run(command).await,
             Command::Report(command) => commands::report::run(&config_path, command).await,

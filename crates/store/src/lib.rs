@@ -2,9 +2,10 @@
 //!
 //! The rest of the product talks to the [`Store`] port through an `Arc<dyn Store>` made
 //! by [`open_store`]; which database is behind it is chosen by the URL scheme. SQLite
-//! ([`SqliteStore`]) serves one process; a PostgreSQL implementation will be added
-//! beside it without touching callers, and both must pass the [`conformance`] suite
-//! (enabled with the `conformance` cargo feature).
+//! ([`SqliteStore`]) serves one process; PostgreSQL ([`PostgresStore`]) serves any number of
+//! processes sharing one database. Both pass the same [`conformance`] suite (enabled with the
+//! `conformance` cargo feature), and [`copy_sqlite_to_postgres`] moves an installation from the
+//! first to the second.
 //!
 //! # Invariants the store provides
 //!
@@ -47,10 +48,14 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod copy;
 mod error;
+mod group_commit;
+mod inspect;
 pub mod inventory;
 pub mod model;
 mod port;
+mod postgres;
 pub mod reports;
 pub mod rollup;
 mod sqlite;
@@ -58,10 +63,13 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use async_trait::async_trait;
+pub use copy::{copy_sqlite_to_postgres, CopyReport};
 pub use error::StoreError;
+pub use inspect::{inspect_database, DatabaseStatus};
 pub use inventory::InventoryStore;
 pub use model::*;
 pub use port::Store;
+pub use postgres::{redact_url, PostgresStore, WORK_CHANNEL};
 pub use reports::{
     NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta,
     ReportSource, ReportStore, PUBLISH_REPORT_JOB,
@@ -72,7 +80,7 @@ pub use sqlite::SqliteStore;
 /// Opens the store named by `database_url` and applies migrations.
 ///
 /// * `sqlite://path/to/mspbridge.db`, `sqlite:path`, `sqlite::memory:` — [`SqliteStore`];
-/// * `postgres://…` / `postgresql://…` — not available yet ([`StoreError::Unsupported`]).
+/// * `postgres://user:password@host:port/database?…` / `postgresql://…` — [`PostgresStore`].
 ///
 /// Errors never echo the URL itself, which for a server database may hold a password.
 ///
@@ -122,9 +130,7 @@ pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError
         .map(|(scheme, _)| scheme.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("sqlite") => Ok(Arc::new(SqliteStore::open(url).await?)),
-        Some("postgres") | Some("postgresql") => Err(StoreError::Unsupported(
-            "PostgreSQL support is not built yet".to_string(),
-        )),
+        Some("postgres") | Some("postgresql") => Ok(Arc::new(PostgresStore::open(url).await?)),
         Some(other) if !other.is_empty() => Err(StoreError::InvalidUrl(format!(
             "unknown database scheme {other:?}; expected sqlite:// or postgres://"
         ))),

@@ -627,9 +627,11 @@ impl PruneReport {
 /// Size of the database and rows per table, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageStats {
-    /// Bytes the database occupies (pages in use and free pages; for SQLite the main file).
+    /// Bytes the database occupies (pages in use and free pages; for SQLite the main file, for
+    /// PostgreSQL `pg_database_size`).
     pub database_bytes: u64,
-    /// Bytes in free pages, given back to the file system by incremental vacuum.
+    /// Bytes in free pages, given back to the file system by incremental vacuum (SQLite; always 0
+    /// on PostgreSQL, which keeps no cheap count of reusable space).
     pub free_bytes: u64,
     /// Rows per table, by table name, sorted by name.
     pub rows: Vec<(String, u64)>,

@@ -30,6 +30,12 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes connections cleanly; later calls fail.
     async fn close(&self);
+    /// A counter that moves whenever another process sharing the database may have accepted
+    /// alerts or enqueued jobs, so an engine can wake without polling; `None` when no other
+    /// process can write to this store's database (SQLite).
+    fn work_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 
     // ------------------------------------------------------------ alerts
 

@@ -15,61 +15,12 @@ async fn fresh_store() -> (Arc<dyn Store>, TempDir) {
     (store, dir)
 }
 
-macro_rules! conformance_tests {
-    ($($check:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() {
-                let (store, _dir) = fresh_store().await;
-                conformance::$check(store.clone()).await;
-                store.close().await;
-            }
-        )*
-    };
+/// [`fresh_store`] for the shared suite: SQLite is always available.
+async fn fresh_for_suite() -> Option<(Arc<dyn Store>, TempDir)> {
+    Some(fresh_store().await)
 }
 
-conformance_tests!(
-    lifecycle_ping_and_schema_version,
-    accept_dedups_on_source_and_id,
-    accept_batch,
-    alert_lifecycle_and_routing,
-    backoff_run_at_respected,
-    lease_exclusive_per_serial_key,
-    expired_lease_is_reclaimed,
-    lease_lost_after_expiry,
-    leases_of_a_gone_worker_are_expired_at_once,
-    dead_letter_and_retry,
-    retried_dead_job_respects_running_key,
-    idempotency_key_returns_existing,
-    fifo_per_serial_key,
-    enqueue_batch_like_one_by_one,
-    queue_depth_counts,
-    concurrent_claims_never_overlap,
-    incident_optimistic_conflict,
-    decisions_commit_all_or_nothing,
-    buffer_changes_with_its_incident,
-    correlation_history_window,
-    ticket_requests_are_idempotent,
-    retention_prunes_oldest_first,
-    retention_bounds_every_table,
-    events_filter_and_count,
-    kv_round_trip_and_compare,
-    systems_upsert_and_remove,
-    itglue_directory_import_scopes,
-    manual_mappings_survive_auto_replacement,
-);
-
-#[tokio::test]
-async fn job_queue_matches_reference_model() {
-    let dirs = std::sync::Mutex::new(Vec::new());
-    conformance::job_queue_matches_reference_model(|| {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("model.db").display());
-        dirs.lock().unwrap().push(dir);
-        async move { open_store(&url).await.expect("open a fresh SQLite store") }
-    })
-    .await;
-}
+mspbridge_store::conformance_suite!(fresh_for_suite);
 
 #[tokio::test]
 async fn durable_across_reopen_of_the_same_file() {
@@ -103,28 +54,6 @@ async fn plain_path_opens_a_file_and_reports_its_location() {
     store.ping().await.unwrap();
     store.close().await;
     assert!(path.exists());
-}
-
-#[tokio::test]
-async fn postgres_urls_are_refused_without_echoing_the_password() {
-    let error = open_store("postgres://mspbridge:hunter2@db.example/mspbridge")
-        .await
-        .err()
-        .expect("PostgreSQL is not built yet");
-    assert!(
-        matches!(&error, StoreError::Unsupported(_)),
-        "got {error:?}"
-    );
-    let message = error.to_string();
-    assert!(
-        message.contains("PostgreSQL support is not built yet"),
-        "{message}"
-    );
-    assert!(
-        !message.contains("hunter2"),
-        "the password leaked: {message}"
-    );
-    assert!(!format!("{error:?}").contains("hunter2"));
 }
 
 #[tokio::test]
@@ -598,5 +527,27 @@ async fn pruned_space_is_given_back() {
         pruned.rows.contains(&("alerts".to_string(), 10)),
         "{pruned:?}"
     );
+    store.close().await;
+}
+
+/// `check` looks at a SQLite database without creating or changing it.
+#[tokio::test]
+async fn inspecting_a_sqlite_database_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("look.db");
+    let url = format!("sqlite://{}", path.display());
+    let status = mspbridge_store::inspect_database(&url).await.unwrap();
+    assert_eq!(status.applied, 0);
+    assert!(status.needs_migration());
+    assert!(!path.exists(), "looking created the file");
+
+    std::fs::write(&path, b"").unwrap();
+    let status = mspbridge_store::inspect_database(&url).await.unwrap();
+    assert_eq!(status.applied, 0, "an empty file has no schema");
+
+    let store = open_store(&url).await.unwrap();
+    let status = mspbridge_store::inspect_database(&url).await.unwrap();
+    assert_eq!(status.applied, store.schema_version().await.unwrap());
+    assert!(!status.needs_migration(), "{status:?}");
     store.close().await;
 }

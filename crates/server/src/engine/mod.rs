@@ -165,6 +165,18 @@ pub struct IdleReport {
     pub jobs: usize,
 }
 
+/// Returns when another process sharing the database signalled new work; never for a store
+/// without such a signal (or once the signal is gone).
+async fn work_from_other_processes(signal: &mut Option<watch::Receiver<u64>>) {
+    if let Some(receiver) = signal {
+        if receiver.changed().await.is_ok() {
+            return;
+        }
+        *signal = None;
+    }
+    std::future::pending::<()>().await
+}
+
 impl Engine {
     /// An engine with default options; nothing runs until [`Engine::run_until_idle`] or
     /// [`Engine::spawn`].
@@ -275,6 +287,8 @@ impl Engine {
 
     async fn background(self, mut stopped: watch::Receiver<bool>) {
         tracing::info!(worker_id = %self.shared.worker_id, "engine started");
+        // Other processes on the same database (PostgreSQL) announce their intake through this.
+        let mut others = self.shared.store.work_signal();
         loop {
             if *stopped.borrow() {
                 break;
@@ -289,6 +303,7 @@ impl Engine {
             };
             tokio::select! {
                 _ = self.shared.notify.notified() => {}
+                _ = work_from_other_processes(&mut others) => {}
                 _ = tokio::time::sleep(sleep) => {}
                 _ = stopped.changed() => {}
             }

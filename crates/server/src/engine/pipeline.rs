@@ -115,8 +115,20 @@ impl Engine {
             }
             Err(error) if is_race(&error) => {
                 tracing::debug!(%error, "page changed concurrently; deciding alert by alert");
+                // Another process sharing the database may have taken (part of) the same page:
+                // only the alerts still queued are decided again.
+                let ids: Vec<AlertId> = page.iter().map(|prepared| prepared.id).collect();
+                let still_queued: BTreeSet<AlertId> = self
+                    .shared
+                    .store
+                    .get_alerts(&ids)
+                    .await?
+                    .into_iter()
+                    .filter(|alert| alert.state == AlertState::Queued)
+                    .map(|alert| alert.id)
+                    .collect();
                 let mut done = 0;
-                for prepared in page {
+                for prepared in page.iter().filter(|p| still_queued.contains(&p.id)) {
                     match self.commit_one(prepared, config).await {
                         Ok(true) => done += 1,
                         Ok(false) => {}

@@ -2,8 +2,10 @@
 //!
 //! DESIGN §6 promises that the SQLite and PostgreSQL stores pass the same tests; this
 //! module is those tests. Each check takes a fresh, empty store and panics with a message
-//! naming the broken promise. An implementation's test file calls [`run_all`] (or each
-//! check as its own `#[tokio::test]`) plus [`durable_across_reopen`].
+//! naming the broken promise. A backend's test file instantiates the whole suite with
+//! [`conformance_suite!`](crate::conformance_suite), one `#[tokio::test]` per check, so the list
+//! of checks lives here once and every backend runs all of it; it adds
+//! [`durable_across_reopen`] with its own way of reopening.
 //!
 //! Checks use fixed times from [`at`], never the system clock, and never sleep: lease
 //! expiry is simulated by passing a later `now`.
@@ -50,6 +52,82 @@ pub use records::{
 pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list};
 pub use retention::retention_bounds_every_table;
 
+/// Instantiates every conformance check as its own `#[tokio::test]`, each on a fresh store from
+/// `$fresh`: an async function returning `Some((Arc<dyn Store>, guard))`, where the guard keeps
+/// the store's database alive (a temporary directory, a schema) until the test ends, or `None`
+/// when the backend is not available here (the check then returns at once; `$fresh` decides
+/// whether that is allowed, and panics where it is not, e.g. in CI).
+/// A backend's test file writes `mspbridge_store::conformance_suite!(fresh_store);` at its top
+/// level (see `tests/sqlite.rs` and `tests/postgres.rs`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fresh:path) => {
+        $crate::conformance_suite!(@each $fresh;
+            lifecycle_ping_and_schema_version,
+            accept_dedups_on_source_and_id,
+            accept_batch,
+            alert_lifecycle_and_routing,
+            backoff_run_at_respected,
+            lease_exclusive_per_serial_key,
+            expired_lease_is_reclaimed,
+            lease_lost_after_expiry,
+            leases_of_a_gone_worker_are_expired_at_once,
+            dead_letter_and_retry,
+            retried_dead_job_respects_running_key,
+            idempotency_key_returns_existing,
+            fifo_per_serial_key,
+            enqueue_batch_like_one_by_one,
+            queue_depth_counts,
+            concurrent_claims_never_overlap,
+            incident_optimistic_conflict,
+            decisions_commit_all_or_nothing,
+            buffer_changes_with_its_incident,
+            correlation_history_window,
+            ticket_requests_are_idempotent,
+            retention_prunes_oldest_first,
+            retention_bounds_every_table,
+            events_filter_and_count,
+            kv_round_trip_and_compare,
+            systems_upsert_and_remove,
+            itglue_directory_import_scopes,
+            manual_mappings_survive_auto_replacement,
+            reports_round_trip_and_list,
+            report_publish_states,
+            report_jobs_claimed_apart,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn job_queue_matches_reference_model() {
+            let Some((first, guard)) = $fresh().await else {
+                return;
+            };
+            let guards = ::std::sync::Mutex::new(::std::vec![guard]);
+            let first = ::std::sync::Mutex::new(::std::option::Option::Some(first));
+            $crate::conformance::job_queue_matches_reference_model(|| async {
+                if let ::std::option::Option::Some(store) = first.lock().unwrap().take() {
+                    return store;
+                }
+                let (store, guard) = $fresh().await.expect("the backend was there a moment ago");
+                guards.lock().unwrap().push(guard);
+                store
+            })
+            .await;
+        }
+    };
+    (@each $fresh:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let ::std::option::Option::Some((store, _guard)) = $fresh().await else {
+                    return;
+                };
+                $crate::conformance::$check(store.clone()).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+
 /// Runs every check except [`durable_across_reopen`], each on a store from `fresh`
 /// (which must return a new, empty store on every call).
 pub async fn run_all<F, Fut>(fresh: F)
@@ -89,6 +167,40 @@ where
     report_publish_states(fresh().await).await;
     report_jobs_claimed_apart(fresh().await).await;
     job_queue_matches_reference_model(&fresh).await;
+}
+
+/// The environment variable naming the PostgreSQL server tests run against
+/// (`postgres://user@host:port/database`); `scripts/test` starts a throw-away cluster and sets it.
+pub const POSTGRES_URL_VAR: &str = "MSPBRIDGE_TEST_POSTGRES_URL";
+
+/// A URL for a new, empty schema of the test PostgreSQL database, so tests run side by side.
+/// `None`, with a note on stderr, when [`POSTGRES_URL_VAR`] is not set; under CI (`CI` set) that
+/// panics instead, so PostgreSQL tests never pass there without having run.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let url = match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "{POSTGRES_URL_VAR} is not set under CI: the PostgreSQL tests must run \
+             (scripts/test starts a cluster and sets it)"
+        ),
+        _ => {
+            eprintln!("skipped: set {POSTGRES_URL_VAR}=postgres://… to run the PostgreSQL tests");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create a test schema");
+    admin.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options[search_path]={schema}"))
 }
 
 /// A fixed instant `seconds` after 2026-01-01T00:00:00Z.

@@ -100,6 +100,13 @@ pub(super) async fn accept_batch(
     Ok(outcomes)
 }
 
+#[async_trait::async_trait]
+impl crate::group_commit::BatchIntake for SqliteStore {
+    async fn accept_slice(&self, alerts: &[NewAlert]) -> Result<Vec<AcceptOutcome>, StoreError> {
+        accept_batch(self, alerts).await
+    }
+}
+
 /// Accepts one alert: [`accept_batch`] of one.
 pub(super) async fn accept_one(
     store: &SqliteStore,

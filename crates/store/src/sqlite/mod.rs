@@ -27,7 +27,6 @@
 
 mod alerts;
 mod decisions;
-mod group_commit;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -50,10 +49,11 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::error::StoreError;
+use crate::group_commit;
 use crate::model::*;
 use crate::port::Store;
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for another process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -127,6 +127,11 @@ impl SqliteStore {
     /// Where the database lives (a path, or `in-memory`).
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The read pool, for tools that copy data out in bulk.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// Starts a write transaction holding the write lock from the start, so it never has

@@ -1,0 +1,440 @@
+//! PostgreSQL implementation of [`InventoryStore`]: systems, the imported IT Glue directory and
+//! mappings, with the same tables and JSON list columns as SQLite.
+//!
+//! Imports and auto-map results are written in one transaction each, so a reader in any process
+//! sees either the old directory or the new one, never half of an import.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Transaction};
+
+use super::{col, from_micros, micros, PostgresStore};
+use crate::error::StoreError;
+use crate::inventory::*;
+
+fn list_text(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+fn parse_list(text: &str, column: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("{column} is not a JSON list: {error}")))
+}
+
+fn system_row(row: &PgRow) -> Result<System, StoreError> {
+    let origin: String = col(row, "origin")?;
+    Ok(System {
+        client: col(row, "client")?,
+        name: col(row, "name")?,
+        macs: parse_list(&col::<String>(row, "macs")?, "systems.macs")?,
+        sensor: col(row, "sensor")?,
+        origin: SystemOrigin::parse(&origin)
+            .ok_or_else(|| StoreError::Corrupt(format!("systems.origin holds {origin:?}")))?,
+        first_seen: from_micros(col(row, "first_seen")?, "systems.first_seen")?,
+        last_seen: from_micros(col(row, "last_seen")?, "systems.last_seen")?,
+    })
+}
+
+fn mapping_row(row: &PgRow) -> Result<Mapping, StoreError> {
+    let subject_kind: String = col(row, "subject_kind")?;
+    let client: String = col(row, "client")?;
+    let subject = match subject_kind.as_str() {
+        "client" => MappingSubject::Client { client },
+        "system" => MappingSubject::System {
+            client,
+            system: col(row, "system")?,
+        },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "itglue_mappings.subject_kind holds {other:?}"
+            )))
+        }
+    };
+    let kind: String = col(row, "kind")?;
+    let kind = match kind.as_str() {
+        "manual" => MappingKind::Manual,
+        "auto" => MappingKind::Auto,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "itglue_mappings.kind holds {other:?}"
+            )))
+        }
+    };
+    Ok(Mapping {
+        instance: col(row, "instance")?,
+        subject,
+        target_id: col(row, "target_id")?,
+        kind,
+        updated_at: from_micros(col(row, "updated_at")?, "itglue_mappings.updated_at")?,
+    })
+}
+
+const SYSTEM_COLUMNS: &str = "client, name, macs, sensor, origin, first_seen, last_seen";
+
+async fn insert_mapping(
+    tx: &mut Transaction<'static, Postgres>,
+    mapping: &Mapping,
+    action: &'static str,
+    keep_manual: bool,
+) -> Result<(), StoreError> {
+    let (subject_kind, client, system) = mapping.subject.stored();
+    let conflict = if keep_manual {
+        "ON CONFLICT (instance, subject_kind, client, system) DO UPDATE SET \
+         target_id = excluded.target_id, kind = excluded.kind, updated_at = excluded.updated_at \
+         WHERE itglue_mappings.kind <> 'manual'"
+    } else {
+        "ON CONFLICT (instance, subject_kind, client, system) DO UPDATE SET \
+         target_id = excluded.target_id, kind = excluded.kind, updated_at = excluded.updated_at"
+    };
+    sqlx::query(&format!(
+        "INSERT INTO itglue_mappings (instance, subject_kind, client, system, target_id, kind, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) {conflict}"
+    ))
+    .bind(&mapping.instance)
+    .bind(subject_kind)
+    .bind(client)
+    .bind(system)
+    .bind(mapping.target_id)
+    .bind(mapping.kind.as_str())
+    .bind(micros(mapping.updated_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::db(action))?;
+    Ok(())
+}
+
+#[async_trait]
+impl InventoryStore for PostgresStore {
+    async fn upsert_systems(
+        &self,
+        systems: Vec<NewSystem>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<System>, StoreError> {
+        let action = "registering systems";
+        for system in &systems {
+            if system.client.trim().is_empty() || system.name.trim().is_empty() {
+                return Err(StoreError::InvalidArgument(format!(
+                    "a system needs a client and a name (got client {:?}, name {:?})",
+                    system.client, system.name
+                )));
+            }
+        }
+        let mut tx = self.write(action).await?;
+        let mut stored = Vec::with_capacity(systems.len());
+        for system in systems {
+            let macs = (!system.macs.is_empty()).then(|| list_text(&system.macs));
+            let row = sqlx::query(&format!(
+                "INSERT INTO systems ({SYSTEM_COLUMNS}) VALUES ($1, $2, COALESCE($3, '[]'), $4, $5, $6, $7) \
+                 ON CONFLICT (client, name) DO UPDATE SET \
+                 macs = COALESCE($3, systems.macs), sensor = COALESCE($4, systems.sensor), \
+                 last_seen = GREATEST(systems.last_seen, excluded.last_seen) \
+                 RETURNING {SYSTEM_COLUMNS}"
+            ))
+            .bind(&system.client)
+            .bind(&system.name)
+            .bind(macs)
+            .bind(&system.sensor)
+            .bind(system.origin.as_str())
+            .bind(micros(now))
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+            stored.push(system_row(&row)?);
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(stored)
+    }
+
+    async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError> {
+        let action = "listing systems";
+        let rows = match client {
+            Some(client) => {
+                sqlx::query(&format!(
+                    "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = $1 ORDER BY client, name"
+                ))
+                .bind(client)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"
+                ))
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(StoreError::db(action))?;
+        rows.iter().map(system_row).collect()
+    }
+
+    async fn remove_system(&self, client: &str, name: &str) -> Result<bool, StoreError> {
+        let action = "removing a system";
+        let mut tx = self.write(action).await?;
+        let removed = sqlx::query("DELETE FROM systems WHERE client = $1 AND name = $2")
+            .bind(client)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?
+            .rows_affected();
+        sqlx::query(
+            "DELETE FROM itglue_mappings WHERE subject_kind = 'system' AND client = $1 AND system = $2",
+        )
+        .bind(client)
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(removed > 0)
+    }
+
+    async fn replace_itglue_directory(
+        &self,
+        instance: &str,
+        directory: ItGlueDirectory,
+        scope: ImportScope,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = "storing the imported IT Glue directory";
+        let mut tx = self.write(action).await?;
+        match &scope {
+            ImportScope::All => {
+                for table in [
+                    "itglue_organizations",
+                    "itglue_contacts",
+                    "itglue_configurations",
+                ] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE instance = $1"))
+                        .bind(instance)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::db(action))?;
+                }
+            }
+            ImportScope::Organizations(ids) => {
+                for id in ids {
+                    sqlx::query("DELETE FROM itglue_organizations WHERE instance = $1 AND id = $2")
+                        .bind(instance)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::db(action))?;
+                    for table in ["itglue_contacts", "itglue_configurations"] {
+                        sqlx::query(&format!(
+                            "DELETE FROM {table} WHERE instance = $1 AND organization_id = $2"
+                        ))
+                        .bind(instance)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::db(action))?;
+                    }
+                }
+            }
+        }
+        for org in &directory.organizations {
+            sqlx::query(
+                "INSERT INTO itglue_organizations (instance, id, name, short_name, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance, id) DO UPDATE SET \
+                 name = excluded.name, short_name = excluded.short_name, \
+                 imported_at = excluded.imported_at",
+            )
+            .bind(instance)
+            .bind(org.id)
+            .bind(&org.name)
+            .bind(&org.short_name)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for contact in &directory.contacts {
+            sqlx::query(
+                "INSERT INTO itglue_contacts (instance, id, organization_id, important, emails) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance, id) DO UPDATE SET \
+                 organization_id = excluded.organization_id, important = excluded.important, \
+                 emails = excluded.emails",
+            )
+            .bind(instance)
+            .bind(contact.id)
+            .bind(contact.organization_id)
+            .bind(contact.important)
+            .bind(list_text(&contact.emails))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for configuration in &directory.configurations {
+            sqlx::query(
+                "INSERT INTO itglue_configurations (instance, id, organization_id, name, hostname, \
+                 macs, archived) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (instance, id) DO UPDATE SET \
+                 organization_id = excluded.organization_id, name = excluded.name, \
+                 hostname = excluded.hostname, macs = excluded.macs, archived = excluded.archived",
+            )
+            .bind(instance)
+            .bind(configuration.id)
+            .bind(configuration.organization_id)
+            .bind(&configuration.name)
+            .bind(&configuration.hostname)
+            .bind(list_text(&configuration.macs))
+            .bind(configuration.archived)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError> {
+        let action = "reading the imported IT Glue directory";
+        let organizations = sqlx::query(
+            "SELECT id, name, short_name FROM itglue_organizations WHERE instance = $1 ORDER BY id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db(action))?
+        .iter()
+        .map(|row| {
+            Ok(ItGlueOrganizationRecord {
+                id: col(row, "id")?,
+                name: col(row, "name")?,
+                short_name: col(row, "short_name")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        let contacts = sqlx::query(
+            "SELECT id, organization_id, important, emails FROM itglue_contacts \
+             WHERE instance = $1 ORDER BY id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db(action))?
+        .iter()
+        .map(|row| {
+            Ok(ItGlueContactRecord {
+                id: col(row, "id")?,
+                organization_id: col(row, "organization_id")?,
+                important: col(row, "important")?,
+                emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        let configurations = sqlx::query(
+            "SELECT id, organization_id, name, hostname, macs, archived FROM itglue_configurations \
+             WHERE instance = $1 ORDER BY id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db(action))?
+        .iter()
+        .map(|row| {
+            Ok(ItGlueConfigurationRecord {
+                id: col(row, "id")?,
+                organization_id: col(row, "organization_id")?,
+                name: col(row, "name")?,
+                hostname: col(row, "hostname")?,
+                macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
+                archived: col(row, "archived")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(ItGlueDirectory {
+            organizations,
+            contacts,
+            configurations,
+        })
+    }
+
+    async fn list_mappings(&self, instance: Option<&str>) -> Result<Vec<Mapping>, StoreError> {
+        let action = "listing IT Glue mappings";
+        let columns = "instance, subject_kind, client, system, target_id, kind, updated_at";
+        let order = "ORDER BY instance, subject_kind, client, system";
+        let rows = match instance {
+            Some(instance) => {
+                sqlx::query(&format!(
+                    "SELECT {columns} FROM itglue_mappings WHERE instance = $1 {order}"
+                ))
+                .bind(instance)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!("SELECT {columns} FROM itglue_mappings {order}"))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(StoreError::db(action))?;
+        rows.iter().map(mapping_row).collect()
+    }
+
+    async fn set_mapping(&self, mapping: Mapping) -> Result<(), StoreError> {
+        let action = "setting an IT Glue mapping";
+        let mut tx = self.write(action).await?;
+        insert_mapping(&mut tx, &mapping, action, false).await?;
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn remove_mapping(
+        &self,
+        instance: &str,
+        subject: &MappingSubject,
+    ) -> Result<bool, StoreError> {
+        let action = "removing an IT Glue mapping";
+        let (subject_kind, client, system) = subject.stored();
+        let mut tx = self.write(action).await?;
+        let removed = sqlx::query(
+            "DELETE FROM itglue_mappings WHERE instance = $1 AND subject_kind = $2 AND client = $3 \
+             AND system = $4",
+        )
+        .bind(instance)
+        .bind(subject_kind)
+        .bind(client)
+        .bind(system)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?
+        .rows_affected();
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(removed > 0)
+    }
+
+    async fn replace_auto_mappings(
+        &self,
+        instance: &str,
+        mappings: Vec<Mapping>,
+    ) -> Result<(), StoreError> {
+        let action = "storing automatic IT Glue mappings";
+        if let Some(bad) = mappings
+            .iter()
+            .find(|m| m.kind != MappingKind::Auto || m.instance != instance)
+        {
+            return Err(StoreError::InvalidArgument(format!(
+                "replace_auto_mappings of instance {instance:?} got a {} mapping of instance {:?}",
+                bad.kind.as_str(),
+                bad.instance
+            )));
+        }
+        let mut tx = self.write(action).await?;
+        sqlx::query("DELETE FROM itglue_mappings WHERE instance = $1 AND kind = 'auto'")
+            .bind(instance)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        for mapping in &mappings {
+            insert_mapping(&mut tx, mapping, action, true).await?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! PostgreSQL storage of reports: the same table as SQLite. Listing never reads the HTML column,
+//! and report publish jobs are claimed by the shared claim of the job queue, narrowed by kind.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+
+use super::jobs::{claim, KindFilter};
+use super::{col, from_micros, json_text, micros, opt_from_micros, parse_json, PostgresStore};
+use crate::error::StoreError;
+use crate::model::Job;
+use crate::reports::*;
+
+const DEFAULT_REPORT_LIMIT: u32 = 100;
+
+const META_COLUMNS: &str = "id, client, name, period_start, period_end, generated_at, source, \
+     systems, publish_state, itglue_asset_id, last_error, expires_at, state_changed_at, \
+     octet_length(html)::int8 AS html_bytes";
+
+fn meta(row: &PgRow) -> Result<ReportMeta, StoreError> {
+    let source: String = col(row, "source")?;
+    let state: String = col(row, "publish_state")?;
+    let systems: String = col(row, "systems")?;
+    let systems = match parse_json(&systems, "reports.systems")? {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(name) => Ok(name),
+                other => Err(StoreError::Corrupt(format!(
+                    "reports.systems holds a non-string entry {other}"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "reports.systems is not a list: {other}"
+            )))
+        }
+    };
+    let html_bytes: i64 = col(row, "html_bytes")?;
+    Ok(ReportMeta {
+        id: col(row, "id")?,
+        client: col(row, "client")?,
+        name: col(row, "name")?,
+        period_start: from_micros(col(row, "period_start")?, "reports.period_start")?,
+        period_end: from_micros(col(row, "period_end")?, "reports.period_end")?,
+        generated_at: from_micros(col(row, "generated_at")?, "reports.generated_at")?,
+        source: ReportSource::parse(&source).ok_or_else(|| {
+            StoreError::Corrupt(format!("reports.source holds an unknown value {source:?}"))
+        })?,
+        systems,
+        publish_state: PublishState::parse(&state).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "reports.publish_state holds an unknown value {state:?}"
+            ))
+        })?,
+        itglue_asset_id: col(row, "itglue_asset_id")?,
+        last_error: col(row, "last_error")?,
+        expires_at: opt_from_micros(col(row, "expires_at")?, "reports.expires_at")?,
+        state_changed_at: from_micros(col(row, "state_changed_at")?, "reports.state_changed_at")?,
+        html_bytes: u64::try_from(html_bytes).unwrap_or(0),
+    })
+}
+
+async fn meta_by_id(
+    executor: impl sqlx::PgExecutor<'_>,
+    id: ReportId,
+    action: &'static str,
+) -> Result<Option<ReportMeta>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {META_COLUMNS} FROM reports WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+        .map_err(StoreError::db(action))?;
+    row.as_ref().map(meta).transpose()
+}
+
+#[async_trait]
+impl ReportStore for PostgresStore {
+    async fn insert_report(&self, report: NewReport) -> Result<ReportMeta, StoreError> {
+        let action = "storing a report";
+        let mut tx = self.write(action).await?;
+        let systems = json_text(&Value::from(report.systems.clone()));
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO reports (client, name, period_start, period_end, generated_at, html, \
+             source, systems, publish_state, expires_at, state_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unpublished', $9, $10) RETURNING id",
+        )
+        .bind(&report.client)
+        .bind(&report.name)
+        .bind(micros(report.period_start))
+        .bind(micros(report.period_end))
+        .bind(micros(report.generated_at))
+        .bind(&report.html)
+        .bind(report.source.as_str())
+        .bind(systems)
+        .bind(report.expires_at.map(micros))
+        .bind(micros(report.generated_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        let stored = meta_by_id(&mut *tx, id, action).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("report {id} vanished inside its own insert"))
+        })?;
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(stored)
+    }
+
+    async fn get_report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        let action = "reading a report";
+        let row = sqlx::query(&format!(
+            "SELECT {META_COLUMNS}, html FROM reports WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db(action))?;
+        row.map(|row| {
+            Ok(Report {
+                meta: meta(&row)?,
+                html: col(&row, "html")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_reports(&self, filter: ReportFilter) -> Result<Vec<ReportMeta>, StoreError> {
+        let limit = i64::from(filter.limit.unwrap_or(DEFAULT_REPORT_LIMIT));
+        let rows = sqlx::query(&format!(
+            "SELECT {META_COLUMNS} FROM reports \
+             WHERE ($1::text IS NULL OR client = $1) \
+               AND ($2::text IS NULL OR publish_state = $2) \
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(&filter.client)
+        .bind(filter.publish_state.map(|state| state.as_str()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("listing reports"))?;
+        rows.iter().map(meta).collect()
+    }
+
+    async fn set_report_publish_state(
+        &self,
+        id: ReportId,
+        update: PublishUpdate,
+    ) -> Result<ReportMeta, StoreError> {
+        let action = "recording a report's publish state";
+        let error = match update.state {
+            PublishState::Failed | PublishState::Refused => update.error.clone(),
+            _ => None,
+        };
+        let mut tx = self.write(action).await?;
+        let done = sqlx::query(
+            "UPDATE reports SET publish_state = $1, \
+             itglue_asset_id = COALESCE($2, itglue_asset_id), last_error = $3, \
+             state_changed_at = $4 WHERE id = $5",
+        )
+        .bind(update.state.as_str())
+        .bind(update.itglue_asset_id)
+        .bind(error)
+        .bind(micros(update.at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "report",
+                id: id.to_string(),
+            });
+        }
+        let stored =
+            meta_by_id(&mut *tx, id, action)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "report",
+                    id: id.to_string(),
+                })?;
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(stored)
+    }
+
+    async fn claim_report_jobs(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        claim(self, KindFilter::OnlyReports, worker_id, now, lease, limit).await
+    }
+
+    async fn claim_jobs_except_reports(
+        &self,
+        worker_id: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        claim(
+            self,
+            KindFilter::AllButReports,
+            worker_id,
+            now,
+            lease,
+            limit,
+        )
+        .await
+    }
+
+    async fn report_rollups(
+        &self,
+        client: &str,
+        first_day: chrono::NaiveDate,
+        last_day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::rollup::RollupRow>, StoreError> {
+        super::rollups::read(self, client, first_day, last_day).await
+    }
+}
