@@ -173,7 +173,7 @@ async fn check_tests_that_the_database_opens_is_migrated_and_writable() {
         (
             "postgres://mspbridge:Pg-Secret-55@127.0.0.1:9/mspbridge".to_string(),
             false,
-            "PostgreSQL",
+            "cannot open the database",
         ),
     ];
     for (url, expected_ok, expected) in cases {
