@@ -5,6 +5,7 @@
 pub mod api;
 pub mod engine;
 pub mod itglue;
+pub mod jobs;
 pub mod reports;
 pub mod service;
 pub mod signal;

@@ -553,7 +553,7 @@ async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
 }
 
 #[tokio::test]
-async fn an_unknown_record_id_is_an_event_and_the_alert_still_opens_a_ticket() {
+async fn an_unknown_record_id_opens_no_ticket_and_is_one_event_naming_source_and_client() {
     let h = Harness::new("").await;
     h.fire(
         "Test Alert",
@@ -562,28 +562,92 @@ async fn an_unknown_record_id_is_an_event_and_the_alert_still_opens_a_ticket() {
     )
     .await;
     h.run().await;
-    let ticket = h.only_ticket();
-    assert_eq!(ticket["summary"], "[mspbridge] Test Alert");
-    let failures = h.events(events::ENRICHMENT_FAILED).await;
+    assert!(h.tickets().is_empty(), "{:#?}", h.tickets());
+    let stored = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(stored.state, AlertState::Processed);
+    let failures = h
+        .store
+        .list_events(mspbridge_store::EventFilter {
+            code: Some(events::ENRICHMENT_FAILED),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].client.as_deref(), Some("Acme"));
+    assert_eq!(failures[0].details["source"], SOURCE);
     assert!(
-        failures[0].contains("no activity record with RID"),
+        failures[0].message.contains("no activity record with RID"),
         "{failures:?}"
     );
 }
 
+/// Runs the engine at steps of `step` of the manual clock until `done` or `steps` ran out.
+async fn run_until(h: &Harness, step: Duration, steps: usize, done: impl Fn(&Harness) -> bool) {
+    for _ in 0..steps {
+        h.run().await;
+        if done(h) {
+            return;
+        }
+        h.advance(step);
+    }
+    h.run().await;
+}
+
 #[tokio::test]
-async fn auditor_busy_is_retried_in_place() {
+async fn auditor_busy_four_times_waits_durably_and_the_ticket_gets_its_record() {
     let h = Harness::new("").await;
     let rid = h.password_reset("ACME\\anna");
     h.auditor
         .faults()
-        .push_times(auditor::AuditorFault::ServiceBusy, 2);
+        .push_times(auditor::AuditorFault::ServiceBusy, 4);
     h.fire("Password Reset", "a1", &rid).await;
+    // An Alertmanager alert of the same client behind it is not held up.
+    h.alertmanager("DiskFull", "fp-1", "firing").await;
     h.run().await;
-    let description = h.notes(&h.only_ticket()).join("\n");
+    let waiting = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(waiting.state, AlertState::Enriching);
+    assert_eq!(
+        h.tickets().len(),
+        1,
+        "the other alert's ticket is open at once"
+    );
+    run_until(&h, Duration::from_secs(15), 20, |h| h.tickets().len() == 2).await;
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let reset = tickets
+        .iter()
+        .find(|ticket| ticket["summary"] == "[mspbridge] Password Reset")
+        .unwrap();
+    let description = h.notes(reset).join("\n");
     assert!(description.contains("Who: ACME\\anna"), "{description}");
+    assert!(!description.contains("Who: \n"), "{description}");
     assert!(h.events(events::ENRICHMENT_FAILED).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_alert_gives_up_on_its_record_after_enrich_give_up_and_its_ticket_says_why() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\anna");
+    h.auditor
+        .faults()
+        .set_always(Some(auditor::AuditorFault::ServiceBusy));
+    h.fire("Password Reset", "a1", &rid).await;
+    run_until(&h, Duration::from_secs(60), 15, |h| !h.tickets().is_empty()).await;
+    let ticket = h.only_ticket();
+    let description = h.notes(&ticket).join("\n");
+    assert!(
+        description.contains(&format!(
+            "The activity record {rid} could not be fetched from Netwrix Auditor"
+        )),
+        "{description}"
+    );
+    assert!(description.contains("HTTP 503"), "{description}");
+    assert!(
+        description.contains("Who: (activity record not fetched)"),
+        "{description}"
+    );
+    assert_eq!(h.events(events::ENRICHMENT_FAILED).await.len(), 1);
 }
 
 #[tokio::test]

@@ -162,6 +162,7 @@ pub struct RawConfig {
     pub rules: Option<RawRules>,
     pub routing: Option<RawRouting>,
     pub events: Option<RawEvents>,
+    pub jobs: Option<RawJobs>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -251,6 +252,15 @@ pub struct RawWebRequests {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawJobs {
+    pub max_attempts: Option<i64>,
+    pub max_age: Option<IntOrText>,
+    pub initial_backoff: Option<IntOrText>,
+    pub max_backoff: Option<IntOrText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawEvents {
     pub raise_alerts: Option<Vec<i64>>,
 }
@@ -273,6 +283,7 @@ pub struct RawSource {
     pub records_per_request: Option<i64>,
     pub client: Option<String>,
     pub alert_key: Option<String>,
+    pub enrich_give_up: Option<IntOrText>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -227,6 +227,12 @@ pub(super) fn sources(
                 source.alert_key.as_ref(),
                 TemplateKind::Ticket,
             ),
+            enrich_give_up: checker.duration(
+                &path("enrich_give_up"),
+                source.enrich_give_up.as_ref(),
+                std::time::Duration::from_secs(24 * 3600),
+                true,
+            ),
         });
     }
     sources

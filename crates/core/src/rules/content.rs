@@ -49,6 +49,10 @@ pub fn description(
     display_only_first: bool,
 ) -> String {
     let mut text = alert.render(&settings.description, host);
+    if let Some(why) = alert.record_unavailable() {
+        text.push_str("\n\n");
+        text.push_str(&record_unavailable_line(alert, why));
+    }
     if !display_only_first && alert.records.len() > 1 {
         text.push_str("\n\nFurther activity records:");
         for record in &alert.records[1..] {
@@ -61,6 +65,12 @@ pub fn description(
         text.push_str(&correlation_lines.join("\n"));
     }
     cap(&text)
+}
+
+/// The sentence a ticket carries for an alert whose activity record could not be fetched.
+pub fn record_unavailable_line(alert: &Alert, why: &str) -> String {
+    let rid = alert.netwrix_record_id().unwrap_or("?");
+    format!("The activity record {rid} could not be fetched from Netwrix Auditor: {why}")
 }
 
 /// The attachment a new ticket gets: with `display_only_first`, the alert's records after the
@@ -112,7 +122,10 @@ pub fn note_for_buffer(alerts: &[Alert], display_only_first: bool) -> String {
                 alerts.len(),
                 alert.occurred_at.to_rfc3339()
             ));
-            if alert.records.is_empty() {
+            if let Some(why) = alert.record_unavailable() {
+                text.push(' ');
+                text.push_str(&record_unavailable_line(alert, why));
+            } else if alert.records.is_empty() {
                 text.push_str(" no activity record");
             }
             for record in &alert.records {

@@ -11,12 +11,14 @@ use mspbridge_connectors::connectwise::{
 };
 use mspbridge_core::config::{DescriptionField, TicketSettings};
 use mspbridge_core::events;
-use mspbridge_store::{Job, StoreError};
+use mspbridge_store::StoreError;
 use serde_json::json;
 
 use super::incident::{IncidentDetails, STATUS_OPEN};
-use super::jobs::{self, AddNote, CreateTicket, JobFailure, ResolutionNote, UploadAttachment};
 use super::{metrics, Engine};
+use crate::jobs::{
+    new_job, AddAttachment, AddNote, Claimed, CreateTicket, Job, JobFailure, ResolutionNote,
+};
 
 /// Attempts at re-reading an incident that changed while a job updated it.
 const MAX_CONFLICT_RETRIES: usize = 16;
@@ -51,7 +53,7 @@ impl Engine {
     /// so a create whose answer was lost is never repeated.
     pub(crate) async fn run_create_ticket(
         &self,
-        job: &Job,
+        job: &Claimed,
         create: CreateTicket,
     ) -> Result<(), JobFailure> {
         let store = &self.shared.store;
@@ -78,7 +80,7 @@ impl Engine {
                         create.incident_key
                     ))
                 })?;
-                let ticket = if job.attempts <= 1 {
+                let ticket = if job.attempt <= 1 {
                     self.cw_call("create_ticket", client.create_ticket(&body))
                         .await
                 } else {
@@ -130,16 +132,15 @@ impl Engine {
             .await;
         }
         if let Some(file) = create.attachment.clone() {
-            let upload = UploadAttachment {
+            let upload = AddAttachment {
                 incident_key: create.incident_key.clone(),
                 client: Some(create.client.clone()),
                 ticket_id,
                 file,
             };
-            let follow_up = jobs::new_job(
-                jobs::KIND_UPLOAD_ATTACHMENT,
+            let follow_up = new_job(
+                Job::AddAttachment(upload),
                 &create.incident_key,
-                &upload,
                 now,
                 format!("attachment:{}", create.external_xref),
                 now,
@@ -207,7 +208,11 @@ impl Engine {
     }
 
     /// `ticket.resolution`: the note that an incident's alert resolved.
-    pub(crate) async fn run_resolution_note(&self, note: ResolutionNote) -> Result<(), JobFailure> {
+    pub(crate) async fn run_resolution_note(
+        &self,
+        _job: &Claimed,
+        note: ResolutionNote,
+    ) -> Result<(), JobFailure> {
         let ticket_id = match note.ticket_id {
             Some(ticket_id) => ticket_id,
             None => {
@@ -244,7 +249,11 @@ impl Engine {
     }
 
     /// `ticket.note`: one consolidated update.
-    pub(crate) async fn run_add_note(&self, note: AddNote) -> Result<(), JobFailure> {
+    pub(crate) async fn run_add_note(
+        &self,
+        _job: &Claimed,
+        note: AddNote,
+    ) -> Result<(), JobFailure> {
         self.post_note(note.client.as_deref(), note.ticket_id, &note.text)
             .await?;
         metrics::count(metrics::TICKETS_UPDATED);
@@ -273,7 +282,8 @@ impl Engine {
     /// job is retried.
     pub(crate) async fn run_upload_attachment(
         &self,
-        upload: UploadAttachment,
+        _job: &Claimed,
+        upload: AddAttachment,
     ) -> Result<(), JobFailure> {
         let client = self.connectwise()?;
         let config = self.config();
@@ -424,6 +434,7 @@ pub(crate) fn cw_failure(doing: &str, error: &CwError) -> JobFailure {
         message: format!("{doing}: {error}"),
         class: error.class(),
         unreachable,
+        retry_until: None,
     }
 }
 
