@@ -372,8 +372,9 @@ async fn the_flood_ticket_takes_new_alert_types_once_the_limit_is_reached() {
         "description + one consolidated update: {flood_notes:#?}"
     );
     assert!(
-        flood_notes[1].starts_with("2 more \"Alert type 4\" alerts"),
-        "{}",
+        flood_notes[1].starts_with("2 more alerts between")
+            && flood_notes[1].contains("\"Alert type 4\" (1), \"Alert type 5\" (1)."),
+        "every alert type the flood update carries is named with its count: {}",
         flood_notes[1]
     );
 
@@ -553,6 +554,52 @@ async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
 }
 
 #[tokio::test]
+async fn a_note_whose_answer_was_lost_is_found_on_the_ticket_and_not_posted_again() {
+    // The first update note reaches ConnectWise, its answer does not reach the client.
+    let upstream = cw_sim::spawn(SimulatorConfig::default(), loopback())
+        .await
+        .unwrap();
+    let proxy = SlowFirstCreateProxy::spawn_for(
+        upstream.base_url(),
+        Duration::from_millis(1500),
+        |target| target.ends_with("/notes"),
+    )
+    .await;
+    let mut h = Harness::build(
+        "consolidation_interval = 0",
+        Some(proxy.url.clone()),
+        Duration::from_millis(500),
+    )
+    .await;
+    h.cw = upstream;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    proxy.wait_for_delayed_answer().await;
+    let ticket = h.only_ticket();
+    assert_eq!(h.notes(&ticket).len(), 2, "the note reached ConnectWise");
+
+    h.advance(MINUTE);
+    h.run().await;
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "the retry found its note: {notes:#?}");
+    let calls = h.ticket_calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|call| call.starts_with("POST") && call.ends_with("/notes"))
+            .count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(h.store.queue_depth().await.unwrap().queued, 0);
+}
+
+#[tokio::test]
 async fn an_unknown_record_id_opens_no_ticket_and_is_one_event_naming_source_and_client() {
     let h = Harness::new("").await;
     h.fire(
@@ -673,6 +720,41 @@ async fn a_failed_upload_is_dumped_when_configured() {
     let folder = h.dir.path().join("missing").join(id(&ticket).to_string());
     let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
     assert_eq!(files.len(), 1);
+    assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
+}
+
+#[tokio::test]
+async fn an_attachment_over_max_attachment_bytes_is_never_sent() {
+    let mut h = Harness::with_ticket(
+        "ignore_upload_attachment_error = true",
+        "consolidation_interval = 0",
+    )
+    .await;
+    Arc::make_mut(&mut h.config)
+        .connectwise
+        .as_mut()
+        .unwrap()
+        .max_attachment_bytes = 64;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(h.notes(&ticket).len(), 2, "the update is written");
+    assert_eq!(
+        count(&h.ticket_calls(), "POST /system/documents"),
+        0,
+        "a file over the limit is not uploaded"
+    );
+    let dumped = h.events(events::ATTACHMENT_DUMPED).await;
+    assert_eq!(dumped.len(), 1, "{dumped:?}");
+    assert!(
+        dumped[0].contains("max_attachment_bytes (64)"),
+        "{dumped:?}"
+    );
     assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
 }
 

@@ -190,6 +190,27 @@ fn buffer_headline(alerts: &[Alert]) -> String {
         return "No alerts.".to_string();
     };
     let name = &first.alert_name;
+    let mut types: Vec<(&str, usize)> = Vec::new();
+    for alert in alerts {
+        match types.iter_mut().find(|(name, _)| *name == alert.alert_name) {
+            Some((_, count)) => *count += 1,
+            None => types.push((&alert.alert_name, 1)),
+        }
+    }
+    if types.len() > 1 {
+        // A flood ticket carries alerts of many types: name every one with its count.
+        let listed: Vec<String> = types
+            .iter()
+            .map(|(name, count)| format!("\"{name}\" ({count})"))
+            .collect();
+        return format!(
+            "{} more alerts between {} and {}: {}.",
+            alerts.len(),
+            first.occurred_at.to_rfc3339(),
+            last.occurred_at.to_rfc3339(),
+            listed.join(", ")
+        );
+    }
     if alerts.len() == 1 {
         format!(
             "1 more \"{name}\" alert at {}.",
@@ -246,8 +267,22 @@ fn summarise(alerts: &[Alert]) -> String {
 /// Picks one value out of a record, for the summary of a buffer.
 type RecordFacet = fn(&ActivityRecord) -> Option<&str>;
 
+/// The time of `alert` and a short fingerprint of its identity (source and source alert id):
+/// every alert is carried by exactly one ticket description or update, so a file named after the
+/// first alert it carries is unique, and a retry can look for it by name.
 fn file_stamp(alert: &Alert) -> String {
-    alert.occurred_at.format("%Y%m%dT%H%M%SZ").to_string()
+    // FNV-1a: stable across versions and platforms, unlike the std hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in alert
+        .source
+        .bytes()
+        .chain([0])
+        .chain(alert.source_alert_id.bytes())
+    {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{}-{hash:08x}", alert.occurred_at.format("%Y%m%dT%H%M%SZ"))
 }
 
 /// Cuts `text` to [`NOTE_MAX_UTF16_UNITS`], marking the cut.
