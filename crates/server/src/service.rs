@@ -288,6 +288,13 @@ impl Service {
         );
 
         recover_leases_of_earlier_processes(store.as_ref(), &options).await;
+        // The configuration may have changed since alerts were kept unrouted: route them again.
+        if let Err(error) =
+            crate::engine::reroute_unrouted_alerts(store.as_ref(), &config, options.clock.now())
+                .await
+        {
+            tracing::warn!(%error, "cannot route the unrouted alerts again; they stay unrouted");
+        }
         let metrics = api::metrics::install_recorder();
         let itglue = itglue_clients(&config);
         let engine = Engine::spawn(EngineDeps {

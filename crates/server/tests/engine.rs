@@ -789,12 +789,17 @@ async fn unrouted_alerts_are_kept_and_routed_after_a_config_change() {
     initech.name = "Initech".to_string();
     initech.connectwise.company_id = Some(252);
     changed.clients.push(initech);
-    assert_eq!(
-        h.engine()
-            .reroute_unrouted(Arc::new(changed))
-            .await
-            .unwrap(),
-        1
+    let outcome = h
+        .engine()
+        .reroute_unrouted(Arc::new(changed))
+        .await
+        .unwrap();
+    assert_eq!((outcome.unrouted, outcome.routed), (1, 1));
+    let said = h.events(events::ALERT_UNROUTED).await;
+    assert!(
+        said.iter()
+            .any(|message| message.starts_with("1 of 1 unrouted alert(s) found a client")),
+        "{said:?}"
     );
     h.run().await;
     let ticket = h.only_ticket();

@@ -86,6 +86,21 @@ pub async fn post_retry(
     Ok(Json(job))
 }
 
+/// `POST /api/v1/alerts/reroute`: every unrouted alert routed again under the configuration in
+/// force; those that found a client are queued again at once.
+pub async fn post_reroute(
+    State(state): State<ApiState>,
+) -> Result<Json<crate::engine::RerouteOutcome>, ApiError> {
+    let outcome =
+        crate::engine::reroute_unrouted_alerts(state.store().as_ref(), state.config(), state.now())
+            .await
+            .map_err(|error| ApiError::store("routing the unrouted alerts again", &error))?;
+    if outcome.routed > 0 {
+        state.wake();
+    }
+    Ok(Json(outcome))
+}
+
 /// `GET /api/v1/alerts`.
 pub async fn get_alerts(
     State(state): State<ApiState>,

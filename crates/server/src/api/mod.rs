@@ -40,6 +40,7 @@ pub fn router(state: ApiState) -> Router {
             post(intake::post_native).get(manage::get_alerts),
         )
         .route("/api/v1/alerts/netwrix", post(intake::post_netwrix))
+        .route("/api/v1/alerts/reroute", post(manage::post_reroute))
         .route(
             "/api/v1/alerts/alertmanager",
             post(intake::post_alertmanager),

@@ -13,6 +13,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/alerts"),
     ("post", "/api/v1/alerts/netwrix"),
     ("post", "/api/v1/alerts/alertmanager"),
+    ("post", "/api/v1/alerts/reroute"),
     ("get", "/api/v1/incidents"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/queue"),
@@ -292,6 +293,17 @@ fn core_document() -> Value {
                 "get": with_params(operation("Queued, running and dead-lettered jobs with their last error.", true,
                     ("200", "The queue.", schema_ref("Queue")), &list_errors),
                     &[("limit", "query", "integer", "at most this many jobs per state")])
+            },
+            "/api/v1/alerts/reroute": {
+                "post": operation("Route every unrouted alert again under the configuration in force; those that find a client are queued.", true,
+                    ("200", "How many unrouted alerts there were and how many found a client.", json!({
+                        "type": "object",
+                        "required": ["unrouted", "routed"],
+                        "properties": {
+                            "unrouted": {"type": "integer"},
+                            "routed": {"type": "integer"}
+                        }
+                    })), &["401", "503"])
             },
             "/api/v1/queue/{id}/retry": {
                 "post": with_params(operation("Queue a dead-lettered job again.", true,

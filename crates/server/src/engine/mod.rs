@@ -37,6 +37,7 @@ mod incident;
 pub mod intake;
 pub mod metrics;
 mod pipeline;
+pub mod reroute;
 mod runner;
 
 use std::collections::HashMap;
@@ -57,6 +58,7 @@ use tokio::task::JoinHandle;
 pub use effects::dump_missing_attachment;
 pub use error::EngineError;
 pub use intake::accept;
+pub use reroute::{reroute_unrouted_alerts, RerouteOutcome};
 
 use crate::jobs::{JobPolicy, JobRunner, Lane};
 use crate::reports::{ItGlueClients, PublishDeps};
@@ -284,18 +286,23 @@ impl Engine {
         Ok(report)
     }
 
-    /// Replaces the configuration and puts every unrouted alert back in the queue, so that a
-    /// client added (or a source default set) since is applied; returns how many were re-queued.
-    /// The next run routes them again; those still without a client become unrouted again.
-    pub async fn reroute_unrouted(&self, config: Arc<Config>) -> Result<usize, EngineError> {
+    /// Replaces the configuration and routes every unrouted alert again under it (see
+    /// [`reroute`]); those that found a client are queued and the engine woken.
+    pub async fn reroute_unrouted(
+        &self,
+        config: Arc<Config>,
+    ) -> Result<RerouteOutcome, EngineError> {
         *self
             .shared
             .config
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
-        let requeued = self.requeue_unrouted().await?;
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config.clone();
+        let outcome = {
+            let _one_at_a_time = self.shared.alerts_lock.lock().await;
+            reroute_unrouted_alerts(self.shared.store.as_ref(), &config, self.now()).await?
+        };
         self.wake();
-        Ok(requeued)
+        Ok(outcome)
     }
 
     /// Asks the background task (if started) to look at the queue now.

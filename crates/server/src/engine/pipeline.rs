@@ -234,29 +234,6 @@ impl Engine {
         }
     }
 
-    pub(crate) async fn requeue_unrouted(&self) -> Result<usize, EngineError> {
-        let _one_at_a_time = self.shared.alerts_lock.lock().await;
-        let store = &self.shared.store;
-        let mut requeued = 0;
-        let mut after_id = None;
-        loop {
-            let filter = AlertFilter {
-                state: Some(AlertState::Unrouted),
-                after_id,
-                ..AlertFilter::default()
-            };
-            let batch = store.list_alerts(filter, 100).await?;
-            if batch.is_empty() {
-                return Ok(requeued);
-            }
-            for stored in batch {
-                after_id = Some(stored.id);
-                store.set_alert_state(stored.id, AlertState::Queued).await?;
-                requeued += 1;
-            }
-        }
-    }
-
     /// Decodes, enriches (rule 2) and routes (rule 3) one alert. An unrouted alert is an event
     /// here; it leaves the queue as `unrouted` with the page's commit.
     async fn prepare(
