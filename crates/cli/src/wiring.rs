@@ -126,12 +126,14 @@ pub async fn team_choices(client: &ConnectWiseClient, board_id: i32) -> Result<V
         .collect())
 }
 
+/// The priorities in ConnectWise's own order (`sortOrder`, as its screens show them), not by id.
 pub async fn priority_choices(client: &ConnectWiseClient) -> Result<Vec<Choice>> {
-    let priorities = client
+    let mut priorities = client
         .list_priorities()
         .await
         .map_err(|err| anyhow!("{err}"))
         .context("listing priorities")?;
+    priorities.sort_by_key(|p| (p.sort_order.unwrap_or(i64::MAX), p.id));
     Ok(priorities
         .into_iter()
         .map(|p| {

@@ -259,6 +259,52 @@ board_id = 1
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn check_looks_up_the_ids_routes_and_severity_maps_set() {
+    let sim = spawn_simulator().await;
+    let good = SimulatorConfig::default();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &sim.base_url(),
+        &good.company_id,
+        &good.private_key,
+        "tests",
+    );
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(
+        r#"
+[[clients]]
+name = "Acme"
+aliases = ["acme"]
+
+[[sources]]
+name = "prom"
+kind = "alertmanager"
+
+[[routes]]
+name = "acme-soc"
+match = { labels.customer = "acme" }
+client = "Acme"
+ticket = { board_id = 3, team_id = 26 }
+severity_map.critical = { priority_id = 8 }
+severity_map.warning = { priority_id = 99 }
+"#,
+    );
+    std::fs::write(&path, config).unwrap();
+    let output = mspbridge(args(&["-c", path.to_str().unwrap(), "check"]), vec![]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("ok    route acme-soc"), "{all}");
+    assert!(
+        all.contains(
+            "routes[0].severity_map.warning.priority_id = 99: ConnectWise has no priority"
+        ),
+        "{all}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn check_names_the_failing_setting() {
     let sim = spawn_simulator().await;
     let good = SimulatorConfig::default();
@@ -411,6 +457,19 @@ async fn demo_once_plays_the_seed_scenarios_and_every_check_passes() {
     }
     assert!(!stdout.contains("FAILED"), "{stdout}");
     assert!(dir.path().join("mspbridge.db").exists());
+    // The console password is a secret file the configuration refers to, never printed by --once.
+    let config = std::fs::read_to_string(dir.path().join("mspbridge.toml")).unwrap();
+    let password_file = dir.path().join("admin-password");
+    assert!(
+        config.contains(&format!(
+            "admin_password = \"file:{}\"",
+            password_file.display()
+        )),
+        "{config}"
+    );
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    assert_eq!(password.trim().len(), 20, "a 20-character password");
+    assert!(!stdout.contains(password.trim()), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -485,10 +544,27 @@ async fn init_interactive_through_a_terminal() {
             p.exp_string("Public key")?;
             p.send_line(&config.public_key)?;
             p.exp_string("Private key")?;
-            p.send_line(&config.private_key)?;
+            p.send_line("a-wrong-private-key")?;
             p.exp_string("Client id")?;
             p.send_line("mspbridge-pty-test")?;
+            // The test fails; every answer is kept and only the private key is asked again.
+            p.exp_string("The connection test failed")?;
+            p.exp_string("Which setting should be changed?")?;
+            settle();
+            for _ in 0..3 {
+                p.send(DOWN)?;
+                p.flush()?;
+            }
+            p.send("\r")?;
+            p.flush()?;
+            let asked_again = p.exp_string("Private key")?;
+            p.send_line(&config.private_key)?;
             let (before, connected) = p.exp_regex("Connected: [^\r\n]*")?;
+            let asked_again = asked_again + &before;
+            assert!(
+                !asked_again.contains("Public key") && !asked_again.contains("Client id"),
+                "only the private key is asked again: {asked_again:?}"
+            );
             let mut seen = before + &connected;
             p.exp_string("Company the tickets are opened for")?;
             settle();
@@ -520,6 +596,11 @@ async fn init_interactive_through_a_terminal() {
             p.flush()?;
             p.exp_string("Summary template")?;
             settle();
+            // An unknown placeholder is refused at the prompt, which asks again.
+            p.send_line("[x] %Bogus%")?;
+            p.exp_string("unknown placeholder %Bogus%")?;
+            p.exp_string("Summary template")?;
+            settle();
             p.send("\r")?;
             p.flush()?;
             p.exp_string("Use the default description template?")?;
@@ -529,6 +610,27 @@ async fn init_interactive_through_a_terminal() {
             p.exp_string("Put the description in")?;
             settle();
             p.send("\r")?;
+            p.flush()?;
+            // So that the written service takes alerts: a token, a source, a first client.
+            p.exp_string("Create an API token")?;
+            settle();
+            p.send("y")?;
+            p.flush()?;
+            p.exp_string("Add an alert source")?;
+            settle();
+            p.send("\r")?;
+            p.flush()?; // a webhook
+            p.exp_string("Add a managed client")?;
+            settle();
+            p.send("y")?;
+            p.flush()?;
+            p.exp_string("Client name")?;
+            p.send_line("Acme")?;
+            p.exp_string("Client e-mail")?;
+            p.send_line("it@acme.example")?;
+            p.exp_string("Add another client?")?;
+            settle();
+            p.send("n")?;
             p.flush()?;
             p.exp_string("Keep the private key in")?;
             settle();
@@ -550,10 +652,23 @@ async fn init_interactive_through_a_terminal() {
     assert!(transcript.contains("Wrote"), "{transcript}");
     let written = std::fs::read_to_string(&config_path).unwrap();
     assert!(
+        written.contains("summary = \"[mspbridge] %AlertName%\""),
+        "the default summary, not the refused one:\n{written}"
+    );
+    assert!(
         written.contains("board_id = 3"),
         "the second board was picked:\n{written}"
     );
     assert!(written.contains("impact = \"High\""), "{written}");
+    assert!(written.contains("kind = \"webhook\""), "{written}");
+    assert!(written.contains("name = \"Acme\""), "{written}");
+    assert!(written.contains("email = \"it@acme.example\""), "{written}");
+    let token_file = dir.path().join("mspbridge.api-token");
+    assert!(
+        written.contains(&format!("api_tokens = [\"file:{}\"]", token_file.display())),
+        "{written}"
+    );
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().len(), 64);
     assert!(written.contains("severity = \"Medium\""), "{written}");
     assert!(!written.contains(&SimulatorConfig::default().private_key));
     let tickets = cw_get(&sim, "service/tickets").await;
@@ -661,6 +776,115 @@ async fn import_netwrix_reports_broken_xml_with_line_and_column() {
         stdout.is_empty(),
         "nothing is written on an error: {stdout}"
     );
-    assert!(stderr.contains("connectwise-settings:4:3"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:3", broken.display())),
+        "the file is named by its path: {stderr}"
+    );
     assert!(stderr.contains("</Connectio>"), "{stderr}");
+
+    // The same files saved as UTF-16 with a byte order mark are read.
+    let utf16 = |name: &str| {
+        let text = std::fs::read_to_string(netwrix_fixture(name))
+            .unwrap()
+            .replace("encoding=\"utf-8\"", "encoding=\"utf-16\"");
+        let path = dir.path().join(format!("utf16-{name}"));
+        let bytes: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let output = mspbridge(
+        args(&[
+            "import-netwrix",
+            "--connectwise-settings",
+            &utf16("ConnectWiseSettings.xml"),
+            "--itsm-settings",
+            &utf16("ITSMSettings.xml"),
+        ]),
+        vec![],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("board_id = 1"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_honours_the_private_key_variable_name_and_leaves_nothing_behind_on_a_bad_template() {
+    let sim = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mspbridge.toml");
+    let mut flags = init_flags(&sim, &config_path);
+    let env_flag = flags
+        .iter()
+        .position(|a| a == "TEST_CW_PRIVATE_KEY")
+        .unwrap();
+    flags[env_flag] = "CWPRIV".to_string();
+    flags.extend(args(&["--secrets", "env"]));
+    // And the intake: a token, a Netwrix Auditor source whose connection is tested, two clients.
+    let auditor = mspbridge_simulators::auditor::spawn(
+        mspbridge_simulators::auditor::AuditorSimConfig::new("ACME\\svc", "auditor-pw"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    flags.extend(args(&[
+        "--api-token",
+        "--source",
+        "netwrix-auditor",
+        "--auditor-url",
+        auditor.base_url(),
+        "--auditor-username",
+        "ACME\\svc",
+        "--auditor-password-env",
+        "AUDPW",
+        "--client",
+        "Acme=it@acme.example",
+        "--client",
+        "Globex",
+    ]));
+    let mut envs = vec![
+        ("CWPRIV".to_string(), SimulatorConfig::default().private_key),
+        ("AUDPW".to_string(), "wrong".to_string()),
+    ];
+    let output = mspbridge(flags.clone(), envs.clone()).await;
+    let (_, stderr) = text(&output);
+    assert!(
+        !output.status.success(),
+        "a refused Auditor login fails init"
+    );
+    assert!(stderr.contains("rejected the credentials"), "{stderr}");
+    assert!(!config_path.exists(), "nothing written on failure");
+    envs[1].1 = "auditor-pw".to_string();
+    let output = mspbridge(flags.clone(), envs.clone()).await;
+    assert!(output.status.success(), "{:?}", text(&output));
+    let written = std::fs::read_to_string(&config_path).unwrap();
+    for expected in [
+        "private_key = \"env:CWPRIV\"",
+        "api_tokens = [\"env:MSPBRIDGE_TOKEN\"]",
+        "kind = \"netwrix-auditor\"",
+        "password = \"env:AUDPW\"",
+        "email = \"it@acme.example\"",
+        "name = \"Globex\"",
+    ] {
+        assert!(written.contains(expected), "{expected} in:\n{written}");
+    }
+    assert!(!written.contains("auditor-pw"), "{written}");
+
+    // A template with an unknown placeholder is named and nothing is written.
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mspbridge.toml");
+    let mut flags = init_flags(&sim, &config_path);
+    flags.extend(args(&["--summary", "[x] %Bogus%"]));
+    let output = mspbridge(flags, private_key_env()).await;
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("--summary: unknown placeholder %Bogus%"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
 }

@@ -225,6 +225,29 @@ async fn import_automap_map_unmap_and_mappings() {
     )
     .await;
     assert!(ok, "{stderr}");
+    // Related items are two-sided: a system of Acme (mapped to organization 10) must not be linked
+    // to Globex's configuration 150.
+    let (ok, _, stderr) = mspbridge(
+        &config,
+        &[
+            "itglue",
+            "map",
+            "--client",
+            "Acme",
+            "--system",
+            "ACME-NEW",
+            "--configuration",
+            "150",
+        ],
+    )
+    .await;
+    assert!(!ok, "a configuration of another organization is refused");
+    assert!(
+        stderr.contains(
+            "belongs to IT Glue organization 20, but client \"Acme\" is mapped to organization 10"
+        ),
+        "{stderr}"
+    );
     let (ok, _, stderr) = mspbridge(
         &config,
         &[
@@ -295,8 +318,46 @@ async fn check_explains_a_refused_itglue_key() {
     assert!(!ok, "a refused key fails the check: {stdout}{stderr}");
     assert!(stdout.contains("FAIL  itglue main"), "{stdout}");
     assert!(stdout.contains("region"), "{stdout}");
+    // The refusal is explained once, not once per error type that wrapped it.
+    assert_eq!(stdout.matches("HTTP 403").count(), 1, "{stdout}");
     assert!(
         !stdout.contains("ITG.wrong-key"),
         "the key is never printed"
+    );
+}
+
+/// On a terminal, the import shows a bar per collection with the pages and records read.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_on_a_terminal_shows_pages_and_records() {
+    let sim = simulator().await;
+    let setup = setup(sim.base_url());
+    let config = setup.config.clone();
+    let transcript =
+        tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+            let mut command = Command::new(BIN);
+            command
+                .arg("--config")
+                .arg(&config)
+                .args(["itglue", "import"])
+                .env("TERM", "xterm-256color")
+                .env_remove("MSPBRIDGE_CONFIG")
+                .env_remove("RUST_LOG");
+            let mut p = rexpect::session::spawn_command(command, Some(20_000))?;
+            let seen = p.exp_eof()?;
+            Ok(seen)
+        })
+        .await
+        .unwrap()
+        .expect("the import runs to the end");
+    assert!(transcript.contains("7 organizations read"), "{transcript}");
+    assert!(transcript.contains("configurations read"), "{transcript}");
+    assert!(
+        transcript.contains("page 1/1"),
+        "a bar with pages: {transcript:?}"
+    );
+    assert!(transcript.contains("records"), "{transcript:?}");
+    assert!(
+        !transcript.contains("reading configurations…"),
+        "no plain lines on a terminal: {transcript:?}"
     );
 }

@@ -322,3 +322,28 @@ async fn publishing_for_an_unmapped_client_is_refused_with_the_reason() {
         text(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_again_right_after_a_failure_says_when_the_retry_is_due() {
+    let setup = setup().await;
+    let config = &setup.config;
+    ok(&mspbridge(config, &["report", "generate", "--client", "Acme"]).await);
+    // Every in-place retry of the first call fails: the attempt fails, and a retry is scheduled.
+    setup.sim.faults().fail_next(503, 4);
+    let output = mspbridge(config, &["report", "publish", "--id", "1"]).await;
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("failed"), "{stderr}");
+
+    let output = mspbridge(config, &["report", "publish", "--id", "1"]).await;
+    let (_, stderr) = text(&output);
+    assert!(
+        !output.status.success(),
+        "not published, so not 0: {stderr}"
+    );
+    assert!(
+        stderr.contains("its last attempt failed") && stderr.contains("is due at"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("another worker"), "{stderr}");
+}

@@ -10,7 +10,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::template::Template;
+use crate::template::{Template, TICKET_PLACEHOLDERS};
+
+/// `name=value` lines.
+fn lines(pairs: Vec<(&str, &str)>) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// Free field holding a Netwrix alert's AlertID (the first id of the response action).
 pub const FIELD_NETWRIX_ALERT_ID: &str = "AlertID";
@@ -23,6 +32,32 @@ pub const FIELD_RECORD_UNAVAILABLE: &str = "RecordUnavailable";
 
 /// Free field holding whether an Alertmanager alert is `firing` or `resolved`.
 pub const FIELD_STATUS: &str = "status";
+
+/// Free fields an intake adds about the delivery itself; they are fields, not labels, so
+/// `%Labels%` leaves them out.
+pub const DELIVERY_FIELDS: &[&str] = &[
+    FIELD_STATUS,
+    FIELD_NETWRIX_ALERT_ID,
+    FIELD_NETWRIX_RECORD_ID,
+    "fingerprint",
+    FIELD_GENERATOR_URL,
+    FIELD_SILENCE_URL,
+    FIELD_GROUP_INSTANCES,
+    "receiver",
+];
+
+/// Free field with the Alertmanager link that opens a silence for the alert's labels.
+pub const FIELD_SILENCE_URL: &str = "silence_url";
+/// Free field with the link to the alert's expression (Alertmanager's `generatorURL`).
+pub const FIELD_GENERATOR_URL: &str = "generator_url";
+/// Free field listing the instances of an Alertmanager group that fired in one notification.
+pub const FIELD_GROUP_INSTANCES: &str = "group_instances";
+
+/// Prefix of free fields holding annotations (`annotations.summary`).
+pub const ANNOTATION_PREFIX: &str = "annotations.";
+/// Prefix a sender may give label fields (`labels.customer`); a plain `customer` field is a label
+/// too.
+pub const LABEL_PREFIX: &str = "labels.";
 
 /// One alert occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,7 +281,100 @@ impl Alert {
             "DataSource" => from_record(|r| r.data_source.clone()),
             "MonitoringPlanName" => from_record(|r| r.monitoring_plan.clone()),
             "Item" => from_record(|r| r.item.clone()),
-            other => self.fields.get(other).cloned(),
+            "Labels" => Some(lines(self.labels())),
+            "Annotations" => Some(lines(self.annotations())),
+            other => {
+                if let Some(label) = other.strip_prefix("Label:") {
+                    return self.label(label).map(str::to_string);
+                }
+                if let Some(annotation) = other.strip_prefix("Annotation:") {
+                    return self.annotation(annotation).map(str::to_string);
+                }
+                if let Some(field) = other.strip_prefix("Field:") {
+                    return self.field(field, host);
+                }
+                self.fields.get(other).cloned()
+            }
+        }
+    }
+
+    /// The label `name`: the field `labels.<name>`, else the plain field `<name>` (how the
+    /// Alertmanager intake stores labels).
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(&format!("{LABEL_PREFIX}{name}"))
+            .or_else(|| {
+                (!DELIVERY_FIELDS.contains(&name) && !name.contains('.'))
+                    .then(|| self.fields.get(name))
+                    .flatten()
+            })
+            .map(String::as_str)
+    }
+
+    /// The annotation `name` (the field `annotations.<name>`).
+    pub fn annotation(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(&format!("{ANNOTATION_PREFIX}{name}"))
+            .map(String::as_str)
+    }
+
+    /// The free field `name`, else the placeholder of that name (`Who`, `Action`, …), so a
+    /// route or template can reach record values too.
+    pub fn field(&self, name: &str, host: &str) -> Option<String> {
+        if let Some(value) = self.fields.get(name) {
+            return Some(value.clone());
+        }
+        TICKET_PLACEHOLDERS
+            .iter()
+            .find(|known| {
+                known.eq_ignore_ascii_case(name) && !matches!(**known, "Labels" | "Annotations")
+            })
+            .and_then(|known| self.placeholder_value(known, host))
+    }
+
+    /// Every label as (name, value), by name: the `labels.` fields and the plain fields that are
+    /// neither annotations nor delivery fields.
+    pub fn labels(&self) -> Vec<(&str, &str)> {
+        let mut labels: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, value) in &self.fields {
+            if let Some(label) = name.strip_prefix(LABEL_PREFIX) {
+                labels.insert(label, value);
+            } else if !name.contains('.') && !DELIVERY_FIELDS.contains(&name.as_str()) {
+                labels.entry(name).or_insert(value);
+            }
+        }
+        labels.into_iter().collect()
+    }
+
+    /// Every annotation as (name, value), by name.
+    pub fn annotations(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .filter_map(|(name, value)| {
+                name.strip_prefix(ANNOTATION_PREFIX)
+                    .map(|annotation| (annotation, value.as_str()))
+            })
+            .collect()
+    }
+
+    /// The value a route's match or `client_from` names: `source`, `alert_name` (or
+    /// `alertname`), `client`, `labels.NAME`, `annotations.NAME` or `fields.NAME`.
+    pub fn subject_value(&self, subject: &str) -> Option<String> {
+        match subject {
+            "source" => Some(self.source.clone()),
+            "alert_name" | "alertname" => Some(self.alert_name.clone()),
+            "client" => self.client.clone(),
+            other => {
+                if let Some(label) = other.strip_prefix(LABEL_PREFIX) {
+                    return self.label(label).map(str::to_string);
+                }
+                if let Some(annotation) = other.strip_prefix(ANNOTATION_PREFIX) {
+                    return self.annotation(annotation).map(str::to_string);
+                }
+                other
+                    .strip_prefix("fields.")
+                    .and_then(|field| self.field(field, ""))
+            }
         }
     }
 

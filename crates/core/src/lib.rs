@@ -12,3 +12,4 @@ pub mod netwrix_import;
 pub mod rules;
 pub mod secret;
 pub mod template;
+pub mod text;

@@ -10,6 +10,13 @@
 //! literal text: only a `%` that starts a well-formed `%Name%` is a placeholder, so ordinary prose never
 //! needs escaping. Values are inserted as they are and never expanded again, so a value containing
 //! `%Who%` cannot inject a placeholder.
+//!
+//! Besides the fixed names, every ticket template may reach an alert's labels, annotations and free
+//! fields: `%Label:NAME%`, `%Annotation:NAME%` and `%Field:NAME%` (NAME is letters, digits, `_`, `-`
+//! or `.`), and `%Labels%` / `%Annotations%` for all of them as `name=value` lines. A `%` followed by
+//! `Label:`, `Annotation:` or `Field:` must form such a placeholder; anything else there (an empty
+//! or ill-formed NAME, no closing `%`) is a config error, not literal text, so a typo cannot leave
+//! `%Label:customer` in a ticket.
 
 use std::fmt;
 
@@ -30,7 +37,12 @@ pub const TICKET_PLACEHOLDERS: &[&str] = &[
     "Computer",
     "Client",
     "Source",
+    "Labels",
+    "Annotations",
 ];
+
+/// Prefixes of the placeholders that name one label, annotation or free field: `%Label:NAME%`.
+pub const LOOKUP_PREFIXES: &[&str] = &["Label", "Annotation", "Field"];
 
 /// ConnectWise's limit on a ticket summary, in UTF-16 code units; see [`truncate_utf16`].
 pub const SUMMARY_MAX_UTF16_UNITS: usize = 100;
@@ -75,6 +87,8 @@ impl TemplateKind {
 enum Segment {
     Text(String),
     Placeholder(&'static str),
+    /// `%Label:NAME%` and the like, kept as `Label:NAME` (canonical prefix, name as written).
+    Lookup(String),
 }
 
 /// A parsed template. Compare and print it through [`Template::source`].
@@ -85,9 +99,8 @@ pub struct Template {
     segments: Vec<Segment>,
 }
 
-/// A template that uses a placeholder its kind does not allow.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown placeholder %{name}% at character {position}; allowed: {}", allowed.iter().map(|name| format!("%{name}%")).collect::<Vec<_>>().join(", "))]
+/// A template that uses a placeholder its kind does not allow, or a malformed `%Label:NAME%`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
     /// The name between the `%` signs, as written.
     pub name: String,
@@ -95,7 +108,37 @@ pub struct TemplateError {
     pub position: usize,
     /// The names that would have been accepted.
     pub allowed: Vec<&'static str>,
+    /// For a malformed `%Label:…%`-style placeholder: what is wrong with it.
+    pub malformed: Option<String>,
 }
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(problem) = &self.malformed {
+            return write!(
+                f,
+                "malformed placeholder \"{}\" at character {}: {problem}; write %Label:NAME%, \
+                 %Annotation:NAME% or %Field:NAME% with NAME made of letters, digits, _, - or .",
+                self.name, self.position
+            );
+        }
+        let allowed: Vec<String> = self
+            .allowed
+            .iter()
+            .map(|name| format!("%{name}%"))
+            .collect();
+        write!(
+            f,
+            "unknown placeholder %{}% at character {}; allowed: {}, %Label:NAME%, \
+             %Annotation:NAME%, %Field:NAME%",
+            self.name,
+            self.position,
+            allowed.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for TemplateError {}
 
 impl Template {
     /// Parses `text`, allowing the placeholders of `kind`.
@@ -116,12 +159,27 @@ impl Template {
                 index += 2;
                 continue;
             }
+            if let Some(lookup) = lookup_at(&chars, index) {
+                let (canonical, consumed) = lookup.map_err(|(shown, problem)| TemplateError {
+                    name: shown,
+                    position: index + 1,
+                    allowed: kind.allowed(),
+                    malformed: Some(problem),
+                })?;
+                if !literal.is_empty() {
+                    segments.push(Segment::Text(std::mem::take(&mut literal)));
+                }
+                segments.push(Segment::Lookup(canonical));
+                index += consumed;
+                continue;
+            }
             match placeholder_at(&chars, index) {
                 Some(name) => {
                     let canonical = kind.canonical(&name).ok_or_else(|| TemplateError {
                         name: name.clone(),
                         position: index + 1,
                         allowed: kind.allowed(),
+                        malformed: None,
                     })?;
                     if !literal.is_empty() {
                         segments.push(Segment::Text(std::mem::take(&mut literal)));
@@ -145,13 +203,20 @@ impl Template {
         })
     }
 
-    /// Fills the template. `lookup` gets canonical names (`AlertName`, `id`); a `None` renders empty.
+    /// Fills the template. `lookup` gets canonical names (`AlertName`, `id`, `Labels`) and, for
+    /// the label/annotation/field placeholders, `Label:NAME`, `Annotation:NAME` or `Field:NAME`
+    /// with NAME as written; a `None` renders empty.
     pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
         let mut rendered = String::new();
         for segment in &self.segments {
             match segment {
                 Segment::Text(text) => rendered.push_str(text),
                 Segment::Placeholder(name) => {
+                    if let Some(value) = lookup(name) {
+                        rendered.push_str(&value);
+                    }
+                }
+                Segment::Lookup(name) => {
                     if let Some(value) = lookup(name) {
                         rendered.push_str(&value);
                     }
@@ -177,6 +242,10 @@ impl Template {
             .iter()
             .filter_map(|segment| match segment {
                 Segment::Placeholder(name) => Some(*name),
+                Segment::Lookup(name) => LOOKUP_PREFIXES
+                    .iter()
+                    .copied()
+                    .find(|prefix| name.starts_with(&format!("{prefix}:"))),
                 Segment::Text(_) => None,
             })
             .collect()
@@ -193,6 +262,53 @@ impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// If `chars[start]` opens a `%Label:`, `%Annotation:` or `%Field:` placeholder (prefix in any
+/// case): `Ok((canonical "Prefix:NAME", characters consumed))`, or `Err((text as written, problem))`
+/// when it is malformed. `None` when no such prefix follows.
+#[allow(clippy::type_complexity)]
+fn lookup_at(chars: &[char], start: usize) -> Option<Result<(String, usize), (String, String)>> {
+    let prefix = LOOKUP_PREFIXES.iter().copied().find(|prefix| {
+        let end = start + 1 + prefix.len();
+        end < chars.len()
+            && chars[start + 1..end]
+                .iter()
+                .zip(prefix.chars())
+                .all(|(written, expected)| written.eq_ignore_ascii_case(&expected))
+            && chars[end] == ':'
+    })?;
+    let name_start = start + 1 + prefix.len() + 1;
+    let mut name = String::new();
+    let mut closed = false;
+    for &current in &chars[name_start..] {
+        if current == '%' {
+            closed = true;
+            break;
+        }
+        if current == '\n' || name.chars().count() > 200 {
+            break;
+        }
+        name.push(current);
+    }
+    let shown = format!("%{prefix}:{name}{}", if closed { "%" } else { "" });
+    if !closed {
+        return Some(Err((shown, "it has no closing %".to_string())));
+    }
+    if name.is_empty() {
+        return Some(Err((
+            shown,
+            "the name after the colon is empty".to_string(),
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Some(Err((shown, format!("the name contains {bad:?}"))));
+    }
+    let consumed = 1 + prefix.len() + 1 + name.chars().count() + 1;
+    Some(Ok((format!("{prefix}:{name}"), consumed)))
 }
 
 /// If `chars[start]` opens a well-formed `%Name%`, the name.

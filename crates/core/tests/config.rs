@@ -551,7 +551,9 @@ fn unknown_keys_are_rejected_with_their_line() {
             line,
             column,
             message,
+            more,
         }) => {
+            assert!(more.is_empty(), "{more:?}");
             assert_eq!(origin, "typo.toml");
             assert_eq!((line, column), (5, 1));
             assert!(
@@ -842,4 +844,93 @@ api_key = "LiteralItGlueKey-173"
     ] {
         assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
     }
+}
+
+#[test]
+fn the_earliest_syntax_error_is_reported() {
+    // A broken string on line 2 and an unclosed table header on line 5: line 2 is the one to fix.
+    let text = "[connectwise]\nsite = \"https://x\ncompany_id = \"a\"\n\n[connectwise\npublic_key = \"x\"\n";
+    let error = config::parse_str_with(text, "broken.toml", &env()).unwrap_err();
+    match &error {
+        ConfigError::Syntax { line, more, .. } => {
+            assert_eq!(*line, 2, "{error}");
+            assert!(more.is_empty(), "{error}");
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+    assert!(error.to_string().starts_with("broken.toml:2:"), "{error}");
+}
+
+#[test]
+fn every_unknown_key_and_wrong_type_is_reported_in_file_order_with_a_suggestion() {
+    let text = r#"[connectwise]
+site = "https://api-na.myconnectwise.net"
+sitee = "x"
+company_id = "acme"
+public_key = "p"
+private_key = "k"
+client_id = "c"
+
+[connectwise.ticket]
+board = 3
+team_id = "twenty-five"
+
+[rulez]
+x = 1
+
+[[clients]]
+name = "Acme"
+connectwise = { compnay_id = 250 }
+"#;
+    let error = config::parse_str_with(text, "typos.toml", &env()).unwrap_err();
+    let shown = error.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 5, "{shown}");
+    assert!(lines[0].starts_with("typos.toml:3:1: connectwise.sitee: unknown field `sitee`, did you mean `site`? (expected one of `site`, `company_id`"), "{shown}");
+    assert!(lines[1].starts_with("typos.toml:10:1: connectwise.ticket.board: unknown field `board`, did you mean `board_id`?"), "{shown}");
+    assert!(
+        lines[2].starts_with("typos.toml:11:1: connectwise.ticket.team_id: invalid type"),
+        "{shown}"
+    );
+    assert!(
+        lines[3]
+            .starts_with("typos.toml:13:2: rulez: unknown field `rulez`, did you mean `rules`?"),
+        "{shown}"
+    );
+    assert!(lines[4].starts_with("typos.toml:18:17: clients[0].connectwise.compnay_id: unknown field `compnay_id`, did you mean `company_id`?"), "{shown}");
+    match error {
+        ConfigError::Syntax { line, more, .. } => {
+            assert_eq!(line, 3);
+            assert_eq!(more.len(), 4);
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_required_key_of_the_wrong_type_is_reported_once() {
+    let text = "[[clients]]\nname = 7\n";
+    let error = config::parse_str_with(text, "t.toml", &env()).unwrap_err();
+    let shown = error.to_string();
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    assert!(shown.contains("clients[0].name: invalid type"), "{shown}");
+}
+
+#[test]
+fn the_viewer_password_is_read_and_must_differ_from_the_admin_password() {
+    let config = config::parse_str_with(
+        "[server]\nadmin_password = \"admin-pw-1\"\nviewer_password = \"viewer-pw-2\"\n",
+        "console.toml",
+        &env(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.server.viewer_password.as_ref().unwrap().expose(),
+        "viewer-pw-2"
+    );
+    let found = issues("[server]\nadmin_password = \"same-pw\"\nviewer_password = \"same-pw\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].path, "server.viewer_password");
+    assert!(found[0].message.contains("must differ"), "{found:?}");
+    assert!(!found[0].message.contains("same-pw"), "{found:?}");
 }

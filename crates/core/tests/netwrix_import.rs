@@ -8,12 +8,16 @@ use std::time::Duration;
 use mspbridge_core::config::{
     self, ConfigError, DescriptionField, LoadOptions, SourceKind, StatusRef, TicketLevel,
 };
-use mspbridge_core::netwrix_import::{convert, Conversion};
+use mspbridge_core::netwrix_import::{convert, convert_files, Conversion, SettingsFile};
 
 const CONNECTWISE: &str = include_str!("fixtures/ConnectWiseSettings.xml");
 const CONNECTWISE_INTERNAL: &str = include_str!("fixtures/ConnectWiseSettings-internal.xml");
 const ITSM: &str = include_str!("fixtures/ITSMSettings.xml");
 const ITSM_TUNED: &str = include_str!("fixtures/ITSMSettings-tuned.xml");
+const ITSM_UPDATES_OFF: &str = include_str!("fixtures/ITSMSettings-updates-off.xml");
+const CONNECTWISE_CONNECTION_ONLY: &str =
+    include_str!("fixtures/ConnectWiseSettings-connection-only.xml");
+const CONNECTWISE_ATTRIBUTES: &str = include_str!("fixtures/ConnectWiseSettings-attributes.xml");
 
 fn env() -> LoadOptions {
     LoadOptions {
@@ -316,4 +320,213 @@ fn empty_root_elements_give_a_config_that_names_what_is_missing() {
     ] {
         assert!(error.contains(path), "{path} not reported in:\n{error}");
     }
+}
+
+/// Updates off with reopening left at the add-on's default (true): the add-on only reopens to
+/// update, so the import writes reopen = false, says so, and `check` accepts the result.
+#[test]
+fn updates_off_carries_the_vendors_meaning_of_reopen() {
+    let conversion = convert(CONNECTWISE, ITSM_UPDATES_OFF).unwrap();
+    let config =
+        config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
+    assert!(!config.rules.update_ticket_on_repetitive_alerts);
+    assert!(!config.rules.reopen_ticket_on_repetitive_alerts);
+    assert!(
+        conversion.not_carried.iter().any(|note| note.starts_with(
+            "itsm-settings:10: /ITSMSettings/ReopenTicketOnRepetitiveAlerts: absent, so the \
+             add-on's default true applies, which has no effect while \
+             UpdateTicketOnRepetitiveAlerts is false"
+        )),
+        "{:#?}",
+        conversion.not_carried
+    );
+
+    // Reopen written as true beside updates off: the same meaning, located at its own line.
+    let explicit = ITSM_UPDATES_OFF.replace(
+        "  <UpdateInterval>",
+        "  <ReopenTicketOnRepetitiveAlerts>true</ReopenTicketOnRepetitiveAlerts>\n  <UpdateInterval>",
+    );
+    let conversion = convert(CONNECTWISE, &explicit).unwrap();
+    let config =
+        config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
+    assert!(!config.rules.reopen_ticket_on_repetitive_alerts);
+    assert!(
+        conversion.not_carried.iter().any(|note| note.starts_with(
+            "itsm-settings:11: /ITSMSettings/ReopenTicketOnRepetitiveAlerts: true has no effect"
+        )),
+        "{:#?}",
+        conversion.not_carried
+    );
+}
+
+fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let text = text.replace("encoding=\"utf-8\"", "encoding=\"utf-16\"");
+    let mut bytes = Vec::new();
+    if bom {
+        bytes.extend(if little_endian {
+            [0xFF, 0xFE]
+        } else {
+            [0xFE, 0xFF]
+        });
+    }
+    for unit in text.encode_utf16() {
+        bytes.extend(if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    bytes
+}
+
+/// Files saved as UTF-16 (as Windows tools do, byte order mark and `encoding="utf-16"`) convert
+/// exactly like their UTF-8 originals.
+#[test]
+fn utf16_files_convert_like_utf8_ones() {
+    let expected = convert(CONNECTWISE, ITSM).unwrap();
+    for (little_endian, bom) in [(true, true), (false, true), (true, false)] {
+        let connectwise = utf16(CONNECTWISE, little_endian, bom);
+        let itsm = utf16(ITSM, little_endian, bom);
+        let converted = convert_files(
+            SettingsFile {
+                name: "connectwise-settings",
+                bytes: &connectwise,
+            },
+            SettingsFile {
+                name: "itsm-settings",
+                bytes: &itsm,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            converted, expected,
+            "little endian {little_endian}, bom {bom}"
+        );
+    }
+}
+
+/// The two files given the wrong way round are refused, naming the unexpected root element.
+#[test]
+fn swapped_files_are_refused_naming_the_root_element() {
+    let error = convert(ITSM, CONNECTWISE).unwrap_err();
+    assert_eq!(
+        (error.file.as_str(), error.line),
+        ("connectwise-settings", 2)
+    );
+    assert!(
+        error
+            .message
+            .contains("unexpected root element <ITSMSettings>"),
+        "{error}"
+    );
+    assert!(error.message.contains("swapped"), "{error}");
+    let error = convert(CONNECTWISE, CONNECTWISE).unwrap_err();
+    assert_eq!(error.file, "itsm-settings");
+    assert!(
+        error
+            .message
+            .contains("unexpected root element <ConnectWiseSettings>"),
+        "{error}"
+    );
+    // A root of another name is judged by what it holds.
+    let renamed = ITSM.replace("ITSMSettings>", "Settings>");
+    let error = convert(&renamed, ITSM).unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("unexpected root element <Settings> holding <NetwrixAuditorHost>"),
+        "{error}"
+    );
+}
+
+/// A file without TicketParameters and TicketParameterRefs lists both, and the add-on's own
+/// default summary is kept instead of being replaced by mspbridge's.
+#[test]
+fn missing_ticket_sections_are_listed_and_the_vendor_summary_kept() {
+    let conversion = convert(CONNECTWISE_CONNECTION_ONLY, ITSM).unwrap();
+    let notes = conversion.not_carried.join("\n");
+    assert!(
+        notes.contains("connectwise-settings:2: /ConnectWiseSettings/TicketParameters: missing; the add-on's default summary \"[Netwrix Auditor] %AlertName%\" is written"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("connectwise-settings:2: /ConnectWiseSettings/TicketParameterRefs: missing; tickets get no company, board, team or priority"),
+        "{notes}"
+    );
+    let config =
+        config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
+    let ticket = config.effective_ticket_settings(Some("Default"));
+    assert_eq!(ticket.summary.source(), "[Netwrix Auditor] %AlertName%");
+    assert_eq!(ticket.company_id, None);
+}
+
+/// `<TicketParameter Name="initialInternalAnalysis">` keeps the MSP-internal description field,
+/// and references in attribute form carry their ids.
+#[test]
+fn the_attribute_form_keeps_the_internal_description() {
+    let conversion = convert(CONNECTWISE_ATTRIBUTES, ITSM).unwrap();
+    let config =
+        config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
+    let ticket = config.effective_ticket_settings(Some("Default"));
+    assert_eq!(
+        ticket.description_field,
+        DescriptionField::InitialInternalAnalysis
+    );
+    assert!(ticket.description.source().starts_with("Internal: %Who%"));
+    assert_eq!(ticket.severity, TicketLevel::High);
+    assert_eq!((ticket.company_id, ticket.board_id), (Some(42), Some(1)));
+    assert!(
+        !conversion
+            .not_carried
+            .iter()
+            .any(|note| note.contains("TicketParameter")),
+        "{:#?}",
+        conversion.not_carried
+    );
+}
+
+/// Problems are located by the name the files were given (their paths) and the element's own line.
+#[test]
+fn problems_name_the_file_and_the_elements_line() {
+    let connectwise_path = "C:\\Addon\\ITSM_CW\\ConnectWiseSettings.xml";
+    let itsm_path = "C:\\Addon\\ITSM_CW\\ITSMSettings.xml";
+    let conversion = convert_files(
+        SettingsFile {
+            name: connectwise_path,
+            bytes: CONNECTWISE.as_bytes(),
+        },
+        SettingsFile {
+            name: itsm_path,
+            bytes: ITSM.as_bytes(),
+        },
+    )
+    .unwrap();
+    assert!(conversion.not_carried.contains(&format!(
+        "{connectwise_path}:86: /ConnectWiseSettings/EnableTls12: not needed: mspbridge always uses TLS 1.2 or newer"
+    )));
+    assert!(conversion.not_carried.contains(&format!(
+        "{itsm_path}:9: /ITSMSettings/CheckAlertQueueInterval: value \"5\": internal queue polling of the add-on; mspbridge processes alerts as they arrive"
+    )));
+    assert!(conversion
+        .not_carried
+        .iter()
+        .all(|note| note.starts_with(connectwise_path) || note.starts_with(itsm_path)));
+    let broken = CONNECTWISE.replace("</CompanyId>", "</Company>");
+    let error = convert_files(
+        SettingsFile {
+            name: connectwise_path,
+            bytes: broken.as_bytes(),
+        },
+        SettingsFile {
+            name: itsm_path,
+            bytes: ITSM.as_bytes(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("{connectwise_path}:5:")),
+        "{error}"
+    );
 }

@@ -454,6 +454,8 @@ fn placeholders_cover_design_section_3_6() {
         ("Computer", "bridge01"),
         ("Client", "Acme"),
         ("Source", "auditor-acme"),
+        ("Labels", "severity=high"),
+        ("Annotations", ""),
     ];
     for (name, expected) in cases {
         assert_eq!(

@@ -10,11 +10,14 @@
 //! ```text
 //! cargo build --release -p mspbridge          # for `rss`
 //! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|engine|all]
+//! cargo run --release -p mspbridge-server --example pipeline_bench -- soak   # minutes; not in `all`
 //! ```
 //!
 //! Knobs (environment): `BENCH_INTAKE_SECS` (5), `BENCH_INTAKE_CONNECTIONS` (`32,64,128`),
 //! `BENCH_LATENCY_SAMPLES` (400), `BENCH_STORM` (`types,repeats,window_secs` = `10,20,5`),
 //! `BENCH_ENGINE_ALERTS` (100000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
+//! `BENCH_SOAK_SECS` (600), `BENCH_SOAK_RATE` (1500 alerts/s), `BENCH_SOAK_SAMPLE_SECS` (30),
+//! `BENCH_SOAK_CONSOLIDATION` (`1m`, the soak's `consolidation_interval`),
 //! `MSPBRIDGE_BIN` (the release binary).
 
 #[path = "pipeline_bench/engine.rs"]
@@ -29,6 +32,8 @@ mod latency;
 mod rss;
 #[path = "pipeline_bench/setup.rs"]
 mod setup;
+#[path = "pipeline_bench/soak.rs"]
+mod soak;
 #[path = "pipeline_bench/storm.rs"]
 mod storm;
 
@@ -99,7 +104,7 @@ fn machine() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let known = ["intake", "latency", "storm", "rss", "engine", "all"];
+    let known = ["intake", "latency", "storm", "rss", "engine", "soak", "all"];
     if !known.contains(&which.as_str()) {
         eprintln!(
             "unknown benchmark {which:?}; choose one of: {}",
@@ -136,6 +141,16 @@ async fn main() -> ExitCode {
             env_or("BENCH_RSS_ALERTS", 1_000_000),
             env_or("BENCH_RSS_SECS", 30),
             release_binary(),
+        )
+        .await;
+    }
+    // Not part of `all`: it runs for minutes.
+    if which == "soak" {
+        soak::run(
+            env_or("BENCH_SOAK_SECS", 600),
+            env_or("BENCH_SOAK_RATE", 1500),
+            env_or("BENCH_SOAK_SAMPLE_SECS", 30),
+            &env_or("BENCH_SOAK_CONSOLIDATION", "1m".to_string()),
         )
         .await;
     }

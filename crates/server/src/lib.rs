@@ -3,9 +3,11 @@
 //! metrics. `mspbridge serve` composes these; tests start them on port 0 against the simulators.
 
 pub mod api;
+pub mod console;
 pub mod engine;
 pub mod itglue;
 pub mod jobs;
 pub mod reports;
+pub mod retention;
 pub mod service;
 pub mod signal;

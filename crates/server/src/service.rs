@@ -150,7 +150,8 @@ pub fn connectwise_settings(config: &ConnectWiseConfig) -> ConnectWiseSettings {
     settings
 }
 
-fn auditor_client(
+/// A client for one netwrix-auditor source, as the engine builds it (also used by `check`).
+pub fn auditor_client(
     source: &SourceConfig,
     timeout: std::time::Duration,
 ) -> Result<AuditorClient, ServiceError> {
@@ -191,9 +192,7 @@ fn auditor_client(
 fn itglue_clients(config: &Config) -> crate::reports::ItGlueClients {
     let mut clients = crate::reports::ItGlueClients::default();
     for instance in &config.itglue {
-        match mspbridge_connectors::itglue::ItGlueClient::new(
-            mspbridge_connectors::itglue::ItGlueSettings::from_config(instance),
-        ) {
+        match crate::itglue::client_for(instance) {
             Ok(client) => clients.insert(&instance.name, client),
             Err(error) => tracing::error!(
                 instance = %instance.name,
@@ -213,6 +212,8 @@ pub struct Service {
     http: JoinHandle<std::io::Result<()>>,
     engine: Option<EngineHandle>,
     reports: Option<crate::reports::ReportWorkers>,
+    /// The retention task (DESIGN §3 rule 8).
+    retention: Option<crate::retention::RetentionHandle>,
     /// The IT Glue auto-map schedule (DESIGN §4.5), when an instance is configured.
     automap: Option<JoinHandle<()>>,
 }
@@ -297,6 +298,7 @@ impl Service {
         }
         let metrics = api::metrics::install_recorder();
         let itglue = itglue_clients(&config);
+        api::metrics::register_at_zero(&config);
         let engine = Engine::spawn(EngineDeps {
             store: store.clone(),
             config: config.clone(),
@@ -314,6 +316,8 @@ impl Service {
             options.clock.clone(),
             Arc::new(move || waker.wake()),
         );
+        let retention =
+            crate::retention::spawn(store.clone(), config.clone(), options.clock.clone());
         let waker = engine.engine().clone();
         let state = ApiState::builder(store.clone(), config.clone())
             .clock(options.clock.clone())
@@ -325,6 +329,7 @@ impl Service {
         let listener = match TcpListener::bind(addr).await {
             Ok(listener) => listener,
             Err(source) => {
+                retention.shutdown().await;
                 reports.shutdown().await;
                 engine.shutdown().await;
                 store.close().await;
@@ -358,6 +363,7 @@ impl Service {
             http,
             engine: Some(engine),
             reports: Some(reports),
+            retention: Some(retention),
             automap,
         })
     }
@@ -394,6 +400,9 @@ impl Service {
         }
         if let Some(reports) = self.reports.take() {
             reports.shutdown().await;
+        }
+        if let Some(retention) = self.retention.take() {
+            retention.shutdown().await;
         }
         if let Some(engine) = self.engine.take() {
             engine.shutdown().await;

@@ -3,6 +3,8 @@
 
 #[path = "api/health.rs"]
 mod health;
+#[path = "api/hygiene.rs"]
+mod hygiene;
 #[path = "api/intake.rs"]
 mod intake;
 #[path = "api/manage.rs"]

@@ -3,6 +3,8 @@
 
 #[path = "engine/harness.rs"]
 mod harness;
+#[path = "engine/naming.rs"]
+mod naming;
 #[path = "engine/proxy.rs"]
 mod proxy;
 
@@ -14,7 +16,7 @@ use harness::{count, id, loopback, Harness, MINUTE, SOURCE};
 use mspbridge_core::alert::Alert;
 use mspbridge_core::clock::Clock;
 use mspbridge_core::events;
-use mspbridge_server::engine;
+use mspbridge_server::{engine, retention};
 use mspbridge_simulators::auditor;
 use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
 use mspbridge_store::{
@@ -818,9 +820,12 @@ async fn incidents_are_forgotten_after_the_longer_of_the_update_and_correlation_
         .await
         .unwrap()
         .is_some());
-    // 30 days (correlation_interval) is the longer window; retention runs once an hour.
+    // 30 days (correlation_interval) is the longer window.
     h.advance(Duration::from_secs(30 * 86_400 - 3600));
     h.run().await;
+    retention::run_pass(h.store.as_ref(), &h.config, h.clock.now())
+        .await
+        .unwrap();
     assert!(h
         .store
         .get_incident("Acme/Password Reset")
@@ -829,6 +834,9 @@ async fn incidents_are_forgotten_after_the_longer_of_the_update_and_correlation_
         .is_some());
     h.advance(Duration::from_secs(2 * 3600));
     h.run().await;
+    retention::run_pass(h.store.as_ref(), &h.config, h.clock.now())
+        .await
+        .unwrap();
     assert!(h
         .store
         .get_incident("Acme/Password Reset")

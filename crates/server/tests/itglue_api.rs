@@ -189,6 +189,21 @@ async fn systems_and_mappings_through_the_api() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    // Acme is mapped to organization 10: its system cannot go to Umbrella's configuration 180.
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/itglue/instances/main/mappings",
+            Some(json!({"client": "Acme", "system": "ACME-NEW", "configuration": 180})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.to_string()
+            .contains("belongs to IT Glue organization 40"),
+        "{body}"
+    );
+
     let (_, body) = app
         .send(Method::GET, "/api/v1/itglue/instances/main/mappings", None)
         .await;

@@ -461,3 +461,85 @@ async fn scheduled_reports_are_generated_once_per_period_across_processes() {
         .unwrap();
     assert_eq!(next_week.len(), 2);
 }
+
+/// A week of decided alerts whose raw rows retention has forgotten (and whose ticket events went
+/// with them) still reports every count: the store's daily roll-ups carry them, written as the
+/// alerts were decided, and nothing is counted twice on the way.
+#[tokio::test]
+async fn a_week_whose_alerts_retention_forgot_still_has_every_count() {
+    use mspbridge_store::{AlertFilter, AlertOutcome, AlertState, DecisionBatch};
+
+    let store = memory_store().await;
+    let config = config_for(
+        "http://127.0.0.1:9",
+        r#"
+[rules]
+activity_record_requests = { limit = 1, keep = "1s" }
+
+[retention]
+events = "1s"
+events_limit = 1
+"#,
+    );
+    seed_week(&store, "Acme").await;
+    seed_ticket_events(&store, "Acme").await;
+    let period = ReportPeriod::days_before(start() + Span::days(7), 7);
+    let queued = data::collect(store.as_ref(), "Acme", period).await.unwrap();
+    assert_eq!(queued.total_alerts, WEEK_ALERTS);
+
+    // The engine decides every alert: the roll-ups take over from the raw rows.
+    let alerts = store
+        .list_alerts(AlertFilter::default(), 1000)
+        .await
+        .unwrap();
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: alerts
+                .iter()
+                .map(|alert| AlertOutcome {
+                    id: alert.id,
+                    state: AlertState::Processed,
+                    client: alert.client.clone(),
+                    payload: None,
+                })
+                .collect(),
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    let decided = data::collect(store.as_ref(), "Acme", period).await.unwrap();
+    assert_eq!(decided, queued, "a decided alert is counted once");
+
+    let report =
+        mspbridge_server::retention::run_pass(store.as_ref(), &config, start() + Span::days(10))
+            .await
+            .unwrap();
+    assert_eq!(
+        report.alerts,
+        WEEK_ALERTS - 1,
+        "all but the newest alert go"
+    );
+    assert!(
+        report.events >= 6,
+        "the week's ticket events go: {report:?}"
+    );
+    assert_eq!(
+        store
+            .list_alerts(AlertFilter::default(), 1000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let pruned = data::collect(store.as_ref(), "Acme", period).await.unwrap();
+    assert_eq!(pruned, queued, "every count survives retention");
+    assert_eq!(pruned.top_accounts[0], ("CORP\\alice".to_string(), 14));
+    assert_eq!(
+        (
+            pruned.tickets.opened,
+            pruned.tickets.updated,
+            pruned.tickets.reopened
+        ),
+        (3, 2, 1)
+    );
+}

@@ -52,6 +52,7 @@ pub mod inventory;
 pub mod model;
 mod port;
 pub mod reports;
+pub mod rollup;
 mod sqlite;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub use reports::{
     NewReport, PublishState, PublishUpdate, Report, ReportFilter, ReportId, ReportMeta,
     ReportSource, ReportStore, PUBLISH_REPORT_JOB,
 };
+pub use rollup::{RollupKind, RollupRow};
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `database_url` and applies migrations.

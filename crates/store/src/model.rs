@@ -560,19 +560,32 @@ pub struct KeepLimit {
 }
 
 /// What `prune` may forget. Queued and unrouted alerts, unfinished jobs and dead jobs are
-/// never pruned: only processed alerts, done jobs and bookkeeping.
+/// never pruned: only processed alerts, done jobs and bookkeeping. A processed alert still named
+/// by a consolidation buffer is kept until the buffer is flushed, and the newest alert is kept so
+/// alert ids keep increasing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionPolicy {
     /// Processed alerts (the intake dedup memory), by `received_at`.
     pub alerts: KeepLimit,
-    /// Ticket requests, by `created_at`.
+    /// Ticket requests, by `created_at`. The count limit never removes a request whose ticket
+    /// is not known yet (a create in flight); only its age does.
     pub ticket_requests: KeepLimit,
     /// Incidents by `last_alert_at`, and incident history by `opened_at`.
     pub incidents: Option<Duration>,
     /// Events, by `at`.
     pub events: Option<Duration>,
+    /// At most this many events, the oldest forgotten first.
+    pub events_limit: Option<u64>,
     /// Done jobs, by `finished_at`.
     pub done_jobs: Option<Duration>,
+    /// Daily report roll-ups, by their day (a day is forgotten once it ended this long ago).
+    pub rollups: Option<Duration>,
+    /// Reports whose `expires_at` has passed (unless a publish is pending).
+    pub expired_reports: bool,
+    /// Most rows removed from one table in one pass (`None`: no bound). Rows are always removed
+    /// in short transactions of a few thousand, so intake is never held up for long; the bound
+    /// caps the whole pass.
+    pub max_rows_per_table: Option<u64>,
 }
 
 /// How many rows `prune` removed.
@@ -586,10 +599,48 @@ pub struct PruneReport {
     pub incidents: u64,
     /// Incident history entries.
     pub incident_history: u64,
+    /// Consolidation buffer entries left without their incident.
+    pub buffer_entries: u64,
     /// Events.
     pub events: u64,
     /// Done jobs.
     pub done_jobs: u64,
+    /// Daily report roll-up rows.
+    pub rollups: u64,
+    /// Expired reports.
+    pub reports: u64,
+    /// Free database pages given back to the file system after the pass (incremental vacuum).
+    pub vacuumed_pages: u64,
+    /// Whether some table still had more to remove when its `max_rows_per_table` was reached.
+    pub incomplete: bool,
+}
+
+impl PruneReport {
+    /// Rows removed in all.
+    pub fn total(&self) -> u64 {
+        self.alerts
+            + self.ticket_requests
+            + self.incidents
+            + self.incident_history
+            + self.buffer_entries
+            + self.events
+            + self.done_jobs
+            + self.rollups
+            + self.reports
+    }
+}
+
+// ---------------------------------------------------------------- storage statistics
+
+/// Size of the database and rows per table, for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageStats {
+    /// Bytes the database occupies (pages in use and free pages; for SQLite the main file).
+    pub database_bytes: u64,
+    /// Bytes in free pages, given back to the file system by incremental vacuum.
+    pub free_bytes: u64,
+    /// Rows per table, by table name, sorted by name.
+    pub rows: Vec<(String, u64)>,
 }
 
 #[cfg(test)]

@@ -203,12 +203,16 @@ pub trait Store:
 
     // ------------------------------------------------------------ retention
 
-    /// Forgets what `policy` allows, measured from `now`.
+    /// Forgets what `policy` allows, measured from `now`, oldest first, in short transactions so
+    /// intake is never held up for long; then gives some free space back to the file system.
     async fn prune(
         &self,
         now: DateTime<Utc>,
         policy: &RetentionPolicy,
     ) -> Result<PruneReport, StoreError>;
+    /// The database size and the rows of each table, cheap enough to read at every `/metrics`
+    /// scrape while retention keeps the tables bounded.
+    async fn storage_stats(&self) -> Result<StorageStats, StoreError>;
 
     // ------------------------------------------------------------ settings
 

@@ -8,10 +8,11 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::rollup::RollupRow;
 
 /// Store-assigned report identifier.
 pub type ReportId = i64;
@@ -202,6 +203,14 @@ pub trait ReportStore: Send + Sync {
         id: ReportId,
         update: PublishUpdate,
     ) -> Result<ReportMeta, StoreError>;
+    /// The daily roll-ups of `client` for the days `first_day..=last_day` (see
+    /// [`crate::rollup`]), ordered by day, kind and name.
+    async fn report_rollups(
+        &self,
+        client: &str,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+    ) -> Result<Vec<RollupRow>, StoreError>;
 }
 
 /// Job kind of a report publish.

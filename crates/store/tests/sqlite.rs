@@ -51,6 +51,7 @@ conformance_tests!(
     correlation_history_window,
     ticket_requests_are_idempotent,
     retention_prunes_oldest_first,
+    retention_bounds_every_table,
     events_filter_and_count,
     kv_round_trip_and_compare,
     systems_upsert_and_remove,
@@ -377,5 +378,225 @@ async fn buffers_of_an_older_database_become_rows_in_order() {
     let quiet = store.get_incident("acme/quiet").await.unwrap().unwrap();
     assert_eq!(quiet.buffered, 0);
     assert_eq!(store.incident_buffer("acme/quiet").await.unwrap(), []);
+    store.close().await;
+}
+
+/// Applies to a new database file every migration whose file name sorts before `before`.
+async fn database_before(dir: &Path, before: &str) -> (std::path::PathBuf, sqlx::SqliteConnection) {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+
+    let path = dir.join("older.db");
+    let older = dir.join("older-migrations");
+    std::fs::create_dir(&older).unwrap();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for file in std::fs::read_dir(&migrations).unwrap() {
+        let file = file.unwrap();
+        let name = file.file_name().into_string().unwrap();
+        if name.as_str() < before {
+            std::fs::copy(file.path(), older.join(&name)).unwrap();
+        }
+    }
+    let mut connection = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(older.as_path())
+        .await
+        .unwrap()
+        .run(&mut connection)
+        .await
+        .unwrap();
+    (path, connection)
+}
+
+/// A database written before report roll-ups existed gets them back-filled from its processed
+/// alerts and its events, counted as the store counts a decided alert; and, created without
+/// incremental vacuum, it is converted at open.
+#[tokio::test]
+async fn roll_ups_are_back_filled_from_an_older_database() {
+    use mspbridge_store::{ReportStore, RollupKind};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut connection) = database_before(dir.path(), "1500").await;
+    let day = |d: i64| 1_772_409_600_000_000i64 + d * 86_400_000_000; // 2026-03-02 + d days
+    for (id, client, name, state, at, payload) in [
+        (
+            1,
+            Some("acme"),
+            "Password Reset",
+            "processed",
+            day(0),
+            r#"{"records":[{"Who":"CORP\\alice","Workstation":"WS-01","Where":"ws-01"}]}"#,
+        ),
+        (
+            2,
+            Some("acme"),
+            "Password Reset",
+            "processed",
+            day(0),
+            r#"{"activity_records":[{"who":"CORP\\alice","where_":"DC-01"},{"who":"CORP\\bob"}]}"#,
+        ),
+        (
+            3,
+            Some("acme"),
+            "Login",
+            "processed",
+            day(1),
+            r#"{"Who":" ","Where":"DC-01"}"#,
+        ),
+        (4, Some("acme"), "Login", "queued", day(1), r#"{}"#),
+        (5, None, "Login", "unrouted", day(1), r#"{}"#),
+        (6, Some("globex"), "Login", "processed", day(1), r#""text""#),
+    ] {
+        sqlx::query(
+            "INSERT INTO alerts (id, source, source_alert_id, client, alert_name, occurred_at, \
+             received_at, state, payload) VALUES (?, 's', ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(id.to_string())
+        .bind(client)
+        .bind(name)
+        .bind(at)
+        .bind(at)
+        .bind(state)
+        .bind(payload)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    for (code, client) in [(4100, Some("acme")), (4100, Some("acme")), (4101, None)] {
+        sqlx::query(
+            "INSERT INTO events (code, at, client, message, details) VALUES (?, ?, ?, 'm', '{}')",
+        )
+        .bind(code)
+        .bind(day(1))
+        .bind(client)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    drop(connection);
+
+    let store = SqliteStore::open(&path.display().to_string())
+        .await
+        .unwrap();
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let second = first.succ_opt().unwrap();
+    let rows: Vec<(chrono::NaiveDate, RollupKind, String, u64)> = store
+        .report_rollups("acme", first, second)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.day, row.kind, row.name, row.count))
+        .collect();
+    let expected = vec![
+        (first, RollupKind::Type, "Password Reset".to_string(), 2),
+        (first, RollupKind::Account, "CORP\\alice".to_string(), 2),
+        (first, RollupKind::Account, "CORP\\bob".to_string(), 1),
+        (first, RollupKind::System, "DC-01".to_string(), 1),
+        (first, RollupKind::System, "WS-01".to_string(), 1),
+        (second, RollupKind::Type, "Login".to_string(), 1),
+        (second, RollupKind::System, "DC-01".to_string(), 1),
+        (second, RollupKind::Event, "4100".to_string(), 2),
+    ];
+    let mut sorted = expected.clone();
+    sorted.sort_by(|a, b| (a.0, a.1.as_str(), &a.2).cmp(&(b.0, b.1.as_str(), &b.2)));
+    assert_eq!(rows, sorted);
+    let globex = store.report_rollups("globex", first, second).await.unwrap();
+    assert_eq!(
+        globex.len(),
+        1,
+        "a payload that is not an object counts its alert only"
+    );
+
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        .fetch_one(
+            &mut <sqlx::sqlite::SqliteConnectOptions as sqlx::ConnectOptions>::connect(
+                &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+            )
+            .await
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mode, 2,
+        "a small older database is converted to incremental vacuum"
+    );
+    store.close().await;
+}
+
+/// Pruned space goes back to the file system: a database that held large payloads shrinks
+/// after retention, and the storage statistics say so.
+#[tokio::test]
+async fn pruned_space_is_given_back() {
+    use mspbridge_store::{
+        AlertOutcome, AlertState, DecisionBatch, KeepLimit, NewAlert, RetentionPolicy,
+    };
+
+    let (store, _dir) = fresh_store().await;
+    let big = "x".repeat(20_000);
+    let alerts: Vec<NewAlert> = (0..300)
+        .map(|n| NewAlert {
+            source: "s".into(),
+            source_alert_id: n.to_string(),
+            client: None,
+            alert_name: "Big".into(),
+            occurred_at: conformance::at(n),
+            received_at: conformance::at(n),
+            payload: serde_json::json!({ "blob": big }).into(),
+        })
+        .collect();
+    let ids: Vec<i64> = store
+        .accept_alerts_batch(alerts)
+        .await
+        .unwrap()
+        .iter()
+        .map(|outcome| outcome.alert_id())
+        .collect();
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: ids
+                .iter()
+                .map(|id| AlertOutcome {
+                    id: *id,
+                    state: AlertState::Processed,
+                    client: None,
+                    payload: None,
+                })
+                .collect(),
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    let full = store.storage_stats().await.unwrap();
+    assert!(full.database_bytes > 300 * 20_000, "{full:?}");
+    let report = store
+        .prune(
+            conformance::at(1000),
+            &RetentionPolicy {
+                alerts: KeepLimit {
+                    keep: None,
+                    limit: Some(10),
+                },
+                ..RetentionPolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.alerts, 290);
+    assert!(report.vacuumed_pages > 0, "{report:?}");
+    let pruned = store.storage_stats().await.unwrap();
+    assert!(
+        pruned.database_bytes < full.database_bytes / 4,
+        "{full:?} then {pruned:?}"
+    );
+    assert!(
+        pruned.rows.contains(&("alerts".to_string(), 10)),
+        "{pruned:?}"
+    );
     store.close().await;
 }

@@ -9,51 +9,85 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use mspbridge_core::config;
 use mspbridge_store::inventory::{MappingKind, MappingSubject};
+use serde::Serialize;
 
 use super::itglue::open;
+use super::tickets::print_json;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// List clients: name, e-mail, IT Glue instance, mapped organization and mapping kind.
-    List,
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of tab-separated lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One client as `clients list` shows it.
+#[derive(Debug, Serialize)]
+struct ClientRow<'a> {
+    name: &'a str,
+    email: Option<&'a str>,
+    /// The IT Glue instance the client is enabled for.
+    itglue_instance: Option<&'a str>,
+    /// `unmapped`, `manual`, `auto`, or `not enabled for IT Glue`.
+    mapping: &'static str,
+    organization_id: Option<i64>,
 }
 
 pub async fn run(config_path: &Path, command: ClientsCommand) -> Result<ExitCode> {
-    let ClientsCommand::List = command;
+    let ClientsCommand::List(args) = command;
     let config = config::load(config_path).map_err(|err| anyhow!("{err}"))?;
     let store = open(&config).await?;
     let mappings = store.list_mappings(None).await;
     store.close().await;
     let mappings = mappings?;
-    for client in &config.clients {
-        let email = client.email.as_deref().unwrap_or("-");
-        let instance = config.itglue_for_client(&client.name);
-        let state = match instance {
-            None => "-\tnot enabled for IT Glue".to_string(),
-            Some(instance) => {
-                let mapping = mappings.iter().find(|m| {
+    let rows: Vec<ClientRow> = config
+        .clients
+        .iter()
+        .map(|client| {
+            let instance = config.itglue_for_client(&client.name);
+            let mapping = instance.and_then(|instance| {
+                mappings.iter().find(|m| {
                     m.instance == instance.name
                         && matches!(&m.subject, MappingSubject::Client { client: c } if c == &client.name)
-                });
-                match mapping {
-                    Some(m) => format!(
-                        "{}\torganization {}\t{}",
-                        instance.name,
-                        m.target_id,
-                        match m.kind {
-                            MappingKind::Manual => "manual",
-                            MappingKind::Auto => "auto",
-                        }
-                    ),
-                    None => format!("{}\tunmapped", instance.name),
-                }
+                })
+            });
+            ClientRow {
+                name: &client.name,
+                email: client.email.as_deref(),
+                itglue_instance: instance.map(|instance| instance.name.as_str()),
+                mapping: match (instance, mapping) {
+                    (None, _) => "not enabled for IT Glue",
+                    (Some(_), None) => "unmapped",
+                    (Some(_), Some(m)) => match m.kind {
+                        MappingKind::Manual => "manual",
+                        MappingKind::Auto => "auto",
+                    },
+                },
+                organization_id: mapping.map(|m| m.target_id),
             }
-        };
-        println!("{}\t{email}\t{state}", client.name);
+        })
+        .collect();
+    if args.json {
+        print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("{} client(s)", config.clients.len());
+    for row in &rows {
+        let state = match (row.itglue_instance, row.organization_id) {
+            (None, _) => format!("-\t{}", row.mapping),
+            (Some(instance), None) => format!("{instance}\t{}", row.mapping),
+            (Some(instance), Some(id)) => format!("{instance}\torganization {id}\t{}", row.mapping),
+        };
+        println!("{}\t{}\t{state}", row.name, row.email.unwrap_or("-"));
+    }
+    eprintln!("{} client(s)", rows.len());
     Ok(ExitCode::SUCCESS)
 }

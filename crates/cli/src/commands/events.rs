@@ -22,8 +22,8 @@ pub struct EventsArgs {
     /// Only events this recent (`24h`, `7d`) or since an RFC 3339 time.
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
-    /// At most this many (default 100, at most 1000).
-    #[arg(long)]
+    /// At most this many (default 100, 1 to 1000).
+    #[arg(long, value_parser = super::tickets::limit_range())]
     limit: Option<u32>,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -27,13 +27,24 @@ pub struct ImportNetwrixArgs {
 }
 
 pub fn run(args: ImportNetwrixArgs) -> Result<ExitCode> {
-    let read = |path: &PathBuf| {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-    };
+    // Bytes, not text: the add-on's tools may have saved the files as UTF-16.
+    let read =
+        |path: &PathBuf| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
     let connectwise = read(&args.connectwise_settings)?;
     let itsm = read(&args.itsm_settings)?;
-    let conversion =
-        netwrix_import::convert(&connectwise, &itsm).map_err(|err| anyhow!("{err}"))?;
+    let connectwise_name = args.connectwise_settings.display().to_string();
+    let itsm_name = args.itsm_settings.display().to_string();
+    let conversion = netwrix_import::convert_files(
+        netwrix_import::SettingsFile {
+            name: &connectwise_name,
+            bytes: &connectwise,
+        },
+        netwrix_import::SettingsFile {
+            name: &itsm_name,
+            bytes: &itsm,
+        },
+    )
+    .map_err(|err| anyhow!("{err}"))?;
 
     match &args.output {
         Some(path) => {

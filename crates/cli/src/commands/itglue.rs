@@ -15,10 +15,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use mspbridge_connectors::itglue::PageRead;
 use mspbridge_core::config::{self, Config, ItGlueConfig};
 use mspbridge_server::itglue::{
-    automap_and_raise, client_for, import_instance, selected_instances, AutomapSummary,
-    ImportProgress, ImportRequest, OrganizationFilter,
+    automap_and_raise, client_for, import_instance, selected_instances, system_mapping_refusal,
+    AutomapSummary, ImportProgress, ImportRequest, OrganizationFilter,
 };
 use mspbridge_store::inventory::{Mapping, MappingKind, MappingSubject};
 use mspbridge_store::Store;
@@ -34,7 +35,7 @@ pub enum ItGlueCommand {
     /// Remove the mapping (manual or automatic) of a client or a system.
     Unmap(UnmapArgs),
     /// List mappings, marked manual or auto.
-    Mappings(InstanceArg),
+    Mappings(MappingsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +43,32 @@ pub struct InstanceArg {
     /// The `[[itglue]]` instance (default: all, or the only one).
     #[arg(long, value_name = "NAME")]
     instance: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MappingsArgs {
+    #[command(flatten)]
+    instance: InstanceArg,
+    /// Print JSON instead of tab-separated lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One mapping as `itglue mappings` shows it.
+#[derive(Debug, serde::Serialize)]
+struct MappingRow {
+    instance: String,
+    /// `client` or `system`.
+    subject: &'static str,
+    client: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<String>,
+    /// `organization` or `configuration`.
+    target: &'static str,
+    target_id: i64,
+    target_name: Option<String>,
+    /// `manual` or `auto`.
+    kind: &'static str,
 }
 
 #[derive(Debug, Args)]
@@ -113,7 +140,9 @@ pub(crate) async fn open(config: &Config) -> Result<Arc<dyn Store>> {
         .with_context(|| format!("opening the database {database}"))
 }
 
-/// A spinner per collection on a terminal, one plain line per step otherwise.
+/// A bar per collection on a terminal, with the pages and records read so far (a spinner until
+/// IT Glue has said how many pages there are); one plain line per step otherwise, so a redirected
+/// log stays readable.
 struct CliProgress {
     bar: Mutex<Option<ProgressBar>>,
     terminal: bool,
@@ -126,6 +155,10 @@ impl CliProgress {
             terminal: std::io::stderr().is_terminal(),
         }
     }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl ImportProgress for CliProgress {
@@ -137,15 +170,45 @@ impl ImportProgress for CliProgress {
             }
             bar.set_message(format!("{instance}: reading {collection}"));
             bar.enable_steady_tick(Duration::from_millis(120));
-            *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+            *self.bar() = Some(bar);
         } else {
             eprintln!("{instance}: reading {collection}…");
         }
     }
 
+    fn page(&self, instance: &str, collection: &str, page: PageRead) {
+        let records = match page.total_records {
+            Some(total) => format!("{}/{total} records", page.records),
+            None => format!("{} records", page.records),
+        };
+        let guard = self.bar();
+        let Some(bar) = guard.as_ref() else {
+            eprintln!(
+                "{instance}: {collection}: page {}{}, {records}",
+                page.pages,
+                page.total_pages
+                    .map(|total| format!("/{total}"))
+                    .unwrap_or_default()
+            );
+            return;
+        };
+        if let Some(total) = page.total_pages {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+                if let Ok(style) =
+                    ProgressStyle::with_template("{msg} [{bar:30}] page {pos}/{len} ({elapsed})")
+                {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+            }
+        }
+        bar.set_position(page.pages);
+        bar.set_message(format!("{instance}: {collection}, {records}"));
+    }
+
     fn finished(&self, instance: &str, collection: &str, count: usize) {
         let line = format!("{instance}: {count} {collection} read");
-        match self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        match self.bar().take() {
             Some(bar) => bar.finish_with_message(line),
             None => eprintln!("{line}"),
         }
@@ -309,6 +372,10 @@ async fn map(config: &Config, store: &dyn Store, args: MapArgs) -> Result<ExitCo
                         instance.name
                     )
                 })?;
+            let mappings = store.list_mappings(Some(&instance.name)).await?;
+            if let Some(reason) = system_mapping_refusal(&mappings, &client, found) {
+                bail!("--configuration {configuration}: {reason}");
+            }
             (
                 MappingSubject::System {
                     client: client.clone(),
@@ -387,45 +454,67 @@ async fn unmap(config: &Config, store: &dyn Store, args: UnmapArgs) -> Result<Ex
     }
 }
 
-async fn mappings(config: &Config, store: &dyn Store, args: InstanceArg) -> Result<ExitCode> {
-    let mut count = 0;
-    for instance in selected_instances(config, args.instance.as_deref())? {
+async fn mappings(config: &Config, store: &dyn Store, args: MappingsArgs) -> Result<ExitCode> {
+    let mut rows = Vec::new();
+    for instance in selected_instances(config, args.instance.instance.as_deref())? {
         let directory = store.itglue_directory(&instance.name).await?;
         for mapping in store.list_mappings(Some(&instance.name)).await? {
             let kind = match mapping.kind {
                 MappingKind::Manual => "manual",
                 MappingKind::Auto => "auto",
             };
-            let (subject, target) = match &mapping.subject {
-                MappingSubject::Client { client } => {
-                    let name = directory
+            let row = match &mapping.subject {
+                MappingSubject::Client { client } => MappingRow {
+                    instance: instance.name.clone(),
+                    subject: "client",
+                    client: client.clone(),
+                    system: None,
+                    target: "organization",
+                    target_id: mapping.target_id,
+                    target_name: directory
                         .organizations
                         .iter()
                         .find(|o| o.id == mapping.target_id)
-                        .map(|o| o.name.as_str())
-                        .unwrap_or("?");
-                    (
-                        format!("client\t{client}"),
-                        format!("organization\t{}\t{name}", mapping.target_id),
-                    )
-                }
-                MappingSubject::System { client, system } => {
-                    let name = directory
+                        .map(|o| o.name.clone()),
+                    kind,
+                },
+                MappingSubject::System { client, system } => MappingRow {
+                    instance: instance.name.clone(),
+                    subject: "system",
+                    client: client.clone(),
+                    system: Some(system.clone()),
+                    target: "configuration",
+                    target_id: mapping.target_id,
+                    target_name: directory
                         .configurations
                         .iter()
                         .find(|c| c.id == mapping.target_id)
-                        .map(|c| c.name.as_str())
-                        .unwrap_or("?");
-                    (
-                        format!("system\t{client}/{system}"),
-                        format!("configuration\t{}\t{name}", mapping.target_id),
-                    )
-                }
+                        .map(|c| c.name.clone()),
+                    kind,
+                },
             };
-            println!("{}\t{subject}\t{target}\t{kind}", instance.name);
-            count += 1;
+            rows.push(row);
         }
     }
-    eprintln!("{count} mapping(s)");
+    if args.json {
+        super::tickets::print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &rows {
+        let subject = match &row.system {
+            Some(system) => format!("{}/{system}", row.client),
+            None => row.client.clone(),
+        };
+        println!(
+            "{}\t{}\t{subject}\t{}\t{}\t{}\t{}",
+            row.instance,
+            row.subject,
+            row.target,
+            row.target_id,
+            row.target_name.as_deref().unwrap_or("?"),
+            row.kind
+        );
+    }
+    eprintln!("{} mapping(s)", rows.len());
     Ok(ExitCode::SUCCESS)
 }

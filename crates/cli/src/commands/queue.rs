@@ -20,8 +20,8 @@ use super::tickets::{open, print_json, print_table, time};
 pub struct QueueArgs {
     #[command(subcommand)]
     command: Option<QueueCommand>,
-    /// At most this many jobs per state (default 100, at most 1000).
-    #[arg(long)]
+    /// At most this many jobs per state (default 100, 1 to 1000).
+    #[arg(long, value_parser = super::tickets::limit_range())]
     limit: Option<u32>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]

@@ -19,7 +19,10 @@ use mspbridge_server::reports::{
     self, GenerateRequest, ItGlueClients, PublishDeps, PublishRequest, ReportPeriod,
     DEFAULT_EXPIRES_AFTER, DEFAULT_REPORT_NAME,
 };
-use mspbridge_store::{PublishState, ReportFilter, ReportId, ReportMeta, Store};
+use mspbridge_store::{
+    JobFilter, JobState, PublishState, ReportFilter, ReportId, ReportMeta, Store,
+    PUBLISH_REPORT_JOB,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -80,8 +83,8 @@ pub struct ListArgs {
     /// Only this client's reports.
     #[arg(long)]
     client: Option<String>,
-    /// At most this many, newest first.
-    #[arg(long, default_value_t = 100)]
+    /// At most this many, newest first (1 to 1000).
+    #[arg(long, default_value_t = 100, value_parser = super::tickets::limit_range())]
     limit: u32,
     /// JSON instead of a table.
     #[arg(long)]
@@ -232,10 +235,7 @@ async fn publish_stored(
             );
             Ok(ExitCode::SUCCESS)
         }
-        PublishState::Pending => {
-            eprintln!("report {id}: publish job queued; another worker holds it right now");
-            Ok(ExitCode::SUCCESS)
-        }
+        PublishState::Pending => bail!("{}", still_pending(store.as_ref(), id, clock.now()).await?),
         state => bail!(
             "publishing report {id} {}: {}",
             if state == PublishState::Refused {
@@ -270,6 +270,49 @@ async fn list(store: &dyn Store, args: ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why a report is still pending after this process ran every due publish job: its job waits for
+/// a retry after a failed attempt (and when that is due), or another process is publishing it.
+async fn still_pending(
+    store: &dyn Store,
+    id: ReportId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let jobs = store
+        .list_jobs(
+            JobFilter {
+                kind: Some(PUBLISH_REPORT_JOB.to_string()),
+                serial_key: Some(format!("report/{id}")),
+                ..JobFilter::default()
+            },
+            1000,
+        )
+        .await
+        .context("reading the publish job")?;
+    let live = jobs
+        .iter()
+        .find(|job| matches!(job.state, JobState::Queued | JobState::Running));
+    Ok(match live {
+        Some(job) if job.state == JobState::Queued && job.run_at > now => {
+            let wait = (job.run_at - now).num_seconds().max(1);
+            format!(
+                "report {id} was not published: its last attempt failed ({}); the retry (job {}) is due at {} UTC, in {}s. `serve` retries it then, or run this command again after that time",
+                job.last_error.as_deref().unwrap_or("no reason recorded"),
+                job.id,
+                job.run_at.format("%Y-%m-%d %H:%M:%S"),
+                wait
+            )
+        }
+        Some(job) if job.state == JobState::Running => format!(
+            "report {id} is being published right now by {} (job {}, lease until {} UTC); see `mspbridge report list` for the outcome",
+            job.lease_owner.as_deref().unwrap_or("another worker"),
+            job.id,
+            job.lease_expires_at
+                .map_or_else(|| "?".to_string(), |at| at.format("%Y-%m-%d %H:%M:%S").to_string())
+        ),
+        _ => format!("report {id} is still pending; see `mspbridge report list` for the outcome"),
+    })
+}
+
 /// The human table of `mspbridge report list`.
 fn table(reports: &[ReportMeta]) -> String {
     let mut rows = vec![[
@@ -294,7 +337,7 @@ fn table(reports: &[ReportMeta]) -> String {
                 report.period_start.format("%Y-%m-%d"),
                 last_day.max(report.period_start).format("%Y-%m-%d")
             ),
-            report.generated_at.format("%Y-%m-%d %H:%M").to_string(),
+            report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             report.source.to_string(),
             report.publish_state.to_string(),
             report

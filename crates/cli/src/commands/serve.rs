@@ -27,6 +27,9 @@ pub struct ServeArgs {
 
 pub async fn run(config_path: &Path, args: ServeArgs) -> Result<ExitCode> {
     let config = config::load(config_path).map_err(|err| anyhow!("{err}"))?;
+    for problem in closed_intake(&config) {
+        tracing::warn!("intake is closed: {problem}");
+    }
     // Listening starts before the URL is printed: whoever reads it may send SIGTERM at once.
     let signal = ShutdownSignal::listen().context("listening for shutdown signals")?;
     let mut options = ServiceOptions::new(wiring::host_name());
@@ -36,14 +39,31 @@ pub async fn run(config_path: &Path, args: ServeArgs) -> Result<ExitCode> {
         .context("starting the service")?;
     println!("{}", service.base_url());
     std::io::stdout().flush().ok();
-    eprintln!(
-        "mspbridge is serving at {} (API under /api/v1, OpenAPI at /api/v1/openapi.json); Ctrl-C stops it",
-        service.base_url()
+    tracing::info!(
+        url = %service.base_url(),
+        "mspbridge is serving (API under /api/v1, OpenAPI at /api/v1/openapi.json); Ctrl-C stops it"
     );
     service
         .run_until_signal(signal)
         .await
         .context("stopping the service")?;
-    eprintln!("mspbridge stopped");
+    tracing::info!("mspbridge stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why no alert can come in, if none can: the HTTP intake needs a bearer token, and alerts need a
+/// source to be accepted from.
+fn closed_intake(config: &config::Config) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    if config.server.api_tokens.is_empty() {
+        problems.push(
+            "server.api_tokens is empty, so every intake and API request is refused (401); add a token",
+        );
+    }
+    if config.sources.is_empty() {
+        problems.push(
+            "no [[sources]] is configured, so no alert is accepted; add a webhook, alertmanager or netwrix-auditor source",
+        );
+    }
+    problems
 }

@@ -33,6 +33,9 @@ pub struct ListArgs {
     /// Only this client's systems.
     #[arg(long, value_name = "NAME")]
     client: Option<String>,
+    /// Print JSON instead of tab-separated lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +108,10 @@ pub async fn run(config_path: &Path, command: SystemsCommand) -> Result<ExitCode
         match command {
             SystemsCommand::List(args) => {
                 let systems = store.list_systems(args.client.as_deref()).await?;
+                if args.json {
+                    super::tickets::print_json(&systems)?;
+                    return Ok(ExitCode::SUCCESS);
+                }
                 for system in &systems {
                     println!(
                         "{}\t{}\t{}\t{}\t{}\t{}",

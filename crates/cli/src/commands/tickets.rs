@@ -20,8 +20,8 @@ pub struct TicketsArgs {
     /// Only this client's incidents.
     #[arg(long, value_name = "NAME")]
     client: Option<String>,
-    /// At most this many (default 100, at most 1000).
-    #[arg(long)]
+    /// At most this many (default 100, 1 to 1000).
+    #[arg(long, value_parser = limit_range())]
     limit: Option<u32>,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -77,9 +77,14 @@ pub(crate) async fn open(config_path: &Path) -> Result<(Config, Arc<dyn Store>)>
     Ok((config, store))
 }
 
-/// A time as the tables show it.
+/// A time as the tables show it, saying its zone.
 pub(crate) fn time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// What `--limit` accepts on the listing commands: `--limit 0` is an error, not one row.
+pub(crate) fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=1000)
 }
 
 /// Pretty JSON on stdout.
@@ -124,11 +129,27 @@ pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 fn cell(value: String) -> String {
-    let flat = value.replace(['\n', '\r', '\t'], " ");
+    // Alert text may carry terminal escapes, zero-width or bidirectional characters.
+    let flat = mspbridge_core::text::clean_line(&value.replace(['\n', '\r', '\t'], " "));
     if flat.chars().count() <= MAX_CELL {
         flat
     } else {
         let cut: String = flat.chars().take(MAX_CELL - 1).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_show_bidi_overrides_and_drop_terminal_escapes() {
+        assert_eq!(
+            cell("Invoice\u{202E}fdp.exe".into()),
+            "Invoice[U+202E]fdp.exe"
+        );
+        assert_eq!(cell("\u{0000}\u{001b}[31mred\u{200B}".into()), "[31mred");
+        assert_eq!(cell("two\nlines".into()), "two lines");
     }
 }

@@ -51,6 +51,10 @@ impl Default for RequestBudget {
 struct WindowState {
     started: VecDeque<Instant>,
     held_until: Option<Instant>,
+    /// Requests started since the tracker was made (for metrics).
+    total_started: u64,
+    /// 429 answers since the tracker was made (for metrics).
+    total_rate_limited: u64,
 }
 
 impl WindowState {
@@ -82,6 +86,8 @@ impl BudgetTracker {
             state: Arc::new(Mutex::new(WindowState {
                 started: VecDeque::new(),
                 held_until: None,
+                total_started: 0,
+                total_rate_limited: 0,
             })),
         }
     }
@@ -102,6 +108,7 @@ impl BudgetTracker {
                     Some(until) => until,
                     None if state.started.len() < self.budget.max_requests as usize => {
                         state.started.push_back(now);
+                        state.total_started += 1;
                         return;
                     }
                     None => {
@@ -121,6 +128,7 @@ impl BudgetTracker {
     pub fn hold_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
         let mut state = self.lock();
+        state.total_rate_limited += 1;
         if state.held_until.is_none_or(|current| current < until) {
             state.held_until = Some(until);
         }
@@ -142,6 +150,12 @@ impl BudgetTracker {
         }
         let used = u32::try_from(state.started.len()).unwrap_or(u32::MAX);
         self.budget.max_requests.saturating_sub(used)
+    }
+
+    /// Requests started and 429 answers received since the tracker was made.
+    pub fn totals(&self) -> (u64, u64) {
+        let state = self.lock();
+        (state.total_started, state.total_rate_limited)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {

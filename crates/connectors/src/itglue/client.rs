@@ -127,6 +127,19 @@ impl Call {
     }
 }
 
+/// One page of a list call was read: for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRead {
+    /// Pages read so far.
+    pub pages: u64,
+    /// Pages in all, when IT Glue said (it may change when pages are halved).
+    pub total_pages: Option<u64>,
+    /// Records read so far.
+    pub records: u64,
+    /// Records in all, when IT Glue said.
+    pub total_records: Option<u64>,
+}
+
 /// All pages of a list call, concatenated.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
@@ -136,8 +149,20 @@ pub(crate) struct Collected {
 }
 
 impl ItGlueClient {
-    /// Builds a client after validating the settings; sends nothing.
+    /// Builds a client after validating the settings; sends nothing. The client (and its clones)
+    /// has a request budget of its own.
     pub fn new(settings: ItGlueSettings) -> Result<Self, ItGlueError> {
+        let budget = BudgetTracker::new(settings.budget);
+        Self::with_budget(settings, budget)
+    }
+
+    /// Builds a client that counts its requests against `budget`, shared with every other client
+    /// given the same tracker: several clients of one IT Glue account then stay within one budget
+    /// together. `settings.budget` is ignored for the tracker's own.
+    pub fn with_budget(
+        settings: ItGlueSettings,
+        budget: BudgetTracker,
+    ) -> Result<Self, ItGlueError> {
         let problems = settings.validate();
         if !problems.is_empty() {
             return Err(ItGlueError::InvalidSettings { problems });
@@ -175,7 +200,7 @@ impl ItGlueClient {
                 api_key,
                 page_size: settings.page_size,
                 retry: settings.retry,
-                budget: BudgetTracker::new(settings.budget),
+                budget,
             }),
         })
     }
@@ -288,7 +313,17 @@ impl ItGlueClient {
     /// IT Glue answers very large pages with 504 or not at all; when a page keeps failing that
     /// way, the rest of the list is read with pages half as big (down to [`MIN_FALLBACK_PAGE_SIZE`]).
     pub(crate) async fn collect(&self, call: &Call) -> Result<Collected, ItGlueError> {
+        self.collect_with(call, &|_| {}).await
+    }
+
+    /// [`collect`](Self::collect), calling `on_page` after every page.
+    pub(crate) async fn collect_with(
+        &self,
+        call: &Call,
+        on_page: &(dyn Fn(PageRead) + Sync),
+    ) -> Result<Collected, ItGlueError> {
         let mut collected = Collected::default();
+        let mut pages_read: u64 = 0;
         let mut page_size = self.inner.page_size;
         let mut page: u64 = 1;
         loop {
@@ -323,6 +358,13 @@ impl ItGlueClient {
             collected.total_count = document.meta.total_count.or(collected.total_count);
             collected.data.extend(document.data);
             collected.included.extend(document.included);
+            pages_read += 1;
+            on_page(PageRead {
+                pages: pages_read,
+                total_pages: document.meta.total_pages.map(|total| total.max(pages_read)),
+                records: collected.data.len() as u64,
+                total_records: collected.total_count,
+            });
             let next = match document.meta.next_page {
                 Some(next) if next > page => Some(next),
                 Some(_) => None,

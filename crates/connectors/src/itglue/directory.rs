@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::client::{decode_single, typed, typed_of_kind, Call, ItGlueClient};
+use super::client::{decode_single, typed, typed_of_kind, Call, ItGlueClient, PageRead};
 use super::error::ItGlueError;
 use super::jsonapi::Filters;
 use super::model::{Configuration, ConfigurationInterface, Contact, Organization};
@@ -20,8 +20,17 @@ impl ItGlueClient {
         &self,
         filters: &Filters,
     ) -> Result<Vec<Organization>, ItGlueError> {
+        self.list_organizations_paged(filters, &|_| {}).await
+    }
+
+    /// [`list_organizations`](Self::list_organizations), calling `on_page` after every page.
+    pub async fn list_organizations_paged(
+        &self,
+        filters: &Filters,
+        on_page: &(dyn Fn(PageRead) + Sync),
+    ) -> Result<Vec<Organization>, ItGlueError> {
         let call = Call::get("/organizations").filters(filters);
-        let collected = self.collect(&call).await?;
+        let collected = self.collect_with(&call, on_page).await?;
         collected.data.iter().map(|r| typed(&call, r)).collect()
     }
 
@@ -59,11 +68,28 @@ impl ItGlueClient {
         &self,
         organization_id: Option<i64>,
     ) -> Result<Vec<Contact>, ItGlueError> {
+        self.list_important_contacts_paged(organization_id, &|_| {})
+            .await
+    }
+
+    /// [`list_important_contacts`](Self::list_important_contacts), calling `on_page` after every
+    /// page.
+    pub async fn list_important_contacts_paged(
+        &self,
+        organization_id: Option<i64>,
+        on_page: &(dyn Fn(PageRead) + Sync),
+    ) -> Result<Vec<Contact>, ItGlueError> {
         let mut filters = Filters::new().flag("important", true);
         if let Some(id) = organization_id {
             filters = filters.id("organization_id", id);
         }
-        let mut contacts = self.contacts(&filters).await?;
+        let call = Call::get("/contacts").filters(&filters);
+        let collected = self.collect_with(&call, on_page).await?;
+        let mut contacts = collected
+            .data
+            .iter()
+            .map(|r| typed(&call, r))
+            .collect::<Result<Vec<Contact>, ItGlueError>>()?;
         // An ignored filter would return everyone; the flag itself is the authority.
         contacts.retain(Contact::is_important);
         Ok(contacts)
@@ -81,10 +107,19 @@ impl ItGlueClient {
         &self,
         filters: &Filters,
     ) -> Result<Vec<Configuration>, ItGlueError> {
+        self.list_configurations_paged(filters, &|_| {}).await
+    }
+
+    /// [`list_configurations`](Self::list_configurations), calling `on_page` after every page.
+    pub async fn list_configurations_paged(
+        &self,
+        filters: &Filters,
+        on_page: &(dyn Fn(PageRead) + Sync),
+    ) -> Result<Vec<Configuration>, ItGlueError> {
         let call = Call::get("/configurations")
             .filters(filters)
             .query("include", INTERFACES);
-        let collected = self.collect(&call).await?;
+        let collected = self.collect_with(&call, on_page).await?;
         let interfaces: HashMap<i64, ConfigurationInterface> =
             typed_of_kind::<ConfigurationInterface>(
                 &call,

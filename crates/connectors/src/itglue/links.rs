@@ -167,7 +167,7 @@ impl ItGlueClient {
     }
 }
 
-fn links_to(item: &RelatedItem, destination: ResourceRef) -> bool {
+pub(super) fn links_to(item: &RelatedItem, destination: ResourceRef) -> bool {
     let wanted = type_key(destination.kind.related_item_type());
     let same_type = item
         .destination_type

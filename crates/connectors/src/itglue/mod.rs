@@ -26,8 +26,8 @@ pub use assets::{
     ReportContent, EXPIRY_DATE_FIELD, LARGE_UPLOAD_BYTES, REPORT_FILE_FIELD,
     REPORT_GENERATION_DATE_FIELD, REPORT_NAME_FIELD,
 };
-pub use budget::RequestBudget;
-pub use client::{ItGlueClient, JSON_API, MIN_FALLBACK_PAGE_SIZE};
+pub use budget::{BudgetTracker, RequestBudget};
+pub use client::{ItGlueClient, PageRead, JSON_API, MIN_FALLBACK_PAGE_SIZE};
 pub use error::{describe_error_body, ItGlueError};
 pub use jsonapi::{escape_filter_value, Filters};
 pub use links::{ResourceKind, ResourceRef};

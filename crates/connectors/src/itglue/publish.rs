@@ -8,7 +8,7 @@
 use super::assets::{NewFlexibleAsset, ReportAssetType, ReportContent};
 use super::client::ItGlueClient;
 use super::error::ItGlueError;
-use super::links::ResourceRef;
+use super::links::{links_to, ResourceRef};
 use super::model::{FlexibleAsset, RelatedItemOutcome};
 
 /// What publishing a report did.
@@ -74,7 +74,24 @@ impl ItGlueClient {
         };
         let mut linked = Vec::new();
         let mut already_linked = Vec::new();
-        for &configuration_id in configuration_ids {
+        // An asset that existed may carry links from an earlier publish: read them once and add
+        // only the missing ones, instead of posting each again and getting 422 for it.
+        let mut missing = configuration_ids.to_vec();
+        if !created && !configuration_ids.is_empty() {
+            let existing = self
+                .related_items(ResourceRef::flexible_asset(asset.id))
+                .await?;
+            missing.retain(|&configuration_id| {
+                let present = existing
+                    .iter()
+                    .any(|item| links_to(item, ResourceRef::configuration(configuration_id)));
+                if present {
+                    already_linked.push(configuration_id);
+                }
+                !present
+            });
+        }
+        for configuration_id in missing {
             let outcome = self
                 .create_related_item(
                     ResourceRef::flexible_asset(asset.id),

@@ -141,7 +141,12 @@ impl ItGlueSettings {
             ItGlueEndpoint::Region(ConfiguredRegion::Au) => ItGlueBase::Region(ItGlueRegion::Au),
             ItGlueEndpoint::Url(url) => ItGlueBase::Url(url.clone()),
         };
-        ItGlueSettings::new(base, instance.api_key.expose())
+        let mut settings = ItGlueSettings::new(base, instance.api_key.expose());
+        settings.budget = RequestBudget {
+            max_requests: instance.request_budget.requests,
+            window: instance.request_budget.per,
+        };
+        settings
     }
 
     /// Every problem with these settings, each as a full sentence. Empty when they are usable.
@@ -239,6 +244,7 @@ mod tests {
             clients: vec!["Acme".to_string()],
             automap_interval: Duration::from_secs(6 * 3600),
             report_asset_type: "mspbridge Reports".to_string(),
+            request_budget: mspbridge_core::config::defaults::ITGLUE_REQUEST_BUDGET,
         };
         let eu =
             ItGlueSettings::from_config(&instance(ItGlueEndpoint::Region(ConfiguredRegion::Eu)));

@@ -291,6 +291,7 @@ async fn publishing_twice_updates_the_same_asset_and_keeps_links() {
     assert_eq!(first.linked, vec![100, 110]);
     assert!(first.already_linked.is_empty());
 
+    let requests_before = sim.requests().len();
     let second = client
         .publish_report(
             &report_type,
@@ -300,6 +301,24 @@ async fn publishing_twice_updates_the_same_asset_and_keeps_links() {
         )
         .await
         .unwrap();
+    // The asset's related items are read once, and only the missing link is posted: no 422.
+    let republish = &sim.requests()[requests_before..];
+    let link_posts: Vec<_> = republish
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/relationships/related_items"))
+        .collect();
+    assert_eq!(link_posts.len(), 1, "{republish:#?}");
+    assert!(republish.iter().all(|r| r.status != 422), "{republish:#?}");
+    let reads = republish
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("include=related_items"))
+        })
+        .count();
+    assert_eq!(reads, 1, "{republish:#?}");
     assert!(!second.created);
     assert_eq!(second.asset.id, first.asset.id);
     assert_eq!(second.linked, vec![120]);

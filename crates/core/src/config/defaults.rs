@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::types::{
-    DescriptionField, RetentionLimit, RulesConfig, TicketLevel, TicketSettings, WebRequestLimit,
+    DescriptionField, RetentionConfig, RetentionLimit, RulesConfig, TicketLevel, TicketSettings,
+    WebRequestLimit,
 };
 use crate::template::{Template, TemplateKind};
 
@@ -44,6 +45,11 @@ Sent by mspbridge from %Computer%";
 pub const CORRELATION_FORMAT: &str = "Previous incident for the same alert type: Id: %id%";
 /// `itglue[].automap_interval`.
 pub const AUTOMAP_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+/// `itglue[].request_budget`: 2,900 requests per 5 minutes, 100 below IT Glue's account limit.
+pub const ITGLUE_REQUEST_BUDGET: super::types::RateLimit = super::types::RateLimit {
+    requests: 2_900,
+    per: Duration::from_secs(300),
+};
 /// `itglue[].report_asset_type`.
 pub const REPORT_ASSET_TYPE: &str = "mspbridge Reports";
 /// `reports[].expires_after`.
@@ -97,5 +103,16 @@ pub fn rules() -> RulesConfig {
             limit: 300_000,
             keep: Duration::from_secs(7 * DAY),
         },
+    }
+}
+
+/// `[retention]`: events for 90 days (at most a million), finished jobs for a day; the pass
+/// interval follows the `[rules]` keeps.
+pub fn retention() -> RetentionConfig {
+    RetentionConfig {
+        every: None,
+        events: Duration::from_secs(90 * DAY),
+        events_limit: 1_000_000,
+        jobs: Duration::from_secs(DAY),
     }
 }

@@ -12,7 +12,7 @@ pub struct LineIndex {
     document: Option<Document<String>>,
 }
 
-enum Segment<'a> {
+pub(super) enum Segment<'a> {
     Key(&'a str),
     Index(usize),
 }
@@ -28,6 +28,11 @@ impl LineIndex {
 
     /// 1-based line of the deepest part of `path` present in the file.
     pub fn line_of(&self, path: &str) -> Option<usize> {
+        self.position_of(path).map(|(line, _)| line)
+    }
+
+    /// 1-based (line, column) of the deepest part of `path` present in the file.
+    pub fn position_of(&self, path: &str) -> Option<(usize, usize)> {
         let document = self.document.as_ref()?;
         let mut item: &Item = document.as_item();
         let mut best: Option<usize> = None;
@@ -61,7 +66,7 @@ impl LineIndex {
             };
             item = next;
         }
-        best.map(|offset| line_column(&self.text, offset).0)
+        best.map(|offset| line_column(&self.text, offset))
     }
 }
 
@@ -154,7 +159,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn parse_path(path: &str) -> Vec<Segment<'_>> {
+pub(super) fn parse_path(path: &str) -> Vec<Segment<'_>> {
     let mut segments = Vec::new();
     for part in path.split('.') {
         let (key, mut rest) = match part.find('[') {

@@ -10,7 +10,9 @@ mod checks;
 pub mod defaults;
 mod lines;
 mod raw;
+mod routes;
 mod sections;
+mod syntax;
 mod types;
 mod validate;
 
@@ -24,6 +26,7 @@ use checks::Checker;
 pub use lines::line_column;
 use lines::LineIndex;
 use raw::RawConfig;
+pub use routes::{valid_subject, DEFAULT_SEVERITY_FROM};
 
 /// Environment variable that names the config file when `-c` is not given.
 pub const CONFIG_ENV: &str = "MSPBRIDGE_CONFIG";
@@ -52,8 +55,9 @@ pub enum ConfigError {
         /// The reason.
         source: std::io::Error,
     },
-    /// The text is not valid TOML, has a value of the wrong type, or has an unknown key.
-    #[error("{origin}:{line}:{column}: {message}")]
+    /// The text is not valid TOML (the earliest error is reported), or has unknown keys or values of
+    /// the wrong type (every one is reported: the earliest here, the others in `more`).
+    #[error("{origin}:{line}:{column}: {message}{}", format_more(origin, more))]
     Syntax {
         /// File name or other origin of the text.
         origin: String,
@@ -63,6 +67,8 @@ pub enum ConfigError {
         column: usize,
         /// The parser's message.
         message: String,
+        /// Further unknown keys or wrongly typed values, later in the file.
+        more: Vec<SyntaxIssue>,
     },
     /// The TOML is well formed but values are wrong; every issue is listed.
     #[error("{}", format_issues(origin, issues))]
@@ -72,6 +78,28 @@ pub enum ConfigError {
         /// Every issue, in file order where lines are known.
         issues: Vec<ConfigIssue>,
     },
+}
+
+/// One unknown key or wrongly typed value, at its place in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxIssue {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// What is wrong, starting with the key path.
+    pub message: String,
+}
+
+fn format_more(origin: &str, more: &[SyntaxIssue]) -> String {
+    more.iter()
+        .map(|issue| {
+            format!(
+                "\n{origin}:{}:{}: {}",
+                issue.line, issue.column, issue.message
+            )
+        })
+        .collect()
 }
 
 fn format_issues(origin: &str, issues: &[ConfigIssue]) -> String {
@@ -140,24 +168,7 @@ pub fn parse_str_with(
     origin: &str,
     options: &LoadOptions,
 ) -> Result<Config, ConfigError> {
-    let raw: RawConfig = toml::from_str(text).map_err(|error| {
-        let start = error.span().map(|span| span.start);
-        let (line, column) = start.map_or((1, 1), |offset| line_column(text, offset));
-        let message = error
-            .message()
-            .trim()
-            .replace("expected i64", "expected an integer");
-        let path = start.and_then(|offset| LineIndex::new(text).path_at(offset));
-        ConfigError::Syntax {
-            origin: origin.to_string(),
-            line,
-            column,
-            message: match path {
-                Some(path) => format!("{path}: {message}"),
-                None => message,
-            },
-        }
-    })?;
+    let raw: RawConfig = syntax::parse_raw(text, origin)?;
     let env_lookup = |name: &str| -> Result<Option<String>, ()> {
         match &options.env {
             Some(env) => Ok(env.get(name).cloned()),

@@ -4,6 +4,7 @@
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A value that may be written as an integer or as text: durations (`3600` or `"1h"`), byte sizes
@@ -163,6 +164,7 @@ pub struct RawConfig {
     pub routing: Option<RawRouting>,
     pub events: Option<RawEvents>,
     pub jobs: Option<RawJobs>,
+    pub retention: Option<RawRetentionSection>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -171,6 +173,8 @@ pub struct RawConfig {
     pub itglue: Vec<RawItGlue>,
     #[serde(default)]
     pub reports: Vec<RawReport>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +184,7 @@ pub struct RawServer {
     pub database: Option<String>,
     pub api_tokens: Option<RawSecretList>,
     pub admin_password: Option<RawSecret>,
+    pub viewer_password: Option<RawSecret>,
     pub max_body_bytes: Option<IntOrText>,
     pub missing_attachments_dir: Option<String>,
     pub intake_rate_limit: Option<String>,
@@ -245,6 +250,15 @@ pub struct RawRetention {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawRetentionSection {
+    pub every: Option<IntOrText>,
+    pub events: Option<IntOrText>,
+    pub events_limit: Option<i64>,
+    pub jobs: Option<IntOrText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawWebRequests {
     pub limit: Option<i64>,
     pub timeout: Option<IntOrText>,
@@ -284,12 +298,43 @@ pub struct RawSource {
     pub client: Option<String>,
     pub alert_key: Option<String>,
     pub enrich_give_up: Option<IntOrText>,
+    pub severity_from: Option<String>,
+    pub severity_map: Option<BTreeMap<String, RawSeverity>>,
+    pub alert_names: Option<BTreeMap<String, String>>,
+    pub close_on_resolve: Option<IntOrText>,
+}
+
+/// `[[routes]]`. `match` stays a TOML table: its keys are subjects (`source`, `labels.customer`,
+/// or a `labels = { … }` table of them) and its values matchers of several shapes, which
+/// validation reads with messages serde's untagged enums cannot give.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matches: Option<toml::Table>,
+    pub client: Option<String>,
+    pub client_from: Option<String>,
+    pub alert_key: Option<String>,
+    pub ticket: Option<RawClientTicket>,
+    pub severity_from: Option<String>,
+    pub severity_map: Option<BTreeMap<String, RawSeverity>>,
+}
+
+/// One entry of a severity map.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeverity {
+    pub priority_id: Option<i64>,
+    pub severity: Option<String>,
+    pub impact: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     pub name: Option<String>,
+    pub aliases: Option<Vec<String>>,
     pub email: Option<String>,
     pub connectwise: Option<RawClientTicket>,
 }
@@ -319,6 +364,7 @@ pub struct RawItGlue {
     pub clients: Option<Vec<String>>,
     pub automap_interval: Option<IntOrText>,
     pub report_asset_type: Option<String>,
+    pub request_budget: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

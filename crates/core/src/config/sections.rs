@@ -1,7 +1,7 @@
 //! Validation of the list sections — `[[clients]]`, `[[sources]]`, `[[itglue]]`, `[[reports]]` — and
 //! of the references between them: unique names, and every client name used elsewhere configured.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::checks::{parse_fingerprint, Checker};
 use super::defaults;
@@ -10,7 +10,7 @@ use super::types::{
     ClientConfig, ClientTicketOverrides, DescriptionField, ItGlueConfig, ItGlueEndpoint,
     ItGlueRegion, ReportConfig, ReportSchedule, RulesConfig, SourceConfig, SourceKind, TicketLevel,
 };
-use super::validate::{DESCRIPTION_FIELDS, LEVELS};
+use super::validate::{parse_rate_limit, DESCRIPTION_FIELDS, LEVELS};
 use crate::template::TemplateKind;
 
 /// Records a duplicate `name` in a list section, naming where it was first used.
@@ -122,8 +122,15 @@ pub(super) fn clients(raw: &[RawClient], checker: &mut Checker<'_>) -> Vec<Clien
                 ),
             }
         });
+        let aliases = client
+            .aliases
+            .iter()
+            .flatten()
+            .map(|alias| alias.trim().to_string())
+            .collect();
         clients.push(ClientConfig {
             name,
+            aliases,
             email,
             connectwise: overrides.unwrap_or_default(),
         });
@@ -233,9 +240,55 @@ pub(super) fn sources(
                 std::time::Duration::from_secs(24 * 3600),
                 true,
             ),
+            severity_map: super::routes::severity_map(
+                &prefix,
+                source.severity_from.as_ref(),
+                source.severity_map.as_ref(),
+                checker,
+            ),
+            alert_names: alert_names(&prefix, kind, source.alert_names.as_ref(), checker),
+            close_on_resolve: source.close_on_resolve.as_ref().and_then(|value| {
+                super::validate::status_ref(checker, &path("close_on_resolve"), value)
+            }),
         });
     }
     sources
+}
+
+/// A netwrix-auditor source's `alert_names`: AlertID → the name its tickets carry.
+fn alert_names(
+    prefix: &str,
+    kind: Option<SourceKind>,
+    raw: Option<&BTreeMap<String, String>>,
+    checker: &mut Checker<'_>,
+) -> BTreeMap<String, String> {
+    let Some(raw) = raw else {
+        return BTreeMap::new();
+    };
+    if kind.is_some_and(|kind| kind != SourceKind::NetwrixAuditor) {
+        checker.issue(
+            format!("{prefix}.alert_names"),
+            "only netwrix-auditor sources have alert_names (their alerts arrive with an AlertID only)",
+        );
+    }
+    let mut names = BTreeMap::new();
+    for (alert_id, name) in raw {
+        let path = format!("{prefix}.alert_names.{alert_id}");
+        if alert_id.trim().is_empty() {
+            checker.issue(path, "an AlertID must not be empty");
+        } else if crate::text::is_blank(name) {
+            checker.issue(
+                path,
+                "the name must not be empty or only invisible characters",
+            );
+        } else {
+            names.insert(
+                alert_id.trim().to_lowercase(),
+                crate::text::clean_line(name.trim()),
+            );
+        }
+    }
+    names
 }
 
 pub(super) fn itglue(
@@ -303,6 +356,12 @@ pub(super) fn itglue(
                 instance.report_asset_type.as_ref(),
             )
             .unwrap_or_else(|| defaults::REPORT_ASSET_TYPE.to_string());
+        let request_budget = match instance.request_budget.as_deref() {
+            None => defaults::ITGLUE_REQUEST_BUDGET,
+            Some(text) => parse_rate_limit(text)
+                .map_err(|problem| checker.issue(path("request_budget"), problem))
+                .unwrap_or(defaults::ITGLUE_REQUEST_BUDGET),
+        };
         instances.push(ItGlueConfig {
             name,
             endpoint: endpoint.unwrap_or(ItGlueEndpoint::Region(ItGlueRegion::Us)),
@@ -310,6 +369,7 @@ pub(super) fn itglue(
             clients: enabled,
             automap_interval,
             report_asset_type,
+            request_budget,
         });
     }
     instances

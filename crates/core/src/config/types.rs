@@ -3,6 +3,7 @@
 //! Every value is already parsed into the type it is used as (`Url`, `Duration`, `SecretString`,
 //! `Template`), so later code never re-parses a string or handles a config mistake at run time.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// `[jobs]`.
     pub jobs: JobsConfig,
+    /// `[retention]`: how often the store is pruned and what `[rules]` does not cover.
+    pub retention: RetentionConfig,
     /// `[[sources]]`.
     pub sources: Vec<SourceConfig>,
     /// `[[clients]]`.
@@ -36,6 +39,8 @@ pub struct Config {
     pub itglue: Vec<ItGlueConfig>,
     /// `[[reports]]`.
     pub reports: Vec<ReportConfig>,
+    /// `[[routes]]`, in file order (the first match wins).
+    pub routes: Vec<RouteConfig>,
 }
 
 /// `[server]`.
@@ -49,6 +54,8 @@ pub struct ServerConfig {
     pub api_tokens: Vec<SecretString>,
     /// Password of the web console's `admin` login.
     pub admin_password: Option<SecretString>,
+    /// Password of the web console's read-only `viewer` login.
+    pub viewer_password: Option<SecretString>,
     /// Largest request body accepted by the intake.
     pub max_body_bytes: u64,
     /// Where attachments that failed to upload are written.
@@ -182,7 +189,7 @@ pub struct ConnectWiseConfig {
 }
 
 /// Ticket field severity / impact, as ConnectWise names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TicketLevel {
     /// `Low`.
     Low,
@@ -353,6 +360,19 @@ impl Default for JobsConfig {
     }
 }
 
+/// `[retention]`: the retention pass's schedule and the tables `[rules]` says nothing about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Time between two retention passes; `None`: `min(keep / 4, 1m)` over the `[rules]` keeps.
+    pub every: Option<Duration>,
+    /// Events older than this are forgotten.
+    pub events: Duration,
+    /// At most this many events are kept, the oldest forgotten first.
+    pub events_limit: u32,
+    /// Finished (done) jobs are forgotten this long after they finished.
+    pub jobs: Duration,
+}
+
 /// `[events]`: which failure events raise an alert of their own (DESIGN §7).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventsConfig {
@@ -439,6 +459,138 @@ pub struct SourceConfig {
     /// How long an alert waits for its activity record while Auditor cannot be reached before
     /// it goes on without it (its ticket then says why the record is missing).
     pub enrich_give_up: std::time::Duration,
+    /// Priority, severity and impact by the value of a label.
+    pub severity_map: Option<SeverityMap>,
+    /// Netwrix alert names by AlertID.
+    pub alert_names: BTreeMap<String, String>,
+    /// Status an incident's ticket gets once every alert of it resolved (Alertmanager).
+    pub close_on_resolve: Option<StatusRef>,
+}
+
+/// `severity_map`: a label's value (matched without regard to case) → ticket fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeverityMap {
+    /// The subject whose value is looked up, e.g. `labels.severity`.
+    pub from: String,
+    /// Lower-cased value → what it sets.
+    pub levels: BTreeMap<String, SeverityLevel>,
+}
+
+impl SeverityMap {
+    /// The entry for `value`, if any.
+    pub fn level(&self, value: &str) -> Option<&SeverityLevel> {
+        self.levels.get(&value.trim().to_lowercase())
+    }
+}
+
+/// What one severity value sets on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeverityLevel {
+    /// ConnectWise priority id.
+    pub priority_id: Option<i32>,
+    /// Ticket severity.
+    pub severity: Option<TicketLevel>,
+    /// Ticket impact.
+    pub impact: Option<TicketLevel>,
+}
+
+/// `[[routes]]`: which alerts (all conditions hold) go to which client, with what ticket settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteConfig {
+    /// The route's `name`, or `routes[INDEX]`.
+    pub name: String,
+    /// Conditions; all must hold. None matches every alert.
+    pub conditions: Vec<RouteCondition>,
+    /// The client, named.
+    pub client: Option<String>,
+    /// The subject whose value names the client (by name or alias), e.g. `labels.customer`.
+    pub client_from: Option<String>,
+    /// Alert key template, instead of the source's.
+    pub alert_key: Option<Template>,
+    /// Ticket settings over the client's.
+    pub ticket: ClientTicketOverrides,
+    /// Severity map, instead of the source's.
+    pub severity_map: Option<SeverityMap>,
+}
+
+/// One condition of a route: `subject` passes `test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteCondition {
+    /// `source`, `alert_name`, `client`, `labels.NAME`, `annotations.NAME` or `fields.NAME`.
+    pub subject: String,
+    /// What its value must be.
+    pub test: MatchTest,
+}
+
+/// How a subject's value is tested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchTest {
+    /// Exactly this.
+    Equals(String),
+    /// Exactly one of these.
+    OneOf(Vec<String>),
+    /// The whole value matches.
+    Regex(Pattern),
+    /// Present (`true`) or absent (`false`).
+    Exists(bool),
+}
+
+impl MatchTest {
+    /// Whether `value` (`None`: the subject is absent) passes.
+    pub fn passes(&self, value: Option<&str>) -> bool {
+        match (self, value) {
+            (MatchTest::Exists(wanted), value) => value.is_some() == *wanted,
+            (_, None) => false,
+            (MatchTest::Equals(expected), Some(value)) => value == expected,
+            (MatchTest::OneOf(expected), Some(value)) => expected.iter().any(|one| one == value),
+            (MatchTest::Regex(pattern), Some(value)) => pattern.is_match(value),
+        }
+    }
+}
+
+/// A regular expression matched against a whole value (anchored, as Alertmanager's matchers are).
+#[derive(Clone)]
+pub struct Pattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl Pattern {
+    /// Compiles `source`, anchored at both ends.
+    pub fn new(source: &str) -> Result<Pattern, String> {
+        let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|error| error.to_string())?;
+        Ok(Pattern {
+            source: source.to_string(),
+            regex,
+        })
+    }
+
+    /// Whether the whole of `value` matches.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Pattern {}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pattern").field(&self.source).finish()
+    }
 }
 
 /// `[[clients]]`.
@@ -446,6 +598,8 @@ pub struct SourceConfig {
 pub struct ClientConfig {
     /// Unique name.
     pub name: String,
+    /// Other names a route's `client_from` value may give for this client.
+    pub aliases: Vec<String>,
     /// Customer email; its domain drives IT Glue auto-mapping.
     pub email: Option<String>,
     /// Overrides of `[connectwise.ticket]`.
@@ -453,6 +607,16 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether `value` is this client's name or one of its aliases (case and surrounding space
+    /// ignored).
+    pub fn answers_to(&self, value: &str) -> bool {
+        let value = value.trim();
+        !value.is_empty()
+            && std::iter::once(&self.name)
+                .chain(&self.aliases)
+                .any(|name| name.to_lowercase() == value.to_lowercase())
+    }
+
     /// The lower-cased domain of the customer email.
     pub fn email_domain(&self) -> Option<String> {
         let email = self.email.as_deref()?;
@@ -484,6 +648,39 @@ pub struct ClientTicketOverrides {
     pub description: Option<Template>,
     /// Description field.
     pub description_field: Option<DescriptionField>,
+}
+
+impl ClientTicketOverrides {
+    /// Writes every value given here over `settings`.
+    pub fn apply_to(&self, settings: &mut TicketSettings) {
+        let ids = [
+            (&mut settings.company_id, self.company_id),
+            (&mut settings.board_id, self.board_id),
+            (&mut settings.team_id, self.team_id),
+            (&mut settings.priority_id, self.priority_id),
+            (&mut settings.status_id, self.status_id),
+        ];
+        for (slot, value) in ids {
+            if value.is_some() {
+                *slot = value;
+            }
+        }
+        if let Some(severity) = self.severity {
+            settings.severity = severity;
+        }
+        if let Some(impact) = self.impact {
+            settings.impact = impact;
+        }
+        if let Some(summary) = &self.summary {
+            settings.summary = summary.clone();
+        }
+        if let Some(description) = &self.description {
+            settings.description = description.clone();
+        }
+        if let Some(field) = self.description_field {
+            settings.description_field = field;
+        }
+    }
 }
 
 /// IT Glue's regional API bases.
@@ -543,6 +740,9 @@ pub struct ItGlueConfig {
     pub automap_interval: Duration,
     /// Flexible asset type reports are published as.
     pub report_asset_type: String,
+    /// Most requests mspbridge sends to this account per window (IT Glue allows 3,000 per 5
+    /// minutes per account and answers 429 beyond).
+    pub request_budget: RateLimit,
 }
 
 impl ItGlueConfig {
@@ -601,37 +801,21 @@ impl Config {
             Some(connectwise) => connectwise.ticket.clone(),
             None => super::defaults::ticket_settings(),
         };
-        let Some(client) = client.and_then(|name| self.client(name)) else {
-            return settings;
-        };
-        let overrides = &client.connectwise;
-        let ids = [
-            (&mut settings.company_id, overrides.company_id),
-            (&mut settings.board_id, overrides.board_id),
-            (&mut settings.team_id, overrides.team_id),
-            (&mut settings.priority_id, overrides.priority_id),
-            (&mut settings.status_id, overrides.status_id),
-        ];
-        for (slot, value) in ids {
-            if value.is_some() {
-                *slot = value;
-            }
+        if let Some(client) = client.and_then(|name| self.client(name)) {
+            client.connectwise.apply_to(&mut settings);
         }
-        if let Some(severity) = overrides.severity {
-            settings.severity = severity;
-        }
-        if let Some(impact) = overrides.impact {
-            settings.impact = impact;
-        }
-        if let Some(summary) = &overrides.summary {
-            settings.summary = summary.clone();
-        }
-        if let Some(description) = &overrides.description {
-            settings.description = description.clone();
-        }
-        if let Some(field) = overrides.description_field {
-            settings.description_field = field;
-        }
+        settings
+    }
+
+    /// The ticket settings for `client` with a route's `overrides` (and severity map entry) on
+    /// top.
+    pub fn ticket_settings_with(
+        &self,
+        client: Option<&str>,
+        overrides: &ClientTicketOverrides,
+    ) -> TicketSettings {
+        let mut settings = self.effective_ticket_settings(client);
+        overrides.apply_to(&mut settings);
         settings
     }
 

@@ -4,17 +4,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use url::Url;
 
 use super::checks::Checker;
 use super::defaults;
-use super::raw::{IntOrText, RawConnectWise, RawEvents, RawJobs, RawRules, RawServer, RawTicket};
+use super::raw::{
+    IntOrText, RawConnectWise, RawEvents, RawJobs, RawRetentionSection, RawRules, RawServer,
+    RawTicket,
+};
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
     Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, JobsConfig, RateLimit,
-    RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef, TicketLevel,
-    TicketSettings, WebRequestLimit,
+    RetentionConfig, RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef,
+    TicketLevel, TicketSettings, WebRequestLimit,
 };
 use super::RawConfig;
 use crate::duration::parse_duration;
@@ -46,9 +50,12 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
     }
     let events = events(raw.events.as_ref(), checker);
     let jobs = jobs(raw.jobs.as_ref(), checker);
+    let retention = retention(raw.retention.as_ref(), checker);
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
     let reports = reports(&raw.reports, &client_names, &itglue, checker);
+    super::routes::check_aliases(&clients, checker);
+    let routes = super::routes::routes(&raw.routes, &clients, checker);
     if !checker.issues.is_empty() {
         return None;
     }
@@ -59,10 +66,12 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         routing,
         events,
         jobs,
+        retention,
         sources,
         clients,
         itglue,
         reports,
+        routes,
     })
 }
 
@@ -99,6 +108,35 @@ fn jobs(raw: Option<&RawJobs>, checker: &mut Checker<'_>) -> JobsConfig {
         );
     }
     jobs
+}
+
+fn retention(raw: Option<&RawRetentionSection>, checker: &mut Checker<'_>) -> RetentionConfig {
+    let fallback = defaults::retention();
+    let Some(raw) = raw else {
+        return fallback;
+    };
+    RetentionConfig {
+        every: raw.every.as_ref().map(|every| {
+            checker.duration(
+                "retention.every",
+                Some(every),
+                Duration::from_secs(60),
+                false,
+            )
+        }),
+        events: checker.duration(
+            "retention.events",
+            raw.events.as_ref(),
+            fallback.events,
+            false,
+        ),
+        events_limit: checker.count(
+            "retention.events_limit",
+            raw.events_limit,
+            fallback.events_limit,
+        ),
+        jobs: checker.duration("retention.jobs", raw.jobs.as_ref(), fallback.jobs, true),
+    }
 }
 
 fn events(raw: Option<&RawEvents>, checker: &mut Checker<'_>) -> EventsConfig {
@@ -167,6 +205,18 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
         .admin_password
         .as_ref()
         .map(|text| checker.secret("server.admin_password", &text.0));
+    let viewer_password = raw
+        .viewer_password
+        .as_ref()
+        .map(|text| checker.secret("server.viewer_password", &text.0));
+    if let (Some(admin), Some(viewer)) = (&admin_password, &viewer_password) {
+        if !admin.expose().is_empty() && admin == viewer {
+            checker.issue(
+                "server.viewer_password",
+                "must differ from server.admin_password, or the read-only login would be the admin login",
+            );
+        }
+    }
     let max_body_bytes = checker.bytes(
         "server.max_body_bytes",
         raw.max_body_bytes.as_ref(),
@@ -190,6 +240,7 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
         database,
         api_tokens,
         admin_password,
+        viewer_password,
         max_body_bytes,
         missing_attachments_dir,
         intake_rate_limit,
@@ -198,7 +249,7 @@ fn server(raw: Option<&RawServer>, checker: &mut Checker<'_>) -> ServerConfig {
 
 /// Reads a rate such as `"500/s"`, `"20000/1m"` or `"100/10s"`: a count of requests, a slash, and
 /// the window as a duration (a bare unit means one of it).
-fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+pub(super) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let hint =
         "write a number of requests per duration, e.g. \"500/s\", \"20000/1m\" or \"100/10s\"";
     let Some((count, window)) = text.split_once('/') else {
@@ -371,7 +422,11 @@ fn ticket(raw: &RawTicket, checker: &mut Checker<'_>) -> TicketSettings {
     }
 }
 
-fn status_ref(checker: &mut Checker<'_>, path: &str, value: &IntOrText) -> Option<StatusRef> {
+pub(super) fn status_ref(
+    checker: &mut Checker<'_>,
+    path: &str,
+    value: &IntOrText,
+) -> Option<StatusRef> {
     match value {
         IntOrText::Int(number) => checker.record_id(path, Some(*number)).map(StatusRef::Id),
         IntOrText::Text(name) if name.trim().is_empty() => {

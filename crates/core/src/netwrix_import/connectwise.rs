@@ -167,16 +167,77 @@ pub fn import(root: &Element, notes: &mut Notes) -> ConnectWiseSections {
             ),
         }
     }
+    missing_sections(root, &root_path, &mut ticket, notes);
     ConnectWiseSections { connection, ticket }
+}
+
+/// The add-on's own summary when its file sets none; mspbridge's default names mspbridge instead,
+/// which an imported setup should not silently change.
+pub const VENDOR_SUMMARY: &str = "[Netwrix Auditor] %AlertName%";
+
+/// Lists a missing `TicketParameters` or `TicketParameterRefs` section (or a missing summary in
+/// it), and keeps the add-on's default summary instead of replacing it with mspbridge's.
+fn missing_sections(root: &Element, root_path: &str, ticket: &mut Section, notes: &mut Notes) {
+    let parameters = root.child("TicketParameters");
+    let summary_given = parameters.is_some_and(|parameters| {
+        parameters.children.iter().any(|parameter| {
+            parameter
+                .child_or_attribute("Name")
+                .is_some_and(|name| name.eq_ignore_ascii_case("Summary"))
+        })
+    });
+    if !summary_given {
+        let (line, why) = match parameters {
+            Some(parameters) => (
+                parameters.line,
+                format!("{root_path}/TicketParameters/TicketParameter[Name=Summary]"),
+            ),
+            None => (root.line, format!("{root_path}/TicketParameters")),
+        };
+        notes.add(
+            CONNECTWISE_FILE,
+            line,
+            &why,
+            format!(
+                "missing; the add-on's default summary \"{VENDOR_SUMMARY}\" is written to \
+                 connectwise.ticket.summary{}",
+                if parameters.is_none() {
+                    " and mspbridge's default description, severity and impact apply"
+                } else {
+                    ""
+                }
+            ),
+        );
+        ticket.lines.insert(
+            0,
+            Line::new("summary", output::string(VENDOR_SUMMARY))
+                .with_above("The add-on's default summary (its file sets none)."),
+        );
+    }
+    if root.child("TicketParameterRefs").is_none() {
+        notes.add(
+            CONNECTWISE_FILE,
+            root.line,
+            &format!("{root_path}/TicketParameterRefs"),
+            "missing; tickets get no company, board, team or priority from the vendor file: set \
+             connectwise.ticket.company_id and board_id (or each client's)",
+        );
+    }
 }
 
 fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
     let mut description_seen = false;
     for parameter in &element.children {
-        let name = parameter.child_text("Name").unwrap_or("").to_string();
+        // `<TicketParameter><Name>n</Name><Value>v</Value>` or `<TicketParameter Name="n">v`.
+        let name = parameter
+            .child_or_attribute("Name")
+            .unwrap_or("")
+            .to_string();
         let value = parameter
             .child("Value")
-            .map_or("", |value| value.text.trim());
+            .map(|value| value.text.trim())
+            .or_else(|| parameter.attribute("Value"))
+            .unwrap_or_else(|| parameter.text.trim());
         let parameter_path = format!("{path}/{}[Name={name}]", parameter.name);
         if !parameter.name.eq_ignore_ascii_case("TicketParameter") {
             notes.add(
@@ -220,7 +281,10 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
 
 fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
     for reference in &element.children {
-        let name = reference.child_text("Name").unwrap_or("").to_string();
+        let name = reference
+            .child_or_attribute("Name")
+            .unwrap_or("")
+            .to_string();
         let reference_path = format!("{path}/{}[Name={name}]", reference.name);
         let toml_key = match name.to_ascii_lowercase().as_str() {
             "company" => "company_id",
@@ -239,8 +303,10 @@ fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, no
             .iter()
             .flat_map(|parameters| parameters.children.iter())
         {
-            let field = parameter.child_text("Name").unwrap_or("");
-            let value = parameter.child_text("Value").unwrap_or("");
+            let field = parameter.child_or_attribute("Name").unwrap_or("");
+            let value = parameter
+                .child_or_attribute("Value")
+                .unwrap_or_else(|| parameter.text.trim());
             let parameter_path =
                 format!("{reference_path}/TicketParameters/TicketParameter[Name={field}]");
             if !field.eq_ignore_ascii_case("id") {

@@ -92,6 +92,10 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
     ),
 ];
 
+/// The update and reopen switches, whose vendor meanings depend on each other.
+const UPDATE_KEY: &str = "update_ticket_on_repetitive_alerts";
+const REOPEN_KEY: &str = "reopen_ticket_on_repetitive_alerts";
+
 /// Parameters that only tune the vendor's internal polling.
 const INTERNAL: &[&str] = &[
     "CheckAlertQueueInterval",
@@ -112,6 +116,8 @@ pub fn import(root: &Element, notes: &mut Notes) -> ItsmSections {
     let mut host: Option<String> = None;
     let mut username: Option<(String, usize)> = None;
     let mut password_line: Option<usize> = None;
+    let mut update: Option<(bool, usize)> = None;
+    let mut reopen: Option<(bool, usize, String)> = None;
 
     for child in &root.children {
         let path = format!("{root_path}/{}", child.name);
@@ -132,6 +138,11 @@ pub fn import(root: &Element, notes: &mut Notes) -> ItsmSections {
             .find(|(name, _, _)| name.eq_ignore_ascii_case(&lower))
         {
             if let Some(value) = value(*kind, text, child.line, &path, notes) {
+                match *key {
+                    UPDATE_KEY => update = Some((value == "true", child.line)),
+                    REOPEN_KEY => reopen = Some((value == "true", child.line, path.clone())),
+                    _ => {}
+                }
                 rules.push(Line::new(key, value));
             }
             continue;
@@ -180,6 +191,34 @@ pub fn import(root: &Element, notes: &mut Notes) -> ItsmSections {
                 format!("value \"{text}\": internal queue polling of the add-on; mspbridge processes alerts as they arrive"),
             ),
             _ => notes.add(ITSM_FILE, child.line, &path, format!("value \"{text}\": not a setting mspbridge knows (ServiceNow-only or unknown)")),
+        }
+    }
+
+    // The add-on reopens a closed ticket only to update it: with updates off, its reopen switch
+    // (true by default) does nothing. mspbridge refuses that contradiction, so the import writes
+    // what the add-on did.
+    if let Some((false, update_line)) = update {
+        let why = "has no effect while UpdateTicketOnRepetitiveAlerts is false (the add-on reopens \
+                   a closed ticket only to update it); written as reopen_ticket_on_repetitive_alerts = false";
+        match reopen {
+            Some((true, line, path)) => {
+                for rule in rules.lines.iter_mut().filter(|rule| rule.key == REOPEN_KEY) {
+                    rule.value = "false".to_string();
+                }
+                notes.add(ITSM_FILE, line, &path, format!("true {why}"));
+            }
+            Some((false, _, _)) => {}
+            None => {
+                rules.push(Line::new(REOPEN_KEY, "false".to_string()).with_above(
+                    "The add-on's default (true) means nothing without updates: reopening is part of updating.",
+                ));
+                notes.add(
+                    ITSM_FILE,
+                    update_line,
+                    &format!("{root_path}/ReopenTicketOnRepetitiveAlerts"),
+                    format!("absent, so the add-on's default true applies, which {why}"),
+                );
+            }
         }
     }
 

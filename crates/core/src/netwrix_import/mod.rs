@@ -51,28 +51,135 @@ pub struct ImportError {
     pub message: String,
 }
 
-/// Collects what was not carried over.
+/// Collects what was not carried over, located by the name of the file it came from.
 #[derive(Debug, Default)]
 pub(crate) struct Notes {
     entries: Vec<String>,
+    /// The names the two files are reported under, for [`CONNECTWISE_FILE`] and [`ITSM_FILE`].
+    connectwise_name: String,
+    itsm_name: String,
 }
 
 impl Notes {
+    /// Records a note about `file` ([`CONNECTWISE_FILE`] or [`ITSM_FILE`]), reported under the
+    /// name the user gave that file.
     pub(crate) fn add(&mut self, file: &str, line: usize, path: &str, reason: impl AsRef<str>) {
+        let name = match file {
+            CONNECTWISE_FILE if !self.connectwise_name.is_empty() => &self.connectwise_name,
+            ITSM_FILE if !self.itsm_name.is_empty() => &self.itsm_name,
+            _ => file,
+        };
         self.entries
-            .push(format!("{file}:{line}: {path}: {}", reason.as_ref()));
+            .push(format!("{name}:{line}: {path}: {}", reason.as_ref()));
     }
 }
 
+/// One settings file as read from disk: the name to report it under (its path) and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsFile<'a> {
+    /// How messages name the file.
+    pub name: &'a str,
+    /// The file's bytes: UTF-8, or UTF-16 with a byte order mark.
+    pub bytes: &'a [u8],
+}
+
+/// Root elements of the two files, and children only the one file has: a file given in the other's
+/// place is refused instead of converted into an empty half of a config.
+const CONNECTWISE_ROOT: &str = "ConnectWiseSettings";
+const ITSM_ROOT: &str = "ITSMSettings";
+const CONNECTWISE_ONLY: &[&str] = &["Connection", "TicketParameters", "TicketParameterRefs"];
+const ITSM_ONLY: &[&str] = &["NetwrixAuditorHost", "TicketFloodLimit", "UpdateInterval"];
+
+/// Refuses a file whose root element or content belongs to the other settings file.
+fn check_root(
+    root: &xml_tree::Element,
+    file: &str,
+    expected: (&str, &[&str]),
+    other: (&str, &[&str]),
+) -> Result<(), ImportError> {
+    let (expected_root, expected_children) = expected;
+    let (other_root, other_children) = other;
+    let refuse = |why: String| ImportError {
+        file: file.to_string(),
+        line: root.line,
+        column: 1,
+        message: format!(
+            "{why}; this file should be {expected_root}.xml (were the two files swapped?)"
+        ),
+    };
+    if root.name.eq_ignore_ascii_case(other_root) {
+        return Err(refuse(format!(
+            "unexpected root element <{}>, which is the root of {other_root}.xml",
+            root.name
+        )));
+    }
+    let has = |names: &[&str]| {
+        root.children
+            .iter()
+            .find(|child| {
+                names
+                    .iter()
+                    .any(|name| child.name.eq_ignore_ascii_case(name))
+            })
+            .map(|child| child.name.clone())
+    };
+    if !root.name.eq_ignore_ascii_case(expected_root) && has(expected_children).is_none() {
+        if let Some(child) = has(other_children) {
+            return Err(refuse(format!(
+                "unexpected root element <{}> holding <{child}>, a setting of {other_root}.xml",
+                root.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Converts the two vendor files. Either may be a file with an empty root element when the user has
-/// only one of them.
+/// only one of them. Messages name them `connectwise-settings` and `itsm-settings`; see
+/// [`convert_files`] to name them by their paths.
 pub fn convert(
     connectwise_settings_xml: &str,
     itsm_settings_xml: &str,
 ) -> Result<Conversion, ImportError> {
-    let connectwise_root = xml_tree::parse(connectwise_settings_xml, CONNECTWISE_FILE)?;
-    let itsm_root = xml_tree::parse(itsm_settings_xml, ITSM_FILE)?;
-    let mut notes = Notes::default();
+    convert_files(
+        SettingsFile {
+            name: CONNECTWISE_FILE,
+            bytes: connectwise_settings_xml.as_bytes(),
+        },
+        SettingsFile {
+            name: ITSM_FILE,
+            bytes: itsm_settings_xml.as_bytes(),
+        },
+    )
+}
+
+/// Converts the two vendor files as read from disk (UTF-8 or UTF-16), locating every problem by
+/// the file's name and the element's own line.
+pub fn convert_files(
+    connectwise_settings: SettingsFile<'_>,
+    itsm_settings: SettingsFile<'_>,
+) -> Result<Conversion, ImportError> {
+    let connectwise_text = xml_tree::decode(connectwise_settings.bytes, connectwise_settings.name)?;
+    let itsm_text = xml_tree::decode(itsm_settings.bytes, itsm_settings.name)?;
+    let connectwise_root = xml_tree::parse(&connectwise_text, connectwise_settings.name)?;
+    let itsm_root = xml_tree::parse(&itsm_text, itsm_settings.name)?;
+    check_root(
+        &connectwise_root,
+        connectwise_settings.name,
+        (CONNECTWISE_ROOT, CONNECTWISE_ONLY),
+        (ITSM_ROOT, ITSM_ONLY),
+    )?;
+    check_root(
+        &itsm_root,
+        itsm_settings.name,
+        (ITSM_ROOT, ITSM_ONLY),
+        (CONNECTWISE_ROOT, CONNECTWISE_ONLY),
+    )?;
+    let mut notes = Notes {
+        connectwise_name: connectwise_settings.name.to_string(),
+        itsm_name: itsm_settings.name.to_string(),
+        ..Notes::default()
+    };
     let connectwise = connectwise::import(&connectwise_root, &mut notes);
     let itsm = itsm::import(&itsm_root, &mut notes);
 

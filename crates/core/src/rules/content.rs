@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::alert::{ActivityRecord, Alert};
+use crate::alert::{
+    ActivityRecord, Alert, FIELD_GENERATOR_URL, FIELD_GROUP_INSTANCES, FIELD_SILENCE_URL,
+};
 use crate::config::TicketSettings;
 use crate::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 
@@ -34,7 +36,7 @@ pub struct Attachment {
 /// The ticket summary: the summary template over the alert, cut to 100 UTF-16 units.
 pub fn summary(settings: &TicketSettings, alert: &Alert, host: &str) -> String {
     let rendered = alert.render(&settings.summary, host);
-    let single_line = rendered.replace(['\r', '\n'], " ");
+    let single_line = crate::text::clean_line(&rendered.replace(['\r', '\n'], " "));
     truncate_utf16(single_line.trim(), SUMMARY_MAX_UTF16_UNITS).to_string()
 }
 
@@ -52,6 +54,11 @@ pub fn description(
     if let Some(why) = alert.record_unavailable() {
         text.push_str("\n\n");
         text.push_str(&record_unavailable_line(alert, why));
+    }
+    let links = links(alert);
+    if !links.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&links);
     }
     if !display_only_first && alert.records.len() > 1 {
         text.push_str("\n\nFurther activity records:");
@@ -185,6 +192,26 @@ pub fn description_for_buffer(
     cap(&text)
 }
 
+/// The group's instances and the links an Alertmanager alert carries, one per line.
+fn links(alert: &Alert) -> String {
+    let lines: [(&str, &str); 3] = [
+        ("Instances", FIELD_GROUP_INSTANCES),
+        ("Source", FIELD_GENERATOR_URL),
+        ("Silence", FIELD_SILENCE_URL),
+    ];
+    lines
+        .iter()
+        .filter_map(|(label, field)| {
+            alert
+                .fields
+                .get(*field)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| format!("{label}: {value}"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn buffer_headline(alerts: &[Alert]) -> String {
     let (Some(first), Some(last)) = (alerts.first(), alerts.last()) else {
         return "No alerts.".to_string();
@@ -230,10 +257,11 @@ fn buffer_headline(alerts: &[Alert]) -> String {
 fn summarise(alerts: &[Alert]) -> String {
     let records: Vec<&ActivityRecord> = alerts.iter().flat_map(|alert| &alert.records).collect();
     let mut lines = Vec::new();
-    let facets: [(&str, RecordFacet); 4] = [
+    let facets: [(&str, RecordFacet); 5] = [
         ("Accounts", |record| Some(record.who.as_str())),
         ("Actions", |record| Some(record.action.as_str())),
         ("Objects", |record| Some(record.what.as_str())),
+        ("Instances", |record| Some(record.where_.as_str())),
         ("Workstations", |record| record.workstation.as_deref()),
     ];
     for (label, pick) in facets {

@@ -10,6 +10,7 @@ pub mod correlation;
 pub mod flood;
 pub mod flush;
 pub mod intake;
+pub mod naming;
 pub mod repeat;
 pub mod resolution;
 pub mod retention;

@@ -45,8 +45,8 @@ pub async fn readyz(State(state): State<ApiState>) -> Result<Json<serde_json::Va
     ))
 }
 
-/// `GET /metrics`: the Prometheus text format, with the job queue depth and the alert backlog read
-/// from the store now.
+/// `GET /metrics`: the Prometheus text format, with the job queue depth, the alert backlog, the
+/// database size and the rows per table read from the store now.
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     let Some(handle) = state.metrics() else {
         return ApiError::new(
@@ -62,9 +62,13 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         }
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }
+    super::metrics::record_itglue_budgets(state.config());
     match state.store().count_alerts(AlertState::Queued).await {
         Ok(queued) => crate::engine::metrics::alerts_queued(queued),
         Err(error) => tracing::warn!(%error, "alert backlog not available for /metrics"),
+    }
+    if let Err(error) = crate::retention::export_storage_stats(state.store().as_ref()).await {
+        tracing::warn!(%error, "storage statistics not available for /metrics");
     }
     (
         StatusCode::OK,

@@ -22,8 +22,8 @@ use super::error::{ApiError, ErrorCode};
 use super::state::ApiState;
 use crate::itglue::{
     automap_and_raise, client_for, import_instance, instance, normalize_system_macs,
-    parse_systems_csv, test_instance, ImportRequest, ImportSummary, ItGlueSyncError, NoProgress,
-    OrganizationFilter,
+    parse_systems_csv, test_instance, AutomapSummary, ImportProgress, ImportRequest, ImportSummary,
+    ItGlueSyncError, NoProgress, OrganizationFilter,
 };
 
 /// The routes of this module, merged into the protected part of the router.
@@ -118,7 +118,15 @@ pub async fn post_system(
     body: Bytes,
 ) -> Result<(StatusCode, Json<System>), ApiError> {
     let body: SystemBody = parse_json(&body)?;
-    known_client(&state, &body.client)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(register_system(&state, body).await?),
+    ))
+}
+
+/// Registers or updates one system of a configured client (the API and the console).
+pub async fn register_system(state: &ApiState, body: SystemBody) -> Result<System, ApiError> {
+    known_client(state, &body.client)?;
     if body.name.trim().is_empty() {
         return Err(ApiError::new(
             ErrorCode::InvalidField,
@@ -141,10 +149,9 @@ pub async fn post_system(
         )
         .await
         .map_err(|e| ApiError::store("registering a system", &e))?;
-    let system = stored
+    stored
         .pop()
-        .ok_or_else(|| ApiError::new(ErrorCode::StoreFailed, "the store returned no system"))?;
-    Ok((StatusCode::CREATED, Json(system)))
+        .ok_or_else(|| ApiError::new(ErrorCode::StoreFailed, "the store returned no system"))
 }
 
 /// `POST /api/v1/systems/import`: a CSV body (`name,client,macs,sensor`), all rows or none.
@@ -154,6 +161,13 @@ pub async fn post_systems_csv(
 ) -> Result<Json<Value>, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidField, "the CSV body is not UTF-8"))?;
+    let imported = import_systems_csv(&state, text).await?;
+    Ok(Json(json!({"imported": imported})))
+}
+
+/// Registers every row of a systems CSV (`name,client,macs,sensor`), all rows or none; returns
+/// how many were stored.
+pub async fn import_systems_csv(state: &ApiState, text: &str) -> Result<usize, ApiError> {
     let clients: Vec<String> = state
         .config()
         .clients
@@ -167,7 +181,7 @@ pub async fn post_systems_csv(
         .upsert_systems(systems, state.now())
         .await
         .map_err(|e| ApiError::store("importing systems", &e))?;
-    Ok(Json(json!({"imported": stored.len()})))
+    Ok(stored.len())
 }
 
 /// `DELETE /api/v1/systems/{client}/{name}`.
@@ -205,19 +219,21 @@ pub struct InstanceView {
 
 /// `GET /api/v1/itglue/instances`.
 pub async fn get_instances(State(state): State<ApiState>) -> Json<Vec<InstanceView>> {
-    Json(
-        state
-            .config()
-            .itglue
-            .iter()
-            .map(|i| InstanceView {
-                name: i.name.clone(),
-                url: i.base_url().to_string(),
-                clients: i.clients.clone(),
-                automap_interval_seconds: i.automap_interval.as_secs(),
-            })
-            .collect(),
-    )
+    Json(instance_views(state.config()))
+}
+
+/// The configured IT Glue instances, without their keys.
+pub fn instance_views(config: &mspbridge_core::config::Config) -> Vec<InstanceView> {
+    config
+        .itglue
+        .iter()
+        .map(|i| InstanceView {
+            name: i.name.clone(),
+            url: i.base_url().to_string(),
+            clients: i.clients.clone(),
+            automap_interval_seconds: i.automap_interval.as_secs(),
+        })
+        .collect()
 }
 
 /// `POST /api/v1/itglue/instances/{name}/test`: `{ok, detail}`; a refused key explains both a
@@ -226,11 +242,17 @@ pub async fn post_test(
     State(state): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let instance = instance(state.config(), &name).map_err(sync_error)?;
-    Ok(Json(match test_instance(instance).await {
-        Ok(detail) => json!({"ok": true, "detail": detail}),
-        Err(error) => json!({"ok": false, "detail": error.to_string()}),
-    }))
+    let (ok, detail) = test_connection(&state, &name).await?;
+    Ok(Json(json!({"ok": ok, "detail": detail})))
+}
+
+/// *Test connection* of instance `name`: whether it answered, and what it said or why not.
+pub async fn test_connection(state: &ApiState, name: &str) -> Result<(bool, String), ApiError> {
+    let instance = instance(state.config(), name).map_err(sync_error)?;
+    Ok(match test_instance(instance).await {
+        Ok(detail) => (true, detail),
+        Err(error) => (false, error.to_string()),
+    })
 }
 
 /// Body of `POST …/import`.
@@ -253,26 +275,36 @@ pub async fn post_import(
     } else {
         parse_json(&body)?
     };
-    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    Ok(Json(
+        import(&state, &name, &body.organizations, &NoProgress).await?,
+    ))
+}
+
+/// Imports instance `name`'s directory: the `organizations` named (names or ids), or all.
+pub async fn import(
+    state: &ApiState,
+    name: &str,
+    organizations: &[String],
+    progress: &dyn ImportProgress,
+) -> Result<ImportSummary, ApiError> {
+    let instance = instance(state.config(), name).map_err(sync_error)?;
     let client = client_for(instance).map_err(sync_error)?;
     let request = ImportRequest {
-        organizations: body
-            .organizations
+        organizations: organizations
             .iter()
             .map(|o| OrganizationFilter::parse(o))
             .collect(),
     };
-    let summary = import_instance(
+    import_instance(
         state.store().as_ref(),
         &client,
         &instance.name,
         &request,
-        &NoProgress,
+        progress,
         state.now(),
     )
     .await
-    .map_err(sync_error)?;
-    Ok(Json(summary))
+    .map_err(sync_error)
 }
 
 /// `POST /api/v1/itglue/instances/{name}/automap`: import, then auto-map now.
@@ -280,8 +312,23 @@ pub async fn post_automap(
     State(state): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let summary = automap_now(&state, &name).await?;
+    Ok(Json(json!({
+        "instance": summary.instance,
+        "clients_mapped": summary.clients_mapped,
+        "clients_manual": summary.clients_manual,
+        "clients_failed": summary.clients_failed,
+        "systems_mapped": summary.systems_mapped,
+        "systems_manual": summary.systems_manual,
+        "systems_failed": summary.systems_failed,
+        "systems_without_organization": summary.systems_without_organization,
+    })))
+}
+
+/// *Auto Map* now: imports instance `name`'s whole directory, then auto-maps it.
+pub async fn automap_now(state: &ApiState, name: &str) -> Result<AutomapSummary, ApiError> {
     let config = state.config();
-    let instance = instance(config, &name).map_err(sync_error)?;
+    let instance = instance(config, name).map_err(sync_error)?;
     let client = client_for(instance).map_err(sync_error)?;
     let store = state.store();
     let now = state.now();
@@ -295,19 +342,9 @@ pub async fn post_automap(
     )
     .await
     .map_err(sync_error)?;
-    let summary = automap_and_raise(store, config, instance, now)
+    automap_and_raise(store, config, instance, now)
         .await
-        .map_err(sync_error)?;
-    Ok(Json(json!({
-        "instance": summary.instance,
-        "clients_mapped": summary.clients_mapped,
-        "clients_manual": summary.clients_manual,
-        "clients_failed": summary.clients_failed,
-        "systems_mapped": summary.systems_mapped,
-        "systems_manual": summary.systems_manual,
-        "systems_failed": summary.systems_failed,
-        "systems_without_organization": summary.systems_without_organization,
-    })))
+        .map_err(sync_error)
 }
 
 /// `GET /api/v1/itglue/instances/{name}/mappings`.
@@ -346,8 +383,13 @@ pub async fn post_mapping(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Mapping>), ApiError> {
     let body: MapBody = parse_json(&body)?;
-    let instance = instance(state.config(), &name).map_err(sync_error)?;
-    known_client(&state, &body.client)?;
+    Ok((StatusCode::CREATED, Json(map(&state, &name, body).await?)))
+}
+
+/// *Map*: a manual mapping in instance `name`, checked against the imported directory.
+pub async fn map(state: &ApiState, name: &str, body: MapBody) -> Result<Mapping, ApiError> {
+    let instance = instance(state.config(), name).map_err(sync_error)?;
+    known_client(state, &body.client)?;
     if !instance.clients.contains(&body.client) {
         return Err(ApiError::new(
             ErrorCode::InvalidField,
@@ -378,14 +420,27 @@ pub async fn post_mapping(
             )
         }
         (None, Some(system), Some(configuration)) => {
-            if !directory
+            let Some(found) = directory
                 .configurations
                 .iter()
-                .any(|c| c.id == configuration)
-            {
+                .find(|c| c.id == configuration)
+            else {
                 return Err(ApiError::new(
                     ErrorCode::InvalidField,
                     format!("configuration: {configuration} is not in the imported directory; import first"),
+                ));
+            };
+            let mappings = state
+                .store()
+                .list_mappings(Some(&instance.name))
+                .await
+                .map_err(|e| ApiError::store("listing mappings", &e))?;
+            if let Some(reason) =
+                crate::itglue::system_mapping_refusal(&mappings, &body.client, found)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("configuration: {reason}"),
                 ));
             }
             (
@@ -415,7 +470,7 @@ pub async fn post_mapping(
         .set_mapping(mapping.clone())
         .await
         .map_err(|e| ApiError::store("setting a mapping", &e))?;
-    Ok((StatusCode::CREATED, Json(mapping)))
+    Ok(mapping)
 }
 
 /// Query of `DELETE …/mappings`.
@@ -436,7 +491,13 @@ pub async fn delete_mapping(
 ) -> Result<StatusCode, ApiError> {
     let Query(params) =
         params.map_err(|r| ApiError::new(ErrorCode::InvalidQuery, r.body_text()))?;
-    let instance = instance(state.config(), &name).map_err(sync_error)?;
+    unmap(&state, &name, params).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// *Remove map*: removes the mapping of a client (or of one of its systems) in instance `name`.
+pub async fn unmap(state: &ApiState, name: &str, params: UnmapQuery) -> Result<(), ApiError> {
+    let instance = instance(state.config(), name).map_err(sync_error)?;
     let subject = match params.system {
         Some(system) => MappingSubject::System {
             client: params.client,
@@ -458,7 +519,7 @@ pub async fn delete_mapping(
         .await
         .map_err(|e| ApiError::store("removing a mapping", &e))?;
     if removed {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::new(
             ErrorCode::NotFound,

@@ -16,6 +16,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use mspbridge_core::config::Config;
+use tracing::Instrument;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -87,6 +89,14 @@ fn describe_metrics() {
             "mspbridge_intake_rate_limited_total",
             "Intake requests refused with 429 over the configured rate.",
         ),
+        (
+            ITGLUE_REQUESTS,
+            "Requests sent to IT Glue, by configured instance.",
+        ),
+        (
+            ITGLUE_RATE_LIMITED,
+            "429 answers from IT Glue, by configured instance.",
+        ),
     ];
     for (name, help) in counters {
         describe_counter!(name, Unit::Count, help);
@@ -106,6 +116,11 @@ fn describe_metrics() {
         Unit::Count,
         "Dead-lettered jobs waiting for a retry from the console or `mspbridge queue retry`."
     );
+    describe_gauge!(
+        ITGLUE_BUDGET_REMAINING,
+        Unit::Count,
+        "Requests that may still be sent to the IT Glue instance in the current budget window (0 while a 429 holds it)."
+    );
     describe_histogram!(
         "mspbridge_connectwise_request_duration_seconds",
         Unit::Seconds,
@@ -118,13 +133,65 @@ fn describe_metrics() {
     );
 }
 
-/// Middleware: counts and times every request by method, matched route and status.
+/// IT Glue requests sent, label `instance`.
+pub const ITGLUE_REQUESTS: &str = "mspbridge_itglue_requests_total";
+/// IT Glue 429 answers, label `instance`.
+pub const ITGLUE_RATE_LIMITED: &str = "mspbridge_itglue_rate_limited_total";
+/// Requests left in the current budget window, label `instance`.
+pub const ITGLUE_BUDGET_REMAINING: &str = "mspbridge_itglue_request_budget_remaining";
+
+/// Every unlabelled counter of the product, and the labelled ones whose label values are known up
+/// front, registered at 0: a dashboard or an alert rule sees the series from the first scrape, not
+/// only after the first event.
+pub fn register_at_zero(config: &Config) {
+    use crate::engine::metrics as engine;
+    for name in [
+        engine::ALERTS_RECEIVED,
+        engine::ALERTS_DEDUPLICATED,
+        engine::ALERTS_UNROUTED,
+        engine::TICKETS_CREATED,
+        engine::TICKETS_UPDATED,
+        engine::TICKETS_REOPENED,
+        engine::FLOOD_TICKETS,
+        engine::JOB_RETRIES,
+        engine::JOBS_DEAD_LETTERED,
+        "mspbridge_intake_rate_limited_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for class in ["retryable", "rate_limited", "permanent"] {
+        metrics::counter!(engine::CONNECTWISE_ERRORS, "class" => class).increment(0);
+    }
+    engine::alerts_queued(0);
+    engine::queue_depth(0);
+    metrics::gauge!("mspbridge_dead_jobs").set(0.0);
+    record_itglue_budgets(config);
+}
+
+/// Sets the IT Glue series of every configured instance from its shared request budget: requests
+/// sent and 429s received by this process, and the requests left in the current window.
+pub fn record_itglue_budgets(config: &Config) {
+    for instance in &config.itglue {
+        let budget = crate::itglue::budget_for(instance);
+        let (requests, rate_limited) = budget.totals();
+        let label = instance.name.clone();
+        metrics::counter!(ITGLUE_REQUESTS, "instance" => label.clone()).absolute(requests);
+        metrics::counter!(ITGLUE_RATE_LIMITED, "instance" => label.clone()).absolute(rate_limited);
+        metrics::gauge!(ITGLUE_BUDGET_REMAINING, "instance" => label)
+            .set(f64::from(budget.remaining()));
+    }
+}
+
+/// Middleware: counts and times every request by method, matched route and status, and runs it
+/// in a `request` span carrying the method and route, so every log line it writes says which
+/// request it belongs to.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let span = tracing::info_span!("request", method = %method, route = %route);
+    let response = next.run(request).instrument(span).await;
     let (requests, duration) = http_handles(&method, route, response.status().as_u16());
     requests.increment(1);
     duration.record(started.elapsed().as_secs_f64());

@@ -8,7 +8,8 @@
 //! error shape and its status table;
 //! [`auth`] checks bearer tokens; [`body`] reads JSON with a size limit and field-naming errors.
 //! Everything under `/api/v1` needs a token except the OpenAPI document; the probes and `/metrics`
-//! are open so orchestrators and Prometheus need no secret.
+//! are open so orchestrators and Prometheus need no secret. The web console ([`crate::console`])
+//! shares the router and has its own session login.
 
 pub mod auth;
 pub mod body;
@@ -61,6 +62,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(health::metrics));
     protected
         .merge(open)
+        .merge(crate::console::routes(state.clone()))
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(metrics::track_http))

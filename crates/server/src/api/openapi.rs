@@ -383,7 +383,8 @@ fn schemas() -> Value {
         "Alert": {"type": "object", "properties": {
             "id": integer, "source": string, "source_alert_id": string, "client": optional_string,
             "alert_name": string, "occurred_at": time, "received_at": time,
-            "state": {"type": "string", "enum": ["queued", "processed", "unrouted"]}}},
+            "state": {"type": "string", "enum": ["queued", "processed", "unrouted"]},
+            "route": string}},
         "Incident": {"type": "object", "properties": {
             "key": string, "client": optional_string, "ticket_id": optional_integer, "state": string,
             "alert_count": integer, "first_alert_at": time, "last_alert_at": time,

@@ -67,6 +67,11 @@ pub async fn get_reports(
 ) -> Result<Json<Vec<ReportMeta>>, ApiError> {
     let Query(query) =
         query.map_err(|error| ApiError::new(ErrorCode::InvalidQuery, error.body_text()))?;
+    Ok(Json(list(&state, query).await?))
+}
+
+/// Reports matching `query`, newest first, without their HTML.
+pub async fn list(state: &ApiState, query: ReportsQuery) -> Result<Vec<ReportMeta>, ApiError> {
     let publish_state = match query.state.as_deref() {
         None => None,
         Some(text) => Some(PublishState::parse(text).ok_or_else(|| {
@@ -78,7 +83,7 @@ pub async fn get_reports(
             )
         })?),
     };
-    let found = state
+    state
         .store()
         .list_reports(ReportFilter {
             client: query.client,
@@ -86,8 +91,7 @@ pub async fn get_reports(
             limit: query.limit,
         })
         .await
-        .map_err(|e| ApiError::store("listing reports", &e))?;
-    Ok(Json(found))
+        .map_err(|e| ApiError::store("listing reports", &e))
 }
 
 /// Body of `POST /reports/generate`.
@@ -112,6 +116,11 @@ pub async fn post_generate(
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<GenerateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((StatusCode::CREATED, Json(generate(&state, body).await?)))
+}
+
+/// Generates a report (and requests its publishing when asked): `{report[, publish]}`.
+pub async fn generate(state: &ApiState, body: GenerateBody) -> Result<Value, ApiError> {
     let days = body.days.unwrap_or(7);
     if !(1..=366).contains(&days) {
         return Err(ApiError::new(
@@ -138,9 +147,9 @@ pub async fn post_generate(
         .map_err(report_error)?;
     let mut answer = json!({"report": report});
     if body.publish {
-        answer["publish"] = publish_answer(&state, report.id).await?;
+        answer["publish"] = publish_answer(state, report.id).await?;
     }
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok(answer)
 }
 
 /// Query of `POST /reports/upload`.
@@ -218,7 +227,12 @@ pub async fn post_publish(
     State(state): State<ApiState>,
     Path(id): Path<ReportId>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let answer = publish_answer(&state, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(publish(&state, id).await?)))
+}
+
+/// *Publish to IT Glue*: the queued job, or a 409 error with the reason it was refused.
+pub async fn publish(state: &ApiState, id: ReportId) -> Result<Value, ApiError> {
+    let answer = publish_answer(state, id).await?;
     if answer["refused"].is_string() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -228,7 +242,7 @@ pub async fn post_publish(
             ),
         ));
     }
-    Ok((StatusCode::ACCEPTED, Json(answer)))
+    Ok(answer)
 }
 
 async fn publish_answer(state: &ApiState, id: ReportId) -> Result<Value, ApiError> {
@@ -246,23 +260,40 @@ pub async fn get_download(
     State(state): State<ApiState>,
     Path(id): Path<ReportId>,
 ) -> Result<Response, ApiError> {
-    let report = state
+    report_response(&state, id, true).await
+}
+
+/// Report `id` with its HTML, or a 404 error.
+pub async fn read(state: &ApiState, id: ReportId) -> Result<mspbridge_store::Report, ApiError> {
+    state
         .store()
         .get_report(id)
         .await
         .map_err(|e| ApiError::store("reading a report", &e))?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("report {id} does not exist")))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("report {id} does not exist")))
+}
+
+/// Report `id`'s HTML in a script-free sandbox: as a download, or inline for the console's
+/// preview frame (which only this origin may frame).
+pub async fn report_response(
+    state: &ApiState,
+    id: ReportId,
+    attachment: bool,
+) -> Result<Response, ApiError> {
+    let report = read(state, id).await?;
     let file_name = reports::publish::file_name(&report.meta);
+    let (disposition, frame) = if attachment {
+        (format!("attachment; filename=\"{file_name}\""), "'none'")
+    } else {
+        (format!("inline; filename=\"{file_name}\""), "'self'")
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:".to_string(),
+                format!("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors {frame}"),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],

@@ -170,16 +170,30 @@ pub struct AlertView {
     pub received_at: DateTime<Utc>,
     /// `queued`, `processed` or `unrouted`.
     pub state: String,
+    /// The `[[routes]]` entry that matched the alert, once routed by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
 }
 
 impl From<Alert> for AlertView {
     fn from(alert: Alert) -> Self {
+        // Processing may name the alert better than its intake could (a Netwrix alert named from
+        // its record); the stored alert holds that name.
+        let alert_name = alert.payload["alert_name"]
+            .as_str()
+            .filter(|name| !name.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or(alert.alert_name);
+        let route = alert.payload["routing"]["route"]
+            .as_str()
+            .map(str::to_string);
         AlertView {
             id: alert.id,
             source: alert.source,
             source_alert_id: alert.source_alert_id,
             client: alert.client,
-            alert_name: alert.alert_name,
+            alert_name,
+            route,
             occurred_at: alert.occurred_at,
             received_at: alert.received_at,
             state: alert.state.to_string(),

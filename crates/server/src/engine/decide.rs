@@ -13,12 +13,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::clock::{add, sub};
-use mspbridge_core::config::Config;
+use mspbridge_core::config::{ClientTicketOverrides, Config, StatusRef};
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::correlation::{self, EarlierTicket};
 use mspbridge_core::rules::flood::{self, FloodDecision};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
-use mspbridge_core::rules::resolution::{self, ResolutionDecision, ResolvedIncident};
+use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
 use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
     AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
@@ -31,7 +31,16 @@ use super::incident::{
     flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
 };
 use super::Engine;
-use crate::jobs::{new_job, CreateTicket, Flush, Job, ResolutionNote};
+use crate::jobs::{new_job, CreateTicket, Flush, Job, ResolutionNote, TicketFields};
+
+/// What an alert's route gives beyond its client and key.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RouteExtras {
+    /// The `[[routes]]` entry that matched.
+    pub route: Option<String>,
+    /// Ticket settings over the client's (the route's, then its severity map entry).
+    pub ticket: ClientTicketOverrides,
+}
 
 /// A flood state as read, and as the page leaves it.
 struct Setting {
@@ -170,6 +179,7 @@ impl Decisions {
 impl Engine {
     /// Rules 4 and 5 for one routed alert (or the resolution rule for a resolved one), written
     /// into `decisions`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn decide(
         &self,
         decisions: &mut Decisions,
@@ -177,6 +187,7 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         config: &Config,
     ) -> Result<(), EngineError> {
         let existing = decisions.incident(key.as_str()).await?;
@@ -184,7 +195,7 @@ impl Engine {
             let existing = existing.map(|incident| ResolvedIncident {
                 ticket_id: incident.ticket_id,
             });
-            self.resolve(decisions, alert_id, alert, client, key, existing);
+            self.resolve(decisions, alert_id, alert, client, key, existing, config);
             return Ok(());
         }
         let state = existing.map(|incident| IncidentState {
@@ -210,13 +221,17 @@ impl Engine {
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
-                self.new_ticket(decisions, alert_id, alert, client, key, reason, config)
-                    .await
+                self.new_ticket(
+                    decisions, alert_id, alert, client, key, extras, reason, config,
+                )
+                .await
             }
         }
     }
 
-    /// A resolved alert: one note on its incident's ticket, nothing else.
+    /// A resolved alert: takes its instance off the incident's group, and once nothing of the
+    /// group fires, one note on the ticket (and the source's `close_on_resolve` status).
+    #[allow(clippy::too_many_arguments)]
     fn resolve(
         &self,
         decisions: &mut Decisions,
@@ -225,17 +240,45 @@ impl Engine {
         client: &str,
         key: &AlertKey,
         existing: Option<ResolvedIncident>,
+        config: &Config,
     ) {
-        match resolution::decide(existing) {
+        let mut group = GroupState::default();
+        let mut details = None;
+        if existing.is_some() {
+            if let Some(incident) = decisions.incident_mut(key.as_str()) {
+                let read = IncidentDetails::read(&incident.details);
+                group = read.group.clone();
+                details = Some(read);
+            }
+        }
+        let decision = resolution::decide_group(existing, &mut group, alert);
+        let resolved = std::mem::take(&mut group.resolved);
+        if !matches!(decision, ResolutionDecision::NoteOnTicket { .. }) {
+            group.resolved = resolved.clone();
+        }
+        if let (Some(mut details), Some(incident)) = (details, decisions.incident_mut(key.as_str()))
+        {
+            details.group = group;
+            incident.details = details.to_value();
+        }
+        match decision {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
                 let now = self.now();
+                let close_status = config
+                    .source(&alert.source)
+                    .and_then(|source| source.close_on_resolve.as_ref())
+                    .map(|status| match status {
+                        StatusRef::Id(id) => id.to_string(),
+                        StatusRef::Name(name) => name.clone(),
+                    });
                 decisions.jobs.push(new_job(
                     Job::Resolve(ResolutionNote {
                         incident_key: key.to_string(),
                         client: Some(client.to_string()),
                         ticket_id,
-                        text: resolution::note(alert),
+                        text: resolution::group_note(alert, &resolved),
+                        close_status,
                     }),
                     key.as_str(),
                     now,
@@ -243,8 +286,9 @@ impl Engine {
                     now,
                 ));
             }
-            ResolutionDecision::NothingToResolve { reason } => {
-                tracing::info!(alert_id, %key, %reason, "nothing to resolve");
+            ResolutionDecision::NothingToResolve { reason }
+            | ResolutionDecision::StillFiring { reason } => {
+                tracing::info!(alert_id, %key, %reason, "nothing to resolve yet");
             }
         }
     }
@@ -280,6 +324,7 @@ impl Engine {
         });
         let mut details = IncidentDetails::read(&incident.details);
         details.reason = Some(reason.clone());
+        details.group.fired(alert);
         incident.details = details.to_value();
         if let Some(flush_at) = flush_at {
             incident.flush_at = Some(flush_at);
@@ -309,6 +354,7 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         reason: String,
         config: &Config,
     ) -> Result<(), EngineError> {
@@ -371,12 +417,13 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, key, false, config)
+                    .create_for_alert(alert, client, key, extras, false, config)
                     .await?;
                 self.pending_create(
                     decisions,
                     key,
                     client,
+                    alert,
                     alert_id,
                     at,
                     create,
@@ -387,13 +434,14 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, &flood_key, true, config)
+                    .create_for_alert(alert, client, &flood_key, extras, true, config)
                     .await?;
                 tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
                 self.pending_create(
                     decisions,
                     &flood_key,
                     client,
+                    alert,
                     alert_id,
                     at,
                     create,
@@ -410,12 +458,13 @@ impl Engine {
         alert: &Alert,
         client: &str,
         key: &AlertKey,
+        extras: &RouteExtras,
         flood: bool,
         config: &Config,
     ) -> Result<CreateTicket, EngineError> {
         let rules = &config.rules;
         let host = &self.shared.host_name;
-        let settings = config.effective_ticket_settings(Some(client));
+        let settings = config.ticket_settings_with(Some(client), &extras.ticket);
         let lines = self
             .correlation_lines(key, client, alert.received_at, config, |name| {
                 alert.placeholder_value(name, host)
@@ -458,6 +507,8 @@ impl Engine {
                 rules.display_only_first_activity_record,
             )
             .map(Into::into),
+            ticket: TicketFields::from_overrides(&extras.ticket),
+            route: extras.route.clone(),
         })
     }
 
@@ -503,6 +554,7 @@ impl Engine {
         decisions: &mut Decisions,
         key: &AlertKey,
         client: &str,
+        alert: &Alert,
         alert_id: AlertId,
         at: DateTime<Utc>,
         create: CreateTicket,
@@ -521,6 +573,7 @@ impl Engine {
         let details = IncidentDetails {
             pending_xref: Some(xref),
             reason: Some(reason.clone()),
+            group: GroupState::opened_by(alert),
         };
         // A buffer still waiting for its flush (update_interval shorter than the consolidation
         // interval) is kept: its alerts go into the new ticket's first update.

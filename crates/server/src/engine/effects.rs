@@ -67,7 +67,8 @@ impl Engine {
             None => {
                 let client = self.connectwise()?;
                 let config = self.config();
-                let settings = config.effective_ticket_settings(Some(&create.client));
+                let settings = config
+                    .ticket_settings_with(Some(&create.client), &create.ticket.to_overrides());
                 let body = ticket_body(
                     &settings,
                     &create.summary,
@@ -118,16 +119,22 @@ impl Engine {
                 (events::TICKET_CREATED, "ticket")
             };
             tracing::info!(ticket_id, key = %create.incident_key, "{what} created");
+            let routed = create
+                .route
+                .as_ref()
+                .map(|route| format!(" (route \"{route}\")"))
+                .unwrap_or_default();
             self.event(
                 code,
                 Some(create.client.clone()),
                 Some(format!("ticket {ticket_id}")),
                 format!(
-                    "{what} {ticket_id} created for incident {:?}: {}",
-                    create.incident_key, create.summary
+                    "{what} {ticket_id} created for incident {:?}{routed}: {}",
+                    create.incident_key,
+                    mspbridge_core::text::clean_line(&create.summary)
                 ),
                 json!({"ticket_id": ticket_id, "incident_key": create.incident_key,
-                       "external_xref": create.external_xref}),
+                       "external_xref": create.external_xref, "route": create.route}),
             )
             .await;
         }
@@ -228,8 +235,12 @@ impl Engine {
         let config = self.config();
         let settings = config.effective_ticket_settings(client_name);
         let body = match settings.description_field {
-            DescriptionField::InitialDescription => NewNote::discussion(text.to_string()),
-            DescriptionField::InitialInternalAnalysis => NewNote::internal(text.to_string()),
+            DescriptionField::InitialDescription => {
+                NewNote::discussion(mspbridge_core::text::clean(text))
+            }
+            DescriptionField::InitialInternalAnalysis => {
+                NewNote::internal(mspbridge_core::text::clean(text))
+            }
         };
         self.cw_call("add_note", client.add_note(ticket_id, &body))
             .await
@@ -264,6 +275,11 @@ impl Engine {
                 }
             }
         };
+        // The status first: setting it again on a retry is harmless, a second note is not.
+        if let Some(status) = &note.close_status {
+            self.close_resolved(note.client.as_deref(), ticket_id, status)
+                .await?;
+        }
         self.post_note(job, note.client.as_deref(), ticket_id, &note.text)
             .await?;
         tracing::info!(ticket_id, "resolution noted on the ticket");
@@ -273,6 +289,68 @@ impl Engine {
             Some(format!("ticket {ticket_id}")),
             format!("ticket {ticket_id} noted: its alert resolved"),
             json!({"ticket_id": ticket_id, "incident_key": note.incident_key, "resolved": true}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Sets a resolved ticket's status to `status` (an id, or a name looked up on its board).
+    async fn close_resolved(
+        &self,
+        client_name: Option<&str>,
+        ticket_id: i64,
+        status: &str,
+    ) -> Result<(), JobFailure> {
+        let client = self.connectwise()?;
+        let status_id = match status.parse::<i64>() {
+            Ok(id) => id,
+            Err(_) => {
+                let ticket = self
+                    .cw_call("get_ticket", client.get_ticket(ticket_id))
+                    .await
+                    .map_err(|error| cw_failure(&format!("reading ticket {ticket_id}"), &error))?;
+                let Some(board_id) = ticket.board.as_ref().map(|board| board.id) else {
+                    return Err(JobFailure::permanent(format!(
+                        "ticket {ticket_id} has no board, so status \"{status}\" \
+                         (close_on_resolve) cannot be looked up"
+                    )));
+                };
+                let statuses = self
+                    .cw_call("board_statuses", client.board_statuses(board_id))
+                    .await
+                    .map_err(|error| {
+                        cw_failure(&format!("reading the statuses of board {board_id}"), &error)
+                    })?;
+                statuses
+                    .iter()
+                    .find(|known| {
+                        known
+                            .name
+                            .as_deref()
+                            .is_some_and(|name| name.eq_ignore_ascii_case(status))
+                    })
+                    .map(|known| known.id)
+                    .ok_or_else(|| {
+                        JobFailure::permanent(format!(
+                            "board {board_id} of ticket {ticket_id} has no status \"{status}\" \
+                             (close_on_resolve)"
+                        ))
+                    })?
+            }
+        };
+        self.cw_call(
+            "set_ticket_status",
+            client.set_ticket_status(ticket_id, status_id),
+        )
+        .await
+        .map_err(|error| cw_failure(&format!("closing ticket {ticket_id}"), &error))?;
+        tracing::info!(ticket_id, status_id, "resolved ticket closed");
+        self.event(
+            events::TICKET_UPDATED,
+            client_name.map(str::to_string),
+            Some(format!("ticket {ticket_id}")),
+            format!("ticket {ticket_id} set to status {status_id}: every alert of it resolved"),
+            json!({"ticket_id": ticket_id, "status_id": status_id, "resolved": true}),
         )
         .await;
         Ok(())
@@ -451,6 +529,15 @@ pub(crate) fn ticket_body(
         "no service board: set connectwise.ticket.board_id or the client's connectwise.board_id"
             .to_string()
     })?;
+    // Nothing from an alert reaches ConnectWise with control characters, zero-width characters
+    // or bidirectional overrides in it.
+    let summary = mspbridge_core::text::clean_line(summary);
+    let summary = mspbridge_core::template::truncate_utf16(
+        &summary,
+        mspbridge_core::template::SUMMARY_MAX_UTF16_UNITS,
+    );
+    let description = mspbridge_core::text::clean(description);
+    let description = description.as_str();
     let mut ticket = NewTicket::new(summary, RecordRef::id(company_id.into()));
     ticket.board = Some(RecordRef::id(board_id.into()));
     ticket.team = settings.team_id.map(|id| RecordRef::id(id.into()));

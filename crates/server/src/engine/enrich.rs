@@ -182,9 +182,13 @@ impl Engine {
             .insert(FIELD_RECORD_UNAVAILABLE.to_string(), problem.to_string());
         self.store_alert(job.alert_id, alert).await?;
         tracing::warn!(alert_id = job.alert_id, %problem, "alert goes on without its activity record");
+        let source_client = self
+            .config()
+            .source(&job.source)
+            .and_then(|source| source.client.clone());
         self.event(
             events::ENRICHMENT_FAILED,
-            alert.client.clone(),
+            alert.client.clone().or(source_client),
             Some(format!("alert {}", job.alert_id)),
             format!(
                 "{problem}; the alert goes on without its activity record and its ticket says so"

@@ -9,6 +9,7 @@ use mspbridge_core::config::{StatusRef, TicketSettings};
 use mspbridge_core::events;
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
+use mspbridge_core::rules::routing;
 use mspbridge_store::{
     AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, NewJob, StoreError,
 };
@@ -18,7 +19,9 @@ use super::effects::{cw_failure, store_failure};
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::pipeline::decode_alert;
 use super::{metrics, Engine};
-use crate::jobs::{new_job, AddAttachment, AddNote, Claimed, CreateTicket, Flush, Job, JobFailure};
+use crate::jobs::{
+    new_job, AddAttachment, AddNote, Claimed, CreateTicket, Flush, Job, JobFailure, TicketFields,
+};
 
 const MAX_CONFLICT_RETRIES: usize = 16;
 
@@ -254,7 +257,10 @@ impl Engine {
                 }
             };
             let key = AlertKey::from_stored(incident.key.clone());
-            let settings = config.effective_ticket_settings(Some(&client));
+            // The route of the first buffered alert gives the new ticket its settings, as it
+            // gave the closed one.
+            let routed = routing::decide(first, config.source(&first.source), &config);
+            let settings = config.ticket_settings_with(Some(&client), &routed.ticket);
             let host = &self.shared.host_name;
             let lines = self
                 .correlation_lines(&key, &client, self.now(), &config, |name| {
@@ -272,6 +278,8 @@ impl Engine {
                 ),
                 flood: incident.flood,
                 attachment: content::attachment_for_buffer(&alerts, only_first).map(Into::into),
+                ticket: TicketFields::from_overrides(&routed.ticket),
+                route: routed.route.map(|route| route.name),
             };
             let now = self.now();
             let create_job = new_job(

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
+use mspbridge_core::rules::resolution::GroupState;
 use mspbridge_store::AlertId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +26,9 @@ pub struct IncidentDetails {
     /// The reason of the last decision, for the console.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The group of alerts (Alertmanager instances) the ticket is about, firing and resolved.
+    #[serde(default, skip_serializing_if = "GroupState::is_empty")]
+    pub group: GroupState,
 }
 
 impl IncidentDetails {

@@ -58,6 +58,7 @@ use tokio::task::JoinHandle;
 pub use effects::dump_missing_attachment;
 pub use error::EngineError;
 pub use intake::accept;
+pub(crate) use pipeline::decode_alert;
 pub use reroute::{reroute_unrouted_alerts, RerouteOutcome};
 
 use crate::jobs::{JobPolicy, JobRunner, Lane};
@@ -108,8 +109,6 @@ pub struct EngineOptions {
     pub slots_per_lane: u32,
     /// Longest sleep of the background task, after which it looks for abandoned leases.
     pub safety_wakeup: Duration,
-    /// How often retention runs (the first time one period after start).
-    pub prune_every: Duration,
     /// Shortest time between two "connection failed" events.
     pub connection_event_every: Duration,
 }
@@ -120,7 +119,6 @@ impl Default for EngineOptions {
             jobs: None,
             slots_per_lane: 8,
             safety_wakeup: Duration::from_secs(60),
-            prune_every: Duration::from_secs(3600),
             connection_event_every: Duration::from_secs(300),
         }
     }
@@ -144,7 +142,6 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     /// Alerts are taken off the queue by one task at a time, in id order.
     alerts_lock: Mutex<()>,
-    last_prune: StdMutex<Option<DateTime<Utc>>>,
     /// Machines lately recorded as systems, by (client, lower-cased name), with when.
     known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
     /// When the last "connection failed" event was recorded (one per outage window, not per job).
@@ -217,7 +214,6 @@ impl Engine {
                 notify: Notify::new(),
                 stopping: AtomicBool::new(false),
                 alerts_lock: Mutex::new(()),
-                last_prune: StdMutex::new(None),
                 known_systems: StdMutex::new(HashMap::new()),
                 last_connection_event: StdMutex::new(None),
             }),
@@ -279,7 +275,6 @@ impl Engine {
                 cursor = None;
             }
         }
-        self.prune_if_due().await;
         if let Ok(depth) = self.shared.store.queue_depth().await {
             metrics::queue_depth(depth.queued + depth.running);
         }
@@ -345,46 +340,6 @@ impl Engine {
                 tracing::warn!(%error, "cannot read the next job time");
                 safety
             }
-        }
-    }
-
-    async fn prune_if_due(&self) {
-        let now = self.now();
-        {
-            let mut last = self
-                .shared
-                .last_prune
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // The first pass comes one period after start: a service starting up has alerts to
-            // serve first, and nothing outlives its retention by much in one period.
-            let Some(previous) = *last else {
-                *last = Some(now);
-                return;
-            };
-            if mspbridge_core::clock::add(previous, self.shared.options.prune_every) > now {
-                return;
-            }
-            *last = Some(now);
-        }
-        let config = self.config();
-        let plan = mspbridge_core::rules::retention::plan(&config.rules);
-        let policy = mspbridge_store::RetentionPolicy {
-            alerts: mspbridge_store::KeepLimit {
-                keep: Some(plan.alerts.keep),
-                limit: Some(u64::from(plan.alerts.limit)),
-            },
-            ticket_requests: mspbridge_store::KeepLimit {
-                keep: Some(plan.ticket_requests.keep),
-                limit: Some(u64::from(plan.ticket_requests.limit)),
-            },
-            incidents: Some(plan.incidents),
-            events: None,
-            done_jobs: Some(plan.incidents),
-        };
-        match self.shared.store.prune(now, &policy).await {
-            Ok(report) => tracing::debug!(?report, "retention applied"),
-            Err(error) => tracing::warn!(%error, "retention failed; retried at the next run"),
         }
     }
 }

@@ -7,15 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::collections::HashSet;
 
 use mspbridge_core::alert::{Alert, AlertKey};
-use mspbridge_core::config::Config;
+use mspbridge_core::config::{Config, SourceKind};
 use mspbridge_core::events;
+use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
+use mspbridge_core::text;
 use mspbridge_store::{
     Alert as StoredAlert, AlertFilter, AlertId, AlertState, NewEvent, StoreError,
 };
 use serde_json::{json, Value};
 
-use super::decide::Decisions;
+use super::decide::{Decisions, RouteExtras};
 use super::enrich::Enrichment;
 use super::error::EngineError;
 use super::{metrics, Engine};
@@ -51,6 +53,8 @@ struct Prepared {
     alert: Alert,
     /// Client and alert key; `None` when unrouted.
     route: Option<(String, AlertKey)>,
+    /// What the matched `[[routes]]` entry and severity map set.
+    extras: RouteExtras,
     /// The alert with its fetched record, to be stored with the decision.
     payload: Option<Value>,
     /// Its record could not be fetched now: it waits (`enriching`) for this job to fetch it.
@@ -205,8 +209,16 @@ impl Engine {
         }
         match &prepared.route {
             Some((client, key)) => {
-                self.decide(decisions, prepared.id, &prepared.alert, client, key, config)
-                    .await?;
+                self.decide(
+                    decisions,
+                    prepared.id,
+                    &prepared.alert,
+                    client,
+                    key,
+                    &prepared.extras,
+                    config,
+                )
+                .await?;
                 decisions.take(
                     prepared.id,
                     AlertState::Processed,
@@ -244,6 +256,7 @@ impl Engine {
     ) -> Result<Prepared, EngineError> {
         let mut alert = decode_alert(&stored);
         let source = config.source(&alert.source);
+        // Enrichment first: an alert still waiting for its record is neither named nor routed.
         let enriched = match self.enrich(&mut alert, source, stored.id, failing).await {
             Enrichment::NotNeeded => false,
             Enrichment::Fetched => true,
@@ -252,6 +265,7 @@ impl Engine {
                     id: stored.id,
                     alert,
                     route: None,
+                    extras: RouteExtras::default(),
                     payload: None,
                     wait: Some(job),
                     discard: false,
@@ -262,20 +276,32 @@ impl Engine {
                     id: stored.id,
                     alert,
                     route: None,
+                    extras: RouteExtras::default(),
                     payload: None,
                     wait: None,
                     discard: true,
                 })
             }
         };
-        let payload = enriched.then(|| serde_json::to_value(&alert).unwrap_or_default());
-        let route = match routing::route(&alert, source, config) {
+        // Enrichment is over here (record fetched, given up or never needed): a Netwrix alert
+        // named only by its AlertID gets its mapped name, one from its record, or "not available".
+        let renamed = match source.filter(|source| source.kind == SourceKind::NetwrixAuditor) {
+            Some(source) => naming::netwrix_alert_name(&alert, &source.alert_names, true)
+                .map(|name| alert.alert_name = name)
+                .is_some(),
+            None => false,
+        };
+        let decision = routing::decide(&alert, source, config);
+        let extras = RouteExtras {
+            route: decision.route.as_ref().map(|route| route.name.clone()),
+            ticket: decision.ticket.clone(),
+        };
+        let route = match decision.routing {
             Routing::Routed { client, reason } => {
                 tracing::debug!(alert_id = stored.id, %client, %reason, "alert routed");
                 alert.client = Some(client.clone());
-                let template = source.and_then(|source| source.alert_key.as_ref());
-                let key = AlertKey::for_alert(&alert, &client, template);
-                Some((client, key))
+                let key = AlertKey::for_alert(&alert, &client, decision.alert_key.as_ref());
+                Some((client, key, reason))
             }
             Routing::Unrouted { reason } => {
                 self.event(
@@ -284,18 +310,33 @@ impl Engine {
                     Some(format!("alert {}", stored.id)),
                     format!(
                         "alert \"{}\" from {} is unrouted: {reason}",
-                        alert.alert_name, alert.source
+                        text::clean_line(&alert.alert_name),
+                        alert.source
                     ),
-                    json!({"alert_id": stored.id, "source": alert.source}),
+                    json!({"alert_id": stored.id, "source": alert.source,
+                           "route": extras.route}),
                 )
                 .await;
                 None
             }
         };
+        // The stored alert keeps what routing decided: its record, its name and which route
+        // matched (a key the alert shape ignores when it is read back).
+        let payload = (enriched || renamed || extras.route.is_some()).then(|| {
+            let mut value = serde_json::to_value(&alert).unwrap_or_default();
+            if let (Some(object), Some((_, _, reason))) = (value.as_object_mut(), &route) {
+                object.insert(
+                    "routing".to_string(),
+                    json!({"route": extras.route, "reason": reason}),
+                );
+            }
+            value
+        });
         Ok(Prepared {
             id: stored.id,
             alert,
-            route,
+            route: route.map(|(client, key, _)| (client, key)),
+            extras,
             payload,
             wait: None,
             discard: false,

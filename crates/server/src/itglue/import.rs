@@ -8,7 +8,9 @@
 //! organizations and replaces only their rows.
 
 use chrono::{DateTime, Utc};
-use mspbridge_connectors::itglue::{Configuration, Contact, Filters, ItGlueClient, Organization};
+use mspbridge_connectors::itglue::{
+    Configuration, Contact, Filters, ItGlueClient, Organization, PageRead,
+};
 use mspbridge_store::inventory::{
     ImportScope, ItGlueConfigurationRecord, ItGlueContactRecord, ItGlueDirectory,
     ItGlueOrganizationRecord,
@@ -59,6 +61,8 @@ pub trait ImportProgress: Send + Sync {
     fn started(&self, instance: &str, collection: &str);
     /// A collection was read completely.
     fn finished(&self, instance: &str, collection: &str, count: usize);
+    /// One more page of a collection was read.
+    fn page(&self, _instance: &str, _collection: &str, _page: PageRead) {}
 }
 
 /// Progress that goes nowhere.
@@ -142,7 +146,9 @@ pub async fn import_instance(
     if request.organizations.is_empty() {
         progress.started(instance, "organizations");
         let organizations = client
-            .list_organizations(&Filters::new())
+            .list_organizations_paged(&Filters::new(), &|page| {
+                progress.page(instance, "organizations", page)
+            })
             .await
             .map_err(connector)?;
         progress.finished(instance, "organizations", organizations.len());
@@ -150,7 +156,9 @@ pub async fn import_instance(
 
         progress.started(instance, "important contacts");
         let contacts = client
-            .list_important_contacts(None)
+            .list_important_contacts_paged(None, &|page| {
+                progress.page(instance, "important contacts", page)
+            })
             .await
             .map_err(connector)?;
         progress.finished(instance, "important contacts", contacts.len());
@@ -158,7 +166,9 @@ pub async fn import_instance(
 
         progress.started(instance, "configurations");
         let configurations = client
-            .list_configurations(&Filters::new())
+            .list_configurations_paged(&Filters::new(), &|page| {
+                progress.page(instance, "configurations", page)
+            })
             .await
             .map_err(connector)?;
         progress.finished(instance, "configurations", configurations.len());

@@ -10,6 +10,7 @@
 mod automap;
 mod error;
 mod import;
+mod manual;
 mod scheduler;
 mod systems;
 
@@ -20,12 +21,16 @@ pub use error::ItGlueSyncError;
 pub use import::{
     import_instance, ImportProgress, ImportRequest, ImportSummary, NoProgress, OrganizationFilter,
 };
+pub use manual::system_mapping_refusal;
 pub use scheduler::{run_due_automaps, spawn_automap_scheduler, AUTOMAP_KV_PREFIX};
 pub use systems::{
     learn_systems_from_alert, normalize_system_macs, parse_systems_csv, SystemsCsvError,
 };
 
-use mspbridge_connectors::itglue::{ItGlueClient, ItGlueSettings};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use mspbridge_connectors::itglue::{BudgetTracker, ItGlueClient, ItGlueSettings, RequestBudget};
 use mspbridge_core::config::{Config, ItGlueConfig};
 
 /// The configured instance called `name`.
@@ -52,14 +57,41 @@ pub fn selected_instances<'a>(
     }
 }
 
-/// A client for one configured instance with the product defaults.
+/// A client for one configured instance with the product defaults. Every client of one instance
+/// in this process counts against the same request budget ([`budget_for`]).
 pub fn client_for(instance: &ItGlueConfig) -> Result<ItGlueClient, ItGlueSyncError> {
-    ItGlueClient::new(ItGlueSettings::from_config(instance)).map_err(|source| {
-        ItGlueSyncError::Connector {
+    ItGlueClient::with_budget(ItGlueSettings::from_config(instance), budget_for(instance)).map_err(
+        |source| ItGlueSyncError::Connector {
             instance: instance.name.clone(),
             source,
-        }
-    })
+        },
+    )
+}
+
+/// The request budget of one configured instance, shared by every client of it in this process
+/// (imports, auto-map runs, publish workers, API calls), so together they stay under
+/// `request_budget`. Keyed by instance name, address and budget: a changed instance gets a new one.
+pub fn budget_for(instance: &ItGlueConfig) -> BudgetTracker {
+    /// Instance name, base URL, requests, window in milliseconds.
+    type BudgetKey = (String, String, u32, u64);
+    static BUDGETS: LazyLock<Mutex<HashMap<BudgetKey, BudgetTracker>>> =
+        LazyLock::new(Mutex::default);
+    let key = (
+        instance.name.clone(),
+        instance.base_url().to_string(),
+        instance.request_budget.requests,
+        instance.request_budget.per.as_millis() as u64,
+    );
+    let mut budgets = BUDGETS.lock().unwrap_or_else(|poison| poison.into_inner());
+    budgets
+        .entry(key)
+        .or_insert_with(|| {
+            BudgetTracker::new(RequestBudget {
+                max_requests: instance.request_budget.requests,
+                window: instance.request_budget.per,
+            })
+        })
+        .clone()
 }
 
 /// *Test connection* for one instance (DESIGN §4.1): one authenticated call. The error of a

@@ -17,6 +17,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use mspbridge_connectors::ErrorClass;
+use mspbridge_core::config::{ClientTicketOverrides, DescriptionField, TicketLevel};
 use mspbridge_store::{Job as StoredJob, NewJob};
 use serde::{Deserialize, Serialize};
 
@@ -223,6 +224,83 @@ pub struct CreateTicket {
     pub flood: bool,
     /// A file to attach once the ticket exists.
     pub attachment: Option<AttachmentFile>,
+    /// Ticket fields the alert's route and severity map set over the client's settings.
+    #[serde(default, skip_serializing_if = "TicketFields::is_empty")]
+    pub ticket: TicketFields,
+    /// The `[[routes]]` entry that matched the alert, for the ticket's event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+/// The ticket fields a route or severity map sets, carried by a create job (its templates are
+/// already rendered into the summary and description).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketFields {
+    /// Company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i32>,
+    /// Board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_id: Option<i32>,
+    /// Team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<i32>,
+    /// Priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_id: Option<i32>,
+    /// Initial status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<i32>,
+    /// Severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<TicketLevel>,
+    /// Impact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<TicketLevel>,
+    /// Which field holds the description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_field: Option<String>,
+}
+
+impl TicketFields {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self == &TicketFields::default()
+    }
+
+    /// The fields of `overrides` (its templates are left out: they are rendered at decision).
+    pub fn from_overrides(overrides: &ClientTicketOverrides) -> TicketFields {
+        TicketFields {
+            company_id: overrides.company_id,
+            board_id: overrides.board_id,
+            team_id: overrides.team_id,
+            priority_id: overrides.priority_id,
+            status_id: overrides.status_id,
+            severity: overrides.severity,
+            impact: overrides.impact,
+            description_field: overrides
+                .description_field
+                .map(|field| field.api_name().to_string()),
+        }
+    }
+
+    /// The overrides these fields stand for.
+    pub fn to_overrides(&self) -> ClientTicketOverrides {
+        ClientTicketOverrides {
+            company_id: self.company_id,
+            board_id: self.board_id,
+            team_id: self.team_id,
+            priority_id: self.priority_id,
+            status_id: self.status_id,
+            severity: self.severity,
+            impact: self.impact,
+            description_field: self
+                .description_field
+                .as_deref()
+                .and_then(DescriptionField::parse),
+            ..ClientTicketOverrides::default()
+        }
+    }
 }
 
 /// Flush the buffer of `incident_key`.
@@ -259,6 +337,10 @@ pub struct ResolutionNote {
     pub ticket_id: Option<i64>,
     /// Note text.
     pub text: String,
+    /// Status (an id or a name on the ticket's board) the ticket gets after the note: the
+    /// source's `close_on_resolve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_status: Option<String>,
 }
 
 /// Attach one file to a ticket.

@@ -2,15 +2,18 @@
 //!
 //! The report needs no outside system: alerts (with the activity records stored in their payloads)
 //! give the counts by type and by day and the busiest accounts and systems; the ticket events the
-//! engine recorded give the tickets opened, updated and reopened. Everything here is counted in the
+//! engine recorded give the tickets opened, updated and reopened. Both are kept as per-client daily
+//! roll-ups by the store (see [`mspbridge_store::rollup`]), so a report over days whose raw alerts
+//! retention has forgotten still has every count. Everything here is counted in the
 //! order the data arrives and sorted deterministically, so the same data always renders the same
 //! report.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use mspbridge_core::events;
-use mspbridge_store::{AlertFilter, EventFilter, Store, StoreError};
+use mspbridge_store::rollup::alert_counts;
+use mspbridge_store::{AlertFilter, AlertState, EventFilter, RollupKind, Store, StoreError};
 use serde_json::Value;
 
 /// How many entries the top-accounts and top-systems tables show.
@@ -41,6 +44,13 @@ impl ReportPeriod {
     /// Whether `at` falls inside the period.
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
         self.start <= at && at < self.end
+    }
+
+    /// Whether the whole UTC day `day` falls inside the period.
+    pub fn covers_day(&self, day: NaiveDate) -> bool {
+        let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
+        day.succ_opt()
+            .is_some_and(|next| self.start <= midnight(day) && midnight(next) <= self.end)
     }
 
     /// Every calendar day (UTC) the period touches, oldest first.
@@ -95,13 +105,46 @@ pub struct ReportData {
     pub tickets: TicketActivity,
 }
 
-/// Reads the alerts and ticket events of `client` in `period` and counts them.
+/// The ticket events a report counts.
+const TICKET_EVENTS: [u32; 4] = [
+    events::TICKET_CREATED,
+    events::TICKET_UPDATED,
+    events::TICKET_REOPENED,
+    events::FLOOD_TICKET_OPENED,
+];
+
+/// Counts the alerts and ticket events of `client` in `period`.
+///
+/// Whole UTC days inside the period are read from the store's daily roll-ups, which are written
+/// as alerts are decided and events recorded and outlive the retention of the raw rows; the
+/// alerts not decided yet (still queued, or unrouted with a client), and the alerts and events of
+/// a day the period covers only in part, are counted from the raw rows.
 pub async fn collect(
     store: &dyn Store,
     client: &str,
     period: ReportPeriod,
 ) -> Result<ReportData, StoreError> {
     let mut counter = Counter::default();
+    let mut tickets = TicketActivity::default();
+    let whole: BTreeSet<NaiveDate> = period
+        .days()
+        .into_iter()
+        .filter(|day| period.covers_day(*day))
+        .collect();
+    if let (Some(first), Some(last)) = (whole.first(), whole.last()) {
+        for row in store.report_rollups(client, *first, *last).await? {
+            match row.kind {
+                RollupKind::Type => counter.add_alerts(&row.name, row.day, row.count),
+                RollupKind::Account => *counter.accounts.entry(row.name).or_default() += row.count,
+                RollupKind::System => *counter.systems.entry(row.name).or_default() += row.count,
+                RollupKind::Event => {
+                    if let Ok(code) = row.name.parse::<u32>() {
+                        tickets.add(code, row.count);
+                    }
+                }
+            }
+        }
+    }
     let mut after_id = None;
     loop {
         let page = store
@@ -116,10 +159,11 @@ pub async fn collect(
             .await?;
         let Some(last) = page.last() else { break };
         after_id = Some(last.id);
-        for alert in page
-            .iter()
-            .filter(|alert| period.contains(alert.occurred_at))
-        {
+        for alert in page.iter().filter(|alert| {
+            period.contains(alert.occurred_at)
+                && (alert.state != AlertState::Processed
+                    || !whole.contains(&alert.occurred_at.date_naive()))
+        }) {
             counter.add(
                 &alert.alert_name,
                 alert.occurred_at.date_naive(),
@@ -130,13 +174,7 @@ pub async fn collect(
             break;
         }
     }
-    let mut tickets = TicketActivity::default();
-    for (code, slot) in [
-        (events::TICKET_CREATED, &mut tickets.opened),
-        (events::TICKET_UPDATED, &mut tickets.updated),
-        (events::TICKET_REOPENED, &mut tickets.reopened),
-        (events::FLOOD_TICKET_OPENED, &mut tickets.flood),
-    ] {
+    for code in TICKET_EVENTS {
         let found = store
             .list_events(EventFilter {
                 code: Some(code),
@@ -145,12 +183,27 @@ pub async fn collect(
                 limit: Some(EVENT_LIMIT),
             })
             .await?;
-        *slot = found
+        let partial_days = found
             .iter()
-            .filter(|event| period.contains(event.at))
-            .count() as u64;
+            .filter(|event| period.contains(event.at) && !whole.contains(&event.at.date_naive()))
+            .count();
+        tickets.add(code, partial_days as u64);
     }
     Ok(counter.finish(client, period, tickets))
+}
+
+impl TicketActivity {
+    /// Adds `n` events of `code`; a code that is not a ticket event is not counted.
+    fn add(&mut self, code: u32, n: u64) {
+        let slot = match code {
+            events::TICKET_CREATED => &mut self.opened,
+            events::TICKET_UPDATED => &mut self.updated,
+            events::TICKET_REOPENED => &mut self.reopened,
+            events::FLOOD_TICKET_OPENED => &mut self.flood,
+            _ => return,
+        };
+        *slot += n;
+    }
 }
 
 #[derive(Default)]
@@ -163,24 +216,19 @@ struct Counter {
 }
 
 impl Counter {
+    fn add_alerts(&mut self, alert_name: &str, day: NaiveDate, n: u64) {
+        self.total += n;
+        *self.by_type.entry(alert_name.to_string()).or_default() += n;
+        *self.per_day.entry(day).or_default() += n;
+    }
+
     fn add(&mut self, alert_name: &str, day: NaiveDate, payload: &Value) {
-        self.total += 1;
-        *self.by_type.entry(alert_name.to_string()).or_default() += 1;
-        *self.per_day.entry(day).or_default() += 1;
-        for record in activity_records(payload) {
-            if let Some(who) = text_field(record, &["who", "Who"]) {
-                *self.accounts.entry(who).or_default() += 1;
-            }
-            let mut seen = BTreeSet::new();
-            for keys in [
-                &["workstation", "Workstation"][..],
-                &["where", "where_", "Where"],
-            ] {
-                if let Some(system) = text_field(record, keys) {
-                    if seen.insert(system.to_lowercase()) {
-                        *self.systems.entry(system).or_default() += 1;
-                    }
-                }
+        for (kind, name) in alert_counts(alert_name, payload) {
+            match kind {
+                RollupKind::Type => self.add_alerts(&name, day, 1),
+                RollupKind::Account => *self.accounts.entry(name).or_default() += 1,
+                RollupKind::System => *self.systems.entry(name).or_default() += 1,
+                RollupKind::Event => {}
             }
         }
     }
@@ -212,31 +260,6 @@ fn ranked(counts: BTreeMap<String, u64>, keep: usize) -> Vec<(String, u64)> {
     entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     entries.truncate(keep);
     entries
-}
-
-/// The activity records of a stored alert payload. Intakes store them under `records` (native and
-/// Netwrix alerts) or `activity_records`; a payload that is itself one record counts as one.
-fn activity_records(payload: &Value) -> Vec<&Value> {
-    for key in ["records", "activity_records", "ActivityRecords"] {
-        if let Some(Value::Array(records)) = payload.get(key) {
-            return records.iter().filter(|record| record.is_object()).collect();
-        }
-    }
-    if payload.is_object() {
-        vec![payload]
-    } else {
-        Vec::new()
-    }
-}
-
-/// The first non-blank string among `keys` of `record`, trimmed.
-fn text_field(record: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|key| record.get(*key))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|value| !value.is_empty())
-        .map(str::to_string)
 }
 
 #[cfg(test)]

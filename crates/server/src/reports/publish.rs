@@ -51,7 +51,10 @@ impl ItGlueClients {
     pub fn from_config(config: &Config) -> Result<ItGlueClients, ItGlueError> {
         let mut clients = ItGlueClients::default();
         for instance in &config.itglue {
-            let client = ItGlueClient::new(ItGlueSettings::from_config(instance))?;
+            let client = ItGlueClient::with_budget(
+                ItGlueSettings::from_config(instance),
+                crate::itglue::budget_for(instance),
+            )?;
             clients.insert(&instance.name, client);
         }
         Ok(clients)

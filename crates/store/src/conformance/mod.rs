@@ -15,6 +15,7 @@ mod jobs;
 mod model_check;
 mod records;
 mod reports;
+mod retention;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use records::{
     lifecycle_ping_and_schema_version, retention_prunes_oldest_first,
 };
 pub use reports::{report_jobs_claimed_apart, report_publish_states, reports_round_trip_and_list};
+pub use retention::retention_bounds_every_table;
 
 /// Runs every check except [`durable_across_reopen`], each on a store from `fresh`
 /// (which must return a new, empty store on every call).
@@ -77,6 +79,7 @@ where
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;
     retention_prunes_oldest_first(fresh().await).await;
+    retention_bounds_every_table(fresh().await).await;
     events_filter_and_count(fresh().await).await;
     kv_round_trip_and_compare(fresh().await).await;
     systems_upsert_and_remove(fresh().await).await;

@@ -5,7 +5,7 @@
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
-use super::{incidents, jobs, json_text, records, SqliteStore};
+use super::{from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -25,18 +25,18 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
                 outcome.id, outcome.state
             )));
         }
-        let done = sqlx::query(
+        let decided: Option<(String, i64, String)> = sqlx::query_as(
             "UPDATE alerts SET state = ?, client = ?, payload = COALESCE(?, payload) \
-             WHERE id = ? AND state = 'queued'",
+             WHERE id = ? AND state = 'queued' RETURNING alert_name, occurred_at, payload",
         )
         .bind(outcome.state.as_str())
         .bind(&outcome.client)
         .bind(outcome.payload.as_ref().map(json_text))
         .bind(outcome.id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
-        if done.rows_affected() == 0 {
+        let Some((alert_name, occurred_at, payload)) = decided else {
             let current: Option<String> =
                 sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
                     .bind(outcome.id)
@@ -55,6 +55,21 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
                     id: outcome.id.to_string(),
                 },
             });
+        };
+        // The report roll-ups count the alert in the same transaction that decides it, so a
+        // report never misses an alert retention forgot nor counts one twice.
+        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
+            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
+            // A stored payload that is not JSON still counts as an alert of its type.
+            let stored;
+            let payload = match &outcome.payload {
+                Some(payload) => payload,
+                None => {
+                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
+                    &stored
+                }
+            };
+            rollups::add_alert_in(&mut tx, client, occurred_at, &alert_name, payload).await?;
         }
     }
     for incident in &batch.incidents {

@@ -152,8 +152,11 @@ pub(super) async fn complete(
     let action = "completing a job";
     let mut tx = store.write(action).await?;
     let done = sqlx::query(
+        // A done job's payload is never read again (its effect happened; a retry of the same
+        // idempotency key finds the row), and payloads such as consolidated activity records
+        // are the bulk of the table: only the row is kept, until retention forgets it.
         "UPDATE jobs SET state = 'done', finished_at = ?1, lease_expires_at = NULL, \
-         lease_token = NULL \
+         lease_token = NULL, payload = 'null' \
          WHERE id = ?2 AND state = 'running' AND lease_token = ?3 AND lease_expires_at > ?1",
     )
     .bind(micros(now))

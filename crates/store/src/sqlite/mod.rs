@@ -33,6 +33,8 @@ mod inventory;
 mod jobs;
 mod records;
 mod reports;
+mod retention;
+mod rollups;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -42,8 +44,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -77,6 +79,9 @@ impl SqliteStore {
         let (options, location, in_memory) = connect_options(url_or_path)?;
         let options = options
             .create_if_missing(true)
+            // Before any table exists, so a new database can give pruned space back (see
+            // retention.rs); an existing database keeps its mode until `convert_auto_vacuum`.
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
@@ -97,6 +102,9 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         MIGRATOR.run(&writer).await?;
+        if !in_memory {
+            convert_auto_vacuum(&writer, &location).await?;
+        }
         let reader = if in_memory {
             writer.clone()
         } else {
@@ -132,6 +140,54 @@ impl SqliteStore {
             .await
             .map_err(StoreError::db(action))
     }
+}
+
+/// Largest database converted to `auto_vacuum = INCREMENTAL` by a `VACUUM` at open (a copy of the
+/// whole file, a second or two at this size); a larger one is left as it is, with a warning.
+const CONVERT_AT_OPEN_BYTES: i64 = 256 * 1024 * 1024;
+
+/// Turns on incremental vacuum for a database created before the store asked for it, when that
+/// is cheap enough to do at open.
+async fn convert_auto_vacuum(writer: &SqlitePool, location: &str) -> Result<(), StoreError> {
+    let action = "checking the database's vacuum mode";
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        .fetch_one(writer)
+        .await
+        .map_err(StoreError::db(action))?;
+    if mode == 2 {
+        return Ok(());
+    }
+    let (pages, page_size): (i64, i64) =
+        sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size")
+            .fetch_one(writer)
+            .await
+            .map_err(StoreError::db(action))?;
+    let bytes = pages.saturating_mul(page_size);
+    if bytes > CONVERT_AT_OPEN_BYTES {
+        tracing::warn!(
+            database = %location,
+            bytes,
+            "the database was created without incremental vacuum: pruned space is reused but the \
+             file does not shrink (see the retention section of the configuration reference)"
+        );
+        return Ok(());
+    }
+    vacuum(writer).await
+}
+
+/// Rewrites the database with `auto_vacuum = INCREMENTAL` (a full copy of the file).
+pub(crate) async fn vacuum(writer: &SqlitePool) -> Result<(), StoreError> {
+    let action = "converting the database to incremental vacuum";
+    let mut conn = writer.acquire().await.map_err(StoreError::db(action))?;
+    sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db(action))?;
+    sqlx::query("VACUUM")
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db(action))?;
+    Ok(())
 }
 
 fn connect_options(url_or_path: &str) -> Result<(SqliteConnectOptions, String, bool), StoreError> {
@@ -467,7 +523,11 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         policy: &RetentionPolicy,
     ) -> Result<PruneReport, StoreError> {
-        records::prune(self, now, policy).await
+        retention::prune(self, now, policy).await
+    }
+
+    async fn storage_stats(&self) -> Result<StorageStats, StoreError> {
+        retention::storage_stats(self).await
     }
 
     async fn get_kv(&self, key: &str) -> Result<Option<Value>, StoreError> {

@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::SqlitePool;
 
-use super::{
-    col, count, from_micros, incidents, json_text, micros, minus, parse_json, SqliteStore,
-};
+use super::{col, count, from_micros, json_text, micros, parse_json, rollups, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -111,6 +109,7 @@ pub(super) async fn append_event(store: &SqliteStore, event: NewEvent) -> Result
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;
+    rollups::add_event_in(&mut tx, &event).await?;
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(id)
 }
@@ -182,89 +181,6 @@ pub(super) async fn count_events_by_code(
     rows.into_iter()
         .map(|(code, n)| Ok((event_code(code)?, count(n))))
         .collect()
-}
-
-pub(super) async fn prune(
-    store: &SqliteStore,
-    now: DateTime<Utc>,
-    policy: &RetentionPolicy,
-) -> Result<PruneReport, StoreError> {
-    let mut report = PruneReport::default();
-    // One short transaction per statement so a large prune never starves intake.
-    if let Some(keep) = policy.alerts.keep {
-        report.alerts += delete(
-            store,
-            "DELETE FROM alerts WHERE state = 'processed' AND received_at < ?",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(limit) = policy.alerts.limit {
-        report.alerts += delete(
-            store,
-            "DELETE FROM alerts WHERE state = 'processed' AND id <= \
-             (SELECT id FROM alerts WHERE state = 'processed' ORDER BY id DESC LIMIT 1 OFFSET ?)",
-            limit_offset(limit),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.ticket_requests.keep {
-        report.ticket_requests += delete(
-            store,
-            "DELETE FROM ticket_requests WHERE created_at < ?",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(limit) = policy.ticket_requests.limit {
-        report.ticket_requests += delete(
-            store,
-            "DELETE FROM ticket_requests WHERE external_xref IN \
-             (SELECT external_xref FROM ticket_requests \
-              ORDER BY created_at DESC, external_xref DESC LIMIT -1 OFFSET ?)",
-            limit_offset(limit),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.incidents {
-        let (incidents, history) = incidents::delete_older_than(store, minus(now, keep)).await?;
-        report.incidents += incidents;
-        report.incident_history += history;
-    }
-    if let Some(keep) = policy.events {
-        report.events += delete(
-            store,
-            "DELETE FROM events WHERE at < ?",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    if let Some(keep) = policy.done_jobs {
-        report.done_jobs += delete(
-            store,
-            "DELETE FROM jobs WHERE state = 'done' AND finished_at < ?",
-            micros(minus(now, keep)),
-        )
-        .await?;
-    }
-    Ok(report)
-}
-
-fn limit_offset(limit: u64) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-async fn delete(store: &SqliteStore, sql: &'static str, bound: i64) -> Result<u64, StoreError> {
-    let action = "pruning old records";
-    let mut tx = store.write(action).await?;
-    let removed = sqlx::query(sql)
-        .bind(bound)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?
-        .rows_affected();
-    tx.commit().await.map_err(StoreError::db(action))?;
-    Ok(removed)
 }
 
 pub(super) async fn get_kv(pool: &SqlitePool, key: &str) -> Result<Option<Value>, StoreError> {

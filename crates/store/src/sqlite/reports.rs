@@ -180,4 +180,13 @@ impl ReportStore for SqliteStore {
         tx.commit().await.map_err(StoreError::db(action))?;
         Ok(stored)
     }
+
+    async fn report_rollups(
+        &self,
+        client: &str,
+        first_day: chrono::NaiveDate,
+        last_day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::rollup::RollupRow>, StoreError> {
+        super::rollups::read(self, client, first_day, last_day).await
+    }
 }

@@ -17,6 +17,11 @@ pub(crate) const AUDITOR_USER: &str = "ACME\\svc-mspbridge";
 pub(crate) const AUDITOR_PASSWORD: &str = "demo-auditor-password";
 pub(crate) const ITGLUE_API_KEY: &str = "ITG.demo-key";
 
+/// A fresh password for the demo's console login: 20 random hex digits.
+fn console_password() -> String {
+    mspbridge_server::console::session::random_token()[..20].to_string()
+}
+
 /// Writes the configuration (and its secret files) into `dir`; returns the configuration's path.
 pub(crate) fn write(
     dir: &Path,
@@ -38,6 +43,7 @@ pub(crate) fn write(
 listen = "{listen}"
 database = "sqlite://{db}"
 api_tokens = ["{token}"]
+admin_password = "{admin_password}"
 missing_attachments_dir = "{missing}"
 
 [connectwise]
@@ -107,6 +113,7 @@ publish_to_itglue = true
 "#,
         db = dir.join("mspbridge.db").display(),
         token = DEMO_API_TOKEN,
+        admin_password = secret("admin-password", &console_password())?,
         missing = dir.join("missing_attachments").display(),
         cw_site = connectwise.base_url(),
         cw_company = cw.company_id,

@@ -227,6 +227,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
 
 /// Serves mspbridge's API on the demo's data, with the simulators beside it, until Ctrl-C.
 async fn keep_running(config: Config, listen: SocketAddr, world: &DemoWorld) -> Result<()> {
+    let config_password = config
+        .server
+        .admin_password
+        .as_ref()
+        .map(|password| password.expose().to_string());
     let mut options = ServiceOptions::new(wiring::host_name());
     options.listen = Some(listen);
     let signal = ShutdownSignal::listen().context("listening for shutdown signals")?;
@@ -236,6 +241,9 @@ async fn keep_running(config: Config, listen: SocketAddr, world: &DemoWorld) -> 
     let base = service.base_url();
     println!();
     println!("mspbridge is running at {base} (bearer token: {DEMO_API_TOKEN})");
+    if let Some(password) = &config_password {
+        println!("Web console: {base}/ (password: {password})");
+    }
     println!("  curl -s -H 'Authorization: Bearer {DEMO_API_TOKEN}' {base}/api/v1/incidents");
     println!("  curl -s -H 'Authorization: Bearer {DEMO_API_TOKEN}' {base}/api/v1/events");
     println!("  curl -s {base}/metrics");

@@ -10,10 +10,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mspbridge_core::alert::{ActivityRecord, Alert, Detail};
+use mspbridge_core::alert::{
+    ActivityRecord, Alert, Detail, FIELD_GROUP_INSTANCES, FIELD_SILENCE_URL,
+};
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, parse_time};
+use super::{check_id, check_value, parse_time};
 use crate::api::error::{ApiError, ErrorCode};
 
 /// Field that says whether an Alertmanager alert is `firing` or `resolved`.
@@ -89,12 +91,51 @@ impl AlertmanagerPayload {
             ));
         }
         let receiver = self.receiver;
-        self.alerts
-            .into_iter()
-            .enumerate()
-            .map(|(index, alert)| alert.into_alert(index, source, &receiver, now))
-            .collect()
+        let external_url = self
+            .external_url
+            .as_deref()
+            .map(|url| url.trim().trim_end_matches('/').to_string())
+            .filter(|url| url.starts_with("http://") || url.starts_with("https://"));
+        // The ticket a group opens names every instance the notification reports firing.
+        let instances: Vec<String> = self
+            .alerts
+            .iter()
+            .filter(|alert| alert.status == "firing")
+            .filter_map(|alert| alert.labels.get("instance").cloned())
+            .collect();
+        let group_instances = (instances.len() > 1).then(|| instances.join(", "));
+        let mut alerts = Vec::with_capacity(self.alerts.len());
+        for (index, alert) in self.alerts.into_iter().enumerate() {
+            let silence_url = external_url
+                .as_deref()
+                .map(|base| silence_url(base, &alert.labels));
+            let mut alert = alert.into_alert(index, source, &receiver, now)?;
+            if let Some(url) = silence_url {
+                alert.fields.insert(FIELD_SILENCE_URL.to_string(), url);
+            }
+            if let Some(instances) = &group_instances {
+                alert
+                    .fields
+                    .insert(FIELD_GROUP_INSTANCES.to_string(), instances.clone());
+            }
+            alerts.push(alert);
+        }
+        Ok(alerts)
     }
+}
+
+/// Alertmanager's page for a new silence, pre-filled with the alert's labels as matchers.
+fn silence_url(external_url: &str, labels: &BTreeMap<String, String>) -> String {
+    let matchers: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{name}=\"{escaped}\"")
+        })
+        .collect();
+    let filter = format!("{{{}}}", matchers.join(","));
+    let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    format!("{external_url}/#/silences/new?filter={encoded}")
 }
 
 impl AlertmanagerAlert {
@@ -122,6 +163,12 @@ impl AlertmanagerAlert {
         check_id(&field("fingerprint"), &self.fingerprint)?;
         let alert_name = self.labels.get("alertname").cloned().unwrap_or_default();
         check_id(&field("labels.alertname"), &alert_name)?;
+        for (name, value) in &self.labels {
+            check_value(&field(&format!("labels.{name}")), value)?;
+        }
+        for (name, value) in &self.annotations {
+            check_value(&field(&format!("annotations.{name}")), value)?;
+        }
         let starts_at = parse_time(&field("startsAt"), &self.starts_at)?;
         let ends_at = match (&self.ends_at, resolved) {
             (Some(text), true) => parse_time(&field("endsAt"), text)?,

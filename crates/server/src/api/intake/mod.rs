@@ -149,10 +149,35 @@ pub fn resolve_source<'c>(
 pub fn check_id(field: &str, value: &str) -> Result<(), ApiError> {
     let problem = if value.trim().is_empty() {
         Some("must not be empty".to_string())
+    } else if mspbridge_core::text::is_blank(value) {
+        Some("must not consist of invisible characters only".to_string())
     } else if value.chars().count() > MAX_ID_CHARS {
         Some(format!("is longer than {MAX_ID_CHARS} characters"))
     } else if value.chars().any(char::is_control) {
         Some("must not contain control characters".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ApiError::new(
+            ErrorCode::InvalidField,
+            format!("{field} {problem}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a free field's or label's value: it may be empty, but not text that shows nothing
+/// (only spaces, zero-width or bidirectional characters), and it holds no control characters
+/// other than line breaks and tabs.
+pub fn check_value(field: &str, value: &str) -> Result<(), ApiError> {
+    let problem = if !value.is_empty() && mspbridge_core::text::is_blank(value) {
+        Some("must not consist of invisible characters only")
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Some("must not contain control characters other than line breaks and tabs")
     } else {
         None
     };
@@ -220,12 +245,23 @@ pub struct AlertmanagerQuery {
 }
 
 /// `POST /api/v1/alerts/alertmanager[?source=NAME]`.
+///
+/// Over the intake rate limit the answer is `503` with `Retry-After`, not the other intakes'
+/// `429`: Alertmanager retries a 5xx with backoff, but takes a 429 as a permanent failure and
+/// drops the notification until the group's next interval.
 pub async fn post_alertmanager(
-    _: IntakePermit,
+    permit: Result<IntakePermit, ApiError>,
     State(state): State<ApiState>,
     query: Result<Query<AlertmanagerQuery>, axum::extract::rejection::QueryRejection>,
     JsonBody(body): JsonBody<AlertmanagerPayload>,
 ) -> Result<Response, ApiError> {
+    if let Err(error) = permit {
+        let mut response = error.into_response();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        return Ok(response);
+    }
     let Query(query) =
         query.map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, rejection.body_text()))?;
     let source = resolve_source(

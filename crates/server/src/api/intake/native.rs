@@ -11,7 +11,7 @@ use mspbridge_core::alert::{ActivityRecord, Alert, Detail};
 use mspbridge_core::config::Config;
 use serde::{Deserialize, Serialize};
 
-use super::{check_client, check_id, parse_time, resolve_source};
+use super::{check_client, check_id, check_value, parse_time, resolve_source};
 use crate::api::error::ApiError;
 
 /// Body of `POST /api/v1/alerts`.
@@ -106,8 +106,9 @@ impl NativeAlert {
         for (index, record) in self.records.into_iter().enumerate() {
             records.push(record.into_record(index)?);
         }
-        for name in self.fields.keys() {
+        for (name, value) in &self.fields {
             check_id(&format!("fields key \"{name}\""), name)?;
+            check_value(&format!("fields.{name}"), value)?;
         }
         Ok(Alert {
             source: source.name.clone(),

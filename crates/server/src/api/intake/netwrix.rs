@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mspbridge_core::alert::Alert;
 use mspbridge_core::config::{Config, SourceKind};
+use mspbridge_core::rules::naming;
 use mspbridge_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,11 @@ impl NetwrixAlertRequest {
         let record_id = self.record_id.trim();
         let name = self.alert_name.as_deref().map(str::trim);
         let mut alert = Alert::netwrix(&source.name, alert_id, record_id, name, now);
+        // Without a name the source's alert_names may know the AlertID; a name built from the
+        // record follows at enrichment.
+        if let Some(mapped) = naming::netwrix_alert_name(&alert, &source.alert_names, false) {
+            alert.alert_name = mapped;
+        }
         if let Some(at) = rid_time(record_id) {
             alert.occurred_at = at;
         }
@@ -129,5 +135,30 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn an_unnamed_alert_takes_its_name_from_the_sources_alert_names() {
+        let config = mspbridge_core::config::parse_str(
+            "[[sources]]\nname = \"auditor\"\nkind = \"netwrix-auditor\"\n\
+             url = \"https://auditor.example:9699\"\n\
+             alert_names = { \"GUID-1\" = \"Password Reset\" }\n",
+            "test.toml",
+        )
+        .unwrap();
+        let request = |alert_id: &str, alert_name: Option<&str>| NetwrixAlertRequest {
+            alert_id: alert_id.to_string(),
+            record_id: "rid-1".to_string(),
+            source: None,
+            alert_name: alert_name.map(str::to_string),
+        };
+        let now = Utc::now();
+        let mapped = request("guid-1", None).into_alert(&config, now).unwrap();
+        assert_eq!(mapped.alert_name, "Password Reset");
+        let named = request("guid-1", Some("Given")).into_alert(&config, now);
+        assert_eq!(named.unwrap().alert_name, "Given");
+        // Unknown until the record is fetched; the engine names it then.
+        let unknown = request("guid-2", None).into_alert(&config, now).unwrap();
+        assert_eq!(unknown.alert_name, "guid-2");
     }
 }
