@@ -250,7 +250,11 @@ async fn publish_answer(state: &ApiState, id: ReportId) -> Result<Value, ApiErro
         .await
         .map_err(report_error)?;
     Ok(match outcome {
-        PublishRequest::Queued { job_id } => json!({"state": "pending", "job_id": job_id}),
+        PublishRequest::Queued { job_id } => {
+            // The job runner publishes it now rather than at its next look at the queue.
+            state.wake();
+            json!({"state": "pending", "job_id": job_id})
+        }
         PublishRequest::Refused { reason } => json!({"state": "refused", "refused": reason}),
     })
 }
