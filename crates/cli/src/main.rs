@@ -74,6 +74,8 @@ enum Command {
     Events(commands::events::EventsArgs),
     /// List queued, running and dead-lettered jobs; `queue retry ID` re-queues a dead one.
     Queue(commands::queue::QueueArgs),
+    /// Route every unrouted alert again under the configuration (after adding a client or route).
+    Reroute(commands::reroute::RerouteArgs),
     /// Set up the ConnectWise Manage connection and write the configuration file.
     Init(Box<commands::init::InitArgs>),
     /// Validate the configuration and test every configured connection.
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
             Command::Tickets(args) => commands::tickets::run(&config_path, args).await,
             Command::Events(args) => commands::events::run(&config_path, args).await,
             Command::Queue(args) => commands::queue::run(&config_path, args).await,
+            Command::Reroute(args) => commands::reroute::run(&config_path, args).await,
             Command::Init(args) => commands::init::run(&config_path, *args).await,
             Command::Check(args) => commands::check::run(&config_path, args).await,
             Command::TestTicket(args) => commands::test_ticket::run(&config_path, args).await,

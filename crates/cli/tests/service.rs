@@ -410,6 +410,74 @@ async fn tickets_events_and_queue_list_the_store_and_queue_retry_requeues_a_dead
         "{}",
         text(&output).1
     );
+
+    // Two dead notes and one dead create: --all --kind takes the notes only, --all the rest.
+    let store = setup.store().await;
+    let mut dead = Vec::new();
+    for (kind, key) in [
+        ("ticket.note", "Acme/A"),
+        ("ticket.note", "Acme/B"),
+        ("ticket.create", "Acme/C"),
+    ] {
+        let job = store
+            .enqueue_job(NewJob {
+                kind: kind.into(),
+                serial_key: Some(key.into()),
+                payload: json!({}),
+                run_at: now,
+                idempotency_key: None,
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        dead.push(job.id);
+    }
+    for claimed in store
+        .claim_jobs("tests", now, Duration::from_secs(60), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|claimed| dead.contains(&claimed.id))
+    {
+        let lease = claimed.lease_token.clone().unwrap();
+        store
+            .fail_job(claimed.id, &lease, now, "gave up", None)
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let output = mspbridge(
+        &setup.config,
+        &["queue", "retry", "--all", "--kind", "ticket.note", "--json"],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let retried: Value = serde_json::from_str(&stdout).unwrap();
+    let kinds: Vec<&str> = retried
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ticket.note", "ticket.note"]);
+    let output = mspbridge(&setup.config, &["queue", "retry", "--all"]).await;
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("1 dead job(s) queued again"), "{stderr}");
+    let output = mspbridge(
+        &setup.config,
+        &["queue", "retry", "--all", "--kind", "ticket.fax"],
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(
+        text(&output)
+            .1
+            .contains("there is no job kind \"ticket.fax\""),
+        "{}",
+        text(&output).1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,7 +12,7 @@ use mspbridge_connectors::connectwise::{
     with_retries, Conditions, ConnectWiseClient, ConnectWiseSettings, CwError, Impact, NewNote,
     NewTicket, PatchOp, RecordRef, RetryPolicy, Severity,
 };
-use mspbridge_connectors::ErrorClass;
+use mspbridge_connectors::{Backoff, ErrorClass};
 use mspbridge_simulators::connectwise::{
     spawn, ConnectWiseSimulator, Fault, SeedData, SimulatorConfig,
 };
@@ -552,7 +552,7 @@ async fn server_errors_are_retryable() {
     assert_eq!(error.class(), ErrorClass::Retryable);
 
     let policy = RetryPolicy {
-        initial_backoff: Duration::from_millis(10),
+        backoff: Backoff::new(Duration::from_millis(10), Duration::from_secs(10)),
         ..RetryPolicy::idempotent()
     };
     simulator.faults().inject(Fault::server_error().times(2));
@@ -654,7 +654,7 @@ async fn secrets_never_reach_errors_or_logs() {
     errors.push(client.get_ticket(424_242).await.unwrap_err());
     simulator.faults().inject(Fault::server_error().times(4));
     let policy = RetryPolicy {
-        initial_backoff: Duration::from_millis(5),
+        backoff: Backoff::new(Duration::from_millis(5), Duration::from_secs(10)),
         ..RetryPolicy::idempotent()
     };
     errors.push(

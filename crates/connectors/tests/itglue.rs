@@ -12,7 +12,7 @@ use mspbridge_connectors::itglue::{
     NewFlexibleAsset, RelatedItemOutcome, ReportContent, RequestBudget, ResourceKind, ResourceRef,
     RetryPolicy,
 };
-use mspbridge_connectors::ErrorClass;
+use mspbridge_connectors::{Backoff, ErrorClass};
 use mspbridge_simulators::itglue::{
     spawn, ItGlueSeed, ItGlueSimConfig, ItGlueSimulator, Organization as SimOrganization, RateLimit,
 };
@@ -37,8 +37,7 @@ fn settings(sim: &ItGlueSimulator, key: &str) -> ItGlueSettings {
         key.to_string(),
     );
     settings.retry = RetryPolicy {
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(20),
+        backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(20)),
         rate_limit_delay: Duration::from_millis(5),
         ..RetryPolicy::default()
     };

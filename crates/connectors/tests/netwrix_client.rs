@@ -8,7 +8,7 @@ use mspbridge_connectors::netwrix::{
     parse_record_page, with_retries, ActivityRecord, AuditorClient, AuditorError, AuditorPassword,
     AuditorSettings, FilterField, FilterList, FilterOperator, RetryPolicy, TlsMode, WireFormat,
 };
-use mspbridge_connectors::ErrorClass;
+use mspbridge_connectors::{Backoff, ErrorClass};
 use mspbridge_simulators::auditor::{
     demo_records, spawn, AuditorFault, AuditorSimConfig, AuditorSimTls, AuditorSimulator,
 };
@@ -47,8 +47,7 @@ fn client_for(sim: &AuditorSimulator) -> AuditorClient {
 fn fast_retries(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
+        backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(5)),
     }
 }
 
@@ -582,13 +581,15 @@ fn every_status_maps_to_the_documented_class() {
 fn retry_backoff_doubles_up_to_the_cap() {
     let policy = RetryPolicy {
         max_attempts: 6,
-        initial_backoff: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(350),
+        backoff: Backoff::new(Duration::from_millis(100), Duration::from_millis(350)),
     };
     let waits: Vec<u128> = (1..=4)
         .map(|attempt| policy.backoff_after(attempt).as_millis())
         .collect();
-    assert_eq!(waits, [100, 200, 350, 350]);
+    // Each wait is the doubled one stretched by a jitter of up to a quarter, never over the cap.
+    assert!((100..=125).contains(&waits[0]), "{waits:?}");
+    assert!((200..=250).contains(&waits[1]), "{waits:?}");
+    assert_eq!(&waits[2..], [350, 350]);
 }
 
 #[tokio::test]

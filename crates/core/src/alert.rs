@@ -26,6 +26,10 @@ pub const FIELD_NETWRIX_ALERT_ID: &str = "AlertID";
 /// Free field holding a Netwrix alert's RecordID (the RID of the activity record to fetch).
 pub const FIELD_NETWRIX_RECORD_ID: &str = "RecordID";
 
+/// Free field set when a Netwrix alert went on without its activity record: why the record
+/// could not be fetched. Its ticket says so instead of showing blank record fields.
+pub const FIELD_RECORD_UNAVAILABLE: &str = "RecordUnavailable";
+
 /// Free field holding whether an Alertmanager alert is `firing` or `resolved`.
 pub const FIELD_STATUS: &str = "status";
 
@@ -231,6 +235,16 @@ impl Alert {
             .filter(|rid| !rid.trim().is_empty())
     }
 
+    /// Why the activity record of this alert could not be fetched, when it went on without it.
+    pub fn record_unavailable(&self) -> Option<&str> {
+        if !self.records.is_empty() {
+            return None;
+        }
+        self.fields
+            .get(FIELD_RECORD_UNAVAILABLE)
+            .map(String::as_str)
+    }
+
     /// The first activity record, which the templates read.
     pub fn first_record(&self) -> Option<&ActivityRecord> {
         self.records.first()
@@ -242,11 +256,14 @@ impl Alert {
     /// `None` for a name this alert has no value for.
     pub fn placeholder_value(&self, name: &str, host: &str) -> Option<String> {
         let record = self.first_record();
+        let unavailable = self.record_unavailable().is_some();
         let from_record = |pick: fn(&ActivityRecord) -> Option<String>| {
             record
                 .and_then(pick)
                 .filter(|value| !value.is_empty())
                 .or_else(|| self.fields.get(name).cloned())
+                // A record that could not be fetched says so in every field it would fill.
+                .or_else(|| unavailable.then(|| "(activity record not fetched)".to_string()))
         };
         match name {
             "AlertName" => Some(self.alert_name.clone()),

@@ -522,6 +522,35 @@ fn description_holds_the_first_record_and_correlation_lines() {
 }
 
 #[test]
+fn a_flood_update_names_every_alert_type_with_its_count() {
+    let clock = clock();
+    let cases: [(&[&str], &str); 3] = [
+        (&["Disk Full"], "1 more \"Disk Full\" alert at"),
+        (
+            &["Disk Full", "Disk Full"],
+            "2 more \"Disk Full\" alerts between",
+        ),
+        (
+            &["Flood 1", "Flood 2", "Flood 1", "Flood 3"],
+            ": \"Flood 1\" (2), \"Flood 2\" (1), \"Flood 3\" (1).",
+        ),
+    ];
+    for (names, expected) in cases {
+        let alerts: Vec<Alert> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut one = alert(name, &format!("F/{i}"), vec![record("ACME\\a", "WS-1")]);
+                one.occurred_at = at(&clock, (i as u32) * Duration::from_secs(1));
+                one
+            })
+            .collect();
+        let note = content::note_for_buffer(&alerts, true);
+        assert!(note.contains(expected), "{names:?}: {note}");
+    }
+}
+
+#[test]
 fn buffered_update_is_one_note_and_one_attachment() {
     let clock = clock();
     let alerts: Vec<Alert> = (0..20)
@@ -545,11 +574,24 @@ fn buffered_update_is_one_note_and_one_attachment() {
         "{note}"
     );
     assert!(note.contains("Workstations: WS-14 (20)"), "{note}");
+    let attachment = content::attachment_for_buffer(&alerts, true).unwrap();
     assert!(
-        note.contains("attached as ActivityRecords-20261123T080000Z.txt"),
+        attachment
+            .file_name
+            .starts_with("ActivityRecords-20261123T080000Z-"),
+        "{}",
+        attachment.file_name
+    );
+    assert!(
+        note.contains(&format!("attached as {}.", attachment.file_name)),
         "{note}"
     );
-    let attachment = content::attachment_for_buffer(&alerts, true).unwrap();
+    // The name is unique per update: the next buffer (starting with another alert of the same
+    // second) gets another one.
+    let mut next = alerts[1..].to_vec();
+    next[0].occurred_at = alerts[0].occurred_at;
+    let other = content::attachment_for_buffer(&next, true).unwrap();
+    assert_ne!(other.file_name, attachment.file_name);
     assert_eq!(attachment.content.matches("Who: ").count(), 20);
 
     let inline = content::note_for_buffer(&alerts, false);

@@ -7,6 +7,7 @@ pub mod console;
 pub mod engine;
 pub mod fuzzing;
 pub mod itglue;
+pub mod jobs;
 pub mod reports;
 pub mod retention;
 pub mod service;

@@ -186,6 +186,24 @@ pub fn auditor_client(
     AuditorClient::new(settings).map_err(|error| failed(error.to_string()))
 }
 
+/// IT Glue clients for every configured instance. An instance whose client cannot be built is
+/// logged and left out: its publish jobs then fail with a 4022 event naming the instance, while
+/// the rest of the service runs.
+fn itglue_clients(config: &Config) -> crate::reports::ItGlueClients {
+    let mut clients = crate::reports::ItGlueClients::default();
+    for instance in &config.itglue {
+        match crate::itglue::client_for(instance) {
+            Ok(client) => clients.insert(&instance.name, client),
+            Err(error) => tracing::error!(
+                instance = %instance.name,
+                %error,
+                "cannot set up the IT Glue client; reports of this instance will not publish"
+            ),
+        }
+    }
+    clients
+}
+
 /// A running service.
 pub struct Service {
     local_addr: SocketAddr,
@@ -271,7 +289,15 @@ impl Service {
         );
 
         recover_leases_of_earlier_processes(store.as_ref(), &options).await;
+        // The configuration may have changed since alerts were kept unrouted: route them again.
+        if let Err(error) =
+            crate::engine::reroute_unrouted_alerts(store.as_ref(), &config, options.clock.now())
+                .await
+        {
+            tracing::warn!(%error, "cannot route the unrouted alerts again; they stay unrouted");
+        }
         let metrics = api::metrics::install_recorder();
+        let itglue = itglue_clients(&config);
         api::metrics::register_at_zero(&config);
         let engine = Engine::spawn(EngineDeps {
             store: store.clone(),
@@ -281,12 +307,14 @@ impl Service {
             auditors: clients.auditors,
             host_name: options.host_name.clone(),
             worker_id: options.worker_id.clone(),
+            itglue,
         });
+        let waker = engine.engine().clone();
         let reports = crate::reports::ReportWorkers::spawn(
             store.clone(),
             config.clone(),
             options.clock.clone(),
-            options.worker_id.clone(),
+            Arc::new(move || waker.wake()),
         );
         let retention =
             crate::retention::spawn(store.clone(), config.clone(), options.clock.clone());

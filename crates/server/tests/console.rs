@@ -288,6 +288,7 @@ fn pages(app: &App) -> Vec<String> {
 const ACTIONS: &[(&str, &str)] = &[
     ("/queue/1/retry", ""),
     ("/queue/retry-all", ""),
+    ("/alerts/reroute", ""),
     ("/connections/test", "kind=connectwise&name=connectwise"),
     ("/itglue/main/test", ""),
     ("/itglue/main/import", "organizations="),

@@ -374,8 +374,9 @@ async fn the_flood_ticket_takes_new_alert_types_once_the_limit_is_reached() {
         "description + one consolidated update: {flood_notes:#?}"
     );
     assert!(
-        flood_notes[1].starts_with("2 more \"Alert type 4\" alerts"),
-        "{}",
+        flood_notes[1].starts_with("2 more alerts between")
+            && flood_notes[1].contains("\"Alert type 4\" (1), \"Alert type 5\" (1)."),
+        "every alert type the flood update carries is named with its count: {}",
         flood_notes[1]
     );
 
@@ -555,7 +556,53 @@ async fn an_unknown_outcome_on_create_is_resolved_by_external_xref() {
 }
 
 #[tokio::test]
-async fn an_unknown_record_id_is_an_event_and_the_alert_still_opens_a_ticket() {
+async fn a_note_whose_answer_was_lost_is_found_on_the_ticket_and_not_posted_again() {
+    // The first update note reaches ConnectWise, its answer does not reach the client.
+    let upstream = cw_sim::spawn(SimulatorConfig::default(), loopback())
+        .await
+        .unwrap();
+    let proxy = SlowFirstCreateProxy::spawn_for(
+        upstream.base_url(),
+        Duration::from_millis(1500),
+        |target| target.ends_with("/notes"),
+    )
+    .await;
+    let mut h = Harness::build(
+        "consolidation_interval = 0",
+        Some(proxy.url.clone()),
+        Duration::from_millis(500),
+    )
+    .await;
+    h.cw = upstream;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    proxy.wait_for_delayed_answer().await;
+    let ticket = h.only_ticket();
+    assert_eq!(h.notes(&ticket).len(), 2, "the note reached ConnectWise");
+
+    h.advance(MINUTE);
+    h.run().await;
+    let notes = h.notes(&ticket);
+    assert_eq!(notes.len(), 2, "the retry found its note: {notes:#?}");
+    let calls = h.ticket_calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|call| call.starts_with("POST") && call.ends_with("/notes"))
+            .count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(h.store.queue_depth().await.unwrap().queued, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_record_id_opens_no_ticket_and_is_one_event_naming_source_and_client() {
     let h = Harness::new("").await;
     h.fire(
         "Test Alert",
@@ -564,28 +611,92 @@ async fn an_unknown_record_id_is_an_event_and_the_alert_still_opens_a_ticket() {
     )
     .await;
     h.run().await;
-    let ticket = h.only_ticket();
-    assert_eq!(ticket["summary"], "[mspbridge] Test Alert");
-    let failures = h.events(events::ENRICHMENT_FAILED).await;
+    assert!(h.tickets().is_empty(), "{:#?}", h.tickets());
+    let stored = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(stored.state, AlertState::Processed);
+    let failures = h
+        .store
+        .list_events(mspbridge_store::EventFilter {
+            code: Some(events::ENRICHMENT_FAILED),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].client.as_deref(), Some("Acme"));
+    assert_eq!(failures[0].details["source"], SOURCE);
     assert!(
-        failures[0].contains("no activity record with RID"),
+        failures[0].message.contains("no activity record with RID"),
         "{failures:?}"
     );
 }
 
+/// Runs the engine at steps of `step` of the manual clock until `done` or `steps` ran out.
+async fn run_until(h: &Harness, step: Duration, steps: usize, done: impl Fn(&Harness) -> bool) {
+    for _ in 0..steps {
+        h.run().await;
+        if done(h) {
+            return;
+        }
+        h.advance(step);
+    }
+    h.run().await;
+}
+
 #[tokio::test]
-async fn auditor_busy_is_retried_in_place() {
+async fn auditor_busy_four_times_waits_durably_and_the_ticket_gets_its_record() {
     let h = Harness::new("").await;
     let rid = h.password_reset("ACME\\anna");
     h.auditor
         .faults()
-        .push_times(auditor::AuditorFault::ServiceBusy, 2);
+        .push_times(auditor::AuditorFault::ServiceBusy, 4);
     h.fire("Password Reset", "a1", &rid).await;
+    // An Alertmanager alert of the same client behind it is not held up.
+    h.alertmanager("DiskFull", "fp-1", "firing").await;
     h.run().await;
-    let description = h.notes(&h.only_ticket()).join("\n");
+    let waiting = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(waiting.state, AlertState::Enriching);
+    assert_eq!(
+        h.tickets().len(),
+        1,
+        "the other alert's ticket is open at once"
+    );
+    run_until(&h, Duration::from_secs(15), 20, |h| h.tickets().len() == 2).await;
+    let tickets = h.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    let reset = tickets
+        .iter()
+        .find(|ticket| ticket["summary"] == "[mspbridge] Password Reset")
+        .unwrap();
+    let description = h.notes(reset).join("\n");
     assert!(description.contains("Who: ACME\\anna"), "{description}");
+    assert!(!description.contains("Who: \n"), "{description}");
     assert!(h.events(events::ENRICHMENT_FAILED).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_alert_gives_up_on_its_record_after_enrich_give_up_and_its_ticket_says_why() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\anna");
+    h.auditor
+        .faults()
+        .set_always(Some(auditor::AuditorFault::ServiceBusy));
+    h.fire("Password Reset", "a1", &rid).await;
+    run_until(&h, Duration::from_secs(60), 15, |h| !h.tickets().is_empty()).await;
+    let ticket = h.only_ticket();
+    let description = h.notes(&ticket).join("\n");
+    assert!(
+        description.contains(&format!(
+            "The activity record {rid} could not be fetched from Netwrix Auditor"
+        )),
+        "{description}"
+    );
+    assert!(description.contains("HTTP 503"), "{description}");
+    assert!(
+        description.contains("Who: (activity record not fetched)"),
+        "{description}"
+    );
+    assert_eq!(h.events(events::ENRICHMENT_FAILED).await.len(), 1);
 }
 
 #[tokio::test]
@@ -611,6 +722,41 @@ async fn a_failed_upload_is_dumped_when_configured() {
     let folder = h.dir.path().join("missing").join(id(&ticket).to_string());
     let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
     assert_eq!(files.len(), 1);
+    assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
+}
+
+#[tokio::test]
+async fn an_attachment_over_max_attachment_bytes_is_never_sent() {
+    let mut h = Harness::with_ticket(
+        "ignore_upload_attachment_error = true",
+        "consolidation_interval = 0",
+    )
+    .await;
+    Arc::make_mut(&mut h.config)
+        .connectwise
+        .as_mut()
+        .unwrap()
+        .max_attachment_bytes = 64;
+    h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
+        .await;
+    h.run().await;
+    h.advance(MINUTE);
+    h.fire("Password Reset", "a2", &h.password_reset("ACME\\bob"))
+        .await;
+    h.run().await;
+    let ticket = h.only_ticket();
+    assert_eq!(h.notes(&ticket).len(), 2, "the update is written");
+    assert_eq!(
+        count(&h.ticket_calls(), "POST /system/documents"),
+        0,
+        "a file over the limit is not uploaded"
+    );
+    let dumped = h.events(events::ATTACHMENT_DUMPED).await;
+    assert_eq!(dumped.len(), 1, "{dumped:?}");
+    assert!(
+        dumped[0].contains("max_attachment_bytes (64)"),
+        "{dumped:?}"
+    );
     assert_eq!(h.store.queue_depth().await.unwrap().dead, 0);
 }
 
@@ -645,12 +791,17 @@ async fn unrouted_alerts_are_kept_and_routed_after_a_config_change() {
     initech.name = "Initech".to_string();
     initech.connectwise.company_id = Some(252);
     changed.clients.push(initech);
-    assert_eq!(
-        h.engine()
-            .reroute_unrouted(Arc::new(changed))
-            .await
-            .unwrap(),
-        1
+    let outcome = h
+        .engine()
+        .reroute_unrouted(Arc::new(changed))
+        .await
+        .unwrap();
+    assert_eq!((outcome.unrouted, outcome.routed), (1, 1));
+    let said = h.events(events::ALERT_UNROUTED).await;
+    assert!(
+        said.iter()
+            .any(|message| message.starts_with("1 of 1 unrouted alert(s) found a client")),
+        "{said:?}"
     );
     h.run().await;
     let ticket = h.only_ticket();

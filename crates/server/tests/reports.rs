@@ -269,8 +269,9 @@ async fn a_failed_publish_is_reported_and_retried_until_it_succeeds() {
         "nothing runs before the backoff"
     );
 
-    // A 429 next: the retry waits at least as long as IT Glue asked.
-    clock.advance(std::time::Duration::from_secs(61));
+    // A 429 next: the retry waits at least as long as IT Glue asked. (The first backoff is 60 s
+    // stretched by a jitter of up to a quarter.)
+    clock.advance(std::time::Duration::from_secs(76));
     sim.faults()
         .rate_limit_next(1, Some(std::time::Duration::from_secs(600)));
     let asked_at = clock_now(&deps);

@@ -99,6 +99,9 @@ impl AcceptOutcome {
 pub enum AlertState {
     /// Accepted, waiting to be processed.
     Queued,
+    /// Waiting for its activity record: a durable fetch job retries until the record comes (or
+    /// the source's patience runs out), then the alert is queued again.
+    Enriching,
     /// Turned into ticket work; terminal.
     Processed,
     /// No client could be found; kept and retried after a config change.
@@ -110,6 +113,7 @@ impl AlertState {
     pub fn as_str(&self) -> &'static str {
         match self {
             AlertState::Queued => "queued",
+            AlertState::Enriching => "enriching",
             AlertState::Processed => "processed",
             AlertState::Unrouted => "unrouted",
         }
@@ -119,14 +123,16 @@ impl AlertState {
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "queued" => Some(AlertState::Queued),
+            "enriching" => Some(AlertState::Enriching),
             "processed" => Some(AlertState::Processed),
             "unrouted" => Some(AlertState::Unrouted),
             _ => None,
         }
     }
 
-    /// Whether moving from `self` to `to` is allowed: `queued` → `processed` | `unrouted`,
-    /// `unrouted` → `queued` | `processed`; `processed` is final. Staying put is allowed.
+    /// Whether moving from `self` to `to` is allowed: `queued` → `enriching` | `processed` |
+    /// `unrouted`, `enriching` → `queued` | `processed`, `unrouted` → `queued` | `processed`;
+    /// `processed` is final. Staying put is allowed.
     pub fn can_become(&self, to: AlertState) -> bool {
         use AlertState::*;
         matches!(
@@ -134,6 +140,10 @@ impl AlertState {
             (Queued, Queued)
                 | (Queued, Processed)
                 | (Queued, Unrouted)
+                | (Queued, Enriching)
+                | (Enriching, Enriching)
+                | (Enriching, Queued)
+                | (Enriching, Processed)
                 | (Unrouted, Unrouted)
                 | (Unrouted, Queued)
                 | (Unrouted, Processed)
@@ -248,7 +258,7 @@ pub struct BufferEntry {
 pub struct AlertOutcome {
     /// The alert.
     pub id: AlertId,
-    /// Its new state: `processed` or `unrouted` (it must be `queued`).
+    /// Its new state: `processed`, `unrouted` or `enriching` (it must be `queued`).
     pub state: AlertState,
     /// The client it was routed to.
     pub client: Option<String>,

@@ -86,6 +86,17 @@ pub trait Store:
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError>;
+    /// [`Store::claim_jobs`] narrowed to jobs of `kind`, with exactly the same rules (a job of
+    /// another kind at the head of a serial key still holds back the key). Lets one runner keep
+    /// a lane per kind, so a backlog of one kind never starves another.
+    async fn claim_jobs_of_kind(
+        &self,
+        worker_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
     /// Marks a leased job done. `LeaseLost` if the lease expired at `now` or was re-issued.
     async fn complete_job(
         &self,
@@ -138,7 +149,7 @@ pub trait Store:
     /// entry in the same transaction.
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError>;
     /// Writes a page of engine decisions in one transaction: alert states (each alert must
-    /// still be `queued`), incidents (optimistic versions as in `upsert_incident`), their
+    /// still be `queued`; it becomes `processed`, `unrouted` or `enriching`), incidents (optimistic versions as in `upsert_incident`), their
     /// buffer changes, conditional settings and jobs. All or nothing: `Conflict` or
     /// `SettingChanged` when something changed since it was read, and then nothing is written.
     /// A buffer change for an incident the batch does not write is `InvalidArgument`.

@@ -6,14 +6,12 @@
 //! records what the job found out, so a report never loses its outcome across restarts.
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::model::Job;
 use crate::rollup::RollupRow;
 
 /// Store-assigned report identifier.
@@ -208,27 +206,6 @@ pub trait ReportStore: Send + Sync {
         id: ReportId,
         update: PublishUpdate,
     ) -> Result<ReportMeta, StoreError>;
-    /// Leases up to `limit` due jobs of kind [`PUBLISH_REPORT_JOB`] only, with exactly the rules
-    /// of [`Store::claim_jobs`](crate::Store::claim_jobs) (due, free or expired lease, head of
-    /// its serial key, attempts incremented, fresh lease token). Lets the report publisher run
-    /// beside workers that handle other kinds.
-    async fn claim_report_jobs(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError>;
-    /// The complement of [`ReportStore::claim_report_jobs`]: leases due jobs of every kind except
-    /// [`PUBLISH_REPORT_JOB`], under the same rules, for a worker (the alert engine) that runs
-    /// beside the report publisher and must leave its jobs alone.
-    async fn claim_jobs_except_reports(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError>;
     /// The daily roll-ups of `client` for the days `first_day..=last_day` (see
     /// [`crate::rollup`]), ordered by day, kind and name.
     async fn report_rollups(

@@ -11,6 +11,7 @@ pub mod itglue;
 pub mod migrate;
 pub mod queue;
 pub mod report;
+pub mod reroute;
 pub mod serve;
 pub mod simulate;
 pub mod systems;

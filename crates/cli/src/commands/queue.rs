@@ -1,8 +1,10 @@
-//! `mspbridge queue` and `mspbridge queue retry ID`: the durable job queue — queued, running and
-//! dead-lettered work with the last error — and putting a dead job back in the queue.
+//! `mspbridge queue`, `mspbridge queue retry ID` and `mspbridge queue retry --all [--kind K]`: the
+//! durable job queue — queued, running and dead-lettered work with the last error — and putting
+//! dead jobs back in the queue.
 //!
-//! A retry goes through the running service when it answers, so its engine starts the job at once;
-//! otherwise it is written to the store and the engine picks it up when it next runs.
+//! A retry of one job goes through the running service when it answers, so its engine starts the
+//! job at once; otherwise, and for `--all`, it is written to the store and a running engine picks
+//! the jobs up at its next look at the queue (within a minute).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,17 +30,27 @@ pub struct QueueArgs {
 
 #[derive(Debug, Subcommand)]
 enum QueueCommand {
-    /// Put a dead-lettered job back in the queue.
+    /// Put a dead-lettered job (or, with --all, every one) back in the queue.
     Retry {
         /// The job id (see `mspbridge queue`).
-        id: i64,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every dead-lettered job.
+        #[arg(long)]
+        all: bool,
+        /// With --all: only jobs of this kind (e.g. ticket.note, alert.enrich, publish_report).
+        #[arg(long, requires = "all")]
+        kind: Option<String>,
     },
 }
 
 pub async fn run(config_path: &Path, args: QueueArgs) -> Result<ExitCode> {
     match args.command {
         None => list(config_path, args.limit, args.json).await,
-        Some(QueueCommand::Retry { id }) => retry(config_path, id, args.json).await,
+        Some(QueueCommand::Retry { id: Some(id), .. }) => retry(config_path, id, args.json).await,
+        Some(QueueCommand::Retry { id: None, kind, .. }) => {
+            retry_all(config_path, kind.as_deref(), args.json).await
+        }
     }
 }
 
@@ -85,6 +97,21 @@ async fn list(config_path: &Path, limit: Option<u32>, json: bool) -> Result<Exit
         ],
         rows,
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retry_all(config_path: &Path, kind: Option<&str>, json: bool) -> Result<ExitCode> {
+    let (_, store) = open(config_path).await?;
+    let retried = views::retry_dead_jobs(&store, kind, chrono::Utc::now()).await;
+    store.close().await;
+    let retried = retried
+        .map_err(|err| anyhow!("{}", err.message))
+        .context("retrying dead jobs")?;
+    if json {
+        print_json(&retried)?;
+    } else {
+        eprintln!("{} dead job(s) queued again", retried.len());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

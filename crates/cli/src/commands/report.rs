@@ -14,9 +14,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use mspbridge_core::clock::{Clock, SystemClock};
 use mspbridge_core::config::{self, Config};
+use mspbridge_server::jobs::JobPolicy;
 use mspbridge_server::reports::{
-    self, GenerateRequest, ItGlueClients, PublishDeps, PublishRequest, PublishRetryPolicy,
-    ReportPeriod, DEFAULT_EXPIRES_AFTER, DEFAULT_REPORT_NAME,
+    self, GenerateRequest, ItGlueClients, PublishDeps, PublishRequest, ReportPeriod,
+    DEFAULT_EXPIRES_AFTER, DEFAULT_REPORT_NAME,
 };
 use mspbridge_store::{
     JobFilter, JobState, PublishState, ReportFilter, ReportId, ReportMeta, Store,
@@ -214,7 +215,7 @@ async fn publish_stored(
         clients,
         clock: clock.clone(),
         worker_id: format!("cli-{}", std::process::id()),
-        retry: PublishRetryPolicy::default(),
+        policy: JobPolicy::from_config(&config.jobs),
     };
     reports::run_due_publish_jobs(&deps)
         .await

@@ -8,9 +8,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng as _;
-
 use super::error::CwError;
+use crate::backoff::Backoff;
 use crate::error::ErrorClass;
 
 /// How hard [`with_retries`] tries.
@@ -18,10 +17,8 @@ use crate::error::ErrorClass;
 pub struct RetryPolicy {
     /// Calls in total, the first one included (at least 1).
     pub max_attempts: u32,
-    /// The backoff before the second call; it doubles for each further call.
-    pub initial_backoff: Duration,
-    /// The longest backoff between two calls.
-    pub max_backoff: Duration,
+    /// The wait between two calls.
+    pub backoff: Backoff,
     /// A `Retry-After` longer than this is not waited for; the 429 is returned instead.
     pub max_rate_limit_wait: Duration,
     /// Whether to repeat a call whose outcome is unknown (sent, but the answer was lost). Safe for
@@ -35,8 +32,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(10),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
             max_rate_limit_wait: Duration::from_secs(120),
             retry_unknown_outcome: false,
         }
@@ -68,35 +64,14 @@ impl RetryPolicy {
                 if wait > self.max_rate_limit_wait {
                     None
                 } else {
-                    // Never earlier than asked; a little later spreads out concurrent callers.
-                    let spread = (wait / 10).min(Duration::from_secs(1));
-                    Some(wait + random_up_to(spread))
+                    Some(self.backoff.delay(attempt, Some(wait)))
                 }
             }
             ErrorClass::RateLimited { retry_after: None } | ErrorClass::Retryable => {
-                Some(self.backoff(attempt))
+                Some(self.backoff.delay(attempt, None))
             }
         }
     }
-
-    /// Exponential backoff with "equal jitter": between half and all of the capped exponential.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let full = self
-            .initial_backoff
-            .saturating_mul(1 << exponent)
-            .min(self.max_backoff);
-        let half = full / 2;
-        half + random_up_to(full - half)
-    }
-}
-
-fn random_up_to(limit: Duration) -> Duration {
-    if limit.is_zero() {
-        return Duration::ZERO;
-    }
-    let nanos = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(rand::thread_rng().gen_range(0..=nanos))
 }
 
 /// Calls `operation` until it succeeds, fails permanently, or `policy` gives up; returns the last
@@ -184,8 +159,7 @@ mod tests {
     async fn transient_failures_back_off_exponentially_then_give_up() {
         let policy = RetryPolicy {
             max_attempts: 4,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(3),
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(3)),
             ..RetryPolicy::idempotent()
         };
         let (result, calls) = run_script(
@@ -202,9 +176,9 @@ mod tests {
         assert_eq!(result.unwrap_err().status(), Some(500));
         assert_eq!(calls.len(), 4);
         let gaps: Vec<Duration> = calls.windows(2).map(|pair| pair[1] - pair[0]).collect();
-        assert!(gaps[0] >= Duration::from_millis(500) && gaps[0] <= Duration::from_secs(1));
-        assert!(gaps[1] >= Duration::from_secs(1) && gaps[1] <= Duration::from_secs(2));
-        assert!(gaps[2] >= Duration::from_millis(1500) && gaps[2] <= Duration::from_secs(3));
+        assert!(gaps[0] >= Duration::from_secs(1) && gaps[0] <= Duration::from_millis(1250));
+        assert!(gaps[1] >= Duration::from_secs(2) && gaps[1] <= Duration::from_millis(2500));
+        assert!(gaps[2] == Duration::from_secs(3), "capped: {gaps:?}");
     }
 
     #[tokio::test(start_paused = true)]

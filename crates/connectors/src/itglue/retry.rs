@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::error::ErrorClass;
 
 use super::error::ItGlueError;
@@ -18,10 +19,9 @@ use super::error::ItGlueError;
 pub struct RetryPolicy {
     /// Attempts in total, including the first one (1 = never retry).
     pub max_attempts: u32,
-    /// Delay before the first retry of a transient failure; doubles on each further retry.
-    pub base_delay: Duration,
-    /// Upper bound for any single back-off delay, including a server-sent `Retry-After`.
-    pub max_delay: Duration,
+    /// The wait between two attempts; a `Retry-After` is never waited for longer than its cap
+    /// or `rate_limit_delay`, whichever is longer (a longer wait is left to the durable job).
+    pub backoff: Backoff,
     /// Wait after a 429 that carries no `Retry-After`: IT Glue documents no header, and its window is
     /// five minutes, so half a minute lets a burst drain without stalling a job for long.
     pub rate_limit_delay: Duration,
@@ -44,9 +44,9 @@ impl RetryPolicy {
         if self.max_attempts == 0 {
             problems.push("the IT Glue retry policy needs at least one attempt".to_string());
         }
-        if self.max_delay < self.base_delay {
+        if self.backoff.max < self.backoff.initial {
             problems.push(
-                "the IT Glue retry policy's max_delay is shorter than its base_delay".to_string(),
+                "the IT Glue retry policy's longest wait is shorter than its first".to_string(),
             );
         }
         problems
@@ -65,15 +65,15 @@ impl RetryPolicy {
         }
         match error.class() {
             ErrorClass::Permanent => None,
-            ErrorClass::RateLimited { retry_after } => Some(
-                retry_after
-                    .unwrap_or(self.rate_limit_delay)
-                    .min(self.max_delay.max(self.rate_limit_delay)),
-            ),
-            ErrorClass::Retryable if idempotent => {
-                let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-                Some(self.base_delay.saturating_mul(factor).min(self.max_delay))
+            ErrorClass::RateLimited { retry_after } => {
+                let asked = retry_after.unwrap_or(self.rate_limit_delay);
+                if asked > self.backoff.max.max(self.rate_limit_delay) {
+                    // Longer than a call should hang: the caller (a durable job) waits instead.
+                    return None;
+                }
+                Some(self.backoff.delay(attempt, Some(asked)))
             }
+            ErrorClass::Retryable if idempotent => Some(self.backoff.delay(attempt, None)),
             ErrorClass::Retryable => None,
         }
     }
@@ -83,8 +83,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(60)),
             rate_limit_delay: Self::DEFAULT_RATE_LIMIT_DELAY,
         }
     }
@@ -142,29 +141,23 @@ mod tests {
     fn rate_limits_use_retry_after_or_the_default() {
         let policy = RetryPolicy::default();
         let told = status_error(429, Some(Duration::from_secs(7)));
-        assert_eq!(
-            policy.delay_after(1, &told, false),
-            Some(Duration::from_secs(7))
-        );
+        let delay = policy.delay_after(1, &told, false).unwrap();
+        assert!(delay >= Duration::from_secs(7), "{delay:?}");
         let untold = status_error(429, None);
-        assert_eq!(
-            policy.delay_after(1, &untold, false),
-            Some(RetryPolicy::DEFAULT_RATE_LIMIT_DELAY)
-        );
+        let delay = policy.delay_after(1, &untold, false).unwrap();
+        assert!(delay >= RetryPolicy::DEFAULT_RATE_LIMIT_DELAY, "{delay:?}");
+        let too_long = status_error(429, Some(Duration::from_secs(600)));
+        assert_eq!(policy.delay_after(1, &too_long, false), None);
     }
 
     #[test]
     fn transient_failures_back_off_exponentially_only_when_idempotent() {
         let policy = RetryPolicy::default();
         let failure = status_error(503, None);
-        assert_eq!(
-            policy.delay_after(1, &failure, true),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            policy.delay_after(3, &failure, true),
-            Some(Duration::from_secs(2))
-        );
+        let first = policy.delay_after(1, &failure, true).unwrap();
+        assert!(first >= Duration::from_millis(500) && first <= Duration::from_millis(625));
+        let third = policy.delay_after(3, &failure, true).unwrap();
+        assert!(third >= Duration::from_secs(2) && third <= Duration::from_millis(2500));
         assert_eq!(policy.delay_after(1, &failure, false), None);
         assert_eq!(
             policy.delay_after(4, &failure, true),

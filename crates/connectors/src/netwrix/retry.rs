@@ -8,24 +8,22 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::error::AuditorError;
+use crate::backoff::Backoff;
 
 /// How many times and how patiently to repeat a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total attempts including the first (at least 1).
     pub max_attempts: u32,
-    /// Wait before the second attempt; doubled for each later one.
-    pub initial_backoff: Duration,
-    /// Upper bound of one wait.
-    pub max_backoff: Duration,
+    /// The wait between two attempts.
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(10),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
         }
     }
 }
@@ -33,10 +31,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait after the failed attempt number `attempt` (1-based).
     pub fn backoff_after(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        self.backoff.delay(attempt, None)
     }
 }
 

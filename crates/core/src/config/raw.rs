@@ -163,6 +163,7 @@ pub struct RawConfig {
     pub rules: Option<RawRules>,
     pub routing: Option<RawRouting>,
     pub events: Option<RawEvents>,
+    pub jobs: Option<RawJobs>,
     pub retention: Option<RawRetentionSection>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
@@ -265,6 +266,15 @@ pub struct RawWebRequests {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawJobs {
+    pub max_attempts: Option<i64>,
+    pub max_age: Option<IntOrText>,
+    pub initial_backoff: Option<IntOrText>,
+    pub max_backoff: Option<IntOrText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawEvents {
     pub raise_alerts: Option<Vec<i64>>,
 }
@@ -287,6 +297,7 @@ pub struct RawSource {
     pub records_per_request: Option<i64>,
     pub client: Option<String>,
     pub alert_key: Option<String>,
+    pub enrich_give_up: Option<IntOrText>,
     pub severity_from: Option<String>,
     pub severity_map: Option<BTreeMap<String, RawSeverity>>,
     pub alert_names: Option<BTreeMap<String, String>>,

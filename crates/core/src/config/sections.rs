@@ -234,6 +234,12 @@ pub(super) fn sources(
                 source.alert_key.as_ref(),
                 TemplateKind::Ticket,
             ),
+            enrich_give_up: checker.duration(
+                &path("enrich_give_up"),
+                source.enrich_give_up.as_ref(),
+                std::time::Duration::from_secs(24 * 3600),
+                true,
+            ),
             severity_map: super::routes::severity_map(
                 &prefix,
                 source.severity_from.as_ref(),

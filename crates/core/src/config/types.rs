@@ -27,6 +27,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// `[events]`.
     pub events: EventsConfig,
+    /// `[jobs]`.
+    pub jobs: JobsConfig,
     /// `[retention]`: how often the store is pruned and what `[rules]` does not cover.
     pub retention: RetentionConfig,
     /// `[[sources]]`.
@@ -333,6 +335,31 @@ pub struct WebRequestLimit {
     pub timeout: Duration,
 }
 
+/// `[jobs]`: how the durable jobs (every effect on ConnectWise or IT Glue, every activity-record
+/// fetch) are retried and when one is given up (dead-lettered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Attempts after which a failing job is dead-lettered.
+    pub max_attempts: u32,
+    /// Age (since the job was queued) after which a failing job is dead-lettered.
+    pub max_age: std::time::Duration,
+    /// Wait after a job's first failure; doubled after each further one.
+    pub initial_backoff: std::time::Duration,
+    /// Longest wait between two attempts (a `Retry-After` asking for more is still honoured).
+    pub max_backoff: std::time::Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_attempts: 10,
+            max_age: std::time::Duration::from_secs(7 * 24 * 3600),
+            initial_backoff: std::time::Duration::from_secs(5),
+            max_backoff: std::time::Duration::from_secs(30 * 60),
+        }
+    }
+}
+
 /// `[retention]`: the retention pass's schedule and the tables `[rules]` says nothing about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionConfig {
@@ -429,6 +456,9 @@ pub struct SourceConfig {
     pub client: Option<String>,
     /// Template of the alert key; `None` means client + alert name.
     pub alert_key: Option<Template>,
+    /// How long an alert waits for its activity record while Auditor cannot be reached before
+    /// it goes on without it (its ticket then says why the record is missing).
+    pub enrich_give_up: std::time::Duration,
     /// Priority, severity and impact by the value of a label.
     pub severity_map: Option<SeverityMap>,
     /// Netwrix alert names by AlertID.

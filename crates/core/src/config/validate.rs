@@ -11,11 +11,12 @@ use url::Url;
 use super::checks::Checker;
 use super::defaults;
 use super::raw::{
-    IntOrText, RawConnectWise, RawEvents, RawRetentionSection, RawRules, RawServer, RawTicket,
+    IntOrText, RawConnectWise, RawEvents, RawJobs, RawRetentionSection, RawRules, RawServer,
+    RawTicket,
 };
 use super::sections::{check_client_reference, clients, itglue, reports, sources};
 use super::types::{
-    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, RateLimit,
+    Config, ConnectWiseConfig, DatabaseUrl, DescriptionField, EventsConfig, JobsConfig, RateLimit,
     RetentionConfig, RetentionLimit, RoutingConfig, RulesConfig, ServerConfig, StatusRef,
     TicketLevel, TicketSettings, WebRequestLimit,
 };
@@ -48,6 +49,7 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         check_client_reference(checker, "routing.catch_all_client", name, &client_names);
     }
     let events = events(raw.events.as_ref(), checker);
+    let jobs = jobs(raw.jobs.as_ref(), checker);
     let retention = retention(raw.retention.as_ref(), checker);
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
@@ -63,6 +65,7 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         rules,
         routing,
         events,
+        jobs,
         retention,
         sources,
         clients,
@@ -70,6 +73,41 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         reports,
         routes,
     })
+}
+
+fn jobs(raw: Option<&RawJobs>, checker: &mut Checker<'_>) -> JobsConfig {
+    let defaults = JobsConfig::default();
+    let Some(raw) = raw else {
+        return defaults;
+    };
+    let jobs = JobsConfig {
+        max_attempts: checker.count("jobs.max_attempts", raw.max_attempts, defaults.max_attempts),
+        max_age: checker.duration(
+            "jobs.max_age",
+            raw.max_age.as_ref(),
+            defaults.max_age,
+            false,
+        ),
+        initial_backoff: checker.duration(
+            "jobs.initial_backoff",
+            raw.initial_backoff.as_ref(),
+            defaults.initial_backoff,
+            false,
+        ),
+        max_backoff: checker.duration(
+            "jobs.max_backoff",
+            raw.max_backoff.as_ref(),
+            defaults.max_backoff,
+            false,
+        ),
+    };
+    if jobs.max_backoff < jobs.initial_backoff {
+        checker.issue(
+            "jobs.max_backoff",
+            "must not be shorter than jobs.initial_backoff",
+        );
+    }
+    jobs
 }
 
 fn retention(raw: Option<&RawRetentionSection>, checker: &mut Checker<'_>) -> RetentionConfig {

@@ -51,6 +51,10 @@ pub fn description(
     display_only_first: bool,
 ) -> String {
     let mut text = alert.render(&settings.description, host);
+    if let Some(why) = alert.record_unavailable() {
+        text.push_str("\n\n");
+        text.push_str(&record_unavailable_line(alert, why));
+    }
     let links = links(alert);
     if !links.is_empty() {
         text.push_str("\n\n");
@@ -68,6 +72,12 @@ pub fn description(
         text.push_str(&correlation_lines.join("\n"));
     }
     cap(&text)
+}
+
+/// The sentence a ticket carries for an alert whose activity record could not be fetched.
+pub fn record_unavailable_line(alert: &Alert, why: &str) -> String {
+    let rid = alert.netwrix_record_id().unwrap_or("?");
+    format!("The activity record {rid} could not be fetched from Netwrix Auditor: {why}")
 }
 
 /// The attachment a new ticket gets: with `display_only_first`, the alert's records after the
@@ -119,7 +129,10 @@ pub fn note_for_buffer(alerts: &[Alert], display_only_first: bool) -> String {
                 alerts.len(),
                 alert.occurred_at.to_rfc3339()
             ));
-            if alert.records.is_empty() {
+            if let Some(why) = alert.record_unavailable() {
+                text.push(' ');
+                text.push_str(&record_unavailable_line(alert, why));
+            } else if alert.records.is_empty() {
                 text.push_str(" no activity record");
             }
             for record in &alert.records {
@@ -204,6 +217,27 @@ fn buffer_headline(alerts: &[Alert]) -> String {
         return "No alerts.".to_string();
     };
     let name = &first.alert_name;
+    let mut types: Vec<(&str, usize)> = Vec::new();
+    for alert in alerts {
+        match types.iter_mut().find(|(name, _)| *name == alert.alert_name) {
+            Some((_, count)) => *count += 1,
+            None => types.push((&alert.alert_name, 1)),
+        }
+    }
+    if types.len() > 1 {
+        // A flood ticket carries alerts of many types: name every one with its count.
+        let listed: Vec<String> = types
+            .iter()
+            .map(|(name, count)| format!("\"{name}\" ({count})"))
+            .collect();
+        return format!(
+            "{} more alerts between {} and {}: {}.",
+            alerts.len(),
+            first.occurred_at.to_rfc3339(),
+            last.occurred_at.to_rfc3339(),
+            listed.join(", ")
+        );
+    }
     if alerts.len() == 1 {
         format!(
             "1 more \"{name}\" alert at {}.",
@@ -261,8 +295,22 @@ fn summarise(alerts: &[Alert]) -> String {
 /// Picks one value out of a record, for the summary of a buffer.
 type RecordFacet = fn(&ActivityRecord) -> Option<&str>;
 
+/// The time of `alert` and a short fingerprint of its identity (source and source alert id):
+/// every alert is carried by exactly one ticket description or update, so a file named after the
+/// first alert it carries is unique, and a retry can look for it by name.
 fn file_stamp(alert: &Alert) -> String {
-    alert.occurred_at.format("%Y%m%dT%H%M%SZ").to_string()
+    // FNV-1a: stable across versions and platforms, unlike the std hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in alert
+        .source
+        .bytes()
+        .chain([0])
+        .chain(alert.source_alert_id.bytes())
+    {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{}-{hash:08x}", alert.occurred_at.format("%Y%m%dT%H%M%SZ"))
 }
 
 /// Cuts `text` to [`NOTE_MAX_UTF16_UNITS`], marking the cut.

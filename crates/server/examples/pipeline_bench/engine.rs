@@ -65,6 +65,7 @@ pub async fn run(alerts: usize) {
         auditors: clients.auditors,
         host_name: "bench-host".into(),
         worker_id: "bench-worker".into(),
+        itglue: Default::default(),
     });
     let started = Instant::now();
     let report = engine

@@ -87,6 +87,23 @@ pub async fn post_retry(
     Ok(Json(job))
 }
 
+/// `POST /api/v1/alerts/reroute`: every unrouted alert routed again under the configuration in
+/// force; those that found a client are queued again at once.
+#[utoipa::path(post, path = "/api/v1/alerts/reroute", tag = "manage",
+    responses((status = 200, description = "How many unrouted alerts were looked at, and how many found a client and were queued again.", body = crate::engine::RerouteOutcome), Unauthorized, Unavailable))]
+pub async fn post_reroute(
+    State(state): State<ApiState>,
+) -> Result<Json<crate::engine::RerouteOutcome>, ApiError> {
+    let outcome =
+        crate::engine::reroute_unrouted_alerts(state.store().as_ref(), state.config(), state.now())
+            .await
+            .map_err(|error| ApiError::store("routing the unrouted alerts again", &error))?;
+    if outcome.routed > 0 {
+        state.wake();
+    }
+    Ok(Json(outcome))
+}
+
 /// `GET /api/v1/alerts`.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "manage", params(AlertQuery),
     responses((status = 200, description = "Stored alerts, ascending id.", body = [AlertView]), BadRequest, Unauthorized, Unavailable))]

@@ -289,11 +289,15 @@ async fn publish_answer(state: &ApiState, id: ReportId) -> Result<PublishAnswer,
         .await
         .map_err(report_error)?;
     Ok(match outcome {
-        PublishRequest::Queued { job_id } => PublishAnswer {
-            state: "pending",
-            job_id: Some(job_id),
-            refused: None,
-        },
+        PublishRequest::Queued { job_id } => {
+            // The job runner publishes it now rather than at its next look at the queue.
+            state.wake();
+            PublishAnswer {
+                state: "pending",
+                job_id: Some(job_id),
+                refused: None,
+            }
+        }
         PublishRequest::Refused { reason } => PublishAnswer {
             state: "refused",
             job_id: None,

@@ -378,6 +378,57 @@ pub async fn retry_job(
     Ok(JobView::from(job))
 }
 
+/// Puts every dead-lettered job (of `kind`, when given) back in the queue, oldest first, each
+/// with an event as [`retry_job`] records; returns them. An unknown kind is refused, naming the
+/// kinds there are.
+pub async fn retry_dead_jobs(
+    store: &Arc<dyn Store>,
+    kind: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<JobView>, ApiError> {
+    if let Some(kind) = kind {
+        if crate::jobs::JobKind::parse(kind).is_none() {
+            let known: Vec<&str> = crate::jobs::JobKind::ALL
+                .iter()
+                .map(|kind| kind.as_str())
+                .collect();
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "there is no job kind {kind:?}; the kinds are {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut retried = Vec::new();
+    let mut after_id = None;
+    loop {
+        let filter = JobFilter {
+            state: Some(JobState::Dead),
+            kind: kind.map(str::to_string),
+            after_id,
+            ..JobFilter::default()
+        };
+        let page = store
+            .list_jobs(filter, 500)
+            .await
+            .map_err(|error| ApiError::store("listing dead jobs", &error))?;
+        let Some(last) = page.last() else {
+            return Ok(retried);
+        };
+        after_id = Some(last.id);
+        for job in page {
+            match retry_job(store, job.id, now).await {
+                Ok(view) => retried.push(view),
+                // Retried meanwhile by someone else: nothing to do.
+                Err(error) if error.code == ErrorCode::Conflict => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
 /// Filters of the alert listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -163,6 +163,37 @@ pub async fn retry(
     }
 }
 
+/// `POST /alerts/reroute`: every unrouted alert routed again under the configuration in force,
+/// as `POST /api/v1/alerts/reroute` does.
+pub async fn reroute(State(state): State<ApiState>, action: Action<Nothing>) -> Response {
+    match crate::engine::reroute_unrouted_alerts(
+        state.store().as_ref(),
+        state.config(),
+        state.now(),
+    )
+    .await
+    {
+        Ok(outcome) => {
+            if outcome.routed > 0 {
+                state.wake();
+            }
+            action.done(
+                "/clients",
+                true,
+                format!(
+                    "{} of {} unrouted alert(s) found a client and are queued again.",
+                    outcome.routed, outcome.unrouted
+                ),
+            )
+        }
+        Err(error) => action.done(
+            "/clients",
+            false,
+            crate::api::ApiError::store("routing the unrouted alerts again", &error).message,
+        ),
+    }
+}
+
 /// `POST /queue/retry-all`: every dead job back in the queue.
 pub async fn retry_all(State(state): State<ApiState>, action: Action<Nothing>) -> Response {
     let queue = match views::queue(state.store(), Some(views::MAX_LIMIT)).await {

@@ -60,6 +60,7 @@ pub fn routes(state: ApiState) -> Router<ApiState> {
     let protected = Router::new()
         .route("/", get(pages::overview))
         .route("/alerts", get(pages::alerts))
+        .route("/alerts/reroute", post(actions::reroute))
         .route("/alerts/{id}", get(pages::alert))
         .route("/incidents", get(pages::incidents))
         .route("/queue", get(pages::queue))

@@ -720,7 +720,8 @@ pub async fn clients(State(state): State<ApiState>, Extension(ctx): Extension<Ct
         @if unrouted.is_empty() {
             p { "Every alert has a client." }
         } @else {
-            p.note { "These alerts found no client. After adding the client (or a source default or catch-all client) to the configuration, restart the service: it routes them again." }
+            p.note { "These alerts found no client. After adding the client (or a source default or catch-all client) to the configuration, restart the service: it routes them again at start. Re-route routes them again under the configuration in force." }
+            p { (button(&ctx, "/alerts/reroute", "Re-route", &[])) }
             (alert_table(&unrouted))
         }
     };

@@ -30,8 +30,8 @@ use super::error::EngineError;
 use super::incident::{
     flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
 };
-use super::jobs::{self, CreateTicket, Flush, ResolutionNote, TicketFields};
 use super::Engine;
+use crate::jobs::{new_job, CreateTicket, Flush, Job, ResolutionNote, TicketFields};
 
 /// What an alert's route gives beyond its client and key.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,7 @@ pub(super) struct Decisions {
     changed: Vec<String>,
     settings: HashMap<String, Setting>,
     setting_order: Vec<String>,
-    jobs: Vec<NewJob>,
+    pub(super) jobs: Vec<NewJob>,
     /// Entries added to consolidation buffers, in order.
     buffer: Vec<BufferChange>,
     alerts: Vec<AlertOutcome>,
@@ -272,16 +272,15 @@ impl Engine {
                         StatusRef::Id(id) => id.to_string(),
                         StatusRef::Name(name) => name.clone(),
                     });
-                decisions.jobs.push(jobs::new_job(
-                    jobs::KIND_RESOLUTION_NOTE,
-                    key.as_str(),
-                    &ResolutionNote {
+                decisions.jobs.push(new_job(
+                    Job::Resolve(ResolutionNote {
                         incident_key: key.to_string(),
                         client: Some(client.to_string()),
                         ticket_id,
                         text: resolution::group_note(alert, &resolved),
                         close_status,
-                    },
+                    }),
+                    key.as_str(),
                     now,
                     format!("resolution:{alert_id}"),
                     now,
@@ -329,12 +328,11 @@ impl Engine {
         incident.details = details.to_value();
         if let Some(flush_at) = flush_at {
             incident.flush_at = Some(flush_at);
-            let job = jobs::new_job(
-                jobs::KIND_FLUSH,
-                &incident.key,
-                &Flush {
+            let job = new_job(
+                Job::Flush(Flush {
                     incident_key: incident.key.clone(),
-                },
+                }),
+                &incident.key,
                 flush_at,
                 format!("flush:{}:{alert_id}", incident.key),
                 now,
@@ -564,16 +562,16 @@ impl Engine {
     ) {
         let now = self.now();
         let flood = create.flood;
-        let job = jobs::new_job(
-            jobs::KIND_CREATE_TICKET,
+        let xref = create.external_xref.clone();
+        let job = new_job(
+            Job::CreateTicket(create),
             key.as_str(),
-            &create,
             now,
-            format!("create:{}", create.external_xref),
+            format!("create:{xref}"),
             now,
         );
         let details = IncidentDetails {
-            pending_xref: Some(create.external_xref.clone()),
+            pending_xref: Some(xref),
             reason: Some(reason.clone()),
             group: GroupState::opened_by(alert),
         };

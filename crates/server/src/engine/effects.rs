@@ -11,12 +11,14 @@ use mspbridge_connectors::connectwise::{
 };
 use mspbridge_core::config::{DescriptionField, TicketSettings};
 use mspbridge_core::events;
-use mspbridge_store::{Job, StoreError};
+use mspbridge_store::StoreError;
 use serde_json::json;
 
 use super::incident::{IncidentDetails, STATUS_OPEN};
-use super::jobs::{self, AddNote, CreateTicket, JobFailure, ResolutionNote, UploadAttachment};
 use super::{metrics, Engine};
+use crate::jobs::{
+    new_job, AddAttachment, AddNote, Claimed, CreateTicket, Job, JobFailure, ResolutionNote,
+};
 
 /// Attempts at re-reading an incident that changed while a job updated it.
 const MAX_CONFLICT_RETRIES: usize = 16;
@@ -51,7 +53,7 @@ impl Engine {
     /// so a create whose answer was lost is never repeated.
     pub(crate) async fn run_create_ticket(
         &self,
-        job: &Job,
+        job: &Claimed,
         create: CreateTicket,
     ) -> Result<(), JobFailure> {
         let store = &self.shared.store;
@@ -79,7 +81,7 @@ impl Engine {
                         create.incident_key
                     ))
                 })?;
-                let ticket = if job.attempts <= 1 {
+                let ticket = if job.attempt <= 1 {
                     self.cw_call("create_ticket", client.create_ticket(&body))
                         .await
                 } else {
@@ -137,16 +139,15 @@ impl Engine {
             .await;
         }
         if let Some(file) = create.attachment.clone() {
-            let upload = UploadAttachment {
+            let upload = AddAttachment {
                 incident_key: create.incident_key.clone(),
                 client: Some(create.client.clone()),
                 ticket_id,
                 file,
             };
-            let follow_up = jobs::new_job(
-                jobs::KIND_UPLOAD_ATTACHMENT,
+            let follow_up = new_job(
+                Job::AddAttachment(upload),
                 &create.incident_key,
-                &upload,
                 now,
                 format!("attachment:{}", create.external_xref),
                 now,
@@ -194,13 +195,43 @@ impl Engine {
 
     /// Adds `text` to a ticket: a discussion note, or an internal one when the client's tickets
     /// keep their description in `initialInternalAnalysis`.
+    ///
+    /// The note ends with the job's marker line ([`note_marker`]). An attempt after one whose
+    /// outcome is unknown (the process died, the lease expired, the answer was lost) first looks
+    /// for that marker on the ticket and posts only when it is absent; a first attempt costs no
+    /// extra call.
     async fn post_note(
         &self,
+        job: &Claimed,
         client_name: Option<&str>,
         ticket_id: i64,
         text: &str,
     ) -> Result<(), JobFailure> {
         let client = self.connectwise()?;
+        let marker = note_marker(job);
+        if job.attempt > 1 {
+            let notes = self
+                .cw_call("list_notes", client.list_notes(ticket_id))
+                .await
+                .map_err(|error| {
+                    cw_failure(&format!("reading the notes of ticket {ticket_id}"), &error)
+                })?;
+            let posted = notes.iter().any(|note| {
+                note.text
+                    .as_deref()
+                    .is_some_and(|text| text.lines().any(|line| line.trim() == marker))
+            });
+            if posted {
+                tracing::info!(
+                    ticket_id,
+                    job_id = job.id,
+                    "note already on the ticket; not posted again"
+                );
+                return Ok(());
+            }
+        }
+        let text = format!("{text}\n\n{marker}");
+        let text = text.as_str();
         let config = self.config();
         let settings = config.effective_ticket_settings(client_name);
         let body = match settings.description_field {
@@ -218,7 +249,11 @@ impl Engine {
     }
 
     /// `ticket.resolution`: the note that an incident's alert resolved.
-    pub(crate) async fn run_resolution_note(&self, note: ResolutionNote) -> Result<(), JobFailure> {
+    pub(crate) async fn run_resolution_note(
+        &self,
+        job: &Claimed,
+        note: ResolutionNote,
+    ) -> Result<(), JobFailure> {
         let ticket_id = match note.ticket_id {
             Some(ticket_id) => ticket_id,
             None => {
@@ -245,7 +280,7 @@ impl Engine {
             self.close_resolved(note.client.as_deref(), ticket_id, status)
                 .await?;
         }
-        self.post_note(note.client.as_deref(), ticket_id, &note.text)
+        self.post_note(job, note.client.as_deref(), ticket_id, &note.text)
             .await?;
         tracing::info!(ticket_id, "resolution noted on the ticket");
         self.event(
@@ -322,8 +357,12 @@ impl Engine {
     }
 
     /// `ticket.note`: one consolidated update.
-    pub(crate) async fn run_add_note(&self, note: AddNote) -> Result<(), JobFailure> {
-        self.post_note(note.client.as_deref(), note.ticket_id, &note.text)
+    pub(crate) async fn run_add_note(
+        &self,
+        job: &Claimed,
+        note: AddNote,
+    ) -> Result<(), JobFailure> {
+        self.post_note(job, note.client.as_deref(), note.ticket_id, &note.text)
             .await?;
         metrics::count(metrics::TICKETS_UPDATED);
         tracing::info!(
@@ -349,14 +388,58 @@ impl Engine {
     /// `ticket.attachment`: on failure, with `ignore_upload_attachment_error` the file goes to the
     /// missing-attachments folder and the job is done; otherwise the failure is an event and the
     /// job is retried.
+    ///
+    /// The file's name is unique per job (it names the first alert the file carries): an attempt
+    /// after one whose outcome is unknown first looks for it among the ticket's documents and
+    /// uploads only when it is absent. A file larger than `connectwise.max_attachment_bytes` is never
+    /// sent: it takes the failed-upload path at once.
     pub(crate) async fn run_upload_attachment(
         &self,
-        upload: UploadAttachment,
+        job: &Claimed,
+        upload: AddAttachment,
     ) -> Result<(), JobFailure> {
         let client = self.connectwise()?;
         let config = self.config();
         let settings = config.effective_ticket_settings(upload.client.as_deref());
         let bytes = upload.file.content.clone().into_bytes();
+        let limit = config
+            .connectwise
+            .as_ref()
+            .map_or(u64::MAX, |connectwise| connectwise.max_attachment_bytes);
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+            let failure = JobFailure::permanent(format!(
+                "the attachment {} for ticket {} is {} bytes, more than \
+                 connectwise.max_attachment_bytes ({limit})",
+                upload.file.file_name,
+                upload.ticket_id,
+                bytes.len()
+            ));
+            return self
+                .upload_failed(&upload, &bytes, failure, &settings)
+                .await;
+        }
+        if job.attempt > 1 {
+            let documents = self
+                .cw_call("list_documents", client.list_documents(upload.ticket_id))
+                .await
+                .map_err(|error| {
+                    cw_failure(
+                        &format!("reading the documents of ticket {}", upload.ticket_id),
+                        &error,
+                    )
+                })?;
+            let uploaded = documents.iter().any(|document| {
+                document.file_name.as_deref() == Some(upload.file.file_name.as_str())
+            });
+            if uploaded {
+                tracing::info!(
+                    ticket_id = upload.ticket_id,
+                    job_id = job.id,
+                    "document already on the ticket; not uploaded again"
+                );
+                return Ok(());
+            }
+        }
         let result = self
             .cw_call(
                 "upload_document",
@@ -379,10 +462,25 @@ impl Engine {
             ),
             &error,
         );
+        self.upload_failed(&upload, &bytes, failure, &settings)
+            .await
+    }
+
+    /// A file that did not reach the ticket: with `ignore_upload_attachment_error` it goes to the
+    /// missing-attachments folder with an event and the job is done; otherwise the failure is
+    /// an event and the job fails (retried unless the failure is permanent).
+    async fn upload_failed(
+        &self,
+        upload: &AddAttachment,
+        bytes: &[u8],
+        failure: JobFailure,
+        settings: &mspbridge_core::config::TicketSettings,
+    ) -> Result<(), JobFailure> {
+        let config = self.config();
         if settings.ignore_upload_attachment_error {
             let dir = &config.server.missing_attachments_dir;
             let path =
-                dump_missing_attachment(dir, upload.ticket_id, &upload.file.file_name, &bytes)
+                dump_missing_attachment(dir, upload.ticket_id, &upload.file.file_name, bytes)
                     .map_err(|problem| {
                         JobFailure::retryable(format!(
                         "{}; writing it to the missing-attachments folder also failed: {problem}",
@@ -501,6 +599,12 @@ pub fn dump_missing_attachment(
     Ok(path)
 }
 
+/// The marker line a note ends with: stable for its job, so a retry can tell whether an earlier
+/// attempt already posted it.
+pub(crate) fn note_marker(job: &Claimed) -> String {
+    format!("(mspbridge update {})", job.id)
+}
+
 /// A ConnectWise failure as a job failure, keeping its class.
 pub(crate) fn cw_failure(doing: &str, error: &CwError) -> JobFailure {
     let unreachable = matches!(
@@ -511,6 +615,7 @@ pub(crate) fn cw_failure(doing: &str, error: &CwError) -> JobFailure {
         message: format!("{doing}: {error}"),
         class: error.class(),
         unreachable,
+        retry_until: None,
     }
 }
 

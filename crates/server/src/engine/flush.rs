@@ -11,20 +11,22 @@ use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
 use mspbridge_core::rules::routing;
 use mspbridge_store::{
-    AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, Job, NewJob, StoreError,
+    AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, NewJob, StoreError,
 };
 use serde_json::json;
 
 use super::effects::{cw_failure, store_failure};
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
-use super::jobs::{self, AddNote, CreateTicket, Flush, JobFailure, TicketFields, UploadAttachment};
 use super::pipeline::decode_alert;
 use super::{metrics, Engine};
+use crate::jobs::{
+    new_job, AddAttachment, AddNote, Claimed, CreateTicket, Flush, Job, JobFailure, TicketFields,
+};
 
 const MAX_CONFLICT_RETRIES: usize = 16;
 
 impl Engine {
-    pub(crate) async fn run_flush(&self, job: &Job, flush: Flush) -> Result<(), JobFailure> {
+    pub(crate) async fn run_flush(&self, job: &Claimed, flush: Flush) -> Result<(), JobFailure> {
         let store = &self.shared.store;
         let Some(incident) = store
             .get_incident(&flush.incident_key)
@@ -144,7 +146,7 @@ impl Engine {
     /// the drained buffer.
     async fn write_update(
         &self,
-        job: &Job,
+        job: &Claimed,
         mut incident: Incident,
         ticket_id: i64,
     ) -> Result<(), JobFailure> {
@@ -161,30 +163,28 @@ impl Engine {
             // Keyed by the alerts they carry: a flush run again after its commit makes new jobs
             // only for alerts that arrived since.
             let carried = format!("{}:{first}:{flushed}", job.id);
-            let mut follow_ups = vec![jobs::new_job(
-                jobs::KIND_ADD_NOTE,
-                &incident.key,
-                &AddNote {
+            let mut follow_ups = vec![new_job(
+                Job::AddNote(AddNote {
                     incident_key: incident.key.clone(),
                     client: incident.client.clone(),
                     ticket_id,
                     text: content::note_for_buffer(&alerts, only_first),
                     alert_count: alerts.len(),
-                },
+                }),
+                &incident.key,
                 now,
                 format!("note:{carried}"),
                 now,
             )];
             if let Some(file) = content::attachment_for_buffer(&alerts, only_first) {
-                follow_ups.push(jobs::new_job(
-                    jobs::KIND_UPLOAD_ATTACHMENT,
-                    &incident.key,
-                    &UploadAttachment {
+                follow_ups.push(new_job(
+                    Job::AddAttachment(AddAttachment {
                         incident_key: incident.key.clone(),
                         client: incident.client.clone(),
                         ticket_id,
                         file: file.into(),
-                    },
+                    }),
+                    &incident.key,
                     now,
                     format!("attachment:{carried}"),
                     now,
@@ -215,7 +215,7 @@ impl Engine {
     /// create is written together with the drained buffer.
     async fn write_new_ticket(
         &self,
-        job: &Job,
+        job: &Claimed,
         mut incident: Incident,
         reason: String,
     ) -> Result<(), JobFailure> {
@@ -282,10 +282,9 @@ impl Engine {
                 route: routed.route.map(|route| route.name),
             };
             let now = self.now();
-            let create_job = jobs::new_job(
-                jobs::KIND_CREATE_TICKET,
+            let create_job = new_job(
+                Job::CreateTicket(create),
                 &incident.key,
-                &create,
                 now,
                 format!("create:{xref}"),
                 now,
@@ -312,7 +311,7 @@ impl Engine {
     /// create. `false` when the incident changed since it was read (nothing written).
     async fn commit_drained(
         &self,
-        job: &Job,
+        job: &Claimed,
         mut incident: Incident,
         flushed: &[BufferEntry],
         pending_xref: Option<String>,
@@ -342,12 +341,11 @@ impl Engine {
             let now = self.now();
             let flush_at = add(now, self.config().rules.consolidation_interval);
             incident.flush_at = Some(flush_at);
-            follow_ups.push(jobs::new_job(
-                jobs::KIND_FLUSH,
-                &key,
-                &Flush {
+            follow_ups.push(new_job(
+                Job::Flush(Flush {
                     incident_key: key.clone(),
-                },
+                }),
+                &key,
                 flush_at,
                 format!("flush:{key}:after-job-{}", job.id),
                 now,
@@ -443,7 +441,7 @@ impl Engine {
     }
 }
 
-fn job_xref(job: &Job) -> String {
+fn job_xref(job: &Claimed) -> String {
     // Stable per flush job (a repeated run asks for the same ticket), and unique across databases
     // thanks to the job's creation time.
     format!(

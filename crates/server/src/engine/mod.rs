@@ -23,18 +23,21 @@
 //! most once per `connection_event_every`), job dead-lettered (4201). Metrics:
 //! see [`metrics`].
 //!
-//! Jobs (see [`jobs`]): `ticket.create`, `ticket.flush`, `ticket.note`, `ticket.resolution`,
-//! `ticket.attachment`, each with the incident key as serial key.
+//! Jobs (see [`crate::jobs`]): `alert.enrich` (keyed by the alert), `ticket.create`,
+//! `ticket.flush`, `ticket.note`, `ticket.resolution`, `ticket.attachment` (each keyed by the
+//! incident) and `publish_report` (keyed by the report), run by one [`JobRunner`] with a lane
+//! per kind.
 
 mod decide;
 mod effects;
+mod enrich;
 pub mod error;
 mod flush;
 mod incident;
 pub mod intake;
-pub mod jobs;
 pub mod metrics;
 mod pipeline;
+pub mod reroute;
 mod runner;
 
 use std::collections::HashMap;
@@ -55,8 +58,11 @@ use tokio::task::JoinHandle;
 pub use effects::dump_missing_attachment;
 pub use error::EngineError;
 pub use intake::accept;
-pub use jobs::RetryPolicy;
 pub(crate) use pipeline::decode_alert;
+pub use reroute::{reroute_unrouted_alerts, RerouteOutcome};
+
+use crate::jobs::{JobPolicy, JobRunner, Lane};
+use crate::reports::{ItGlueClients, PublishDeps};
 
 /// How soon the background task tries again after a step failed (e.g. the store was busy).
 const STEP_RETRY: Duration = Duration::from_secs(1);
@@ -78,6 +84,9 @@ pub struct EngineDeps {
     pub host_name: String,
     /// This worker's name in job leases.
     pub worker_id: String,
+    /// IT Glue clients by instance, for the report publish jobs (empty: publish jobs wait for a
+    /// process that has them).
+    pub itglue: ItGlueClients,
 }
 
 impl fmt::Debug for EngineDeps {
@@ -94,14 +103,10 @@ impl fmt::Debug for EngineDeps {
 /// Tuning of the job runner.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Backoff and dead-lettering.
-    pub retry: RetryPolicy,
-    /// How long a claimed job is leased.
-    pub lease: Duration,
-    /// Jobs run at the same time (each of a different incident).
-    pub concurrency: u32,
-    /// In-place retries of an Auditor record fetch on 500/503.
-    pub enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy,
+    /// Backoff, dead-lettering and lease of the jobs; `None` takes `[jobs]` of the config.
+    pub jobs: Option<JobPolicy>,
+    /// Jobs of one kind run at the same time (each of a different incident or subject).
+    pub slots_per_lane: u32,
     /// Longest sleep of the background task, after which it looks for abandoned leases.
     pub safety_wakeup: Duration,
     /// Shortest time between two "connection failed" events.
@@ -111,10 +116,8 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            retry: RetryPolicy::default(),
-            lease: Duration::from_secs(300),
-            concurrency: 8,
-            enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy::default(),
+            jobs: None,
+            slots_per_lane: 8,
             safety_wakeup: Duration::from_secs(60),
             connection_event_every: Duration::from_secs(300),
         }
@@ -130,6 +133,10 @@ pub(crate) struct Shared {
     host_name: String,
     worker_id: String,
     options: EngineOptions,
+    /// Runs the due jobs, a lane per kind.
+    runner: JobRunner,
+    /// What report publish jobs need; `None` without IT Glue clients.
+    publish: Option<PublishDeps>,
     notify: Notify,
     /// Set by [`EngineHandle::shutdown`]: the current step ends after its page of alerts.
     stopping: AtomicBool,
@@ -186,8 +193,28 @@ impl Engine {
 
     /// An engine with explicit options.
     pub fn with_options(deps: EngineDeps, options: EngineOptions) -> Engine {
+        let policy = options
+            .jobs
+            .unwrap_or_else(|| JobPolicy::from_config(&deps.config.jobs));
+        let runner = JobRunner::new(
+            deps.store.clone(),
+            deps.clock.clone(),
+            deps.worker_id.clone(),
+            policy,
+            Lane::every_kind(options.slots_per_lane),
+        );
+        let publish = (!deps.itglue.is_empty()).then(|| PublishDeps {
+            store: deps.store.clone(),
+            config: deps.config.clone(),
+            clients: deps.itglue.clone(),
+            clock: deps.clock.clone(),
+            worker_id: deps.worker_id.clone(),
+            policy,
+        });
         Engine {
             shared: Arc::new(Shared {
+                runner,
+                publish,
                 store: deps.store,
                 config: RwLock::new(deps.config),
                 clock: deps.clock,
@@ -266,18 +293,23 @@ impl Engine {
         Ok(report)
     }
 
-    /// Replaces the configuration and puts every unrouted alert back in the queue, so that a
-    /// client added (or a source default set) since is applied; returns how many were re-queued.
-    /// The next run routes them again; those still without a client become unrouted again.
-    pub async fn reroute_unrouted(&self, config: Arc<Config>) -> Result<usize, EngineError> {
+    /// Replaces the configuration and routes every unrouted alert again under it (see
+    /// [`reroute`]); those that found a client are queued and the engine woken.
+    pub async fn reroute_unrouted(
+        &self,
+        config: Arc<Config>,
+    ) -> Result<RerouteOutcome, EngineError> {
         *self
             .shared
             .config
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config;
-        let requeued = self.requeue_unrouted().await?;
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config.clone();
+        let outcome = {
+            let _one_at_a_time = self.shared.alerts_lock.lock().await;
+            reroute_unrouted_alerts(self.shared.store.as_ref(), &config, self.now()).await?
+        };
         self.wake();
-        Ok(requeued)
+        Ok(outcome)
     }
 
     /// Asks the background task (if started) to look at the queue now.

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Utc;
-use mspbridge_connectors::netwrix::{self, AuditorError};
-use mspbridge_core::alert::{ActivityRecord, Alert, AlertKey, Detail};
-use mspbridge_core::config::{Config, SourceConfig, SourceKind};
+use std::collections::HashSet;
+
+use mspbridge_core::alert::{Alert, AlertKey};
+use mspbridge_core::config::{Config, SourceKind};
 use mspbridge_core::events;
 use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
@@ -18,8 +18,10 @@ use mspbridge_store::{
 use serde_json::{json, Value};
 
 use super::decide::{Decisions, RouteExtras};
+use super::enrich::Enrichment;
 use super::error::EngineError;
 use super::{metrics, Engine};
+use crate::jobs::{new_job, EnrichAlert, Job};
 
 /// How long a system sighting is remembered before the inventory is looked at again. Shorter
 /// than the hour the inventory itself lets pass before refreshing `last_seen`, so skipping a
@@ -55,6 +57,10 @@ struct Prepared {
     extras: RouteExtras,
     /// The alert with its fetched record, to be stored with the decision.
     payload: Option<Value>,
+    /// Its record could not be fetched now: it waits (`enriching`) for this job to fetch it.
+    wait: Option<EnrichAlert>,
+    /// Auditor has no record with its RID (a *Test run*): it leaves the queue with no ticket.
+    discard: bool,
 }
 
 impl Engine {
@@ -78,10 +84,12 @@ impl Engine {
         }
         let config = self.config();
         let mut page = Vec::with_capacity(batch.len());
+        // Sources whose Auditor failed in this page: their other alerts wait without a call.
+        let mut failing = HashSet::new();
         for stored in batch {
             *cursor = Some(stored.id);
             let alert_id = stored.id;
-            match self.prepare(stored, &config).await {
+            match self.prepare(stored, &config, &mut failing).await {
                 Ok(prepared) => page.push(prepared),
                 // The store itself failing stops the pass; it is retried at the next wake-up.
                 Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
@@ -185,6 +193,32 @@ impl Engine {
         prepared: &Prepared,
         config: &Config,
     ) -> Result<(), EngineError> {
+        if let Some(enrich) = &prepared.wait {
+            decisions.take(
+                prepared.id,
+                AlertState::Enriching,
+                prepared.alert.client.clone(),
+                None,
+            );
+            let now = self.now();
+            decisions.jobs.push(new_job(
+                Job::EnrichAlert(enrich.clone()),
+                &format!("alert/{}", prepared.id),
+                now,
+                format!("enrich:{}", prepared.id),
+                now,
+            ));
+            return Ok(());
+        }
+        if prepared.discard {
+            decisions.take(
+                prepared.id,
+                AlertState::Processed,
+                prepared.alert.client.clone(),
+                None,
+            );
+            return Ok(());
+        }
         match &prepared.route {
             Some((client, key)) => {
                 self.decide(
@@ -216,42 +250,53 @@ impl Engine {
 
     /// Metrics and events of alerts once their decisions are stored.
     fn count_taken(&self, page: &[Prepared]) {
-        for prepared in page.iter().filter(|prepared| prepared.route.is_none()) {
+        for prepared in page.iter().filter(|prepared| {
+            prepared.route.is_none() && prepared.wait.is_none() && !prepared.discard
+        }) {
             metrics::count(metrics::ALERTS_UNROUTED);
             tracing::warn!(alert_id = prepared.id, "alert unrouted");
         }
     }
 
-    pub(crate) async fn requeue_unrouted(&self) -> Result<usize, EngineError> {
-        let _one_at_a_time = self.shared.alerts_lock.lock().await;
-        let store = &self.shared.store;
-        let mut requeued = 0;
-        let mut after_id = None;
-        loop {
-            let filter = AlertFilter {
-                state: Some(AlertState::Unrouted),
-                after_id,
-                ..AlertFilter::default()
-            };
-            let batch = store.list_alerts(filter, 100).await?;
-            if batch.is_empty() {
-                return Ok(requeued);
-            }
-            for stored in batch {
-                after_id = Some(stored.id);
-                store.set_alert_state(stored.id, AlertState::Queued).await?;
-                requeued += 1;
-            }
-        }
-    }
-
     /// Decodes, enriches (rule 2) and routes (rule 3) one alert. An unrouted alert is an event
     /// here; it leaves the queue as `unrouted` with the page's commit.
-    async fn prepare(&self, stored: StoredAlert, config: &Config) -> Result<Prepared, EngineError> {
+    async fn prepare(
+        &self,
+        stored: StoredAlert,
+        config: &Config,
+        failing: &mut HashSet<String>,
+    ) -> Result<Prepared, EngineError> {
         let mut alert = decode_alert(&stored);
         let source = config.source(&alert.source);
-        let enriched = self.enrich(&mut alert, source, stored.id).await;
-        // A Netwrix alert named only by its AlertID gets its mapped name or one from its record.
+        // Enrichment first: an alert still waiting for its record is neither named nor routed.
+        let enriched = match self.enrich(&mut alert, source, stored.id, failing).await {
+            Enrichment::NotNeeded => false,
+            Enrichment::Fetched => true,
+            Enrichment::Wait(job) => {
+                return Ok(Prepared {
+                    id: stored.id,
+                    alert,
+                    route: None,
+                    extras: RouteExtras::default(),
+                    payload: None,
+                    wait: Some(job),
+                    discard: false,
+                })
+            }
+            Enrichment::UnknownRecord => {
+                return Ok(Prepared {
+                    id: stored.id,
+                    alert,
+                    route: None,
+                    extras: RouteExtras::default(),
+                    payload: None,
+                    wait: None,
+                    discard: true,
+                })
+            }
+        };
+        // Enrichment is over here (record fetched, given up or never needed): a Netwrix alert
+        // named only by its AlertID gets its mapped name, one from its record, or "not available".
         let renamed = match source.filter(|source| source.kind == SourceKind::NetwrixAuditor) {
             Some(source) => naming::netwrix_alert_name(&alert, &source.alert_names, true)
                 .map(|name| alert.alert_name = name)
@@ -305,6 +350,8 @@ impl Engine {
             route: route.map(|(client, key, _)| (client, key)),
             extras,
             payload,
+            wait: None,
+            discard: false,
         })
     }
 
@@ -371,58 +418,6 @@ impl Engine {
         }
     }
 
-    /// Rule 2: fetches the activity record of a Netwrix alert; `true` when the alert got it (and
-    /// is stored with it, so a flush reads it from there and a restart does not fetch it again).
-    /// An unknown RID (Auditor's *Test run*) or an unreachable Auditor is an event; the alert
-    /// goes on with what it has.
-    async fn enrich(
-        &self,
-        alert: &mut Alert,
-        source: Option<&SourceConfig>,
-        alert_id: AlertId,
-    ) -> bool {
-        let Some(source) = source.filter(|source| source.kind == SourceKind::NetwrixAuditor) else {
-            return false;
-        };
-        if !alert.records.is_empty() {
-            return false;
-        }
-        let Some(rid) = alert.netwrix_record_id().map(str::to_string) else {
-            return false;
-        };
-        let problem = match self.shared.auditors.get(&source.name) {
-            None => format!(
-                "no Netwrix Auditor connection is configured for source \"{}\"",
-                source.name
-            ),
-            Some(auditor) => {
-                let policy = self.shared.options.enrichment_retry;
-                let fetched = netwrix::with_retries(&policy, || auditor.search_by_rid(&rid)).await;
-                match fetched {
-                    Ok(Some(record)) => {
-                        apply_record(alert, record);
-                        return true;
-                    }
-                    Ok(None) => format!(
-                        "Netwrix Auditor has no activity record with RID {rid} (a Test run of the \
-                         response action sends sample ids)"
-                    ),
-                    Err(error) => describe_auditor_error(&rid, &error),
-                }
-            }
-        };
-        tracing::warn!(alert_id, %problem, "alert processed without its activity record");
-        self.event(
-            events::ENRICHMENT_FAILED,
-            alert.client.clone().or_else(|| source.client.clone()),
-            Some(format!("alert {alert_id}")),
-            format!("{problem}; the alert is processed with what it has"),
-            json!({"alert_id": alert_id, "rid": rid, "source": source.name}),
-        )
-        .await;
-        false
-    }
-
     /// Records an integration event; a failure to record it is logged, never fatal.
     pub(crate) async fn event(
         &self,
@@ -465,43 +460,4 @@ pub(crate) fn decode_alert(stored: &StoredAlert) -> Alert {
         alert.client = stored.client.clone();
     }
     alert
-}
-
-/// Puts a fetched Auditor record into the alert (and its time, when the alert had none better).
-fn apply_record(alert: &mut Alert, record: netwrix::ActivityRecord) {
-    if let Ok(when) = record.when_parsed() {
-        alert.occurred_at = when.with_timezone(&Utc);
-    }
-    let monitoring_plan = record.monitoring_plan_name().map(str::to_string);
-    alert.records.push(ActivityRecord {
-        who: record.who,
-        action: record.action,
-        object_type: record.object_type,
-        what: record.what,
-        when: record.when,
-        where_: record.where_,
-        workstation: record.workstation,
-        details: record
-            .details
-            .into_iter()
-            .map(|detail| {
-                let after = match (&detail.before, &detail.after) {
-                    (None, None) => detail.message.clone(),
-                    _ => detail.after.clone(),
-                };
-                Detail {
-                    property: detail.property_name,
-                    before: detail.before,
-                    after,
-                }
-            })
-            .collect(),
-        data_source: record.data_source,
-        monitoring_plan,
-        item: record.item,
-    });
-}
-
-fn describe_auditor_error(rid: &str, error: &AuditorError) -> String {
-    format!("fetching the activity record {rid} from Netwrix Auditor failed: {error}")
 }

@@ -32,8 +32,7 @@ pub use generate::{
     DEFAULT_EXPIRES_AFTER, DEFAULT_REPORT_NAME, MAX_EXTERNAL_REPORT_BYTES,
 };
 pub use publish::{
-    request_publish, run_due_publish_jobs, run_publish_jobs, ItGlueClients, PublishDeps,
-    PublishPass, PublishRequest, PublishRetryPolicy,
+    request_publish, run_due_publish_jobs, ItGlueClients, PublishDeps, PublishPass, PublishRequest,
 };
 pub use schedule::{run_due_schedules, run_report_scheduler};
 pub use workers::ReportWorkers;

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mspbridge_connectors::itglue::{ItGlueClient, ItGlueError, ItGlueSettings, ReportContent};
@@ -20,64 +19,16 @@ use mspbridge_core::clock::Clock;
 use mspbridge_core::config::Config;
 use mspbridge_core::events;
 use mspbridge_store::{
-    Job, JobFilter, JobState, NewEvent, NewJob, PublishState, PublishUpdate, Report, ReportId,
-    ReportMeta, ReportSource, Store, StoreError, PUBLISH_REPORT_JOB,
+    JobFilter, JobState, NewEvent, PublishState, PublishUpdate, Report, ReportId, ReportMeta,
+    ReportSource, Store, StoreError, PUBLISH_REPORT_JOB,
 };
 use serde_json::json;
 
 use super::mapping::{configurations_for_systems, organization_for_client};
 use super::ReportError;
-
-/// How publish jobs are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PublishRetryPolicy {
-    /// Attempts in total before the job is dead-lettered.
-    pub max_attempts: u32,
-    /// Delay after the first failure; doubles after each further one.
-    pub base_delay: Duration,
-    /// Longest delay between attempts (a longer `Retry-After` still wins).
-    pub max_delay: Duration,
-    /// How long a worker holds a claimed job; uploads of large reports take a while.
-    pub lease: Duration,
-}
-
-impl Default for PublishRetryPolicy {
-    fn default() -> Self {
-        PublishRetryPolicy {
-            max_attempts: 8,
-            base_delay: Duration::from_secs(60),
-            max_delay: Duration::from_secs(3600),
-            lease: Duration::from_secs(300),
-        }
-    }
-}
-
-impl PublishRetryPolicy {
-    /// When to try again after failing attempt `attempts` (1-based) with `class`, or `None` to
-    /// give up.
-    pub fn next_attempt(
-        &self,
-        attempts: u32,
-        class: ErrorClass,
-        now: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        if attempts >= self.max_attempts {
-            return None;
-        }
-        let backoff = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1)))
-            .min(self.max_delay);
-        let delay = match class {
-            ErrorClass::Permanent => return None,
-            ErrorClass::Retryable => backoff,
-            ErrorClass::RateLimited { retry_after } => {
-                retry_after.map_or(backoff, |asked| asked.max(backoff))
-            }
-        };
-        Some(mspbridge_core::clock::add(now, delay))
-    }
-}
+use crate::jobs::{
+    Claimed, Job, JobFailure, JobHandler, JobKind, JobPolicy, JobRunner, Lane, PublishReport,
+};
 
 /// One IT Glue client per configured instance, by instance name.
 #[derive(Clone, Default)]
@@ -118,6 +69,11 @@ impl ItGlueClients {
     pub fn get(&self, instance: &str) -> Option<&ItGlueClient> {
         self.by_instance.get(instance)
     }
+
+    /// Whether no instance has a client.
+    pub fn is_empty(&self) -> bool {
+        self.by_instance.is_empty()
+    }
 }
 
 /// What the publish worker needs.
@@ -133,8 +89,8 @@ pub struct PublishDeps {
     pub clock: Arc<dyn Clock>,
     /// Lease owner name of this worker.
     pub worker_id: String,
-    /// Retry policy.
-    pub retry: PublishRetryPolicy,
+    /// Retry and dead-letter policy of the publish jobs.
+    pub policy: JobPolicy,
 }
 
 impl std::fmt::Debug for PublishDeps {
@@ -142,7 +98,7 @@ impl std::fmt::Debug for PublishDeps {
         f.debug_struct("PublishDeps")
             .field("clients", &self.clients)
             .field("worker_id", &self.worker_id)
-            .field("retry", &self.retry)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -221,14 +177,12 @@ pub async fn request_publish(
         Some(job) => job.id,
         None => {
             store
-                .enqueue_job(NewJob {
-                    kind: PUBLISH_REPORT_JOB.to_string(),
-                    serial_key: Some(serial_key),
-                    payload: json!({"report_id": report_id}),
-                    run_at: now,
-                    idempotency_key: None,
-                    created_at: now,
-                })
+                .enqueue_job(Job::PublishReport(PublishReport { report_id }).to_new(
+                    &serial_key,
+                    now,
+                    None,
+                    now,
+                ))
                 .await?
                 .id
         }
@@ -316,75 +270,88 @@ impl PublishPass {
     }
 }
 
-/// Claims every publish job due now and runs it; returns what happened.
+/// A handler that runs publish jobs and counts what became of them.
+#[derive(Clone)]
+struct CountingPublisher {
+    deps: Arc<PublishDeps>,
+    pass: Arc<std::sync::Mutex<PublishPass>>,
+}
+
+impl CountingPublisher {
+    fn tally(&self, count: impl FnOnce(&mut PublishPass)) {
+        count(
+            &mut self
+                .pass
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+    }
+}
+
+impl JobHandler for CountingPublisher {
+    async fn run(&self, claimed: &Claimed) -> Result<(), JobFailure> {
+        let Job::PublishReport(publish) = &claimed.job else {
+            return Err(JobFailure::permanent(format!(
+                "job {} is not a report publish",
+                claimed.id
+            )));
+        };
+        let outcome = publish_attempt(&self.deps, claimed, publish).await;
+        match &outcome {
+            Ok(PublishEnd::Published) => self.tally(|pass| pass.published += 1),
+            Ok(PublishEnd::Refused) => self.tally(|pass| pass.refused += 1),
+            Err(_) => {}
+        }
+        outcome.map(|_| ())
+    }
+
+    async fn failed(
+        &self,
+        claimed: &Claimed,
+        failure: &JobFailure,
+        retry_at: Option<DateTime<Utc>>,
+    ) {
+        if let Job::PublishReport(publish) = &claimed.job {
+            publish_failed(&self.deps, claimed, publish, failure, retry_at).await;
+        }
+        match retry_at {
+            Some(_) => self.tally(|pass| pass.retrying += 1),
+            None => self.tally(|pass| pass.dead += 1),
+        }
+    }
+}
+
+/// Runs every publish job due now (the report lane of the job runner alone, for the command
+/// line and tests; `serve` runs it beside the other lanes in the engine) and returns what
+/// happened.
 pub async fn run_due_publish_jobs(deps: &PublishDeps) -> Result<PublishPass, ReportError> {
-    let mut pass = PublishPass::default();
-    loop {
-        let now = deps.clock.now();
-        let jobs = deps
-            .store
-            .claim_report_jobs(&deps.worker_id, now, deps.retry.lease, 8)
-            .await?;
-        if jobs.is_empty() {
-            return Ok(pass);
-        }
-        for job in jobs {
-            match run_job(deps, &job).await? {
-                JobEnd::Published => pass.published += 1,
-                JobEnd::Retrying => pass.retrying += 1,
-                JobEnd::Dead => pass.dead += 1,
-                JobEnd::Refused => pass.refused += 1,
-            }
-        }
-    }
+    let runner = JobRunner::new(
+        deps.store.clone(),
+        deps.clock.clone(),
+        deps.worker_id.clone(),
+        deps.policy,
+        vec![Lane {
+            kind: JobKind::PublishReport,
+            slots: 1,
+        }],
+    );
+    let handler = CountingPublisher {
+        deps: Arc::new(deps.clone()),
+        pass: Arc::default(),
+    };
+    runner
+        .run_due(&handler, &std::sync::atomic::AtomicBool::new(false))
+        .await?;
+    let pass = *handler
+        .pass
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Ok(pass)
 }
 
-/// Runs publish jobs until `stop` turns true: a pass whenever `wake` is notified (a publish was
-/// requested in this process) or the next job falls due, and at least every `recheck` for jobs
-/// queued by other processes (the CLI, another `serve`).
-pub async fn run_publish_jobs(
-    deps: PublishDeps,
-    wake: Arc<tokio::sync::Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    recheck: Duration,
-) {
-    while !*stop.borrow() {
-        if let Err(error) = run_due_publish_jobs(&deps).await {
-            tracing::error!(%error, "report publish pass failed");
-        }
-        let wait = match next_due(&deps).await {
-            Some(at) => (at - deps.clock.now()).to_std().unwrap_or(Duration::ZERO),
-            None => recheck,
-        }
-        .min(recheck);
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            changed = stop.changed() => if changed.is_err() { break },
-        }
-    }
-}
-
-async fn next_due(deps: &PublishDeps) -> Option<DateTime<Utc>> {
-    let queued = deps
-        .store
-        .list_jobs(
-            JobFilter {
-                state: Some(JobState::Queued),
-                kind: Some(PUBLISH_REPORT_JOB.to_string()),
-                ..JobFilter::default()
-            },
-            1000,
-        )
-        .await
-        .ok()?;
-    queued.iter().map(|job| job.run_at).min()
-}
-
-enum JobEnd {
+/// How a publish attempt that did not fail ended.
+enum PublishEnd {
     Published,
-    Retrying,
-    Dead,
     Refused,
 }
 
@@ -402,23 +369,42 @@ enum Attempt {
     },
 }
 
-async fn run_job(deps: &PublishDeps, job: &Job) -> Result<JobEnd, ReportError> {
-    let lease = job.lease_token.clone().unwrap_or_default();
+/// One attempt of a publish job (the runner records its outcome).
+pub(crate) async fn run_publish(
+    deps: &PublishDeps,
+    claimed: &Claimed,
+    publish: &PublishReport,
+) -> Result<(), JobFailure> {
+    publish_attempt(deps, claimed, publish).await.map(|_| ())
+}
+
+async fn publish_attempt(
+    deps: &PublishDeps,
+    claimed: &Claimed,
+    publish: &PublishReport,
+) -> Result<PublishEnd, JobFailure> {
     let store = &deps.store;
-    let report_id = job.payload.get("report_id").and_then(|id| id.as_i64());
-    let report = match report_id {
-        Some(id) => store.get_report(id).await?,
-        None => None,
+    let store_failure = |error: StoreError| {
+        JobFailure::retryable(format!(
+            "recording report {}'s publish failed: {error}",
+            publish.report_id
+        ))
     };
-    let Some(report) = report else {
-        let error = match report_id {
-            Some(id) => format!("report {id} no longer exists"),
-            None => format!("publish job {} carries no report_id", job.id),
-        };
-        store
-            .fail_job(job.id, &lease, deps.clock.now(), &error, None)
-            .await?;
-        return Ok(JobEnd::Dead);
+    let report_failure = |error: ReportError| {
+        JobFailure::retryable(format!(
+            "recording report {}'s publish failed: {error}",
+            publish.report_id
+        ))
+    };
+    let Some(report) = store
+        .get_report(publish.report_id)
+        .await
+        .map_err(store_failure)?
+    else {
+        return Err(JobFailure::permanent(format!(
+            "report {} no longer exists",
+            publish.report_id
+        )));
     };
     let attempt = attempt_publish(deps, &report).await;
     let now = deps.clock.now();
@@ -440,7 +426,8 @@ async fn run_job(deps: &PublishDeps, job: &Job) -> Result<JobEnd, ReportError> {
                         at: now,
                     },
                 )
-                .await?;
+                .await
+                .map_err(store_failure)?;
             store
                 .append_event(NewEvent {
                     code: events::REPORT_PUBLISHED,
@@ -457,65 +444,82 @@ async fn run_job(deps: &PublishDeps, job: &Job) -> Result<JobEnd, ReportError> {
                         "organization_id": organization_id,
                         "configurations": linked,
                         "created": created,
+                        "job_id": claimed.id,
                     }),
                 })
-                .await?;
-            store.complete_job(job.id, &lease, now).await?;
+                .await
+                .map_err(store_failure)?;
             tracing::info!(report_id = meta.id, asset_id, "report published to IT Glue");
-            Ok(JobEnd::Published)
+            Ok(PublishEnd::Published)
         }
         Attempt::Refused(reason) => {
-            record_refusal(store, &deps.config, meta, &reason, now).await?;
-            store.complete_job(job.id, &lease, now).await?;
-            Ok(JobEnd::Refused)
+            record_refusal(store, &deps.config, meta, &reason, now)
+                .await
+                .map_err(report_failure)?;
+            Ok(PublishEnd::Refused)
         }
-        Attempt::Failed { error, class } => {
-            let next = deps.retry.next_attempt(job.attempts, class, now);
-            let state_error = match next {
-                Some(at) => format!("{error} (attempt {}; retrying at {at})", job.attempts),
-                None => format!("{error} (attempt {}; gave up)", job.attempts),
-            };
-            store
-                .set_report_publish_state(
-                    meta.id,
-                    PublishUpdate {
-                        state: PublishState::Failed,
-                        itglue_asset_id: None,
-                        error: Some(state_error),
-                        at: now,
-                    },
-                )
-                .await?;
-            publish_failed_event(
-                store,
-                &deps.config,
-                meta,
-                &error,
-                json!({"attempt": job.attempts, "retry_at": next, "job_id": job.id}),
-                now,
+        Attempt::Failed { error, class } => Err(JobFailure {
+            message: error,
+            class,
+            unreachable: false,
+            retry_until: None,
+        }),
+    }
+}
+
+/// After a failed publish attempt was recorded: the report shows the failure and event 4022
+/// says when it is tried again (or that it was given up).
+pub(crate) async fn publish_failed(
+    deps: &PublishDeps,
+    claimed: &Claimed,
+    publish: &PublishReport,
+    failure: &JobFailure,
+    retry_at: Option<DateTime<Utc>>,
+) {
+    let store = &deps.store;
+    let now = deps.clock.now();
+    let error = &failure.message;
+    let meta = match store.get_report(publish.report_id).await {
+        Ok(Some(report)) => report.meta,
+        Ok(None) => return,
+        Err(store_error) => {
+            tracing::error!(%store_error, "cannot read the report of a failed publish");
+            return;
+        }
+    };
+    let state_error = match retry_at {
+        Some(at) => format!("{error} (attempt {}; retrying at {at})", claimed.attempt),
+        None => format!("{error} (attempt {}; gave up)", claimed.attempt),
+    };
+    let recorded = async {
+        store
+            .set_report_publish_state(
+                meta.id,
+                PublishUpdate {
+                    state: PublishState::Failed,
+                    itglue_asset_id: None,
+                    error: Some(state_error),
+                    at: now,
+                },
             )
             .await?;
-            store.fail_job(job.id, &lease, now, &error, next).await?;
-            if next.is_some() {
-                tracing::warn!(report_id = meta.id, %error, "report publish failed; will retry");
-                return Ok(JobEnd::Retrying);
-            }
-            store
-                .append_event(NewEvent {
-                    code: events::JOB_DEAD_LETTERED,
-                    at: now,
-                    client: Some(meta.client.clone()),
-                    subject: Some(format!("job {}", job.id)),
-                    message: format!(
-                        "publishing report {} was given up after {} attempts: {error}",
-                        meta.id, job.attempts
-                    ),
-                    details: json!({"job_id": job.id, "kind": PUBLISH_REPORT_JOB}),
-                })
-                .await?;
-            tracing::error!(report_id = meta.id, %error, "report publish dead-lettered");
-            Ok(JobEnd::Dead)
-        }
+        publish_failed_event(
+            store,
+            &deps.config,
+            &meta,
+            error,
+            json!({"attempt": claimed.attempt, "retry_at": retry_at, "job_id": claimed.id}),
+            now,
+        )
+        .await
+    }
+    .await;
+    if let Err(record_error) = recorded {
+        tracing::error!(report_id = meta.id, %record_error, "cannot record a failed publish");
+    }
+    match retry_at {
+        Some(_) => tracing::warn!(report_id = meta.id, %error, "report publish failed; will retry"),
+        None => tracing::error!(report_id = meta.id, %error, "report publish dead-lettered"),
     }
 }
 
@@ -645,44 +649,6 @@ pub fn file_name(meta: &ReportMeta) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn retries_back_off_and_honour_retry_after() {
-        let policy = PublishRetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_secs(10),
-            max_delay: Duration::from_secs(25),
-            lease: Duration::from_secs(60),
-        };
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let secs = |at: Option<DateTime<Utc>>| at.map(|at| (at - now).num_seconds());
-        assert_eq!(
-            secs(policy.next_attempt(1, ErrorClass::Retryable, now)),
-            Some(10)
-        );
-        assert_eq!(
-            secs(policy.next_attempt(2, ErrorClass::Retryable, now)),
-            Some(20)
-        );
-        assert_eq!(
-            secs(policy.next_attempt(3, ErrorClass::Retryable, now)),
-            Some(25)
-        );
-        assert_eq!(
-            secs(policy.next_attempt(4, ErrorClass::Retryable, now)),
-            None
-        );
-        assert_eq!(
-            secs(policy.next_attempt(1, ErrorClass::Permanent, now)),
-            None
-        );
-        let limited = ErrorClass::RateLimited {
-            retry_after: Some(Duration::from_secs(120)),
-        };
-        assert_eq!(secs(policy.next_attempt(1, limited, now)), Some(120));
-        let unlimited = ErrorClass::RateLimited { retry_after: None };
-        assert_eq!(secs(policy.next_attempt(2, unlimited, now)), Some(20));
-    }
 
     #[test]
     fn file_names_are_safe() {

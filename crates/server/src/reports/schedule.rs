@@ -156,12 +156,12 @@ fn parse_marker(text: &str) -> Option<DateTime<Utc>> {
 
 /// Runs the schedules until `stop` turns true: a pass now, then one at each period boundary
 /// (checked at least every `recheck`, so a clock change or a config with new entries is noticed).
-/// `publish_wake` is notified when a pass queued publish jobs.
+/// `publish_wake` is called when a pass queued publish jobs (it wakes the job runner).
 pub async fn run_report_scheduler(
     store: Arc<dyn Store>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    publish_wake: Arc<tokio::sync::Notify>,
+    publish_wake: Arc<dyn Fn() + Send + Sync>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     recheck: Duration,
 ) {
@@ -170,7 +170,7 @@ pub async fn run_report_scheduler(
         match run_due_schedules(&store, &config, now).await {
             Ok(made) if !made.is_empty() => {
                 tracing::info!(reports = made.len(), "scheduled reports generated");
-                publish_wake.notify_one();
+                publish_wake();
             }
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "scheduled report generation failed"),

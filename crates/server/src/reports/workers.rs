@@ -1,5 +1,5 @@
-//! The report tasks `serve` runs: the publish worker and the `[[reports]]` scheduler, started and
-//! stopped together.
+//! The report task `serve` runs: the `[[reports]]` scheduler. (Publish jobs run in the engine's
+//! job runner, in a lane of their own.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,90 +7,45 @@ use std::time::Duration;
 use mspbridge_core::clock::Clock;
 use mspbridge_core::config::Config;
 use mspbridge_store::Store;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::publish::{run_publish_jobs, ItGlueClients, PublishDeps, PublishRetryPolicy};
 use super::schedule::run_report_scheduler;
 
-/// How often the publish worker looks for jobs queued where it cannot be woken (the API, the
-/// CLI, another `serve`): one small indexed query, so a publish asked for there starts within
-/// seconds.
-pub const PUBLISH_RECHECK: Duration = Duration::from_secs(10);
 /// How often the scheduler checks its periods when nothing else woke it (a changed clock).
 pub const SCHEDULE_RECHECK: Duration = Duration::from_secs(60);
 
-/// The running report tasks.
+/// The running report scheduler.
 #[derive(Debug)]
 pub struct ReportWorkers {
-    wake: Arc<Notify>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl ReportWorkers {
-    /// Starts the publish worker and the scheduler with IT Glue clients for every configured
-    /// instance. An instance whose client cannot be built is logged and left out: its publish
-    /// jobs then fail with a 4022 event naming the instance, while the rest of the service runs.
+    /// Starts the scheduler; `wake_jobs` is called when it queued publish jobs.
     pub fn spawn(
         store: Arc<dyn Store>,
         config: Arc<Config>,
         clock: Arc<dyn Clock>,
-        worker_id: String,
+        wake_jobs: Arc<dyn Fn() + Send + Sync>,
     ) -> ReportWorkers {
-        let mut clients = ItGlueClients::default();
-        for instance in &config.itglue {
-            match crate::itglue::client_for(instance) {
-                Ok(client) => clients.insert(&instance.name, client),
-                Err(error) => tracing::error!(
-                    instance = %instance.name,
-                    %error,
-                    "cannot set up the IT Glue client; reports of this instance will not publish"
-                ),
-            }
-        }
-        let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
-        let deps = PublishDeps {
-            store: store.clone(),
-            config: config.clone(),
-            clients,
-            clock: clock.clone(),
-            worker_id,
-            retry: PublishRetryPolicy::default(),
-        };
-        let publisher = tokio::spawn(run_publish_jobs(
-            deps,
-            wake.clone(),
-            stopped.clone(),
-            PUBLISH_RECHECK,
-        ));
         let scheduler = tokio::spawn(run_report_scheduler(
             store,
             config,
             clock,
-            wake.clone(),
+            wake_jobs,
             stopped,
             SCHEDULE_RECHECK,
         ));
         ReportWorkers {
-            wake,
             stop,
-            tasks: vec![publisher, scheduler],
+            tasks: vec![scheduler],
         }
     }
 
-    /// Tells the publish worker that a publish was requested in this process.
-    pub fn wake_publisher(&self) {
-        self.wake.notify_one();
-    }
-
-    /// A handle that wakes the publish worker, for the API.
-    pub fn publisher_waker(&self) -> Arc<Notify> {
-        self.wake.clone()
-    }
-
-    /// Stops both tasks after the work they are doing now.
+    /// Stops the scheduler after the work it is doing now.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {

@@ -9,10 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use mspbridge_connectors::connectwise::{ConnectWiseClient, ConnectWiseSettings};
 use mspbridge_connectors::netwrix::{AuditorClient, AuditorPassword, AuditorSettings};
+use mspbridge_connectors::Backoff;
 use mspbridge_core::alert::{ActivityRecord, Alert};
 use mspbridge_core::clock::{Clock, ManualClock};
 use mspbridge_core::config::{self, Config};
-use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions, RetryPolicy};
+use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions};
+use mspbridge_server::jobs::JobPolicy;
 use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
 use mspbridge_simulators::connectwise::{self as cw_sim, ConnectWiseSimulator, SimulatorConfig};
 use mspbridge_store::{open_store, AlertState, EventFilter, Store};
@@ -139,6 +141,7 @@ impl Harness {
                 auditors: HashMap::from([(SOURCE.to_string(), self.auditor_client())]),
                 host_name: "bridge01".to_string(),
                 worker_id: "worker-test".to_string(),
+                itglue: Default::default(),
             },
             options(),
         )
@@ -289,16 +292,12 @@ impl Harness {
 
 pub fn options() -> EngineOptions {
     EngineOptions {
-        retry: RetryPolicy {
+        jobs: Some(JobPolicy {
+            backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(120)),
             max_attempts: 6,
-            initial_backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(120),
-        },
-        enrichment_retry: mspbridge_connectors::netwrix::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-        },
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            lease: Duration::from_secs(300),
+        }),
         ..EngineOptions::default()
     }
 }
@@ -343,6 +342,7 @@ url = "{auditor_url}"
 username = 'ACME\svc-mspbridge'
 password = "{AUDITOR_PASSWORD}"
 client = "Acme"
+enrich_give_up = "10m"
 
 [[sources]]
 name = "prometheus"

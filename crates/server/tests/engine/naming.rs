@@ -8,7 +8,7 @@ use mspbridge_core::events;
 use mspbridge_core::rules::naming::UNNAMED_NETWRIX_ALERT;
 use mspbridge_server::engine;
 use mspbridge_simulators::auditor;
-use mspbridge_store::EventFilter;
+use mspbridge_store::{AlertState, EventFilter};
 
 use crate::harness::{Harness, SOURCE};
 
@@ -63,6 +63,40 @@ async fn without_a_record_the_name_says_so_and_the_failure_event_names_the_clien
         failed[0].client.as_deref(),
         Some("Acme"),
         "the source's client"
+    );
+}
+
+#[tokio::test]
+async fn an_unnamed_alert_waiting_for_its_record_is_named_only_once_enrichment_gave_up() {
+    let h = Harness::new("").await;
+    let rid = h.password_reset("ACME\\helpdesk.jdoe");
+    h.auditor
+        .faults()
+        .set_always(Some(auditor::AuditorFault::ServiceBusy));
+    let alert = Alert::netwrix(SOURCE, GUID, &rid, None, h.clock.now());
+    engine::accept(&h.store, alert, h.clock.now())
+        .await
+        .unwrap();
+    h.run().await;
+    let waiting = h.store.get_alert(1).await.unwrap().unwrap();
+    assert_eq!(waiting.state, AlertState::Enriching);
+    assert_eq!(
+        waiting.payload["alert_name"], GUID,
+        "a waiting alert is not named yet"
+    );
+    assert!(h.tickets().is_empty());
+    for _ in 0..15 {
+        if !h.tickets().is_empty() {
+            break;
+        }
+        h.advance(std::time::Duration::from_secs(60));
+        h.run().await;
+    }
+    let ticket = h.only_ticket();
+    assert_eq!(
+        ticket["summary"],
+        format!("[mspbridge] {UNNAMED_NETWRIX_ALERT}").as_str(),
+        "named as missing its record once enrich_give_up passed"
     );
 }
 

@@ -16,6 +16,19 @@ pub struct SlowFirstCreateProxy {
 
 impl SlowFirstCreateProxy {
     pub async fn spawn(upstream: String, hold: Duration) -> SlowFirstCreateProxy {
+        SlowFirstCreateProxy::spawn_for(upstream, hold, |target| {
+            target.ends_with("/service/tickets")
+        })
+        .await
+    }
+
+    /// Like [`SlowFirstCreateProxy::spawn`], holding the answer to the first POST whose target
+    /// `held` matches.
+    pub async fn spawn_for(
+        upstream: String,
+        hold: Duration,
+        held_post: fn(&str) -> bool,
+    ) -> SlowFirstCreateProxy {
         use axum::body::{to_bytes, Body};
         use axum::extract::Request;
         use axum::response::Response;
@@ -47,8 +60,7 @@ impl SlowFirstCreateProxy {
                 );
                 let headers = request.headers().clone();
                 let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
-                let is_create =
-                    method == axum::http::Method::POST && target.ends_with("/service/tickets");
+                let is_create = method == axum::http::Method::POST && held_post(&target);
                 let mut forwarded = http.request(method, &target).body(body.to_vec());
                 for (name, value) in headers.iter() {
                     if name != "host" && name != "content-length" {

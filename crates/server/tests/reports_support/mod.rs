@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use mspbridge_connectors::itglue::{ItGlueBase, ItGlueClient, ItGlueSettings, RetryPolicy};
+use mspbridge_connectors::Backoff;
 use mspbridge_core::clock::ManualClock;
 use mspbridge_core::config::{parse_str, Config};
 use mspbridge_core::events;
-use mspbridge_server::reports::{
-    self, GenerateRequest, ItGlueClients, PublishDeps, PublishRetryPolicy, ReportPeriod,
-};
+use mspbridge_server::jobs::JobPolicy;
+use mspbridge_server::reports::{self, GenerateRequest, ItGlueClients, PublishDeps, ReportPeriod};
 use mspbridge_simulators::itglue::{self, ItGlueSimConfig, ItGlueSimulator, ResourceRef};
 use mspbridge_store::inventory::{Mapping, MappingKind, MappingSubject};
 use mspbridge_store::{open_store, EventFilter, NewAlert, NewEvent, ReportId, Store};
@@ -268,10 +268,10 @@ pub fn publish_deps(
         clients,
         clock: Arc::new(clock.clone()),
         worker_id: "reports-test".into(),
-        retry: PublishRetryPolicy {
+        policy: JobPolicy {
+            backoff: Backoff::new(Duration::from_secs(60), Duration::from_secs(3600)),
             max_attempts: 5,
-            base_delay: Duration::from_secs(60),
-            max_delay: Duration::from_secs(3600),
+            max_age: Duration::from_secs(30 * 24 * 3600),
             lease: Duration::from_secs(300),
         },
     };

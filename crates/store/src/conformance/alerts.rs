@@ -205,6 +205,37 @@ pub async fn alert_lifecycle_and_routing(store: Arc<dyn Store>) {
     assert_eq!(stored.client.as_deref(), Some("acme"));
     assert_eq!(stored.state, AlertState::Processed);
 
+    // queued → enriching (waiting for its record) → queued, or → processed; never unrouted.
+    store
+        .set_alert_state(b, AlertState::Enriching)
+        .await
+        .unwrap();
+    let waiting = store
+        .list_alerts(
+            AlertFilter {
+                state: Some(AlertState::Enriching),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.iter().map(|x| x.id).collect::<Vec<_>>(), vec![b]);
+    let sideways = store.set_alert_state(b, AlertState::Unrouted).await;
+    assert!(
+        matches!(sideways, Err(StoreError::InvalidTransition { .. })),
+        "an enriching alert is routed only once it is queued again, got {sideways:?}"
+    );
+    store.set_alert_state(b, AlertState::Queued).await.unwrap();
+    store
+        .set_alert_state(b, AlertState::Enriching)
+        .await
+        .unwrap();
+    store
+        .set_alert_state(b, AlertState::Processed)
+        .await
+        .unwrap();
+
     let back = store.set_alert_state(a, AlertState::Queued).await;
     assert!(
         matches!(back, Err(StoreError::InvalidTransition { .. })),
@@ -264,8 +295,8 @@ pub async fn alert_lifecycle_and_routing(store: Arc<dyn Store>) {
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
-    assert_eq!(count(AlertState::Queued), 2);
-    assert_eq!(count(AlertState::Processed), 1);
+    assert_eq!(count(AlertState::Queued), 1);
+    assert_eq!(count(AlertState::Processed), 2);
     for (state, n) in &counts {
         assert_eq!(store.count_alerts(*state).await.unwrap(), *n, "{state:?}");
     }

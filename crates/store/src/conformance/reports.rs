@@ -164,8 +164,8 @@ pub async fn report_publish_states(store: Arc<dyn Store>) {
     );
 }
 
-/// The report publisher claims only publish jobs and the engine's claim everything else, both
-/// under the general claim rules: due, one lease per serial key, attempts counted.
+/// A claim of one kind (a lane of the job runner) takes only jobs of that kind, under the general
+/// claim rules: due, one lease per serial key, attempts counted.
 pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
     let lease = Duration::from_secs(60);
     let ticket = store
@@ -186,18 +186,18 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
         .unwrap();
 
     let engine = store
-        .claim_jobs_except_reports("engine", at(5), lease, 10)
+        .claim_jobs_of_kind("engine", "ticket.create", at(5), lease, 10)
         .await
         .unwrap();
     assert_eq!(
         engine.iter().map(|job| job.id).collect::<Vec<_>>(),
         vec![ticket.id],
-        "the engine's claim leaves due publish jobs alone"
+        "the ticket lane leaves due publish jobs alone"
     );
     assert_eq!(engine[0].attempts, 1);
 
     let claimed = store
-        .claim_report_jobs("publisher", at(10), lease, 10)
+        .claim_jobs_of_kind("publisher", PUBLISH_REPORT_JOB, at(10), lease, 10)
         .await
         .unwrap();
     let ids: Vec<_> = claimed.iter().map(|job| job.id).collect();
@@ -210,7 +210,7 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
     assert_eq!(claimed[0].lease_owner.as_deref(), Some("publisher"));
     assert!(
         store
-            .claim_report_jobs("other", at(11), lease, 10)
+            .claim_jobs_of_kind("other", PUBLISH_REPORT_JOB, at(11), lease, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -218,11 +218,11 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .claim_jobs_except_reports("engine", at(12), lease, 10)
+            .claim_jobs_of_kind("engine", "ticket.create", at(12), lease, 10)
             .await
             .unwrap()
             .is_empty(),
-        "the ticket job is leased and nothing else is the engine's"
+        "the ticket job is leased and nothing else is of its kind"
     );
 
     store
@@ -230,14 +230,14 @@ pub async fn report_jobs_claimed_apart(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let next = store
-        .claim_report_jobs("publisher", at(600), lease, 10)
+        .claim_jobs_of_kind("publisher", PUBLISH_REPORT_JOB, at(600), lease, 10)
         .await
         .unwrap();
     let mut ids: Vec<_> = next.iter().map(|job| job.id).collect();
     ids.sort_unstable();
     assert_eq!(ids, vec![second.id, later.id]);
     assert!(store
-        .claim_report_jobs("publisher", at(600), lease, 0)
+        .claim_jobs_of_kind("publisher", PUBLISH_REPORT_JOB, at(600), lease, 0)
         .await
         .unwrap()
         .is_empty());

@@ -24,7 +24,6 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::model::*;
-use crate::reports::PUBLISH_REPORT_JOB;
 
 pub(super) const JOB_COLUMNS: &str = "id, kind, serial_key, payload, state, run_at, attempts, \
                            lease_owner, lease_token, lease_expires_at, last_error, \
@@ -38,13 +37,12 @@ const RETURNED: &str = "jobs.id, jobs.kind, jobs.serial_key, jobs.payload, jobs.
 
 /// Which kinds a claim takes.
 #[derive(Clone, Copy)]
-pub(crate) enum KindFilter {
+pub(crate) enum KindFilter<'a> {
     /// Every kind.
     Any,
-    /// Only report publishing.
-    OnlyReports,
-    /// Every kind but report publishing.
-    AllButReports,
+    /// Only jobs of this kind (a job of another kind at the head of a serial key still holds
+    /// the key back, because only head jobs are claimed).
+    Only(&'a str),
 }
 
 pub(super) async fn enqueue_batch(
@@ -110,7 +108,7 @@ pub(super) async fn enqueue_in(tx: &mut PgConnection, job: &NewJob) -> Result<Jo
 
 pub(crate) async fn claim(
     store: &PostgresStore,
-    kinds: KindFilter,
+    kinds: KindFilter<'_>,
     worker_id: &str,
     now: DateTime<Utc>,
     lease: Duration,
@@ -121,10 +119,9 @@ pub(crate) async fn claim(
     }
     let expires = micros(plus(now, lease)?);
     let now = micros(now);
-    let kind = match kinds {
-        KindFilter::Any => "AND $5::text IS NOT NULL",
-        KindFilter::OnlyReports => "AND j.kind = $5",
-        KindFilter::AllButReports => "AND j.kind <> $5",
+    let (kind, kind_value) = match kinds {
+        KindFilter::Any => ("AND $5::text IS NOT NULL", ""),
+        KindFilter::Only(kind) => ("AND j.kind = $5", kind),
     };
     // The CTE is evaluated once: the rows it locks are exactly the rows leased. Rows another
     // process is claiming right now are skipped instead of waited for.
@@ -148,7 +145,7 @@ pub(crate) async fn claim(
     .bind(i64::from(limit))
     .bind(worker_id)
     .bind(expires)
-    .bind(PUBLISH_REPORT_JOB)
+    .bind(kind_value)
     .fetch_all(&store.pool)
     .await
     .map_err(StoreError::db("claiming jobs"))?;

@@ -388,6 +388,25 @@ impl Store for PostgresStore {
         jobs::claim(self, jobs::KindFilter::Any, worker_id, now, lease, limit).await
     }
 
+    async fn claim_jobs_of_kind(
+        &self,
+        worker_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        jobs::claim(
+            self,
+            jobs::KindFilter::Only(kind),
+            worker_id,
+            now,
+            lease,
+            limit,
+        )
+        .await
+    }
+
     async fn complete_job(
         &self,
         id: JobId,

@@ -1,17 +1,12 @@
-//! PostgreSQL storage of reports: the same table as SQLite. Listing never reads the HTML column,
-//! and report publish jobs are claimed by the shared claim of the job queue, narrowed by kind.
-
-use std::time::Duration;
+//! PostgreSQL storage of reports: the same table as SQLite. Listing never reads the HTML column;
+//! report publish jobs are ordinary jobs, claimed by the job runner's lane for their kind.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 
-use super::jobs::{claim, KindFilter};
 use super::{col, from_micros, json_text, micros, opt_from_micros, parse_json, PostgresStore};
 use crate::error::StoreError;
-use crate::model::Job;
 use crate::reports::*;
 
 const DEFAULT_REPORT_LIMIT: u32 = 100;
@@ -183,34 +178,6 @@ impl ReportStore for PostgresStore {
                 })?;
         tx.commit().await.map_err(StoreError::db(action))?;
         Ok(stored)
-    }
-
-    async fn claim_report_jobs(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError> {
-        claim(self, KindFilter::OnlyReports, worker_id, now, lease, limit).await
-    }
-
-    async fn claim_jobs_except_reports(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError> {
-        claim(
-            self,
-            KindFilter::AllButReports,
-            worker_id,
-            now,
-            lease,
-            limit,
-        )
-        .await
     }
 
     async fn report_rollups(

@@ -16,7 +16,10 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
     }
     let mut tx = store.write(action).await?;
     for outcome in &batch.alerts {
-        if !matches!(outcome.state, AlertState::Processed | AlertState::Unrouted) {
+        if !matches!(
+            outcome.state,
+            AlertState::Processed | AlertState::Unrouted | AlertState::Enriching
+        ) {
             return Err(StoreError::InvalidArgument(format!(
                 "alert {} cannot be taken off the queue as {}",
                 outcome.id, outcome.state

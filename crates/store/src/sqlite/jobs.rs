@@ -92,6 +92,7 @@ pub(super) async fn enqueue_in(tx: &mut SqliteConnection, job: &NewJob) -> Resul
 pub(super) async fn claim(
     store: &SqliteStore,
     worker_id: &str,
+    kind: Option<&str>,
     now: DateTime<Utc>,
     lease: Duration,
     limit: u32,
@@ -108,6 +109,7 @@ pub(super) async fn claim(
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT j.id FROM jobs j INDEXED BY jobs_due \
          WHERE j.state IN ('queued', 'running') AND j.head = 1 AND j.run_at <= ?1 \
+           AND (?3 IS NULL OR j.kind = ?3) \
            AND (j.state = 'queued' OR j.lease_expires_at <= ?1) \
            AND (j.serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
                  WHERE r.state = 'running' AND r.serial_key = j.serial_key \
@@ -116,6 +118,7 @@ pub(super) async fn claim(
     )
     .bind(now)
     .bind(i64::from(limit))
+    .bind(kind)
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;

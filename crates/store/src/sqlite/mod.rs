@@ -373,7 +373,18 @@ impl Store for SqliteStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
-        jobs::claim(self, worker_id, now, lease, limit).await
+        jobs::claim(self, worker_id, None, now, lease, limit).await
+    }
+
+    async fn claim_jobs_of_kind(
+        &self,
+        worker_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        jobs::claim(self, worker_id, Some(kind), now, lease, limit).await
     }
 
     async fn complete_job(

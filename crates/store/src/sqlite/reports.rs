@@ -3,17 +3,12 @@
 //! Listing never reads the HTML column: a dashboard of hundreds of reports must not pull megabytes
 //! of documents it does not show. Each write is one short transaction.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 
-use super::{col, from_micros, json_text, micros, opt_from_micros, parse_json, plus, SqliteStore};
+use super::{col, from_micros, json_text, micros, opt_from_micros, parse_json, SqliteStore};
 use crate::error::StoreError;
-use crate::model::Job;
-use crate::port::Store;
 use crate::reports::*;
 
 const DEFAULT_REPORT_LIMIT: u32 = 100;
@@ -186,26 +181,6 @@ impl ReportStore for SqliteStore {
         Ok(stored)
     }
 
-    async fn claim_report_jobs(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError> {
-        claim_by_kind(self, KindFilter::Only, worker_id, now, lease, limit).await
-    }
-
-    async fn claim_jobs_except_reports(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>, StoreError> {
-        claim_by_kind(self, KindFilter::AllBut, worker_id, now, lease, limit).await
-    }
-
     async fn report_rollups(
         &self,
         client: &str,
@@ -214,86 +189,4 @@ impl ReportStore for SqliteStore {
     ) -> Result<Vec<crate::rollup::RollupRow>, StoreError> {
         super::rollups::read(self, client, first_day, last_day).await
     }
-}
-
-/// Which side of the report publisher's kind a claim takes.
-#[derive(Clone, Copy)]
-enum KindFilter {
-    /// Only `publish_report` jobs.
-    Only,
-    /// Every kind but `publish_report`.
-    AllBut,
-}
-
-impl KindFilter {
-    fn operator(self) -> &'static str {
-        match self {
-            KindFilter::Only => "=",
-            KindFilter::AllBut => "<>",
-        }
-    }
-
-    fn action(self) -> &'static str {
-        match self {
-            KindFilter::Only => "claiming report publish jobs",
-            KindFilter::AllBut => "claiming jobs other than report publishing",
-        }
-    }
-}
-
-async fn claim_by_kind(
-    store: &SqliteStore,
-    filter: KindFilter,
-    worker_id: &str,
-    now: DateTime<Utc>,
-    lease: Duration,
-    limit: u32,
-) -> Result<Vec<Job>, StoreError> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let expires = micros(plus(now, lease)?);
-    let now = micros(now);
-    let action = filter.action();
-    let mut tx = store.write(action).await?;
-    // The same eligibility as the general claim (sqlite/jobs.rs), narrowed by kind.
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT j.id FROM jobs j INDEXED BY jobs_due \
-         WHERE j.state IN ('queued', 'running') AND j.head = 1 AND j.run_at <= ?1 \
-           AND j.kind {} ?3 \
-           AND (j.state = 'queued' OR j.lease_expires_at <= ?1) \
-           AND (j.serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
-                 WHERE r.state = 'running' AND r.serial_key = j.serial_key \
-                   AND r.lease_expires_at > ?1 AND r.id <> j.id)) \
-         ORDER BY j.run_at, j.id LIMIT ?2",
-        filter.operator()
-    ))
-    .bind(now)
-    .bind(i64::from(limit))
-    .bind(PUBLISH_REPORT_JOB)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(StoreError::db(action))?;
-    for &id in &ids {
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        sqlx::query(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_token = ?, \
-             lease_expires_at = ?, attempts = attempts + 1 WHERE id = ?",
-        )
-        .bind(worker_id)
-        .bind(&token)
-        .bind(expires)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-    }
-    tx.commit().await.map_err(StoreError::db(action))?;
-    let mut claimed = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(job) = store.get_job(id).await? {
-            claimed.push(job);
-        }
-    }
-    Ok(claimed)
 }

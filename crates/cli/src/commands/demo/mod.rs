@@ -192,6 +192,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode> {
         auditors: clients.auditors,
         host_name: wiring::host_name(),
         worker_id: "demo".to_string(),
+        itglue: Default::default(),
     });
     checks.extend(tickets::play(&world, &engine, &clock).await?);
     checks.extend(itglue::play(&world, &clock).await?);

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use mspbridge_core::clock::{Clock, ManualClock};
+use mspbridge_server::jobs::JobPolicy;
 use mspbridge_server::reports::{
     generate_report, request_publish, run_due_publish_jobs, GenerateRequest, ItGlueClients,
-    PublishDeps, PublishRequest, PublishRetryPolicy, ReportPeriod,
+    PublishDeps, PublishRequest, ReportPeriod,
 };
 
 use super::{Check, DemoWorld};
@@ -41,7 +42,7 @@ pub async fn play(world: &DemoWorld, clock: &ManualClock) -> Result<Vec<Check>> 
         clients: ItGlueClients::from_config(&world.config).map_err(|err| anyhow!("{err}"))?,
         clock: Arc::new(clock.clone()),
         worker_id: "demo".to_string(),
-        retry: PublishRetryPolicy::default(),
+        policy: JobPolicy::from_config(&world.config.jobs),
     };
     let pass = run_due_publish_jobs(&deps)
         .await
