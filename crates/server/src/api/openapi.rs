@@ -373,7 +373,10 @@ mod tests {
             spellings("PublishState"),
             ["unpublished", "pending", "published", "failed", "refused"]
         );
-        assert_eq!(spellings("AlertState"), ["queued", "processed", "unrouted"]);
+        assert_eq!(
+            spellings("AlertState"),
+            ["queued", "enriching", "processed", "unrouted"]
+        );
         assert_eq!(spellings("JobState"), ["queued", "running", "done", "dead"]);
         for state in spellings("PublishState") {
             let parsed = mspbridge_store::PublishState::parse(&state).unwrap();
