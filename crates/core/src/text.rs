@@ -84,9 +84,47 @@ pub fn clean_line(text: &str) -> String {
     clean(text).replace(['\n', '\t'], " ")
 }
 
+/// Serialised JSON made safe for a terminal without changing its data: every bidirectional or
+/// zero-width character (which in JSON text can only stand inside a string) is written as its
+/// `\uXXXX` escape, so a reader decodes the same value and a terminal shows nothing reordered.
+/// Control characters need nothing: JSON encoders escape them already.
+pub fn escape_invisible_in_json(json: &str) -> String {
+    if !json.chars().any(|c| is_invisible(c) || is_bidi_control(c)) {
+        return json.to_string();
+    }
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_invisible(c) || is_bidi_control(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                escaped.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_keeps_its_value_but_shows_no_bidi_or_zero_width_character() {
+        let name = "Invoice\u{202E}fdp.exe\u{200B}\u{E0041}";
+        let json = format!("{{\"name\":\"{name}\"}}");
+        let escaped = escape_invisible_in_json(&json);
+        assert!(!needs_cleaning(&escaped), "{escaped}");
+        assert_eq!(
+            escaped,
+            r#"{"name":"Invoice\u202efdp.exe\u200b\udb40\udc41"}"#
+        );
+        let decoded: std::collections::HashMap<String, String> =
+            serde_json::from_str(&escaped).unwrap();
+        assert_eq!(decoded["name"], name);
+        assert_eq!(escape_invisible_in_json("{\"a\":1}"), "{\"a\":1}");
+    }
 
     #[test]
     fn blank_means_nothing_visible() {

@@ -26,7 +26,8 @@ const TOKEN: &str = "console-api-token-7c1e";
 const ADMIN_PASSWORD: &str = "Admin-Passw0rd-for-console";
 const VIEWER_PASSWORD: &str = "Viewer-Passw0rd-for-console";
 const ITGLUE_KEY: &str = "ITG.console-secret-key-31";
-const HOSTILE: &str = "<script>window.__pwned=1</script><img src=x onerror=alert(1)>";
+const HOSTILE: &str =
+    "<script>window.__pwned=1</script><img src=x onerror=alert(1)>Invoice\u{202E}fdp.exe\u{200B}";
 
 struct App {
     service: Option<Service>,
@@ -483,6 +484,10 @@ async fn console_security() {
             "GET {path} has the raw script"
         );
         assert!(!page.contains("<img src=x"), "GET {path} has the raw img");
+        assert!(
+            !page.contains('\u{202E}') && !page.contains('\u{200B}'),
+            "GET {path} has a raw bidi override or zero-width character"
+        );
         for secret in secrets {
             assert!(!page.contains(secret), "GET {path} shows a secret");
         }
@@ -496,6 +501,7 @@ async fn console_security() {
         alerts.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),
         "{alerts}"
     );
+    assert!(alerts.contains("Invoice[U+202E]fdp.exe"), "{alerts}");
 
     // With the token the action works: retry the dead job.
     let (status, _) = post_form(

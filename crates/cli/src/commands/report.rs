@@ -259,8 +259,12 @@ async fn list(store: &dyn Store, args: ListArgs) -> Result<ExitCode> {
         .context("listing reports")?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &found).context("writing JSON")?;
-        writeln!(out)?;
+        let json = serde_json::to_string_pretty(&found).context("encoding JSON")?;
+        writeln!(
+            out,
+            "{}",
+            mspbridge_core::text::escape_invisible_in_json(&json)
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(out, "{}", table(&found))?;

@@ -87,12 +87,11 @@ pub(crate) fn limit_range() -> clap::builder::RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(1..=1000)
 }
 
-/// Pretty JSON on stdout.
+/// Pretty JSON on stdout, with bidirectional and zero-width characters escaped so a terminal
+/// shows alert text as it is.
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).context("encoding JSON")?
-    );
+    let json = serde_json::to_string_pretty(value).context("encoding JSON")?;
+    println!("{}", mspbridge_core::text::escape_invisible_in_json(&json));
     Ok(())
 }
 

@@ -103,7 +103,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Response {
             }
         }
     };
-    secure((StatusCode::OK, Html(markup.into_string())).into_response())
+    secure((StatusCode::OK, Html(shown(markup))).into_response())
 }
 
 /// A page without navigation (the login page, refusals).
@@ -120,7 +120,7 @@ pub fn bare(status: StatusCode, title: &str, content: Markup) -> Response {
             }
         }
     };
-    secure((status, Html(markup.into_string())).into_response())
+    secure((status, Html(shown(markup))).into_response())
 }
 
 /// A refusal page with `status`.
@@ -295,3 +295,10 @@ document.addEventListener('DOMContentLoaded', function () {
   }
 });
 "#;
+
+/// The page as sent: every bidirectional control shown as `[U+XXXX]` and every zero-width or
+/// control character (but newline and tab) removed, wherever it came from (an alert name, a
+/// record, a mapping reason), so a page never displays text that reads differently than it is.
+fn shown(markup: Markup) -> String {
+    mspbridge_core::text::clean(&markup.into_string())
+}
