@@ -7,10 +7,10 @@ use super::checks::{parse_fingerprint, Checker};
 use super::defaults;
 use super::raw::{RawClient, RawItGlue, RawReport, RawSource};
 use super::types::{
-    ClientConfig, ClientTicketOverrides, DescriptionField, ItGlueConfig, ItGlueEndpoint,
-    ItGlueRegion, ReportConfig, ReportSchedule, RulesConfig, SourceConfig, SourceKind, TicketLevel,
+    ClientConfig, ItGlueConfig, ItGlueEndpoint, ItGlueRegion, ReportConfig, ReportSchedule,
+    RulesConfig, SourceConfig, SourceKind,
 };
-use super::validate::{parse_rate_limit, DESCRIPTION_FIELDS, LEVELS};
+use super::validate::parse_rate_limit;
 use crate::template::TemplateKind;
 
 /// Records a duplicate `name` in a list section, naming where it was first used.
@@ -85,42 +85,7 @@ pub(super) fn clients(raw: &[RawClient], checker: &mut Checker<'_>) -> Vec<Clien
             valid.then(|| email.to_string())
         });
         let overrides = client.connectwise.as_ref().map(|raw| {
-            let path = |key: &str| format!("{prefix}.connectwise.{key}");
-            ClientTicketOverrides {
-                company_id: checker.record_id(&path("company_id"), raw.company_id),
-                board_id: checker.record_id(&path("board_id"), raw.board_id),
-                team_id: checker.record_id(&path("team_id"), raw.team_id),
-                priority_id: checker.record_id(&path("priority_id"), raw.priority_id),
-                status_id: checker.record_id(&path("status_id"), raw.status_id),
-                severity: checker.level(
-                    &path("severity"),
-                    raw.severity.as_ref(),
-                    TicketLevel::parse,
-                    LEVELS,
-                ),
-                impact: checker.level(
-                    &path("impact"),
-                    raw.impact.as_ref(),
-                    TicketLevel::parse,
-                    LEVELS,
-                ),
-                summary: checker.optional_template(
-                    &path("summary"),
-                    raw.summary.as_ref(),
-                    TemplateKind::Ticket,
-                ),
-                description: checker.optional_template(
-                    &path("description"),
-                    raw.description.as_ref(),
-                    TemplateKind::Ticket,
-                ),
-                description_field: checker.level(
-                    &path("description_field"),
-                    raw.description_field.as_ref(),
-                    DescriptionField::parse,
-                    DESCRIPTION_FIELDS,
-                ),
-            }
+            super::routes::ticket_overrides(raw, &format!("{prefix}.connectwise"), checker)
         });
         let aliases = client
             .aliases
