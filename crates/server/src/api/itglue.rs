@@ -216,27 +216,6 @@ pub struct CsvImported {
     pub imported: usize,
 }
 
-/// What `POST …/automap` did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AutomapOutcome {
-    /// Instance name.
-    pub instance: String,
-    /// Clients mapped automatically.
-    pub clients_mapped: usize,
-    /// Clients kept on their manual mapping.
-    pub clients_manual: usize,
-    /// Clients that could not be mapped.
-    pub clients_failed: usize,
-    /// Systems mapped automatically.
-    pub systems_mapped: usize,
-    /// Systems kept on their manual mapping.
-    pub systems_manual: usize,
-    /// Systems that could not be mapped.
-    pub systems_failed: usize,
-    /// Systems skipped because their client has no organization.
-    pub systems_without_organization: usize,
-}
-
 /// One configured IT Glue instance (the key is never shown).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InstanceView {
@@ -350,22 +329,12 @@ pub async fn import(
 
 /// `POST /api/v1/itglue/instances/{name}/automap`: import, then auto-map now.
 #[utoipa::path(post, path = "/api/v1/itglue/instances/{name}/automap", tag = "inventory", params(("name" = String, Path, description = "IT Glue instance name")),
-    responses((status = 200, description = "Import, then auto-mapping (clients by email domain, systems by MAC).", body = AutomapOutcome), BadRequest, Unauthorized, NotFound, Unavailable))]
+    responses((status = 200, description = "Import, then auto-mapping (clients by email domain, systems by MAC).", body = AutomapSummary), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn post_automap(
     State(state): State<ApiState>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<AutomapOutcome>, ApiError> {
-    let summary = automap_now(&state, &name).await?;
-    Ok(Json(AutomapOutcome {
-        instance: summary.instance,
-        clients_mapped: summary.clients_mapped,
-        clients_manual: summary.clients_manual,
-        clients_failed: summary.clients_failed,
-        systems_mapped: summary.systems_mapped,
-        systems_manual: summary.systems_manual,
-        systems_failed: summary.systems_failed,
-        systems_without_organization: summary.systems_without_organization,
-    }))
+) -> Result<Json<AutomapSummary>, ApiError> {
+    Ok(Json(automap_now(&state, &name).await?))
 }
 
 /// *Auto Map* now: imports instance `name`'s whole directory, then auto-maps it.

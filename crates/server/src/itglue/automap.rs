@@ -22,8 +22,10 @@ use super::error::ItGlueSyncError;
 use super::import::{import_instance, ImportRequest, ImportSummary, NoProgress};
 use crate::reports::failure_alerts::alert_for_event;
 
-/// What one run decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one run decided. The API answers it as `AutomapOutcome`, the counts without the
+/// decisions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AutomapOutcome)]
 pub struct AutomapSummary {
     /// Instance name.
     pub instance: String,
@@ -42,6 +44,7 @@ pub struct AutomapSummary {
     /// Systems skipped because their client has no organization.
     pub systems_without_organization: usize,
     /// Every decision, for display.
+    #[serde(skip)]
     pub result: AutomapResult,
 }
 
