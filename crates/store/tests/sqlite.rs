@@ -529,25 +529,3 @@ async fn pruned_space_is_given_back() {
     );
     store.close().await;
 }
-
-/// `check` looks at a SQLite database without creating or changing it.
-#[tokio::test]
-async fn inspecting_a_sqlite_database_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("look.db");
-    let url = format!("sqlite://{}", path.display());
-    let status = mspbridge_store::inspect_database(&url).await.unwrap();
-    assert_eq!(status.applied, 0);
-    assert!(status.needs_migration());
-    assert!(!path.exists(), "looking created the file");
-
-    std::fs::write(&path, b"").unwrap();
-    let status = mspbridge_store::inspect_database(&url).await.unwrap();
-    assert_eq!(status.applied, 0, "an empty file has no schema");
-
-    let store = open_store(&url).await.unwrap();
-    let status = mspbridge_store::inspect_database(&url).await.unwrap();
-    assert_eq!(status.applied, store.schema_version().await.unwrap());
-    assert!(!status.needs_migration(), "{status:?}");
-    store.close().await;
-}
