@@ -71,8 +71,8 @@ pub(crate) struct TlsMaterial {
 pub(crate) fn prepare(tls: &AuditorSimTls) -> Result<TlsMaterial, AuditorSimError> {
     let (certificate_der, private_key_der) = match tls {
         AuditorSimTls::SelfSigned { subject_alt_names } => {
-            let generated = rcgen::generate_simple_self_signed(subject_alt_names.clone())
-                .map_err(|error| {
+            let generated =
+                rcgen::generate_simple_self_signed(subject_alt_names.clone()).map_err(|error| {
                     AuditorSimError::Tls(format!("cannot generate a certificate: {error}"))
                 })?;
             (

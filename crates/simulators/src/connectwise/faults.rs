@@ -181,9 +181,13 @@ fn path_matches(pattern: &str, path: &str) -> bool {
         return false;
     }
     let last = wanted.len() - 1;
-    wanted.iter().zip(&given).enumerate().all(|(index, (want, got))| {
-        *want == "*" || (index == last && got.starts_with(want)) || want == got
-    })
+    wanted
+        .iter()
+        .zip(&given)
+        .enumerate()
+        .all(|(index, (want, got))| {
+            *want == "*" || (index == last && got.starts_with(want)) || want == got
+        })
 }
 
 #[derive(Debug, Default)]
