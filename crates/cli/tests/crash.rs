@@ -5,17 +5,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod support;
+
 use mspbridge_simulators::connectwise::{self, Fault, SimulatorConfig};
 use mspbridge_store::model::AlertState;
 use rand::{Rng, SeedableRng};
+use support::{free_port, start_serve, stop_gracefully, wait_ready};
 use tokio::sync::Mutex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mspbridge");
 const TOKEN: &str = "crash-test-token";
 const ALERTS: usize = 5_000;
 const CLIENTS: [(&str, i64); 3] = [("Acme", 250), ("Globex", 251), ("Initech", 252)];
@@ -31,14 +32,6 @@ const ALERT_TYPES: [&str; 6] = [
 const CRASH_RULES: &str = r#"consolidation_interval = "1s"
 ticket_flood_limit = 1000
 enable_ticket_correlation = false"#;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, port: u16, site: &str, rules: &str) -> std::path::PathBuf {
     let database = format!("sqlite://{}", dir.join("crash.db").display());
@@ -98,21 +91,6 @@ kind = "webhook"
     )
     .unwrap();
     path
-}
-
-fn start_serve(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(BIN)
-        .args(["-c", config.to_str().unwrap(), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("serve starts")
 }
 
 fn alert_body(n: usize) -> serde_json::Value {
@@ -377,21 +355,7 @@ async fn a_storm_through_serve_costs_the_minimum_connectwise_calls() {
 
     let http = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/alerts");
-    for attempt in 0..200 {
-        match http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            Ok(response) if response.status() == 200 => break,
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-        assert!(
-            attempt < 199,
-            "serve did not get ready; see {}",
-            log.display()
-        );
-    }
+    wait_ready(port, &log).await;
     let mut requests = tokio::task::JoinSet::new();
     for n in 0..incidents * REPEATS {
         let (http, url) = (http.clone(), url.clone());
@@ -470,17 +434,6 @@ async fn a_storm_through_serve_costs_the_minimum_connectwise_calls() {
     );
     // Nothing else: codebase discovery once, then 4 calls per incident.
     assert_eq!(calls.len(), 1 + 4 * incidents, "{calls:#?}");
-}
-
-/// SIGTERM, then wait for the exit.
-fn stop_gracefully(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "serve exited with {exit}");
 }
 
 /// [`assert_every_alert_on_exactly_one_incident_ticket_of`] for a storm of [`ALERTS`].
@@ -748,21 +701,4 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         log.display()
     );
     assert_every_alert_on_exactly_one_incident_ticket(&sim);
-}
-
-async fn wait_ready(port: u16, log: &Path) {
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        if let Ok(response) = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("serve did not get ready; see {}", log.display());
 }
