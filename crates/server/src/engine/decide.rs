@@ -464,11 +464,7 @@ impl Engine {
         decisions.explain(explain::flood(
             self.now(),
             client,
-            (
-                used,
-                rules.ticket_flood_limit,
-                rules.ticket_flood_interval,
-            ),
+            (used, rules.ticket_flood_limit, rules.ticket_flood_interval),
             target,
             flood_reason,
         ));

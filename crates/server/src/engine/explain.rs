@@ -185,11 +185,18 @@ pub(super) fn flood(
         FloodTarget::Standalone => ("standalone ticket", String::new()),
         FloodTarget::Opens(key) => (
             "opened flood ticket",
-            format!(": opens the client's flood ticket (incident {})", quoted(key)),
+            format!(
+                ": opens the client's flood ticket (incident {})",
+                quoted(key)
+            ),
         ),
         FloodTarget::Joins(key, ticket) => (
             "joined flood ticket",
-            format!(": joins {} of flood incident {}", ticket_text(*ticket), quoted(key)),
+            format!(
+                ": joins {} of flood incident {}",
+                ticket_text(*ticket),
+                quoted(key)
+            ),
         ),
     };
     let decision = RuleDecision::new(

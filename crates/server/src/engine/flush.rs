@@ -86,9 +86,7 @@ impl Engine {
         let decision = flush::decide(closed, &config.rules, settings.reopen_new_status.as_ref());
         tracing::info!(ticket_id, key = %incident.key, ?decision, "flushing consolidated alerts");
         match decision {
-            FlushDecision::Update { .. } => {
-                self.write_update(job, incident, ticket_id, None).await
-            }
+            FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id, None).await,
             FlushDecision::ReopenThenUpdate { status, reason } => {
                 let known = match (&status, statuses) {
                     (Some(StatusRef::Id(_)), _) => Vec::new(),

@@ -278,7 +278,8 @@ impl Engine {
         let mut explained = Vec::new();
         let enriched = match self.enrich(&mut alert, source, stored.id, failing).await {
             Enrichment::NotNeeded => {
-                let netwrix = source.is_some_and(|source| source.kind == SourceKind::NetwrixAuditor);
+                let netwrix =
+                    source.is_some_and(|source| source.kind == SourceKind::NetwrixAuditor);
                 if let Some(why) = alert.record_unavailable().filter(|_| netwrix) {
                     explained.push(explain::record_given_up(self.now(), &alert, why));
                 }
@@ -289,7 +290,9 @@ impl Engine {
                 true
             }
             Enrichment::Wait(job) => {
-                let give_up = source.map(|source| source.enrich_give_up).unwrap_or_default();
+                let give_up = source
+                    .map(|source| source.enrich_give_up)
+                    .unwrap_or_default();
                 let explained = vec![explain::record_waits(
                     self.now(),
                     &alert,
@@ -305,7 +308,7 @@ impl Engine {
                     wait: Some(job),
                     discard: false,
                     explained,
-                })
+                });
             }
             Enrichment::UnknownRecord => {
                 let explained = vec![explain::discarded(self.now(), &alert)];
@@ -318,7 +321,7 @@ impl Engine {
                     wait: None,
                     discard: true,
                     explained,
-                })
+                });
             }
         };
         // Enrichment is over here (record fetched, given up or never needed): a Netwrix alert

@@ -17,7 +17,11 @@ async fn decisions(h: &Harness, alert: AlertId) -> Vec<RuleDecision> {
 /// The one decision of `rule` the alert has; fails naming all it has otherwise.
 fn one(decisions: &[RuleDecision], rule: DecisionRule) -> RuleDecision {
     let found: Vec<_> = decisions.iter().filter(|d| d.rule == rule).collect();
-    assert_eq!(found.len(), 1, "one {rule} decision expected: {decisions:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "one {rule} decision expected: {decisions:#?}"
+    );
     found[0].clone()
 }
 
@@ -47,7 +51,10 @@ async fn a_new_ticket_then_a_merged_repeat_and_its_consolidation_record_their_re
     assert_eq!(first[0].outcome, "record fetched");
     assert!(first[0].reason.contains(SOURCE), "{}", first[0].reason);
     assert_eq!(first[1].outcome, "routed to Acme");
-    assert_eq!(first[1].incident_key.as_deref(), Some("Acme/Password Reset"));
+    assert_eq!(
+        first[1].incident_key.as_deref(),
+        Some("Acme/Password Reset")
+    );
     assert_eq!(first[2].outcome, "new ticket");
     assert!(
         first[2].reason.contains("no incident is tracked"),
@@ -130,14 +137,16 @@ async fn a_reopened_ticket_is_recorded_on_the_alerts_the_flush_carried() {
     assert_eq!(reopened.outcome, "reopened");
     assert_eq!(reopened.ticket_id, Some(ticket));
     assert!(
-        reopened.reason.starts_with(&format!("ticket #{ticket} was closed (status ")),
+        reopened
+            .reason
+            .starts_with(&format!("ticket #{ticket} was closed (status ")),
         "{}",
         reopened.reason
     );
     assert!(
-        reopened.reason.contains(
-            "and reopen_ticket_on_repetitive_alerts is on: reopened to status id 31"
-        ),
+        reopened
+            .reason
+            .contains("and reopen_ticket_on_repetitive_alerts is on: reopened to status id 31"),
         "{}",
         reopened.reason
     );
@@ -274,7 +283,11 @@ async fn a_test_run_alert_records_why_it_opened_no_ticket() {
     h.run().await;
     assert!(h.tickets().is_empty());
     let discarded = decisions(&h, 1).await;
-    assert_eq!(rules(&discarded), [DecisionRule::Discarded], "{discarded:#?}");
+    assert_eq!(
+        rules(&discarded),
+        [DecisionRule::Discarded],
+        "{discarded:#?}"
+    );
     assert_eq!(discarded[0].outcome, "discarded (test record)");
     assert_eq!(
         discarded[0].reason,

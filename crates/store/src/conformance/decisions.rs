@@ -35,8 +35,13 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
         ids.push(accepted.alert_id());
     }
     let (first, second, third) = (ids[0], ids[1], ids[2]);
-    let routed = decision(20, DecisionRule::Routing, "routed", "the alert names client \"acme\"")
-        .incident("acme/Lockout");
+    let routed = decision(
+        20,
+        DecisionRule::Routing,
+        "routed",
+        "the alert names client \"acme\"",
+    )
+    .incident("acme/Lockout");
     let merged = decision(
         20,
         DecisionRule::Repeat,
@@ -46,7 +51,12 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
     )
     .incident("acme/Lockout")
     .ticket(Some(123));
-    let unrouted = decision(21, DecisionRule::Unrouted, "unrouted", "no client matched: source 's'");
+    let unrouted = decision(
+        21,
+        DecisionRule::Unrouted,
+        "unrouted",
+        "no client matched: source 's'",
+    );
     assert!(store.alert_decisions(first).await.unwrap().is_empty());
 
     // Refused whole: a stale incident version means no decision is recorded either.
@@ -60,7 +70,10 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
         })
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. })),
+        matches!(
+            refused,
+            Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. })
+        ),
         "a stale incident must refuse the batch: {refused:?}"
     );
     assert!(
@@ -71,7 +84,11 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
     store
         .commit_decisions(DecisionBatch {
             alerts: vec![
-                outcome(first, AlertState::Processed, vec![routed.clone(), merged.clone()]),
+                outcome(
+                    first,
+                    AlertState::Processed,
+                    vec![routed.clone(), merged.clone()],
+                ),
                 outcome(second, AlertState::Unrouted, vec![unrouted.clone()]),
             ],
             ..DecisionBatch::default()
@@ -88,7 +105,11 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
         vec![unrouted.clone()]
     );
     assert!(store.alert_decisions(third).await.unwrap().is_empty());
-    assert!(store.alert_decisions(third + 1000).await.unwrap().is_empty());
+    assert!(store
+        .alert_decisions(third + 1000)
+        .await
+        .unwrap()
+        .is_empty());
 
     // A flush appends to alerts already off the queue; an id no longer stored is skipped.
     let consolidated = decision(
@@ -114,7 +135,12 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
     store.commit_decisions(note_only).await.unwrap();
     assert_eq!(
         store.alert_decisions(first).await.unwrap(),
-        vec![routed.clone(), merged, reopened.clone(), consolidated.clone()]
+        vec![
+            routed.clone(),
+            merged,
+            reopened.clone(),
+            consolidated.clone()
+        ]
     );
     assert_eq!(
         store.alert_decisions(second).await.unwrap(),

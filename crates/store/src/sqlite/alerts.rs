@@ -128,7 +128,10 @@ pub(super) async fn decisions(
         .fetch_optional(&store.reader)
         .await
         .map_err(StoreError::db("reading an alert's decisions"))?;
-    Ok(text.as_deref().map(crate::decision::parse).unwrap_or_default())
+    Ok(text
+        .as_deref()
+        .map(crate::decision::parse)
+        .unwrap_or_default())
 }
 
 pub(super) async fn get(store: &SqliteStore, id: AlertId) -> Result<Option<Alert>, StoreError> {

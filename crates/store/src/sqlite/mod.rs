@@ -350,10 +350,7 @@ impl Store for SqliteStore {
         alerts::set_payload(self, id, payload).await
     }
 
-    async fn alert_decisions(
-        &self,
-        id: AlertId,
-    ) -> Result<Vec<crate::RuleDecision>, StoreError> {
+    async fn alert_decisions(&self, id: AlertId) -> Result<Vec<crate::RuleDecision>, StoreError> {
         alerts::decisions(self, id).await
     }
 
