@@ -546,8 +546,8 @@ pub async fn alert(
                     (incident.alert_count) " alert(s) since " (time(incident.first_alert_at))
                     @if incident.flood { " · flood ticket" }
                     @if incident.buffered > 0 { " · " (incident.buffered) " waiting to be consolidated" }
-                    @if incident.ticket_id.is_some() && incident.ticket_id != ticket_id {
-                        " · its current ticket: " (ticket_link(config, incident.ticket_id.unwrap_or_default()))
+                    @if let Some(current) = incident.ticket_id.filter(|current| Some(*current) != ticket_id) {
+                        " · its current ticket: " (ticket_link(config, current))
                     }
                 }
             }
