@@ -141,11 +141,14 @@ pub(super) fn merged(
         "merged",
         format!(
             "repeat of incident {} within update_interval {} (its last alert at {}): merged into \
-             {}; {reason}",
+             {}; {}",
             quoted(key),
             format_duration(update_interval),
             last_alert_at.to_rfc3339(),
-            ticket_text(ticket_id)
+            ticket_text(ticket_id),
+            reason
+                .strip_prefix("repeat within update_interval; ")
+                .unwrap_or(reason)
         ),
     )
     .incident(key)
@@ -199,17 +202,17 @@ pub(super) fn flood(
             ),
         ),
     };
-    let decision = RuleDecision::new(
-        at,
-        DecisionRule::Flood,
-        outcome,
-        format!(
+    let text = match target {
+        // The rule's own reason says it all: "N of LIMIT standalone tickets used in the last …".
+        FloodTarget::Standalone => format!("client {}: {reason}", quoted(client)),
+        _ => format!(
             "client {} has {used} standalone ticket(s) in the last {} (ticket_flood_limit \
              {limit}){action}; {reason}",
             quoted(client),
             format_duration(interval)
         ),
-    );
+    };
+    let decision = RuleDecision::new(at, DecisionRule::Flood, outcome, text);
     match target {
         FloodTarget::Standalone => decision,
         FloodTarget::Opens(key) => decision.incident(key),
