@@ -21,12 +21,13 @@ use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
 use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
-    AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
-    Store, StoreError,
+    AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, RuleDecision,
+    SettingWrite, Store, StoreError,
 };
 use serde_json::Value;
 
 use super::error::EngineError;
+use super::explain;
 use super::incident::{
     flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
 };
@@ -61,6 +62,8 @@ pub(super) struct Decisions {
     /// Entries added to consolidation buffers, in order.
     buffer: Vec<BufferChange>,
     alerts: Vec<AlertOutcome>,
+    /// The rule decisions about the alert being decided, written with its outcome.
+    explained: Vec<RuleDecision>,
 }
 
 impl Decisions {
@@ -74,6 +77,7 @@ impl Decisions {
             jobs: Vec::new(),
             buffer: Vec::new(),
             alerts: Vec::new(),
+            explained: Vec::new(),
         }
     }
 
@@ -131,7 +135,13 @@ impl Decisions {
         }
     }
 
-    /// Records that the alert leaves the queue in `state`.
+    /// Records a rule decision about the alert being decided; it is stored with the alert's
+    /// outcome ([`Decisions::take`]).
+    pub(super) fn explain(&mut self, decision: RuleDecision) {
+        self.explained.push(decision);
+    }
+
+    /// Records that the alert leaves the queue in `state`, with the decisions explained for it.
     pub(super) fn take(
         &mut self,
         id: AlertId,
@@ -144,6 +154,7 @@ impl Decisions {
             state,
             client,
             payload,
+            decisions: std::mem::take(&mut self.explained),
         });
     }
 
@@ -172,6 +183,7 @@ impl Decisions {
             settings,
             jobs: self.jobs,
             buffer: self.buffer,
+            notes: Vec::new(),
         }
     }
 }
@@ -191,6 +203,7 @@ impl Engine {
         config: &Config,
     ) -> Result<(), EngineError> {
         let existing = decisions.incident(key.as_str()).await?;
+        let known = existing.map(|incident| (incident.ticket_id, incident.last_alert_at));
         if alert.is_resolution() {
             let existing = existing.map(|incident| ResolvedIncident {
                 ticket_id: incident.ticket_id,
@@ -209,6 +222,16 @@ impl Engine {
                 schedule_flush_at,
                 reason,
             } => {
+                if let Some((ticket_id, last_alert_at)) = known {
+                    decisions.explain(explain::merged(
+                        self.now(),
+                        key.as_str(),
+                        ticket_id,
+                        config.rules.update_interval,
+                        last_alert_at,
+                        &reason,
+                    ));
+                }
                 self.join_buffer(
                     decisions,
                     key.as_str(),
@@ -221,6 +244,7 @@ impl Engine {
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
+                decisions.explain(explain::needs_new_ticket(self.now(), key.as_str(), &reason));
                 self.new_ticket(
                     decisions, alert_id, alert, client, key, extras, reason, config,
                 )
@@ -251,6 +275,7 @@ impl Engine {
                 details = Some(read);
             }
         }
+        let ticket_id = existing.as_ref().and_then(|incident| incident.ticket_id);
         let decision = resolution::decide_group(existing, &mut group, alert);
         let resolved = std::mem::take(&mut group.resolved);
         if !matches!(decision, ResolutionDecision::NoteOnTicket { .. }) {
@@ -264,6 +289,13 @@ impl Engine {
         match decision {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
+                decisions.explain(explain::resolution(
+                    self.now(),
+                    "resolution noted",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
                 let now = self.now();
                 let close_status = config
                     .source(&alert.source)
@@ -286,9 +318,25 @@ impl Engine {
                     now,
                 ));
             }
-            ResolutionDecision::NothingToResolve { reason }
-            | ResolutionDecision::StillFiring { reason } => {
+            ResolutionDecision::NothingToResolve { reason } => {
+                tracing::info!(alert_id, %key, %reason, "nothing to resolve");
+                decisions.explain(explain::resolution(
+                    self.now(),
+                    "nothing to resolve",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
+            }
+            ResolutionDecision::StillFiring { reason } => {
                 tracing::info!(alert_id, %key, %reason, "nothing to resolve yet");
+                decisions.explain(explain::resolution(
+                    self.now(),
+                    "still firing",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
             }
         }
     }
@@ -379,10 +427,17 @@ impl Engine {
             rules.ticket_flood_interval,
         );
         let flood_key = AlertKey::flood(client);
-        let flood_incident = decisions
+        let flood_read = decisions
             .incident(flood_key.as_str())
             .await?
-            .map(|incident| incident.buffered == 0 && incident.flush_at.is_none());
+            .map(|incident| {
+                (
+                    incident.buffered == 0 && incident.flush_at.is_none(),
+                    incident.ticket_id,
+                )
+            });
+        let flood_incident = flood_read.map(|(idle, _)| idle);
+        let flood_ticket = flood_read.and_then(|(_, ticket)| ticket);
         if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
             decision = FloodDecision::OpenFloodTicket {
                 reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
@@ -396,6 +451,23 @@ impl Engine {
             FloodDecision::UseFloodTicket { .. } => {}
         }
         decisions.put_setting(&kv_key, serde_json::to_value(&state).unwrap_or_default());
+        let (target, flood_reason) = match &decision {
+            FloodDecision::Standalone { reason } => (explain::FloodTarget::Standalone, reason),
+            FloodDecision::OpenFloodTicket { reason } => {
+                (explain::FloodTarget::Opens(flood_key.as_str()), reason)
+            }
+            FloodDecision::UseFloodTicket { reason, .. } => (
+                explain::FloodTarget::Joins(flood_key.as_str(), flood_ticket),
+                reason,
+            ),
+        };
+        decisions.explain(explain::flood(
+            self.now(),
+            client,
+            (used, rules.ticket_flood_limit, rules.ticket_flood_interval),
+            target,
+            flood_reason,
+        ));
         match decision {
             FloodDecision::UseFloodTicket {
                 reason: flood_reason,
@@ -417,7 +489,7 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, key, extras, false, config)
+                    .create_for_alert(decisions, alert, client, key, extras, false, config)
                     .await?;
                 self.pending_create(
                     decisions,
@@ -434,7 +506,7 @@ impl Engine {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, &flood_key, extras, true, config)
+                    .create_for_alert(decisions, alert, client, &flood_key, extras, true, config)
                     .await?;
                 tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
                 self.pending_create(
@@ -453,8 +525,10 @@ impl Engine {
     }
 
     /// The create job payload for a new ticket opened by `alert`.
+    #[allow(clippy::too_many_arguments)]
     async fn create_for_alert(
         &self,
+        decisions: &mut Decisions,
         alert: &Alert,
         client: &str,
         key: &AlertKey,
@@ -470,6 +544,14 @@ impl Engine {
                 alert.placeholder_value(name, host)
             })
             .await?;
+        if !lines.is_empty() {
+            decisions.explain(explain::correlated(
+                self.now(),
+                key.as_str(),
+                rules.correlation_interval,
+                &lines,
+            ));
+        }
         let mut summary = content::summary(&settings, alert, host);
         let mut description = content::description(
             &settings,

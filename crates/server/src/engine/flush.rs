@@ -11,11 +11,13 @@ use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushDecision};
 use mspbridge_core::rules::routing;
 use mspbridge_store::{
-    AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, NewJob, StoreError,
+    AlertId, BufferChange, BufferEntry, DecisionBatch, DecisionNote, Incident, NewJob,
+    RuleDecision, StoreError,
 };
 use serde_json::json;
 
 use super::effects::{cw_failure, store_failure};
+use super::explain;
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::pipeline::decode_alert;
 use super::{metrics, Engine};
@@ -84,7 +86,7 @@ impl Engine {
         let decision = flush::decide(closed, &config.rules, settings.reopen_new_status.as_ref());
         tracing::info!(ticket_id, key = %incident.key, ?decision, "flushing consolidated alerts");
         match decision {
-            FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id).await,
+            FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id, None).await,
             FlushDecision::ReopenThenUpdate { status, reason } => {
                 let known = match (&status, statuses) {
                     (Some(StatusRef::Id(_)), _) => Vec::new(),
@@ -118,7 +120,22 @@ impl Engine {
                            "incident_key": incident.key}),
                 )
                 .await;
-                self.write_update(job, incident, ticket_id).await
+                let closed_status = ticket.status.as_ref().map(|status| {
+                    status
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("id {}", status.id))
+                });
+                let reopened = explain::reopened(
+                    self.now(),
+                    &incident.key,
+                    ticket_id,
+                    closed_status.as_deref(),
+                    status_id,
+                    &reason,
+                );
+                self.write_update(job, incident, ticket_id, Some(reopened))
+                    .await
             }
             FlushDecision::NewTicket { reason } => {
                 self.write_new_ticket(job, incident, reason).await
@@ -149,8 +166,10 @@ impl Engine {
         job: &Claimed,
         mut incident: Incident,
         ticket_id: i64,
+        reopened: Option<RuleDecision>,
     ) -> Result<(), JobFailure> {
         let only_first = self.config().rules.display_only_first_activity_record;
+        let interval = self.config().rules.consolidation_interval;
         for _ in 0..MAX_CONFLICT_RETRIES {
             let buffer = self.buffer(&incident.key).await?;
             if buffer.is_empty() {
@@ -191,8 +210,12 @@ impl Engine {
                 ));
             }
             let key = incident.key.clone();
+            let mut explained: Vec<RuleDecision> = reopened.iter().cloned().collect();
+            explained.push(explain::consolidated(
+                now, &key, ticket_id, flushed, interval,
+            ));
             if self
-                .commit_drained(job, incident, &buffer, None, follow_ups)
+                .commit_drained(job, incident, &buffer, None, follow_ups, explained)
                 .await?
             {
                 return Ok(());
@@ -243,7 +266,7 @@ impl Engine {
             let Some(first) = alerts.first() else {
                 let key = incident.key.clone();
                 if self
-                    .commit_drained(job, incident, &buffer, None, Vec::new())
+                    .commit_drained(job, incident, &buffer, None, Vec::new(), Vec::new())
                     .await?
                 {
                     return Ok(());
@@ -291,8 +314,22 @@ impl Engine {
             );
             tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
             let stored_key = incident.key.clone();
+            let explained = vec![explain::reopen_refused(
+                now,
+                &incident.key,
+                incident.ticket_id,
+                alerts.len(),
+                &reason,
+            )];
             if self
-                .commit_drained(job, incident, &buffer, Some(xref.clone()), vec![create_job])
+                .commit_drained(
+                    job,
+                    incident,
+                    &buffer,
+                    Some(xref.clone()),
+                    vec![create_job],
+                    explained,
+                )
                 .await?
             {
                 return Ok(());
@@ -316,6 +353,7 @@ impl Engine {
         flushed: &[BufferEntry],
         pending_xref: Option<String>,
         mut follow_ups: Vec<NewJob>,
+        explained: Vec<RuleDecision>,
     ) -> Result<bool, JobFailure> {
         let key = incident.key.clone();
         let mut details = IncidentDetails::read(&incident.details);
@@ -352,10 +390,25 @@ impl Engine {
             ));
         }
         incident.details = details.to_value();
+        // The flushed alerts learn, in the same transaction, where the flush carried them.
+        let notes = if explained.is_empty() {
+            Vec::new()
+        } else {
+            let alerts = flushed
+                .iter()
+                .filter_map(|entry| BufferedAlert::read(&entry.entry))
+                .map(|entry| entry.alert_id)
+                .collect();
+            vec![DecisionNote {
+                alerts,
+                decisions: explained,
+            }]
+        };
         let batch = DecisionBatch {
             incidents: vec![incident],
             jobs: follow_ups,
             buffer,
+            notes,
             ..DecisionBatch::default()
         };
         match self.shared.store.commit_decisions(batch).await {

@@ -32,6 +32,7 @@ mod decide;
 mod effects;
 mod enrich;
 pub mod error;
+mod explain;
 mod flush;
 mod incident;
 pub mod intake;

@@ -13,13 +13,14 @@ use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
 use mspbridge_store::{
-    Alert as StoredAlert, AlertFilter, AlertId, AlertState, NewEvent, StoreError,
+    Alert as StoredAlert, AlertFilter, AlertId, AlertState, NewEvent, RuleDecision, StoreError,
 };
 use serde_json::{json, Value};
 
 use super::decide::{Decisions, RouteExtras};
 use super::enrich::Enrichment;
 use super::error::EngineError;
+use super::explain;
 use super::{metrics, Engine};
 use crate::jobs::{new_job, EnrichAlert, Job};
 
@@ -61,6 +62,8 @@ struct Prepared {
     wait: Option<EnrichAlert>,
     /// Auditor has no record with its RID (a *Test run*): it leaves the queue with no ticket.
     discard: bool,
+    /// The enrichment and routing decisions, stored with the alert's outcome.
+    explained: Vec<RuleDecision>,
 }
 
 impl Engine {
@@ -193,6 +196,9 @@ impl Engine {
         prepared: &Prepared,
         config: &Config,
     ) -> Result<(), EngineError> {
+        for decision in &prepared.explained {
+            decisions.explain(decision.clone());
+        }
         if let Some(enrich) = &prepared.wait {
             decisions.take(
                 prepared.id,
@@ -269,10 +275,30 @@ impl Engine {
         let mut alert = decode_alert(&stored);
         let source = config.source(&alert.source);
         // Enrichment first: an alert still waiting for its record is neither named nor routed.
+        let mut explained = Vec::new();
         let enriched = match self.enrich(&mut alert, source, stored.id, failing).await {
-            Enrichment::NotNeeded => false,
-            Enrichment::Fetched => true,
+            Enrichment::NotNeeded => {
+                let netwrix =
+                    source.is_some_and(|source| source.kind == SourceKind::NetwrixAuditor);
+                if let Some(why) = alert.record_unavailable().filter(|_| netwrix) {
+                    explained.push(explain::record_given_up(self.now(), &alert, why));
+                }
+                false
+            }
+            Enrichment::Fetched => {
+                explained.push(explain::record_fetched(self.now(), &alert));
+                true
+            }
             Enrichment::Wait(job) => {
+                let give_up = source
+                    .map(|source| source.enrich_give_up)
+                    .unwrap_or_default();
+                let explained = vec![explain::record_waits(
+                    self.now(),
+                    &alert,
+                    give_up,
+                    stored.received_at,
+                )];
                 return Ok(Prepared {
                     id: stored.id,
                     alert,
@@ -281,9 +307,11 @@ impl Engine {
                     payload: None,
                     wait: Some(job),
                     discard: false,
-                })
+                    explained,
+                });
             }
             Enrichment::UnknownRecord => {
+                let explained = vec![explain::discarded(self.now(), &alert)];
                 return Ok(Prepared {
                     id: stored.id,
                     alert,
@@ -292,7 +320,8 @@ impl Engine {
                     payload: None,
                     wait: None,
                     discard: true,
-                })
+                    explained,
+                });
             }
         };
         // Enrichment is over here (record fetched, given up or never needed): a Netwrix alert
@@ -313,9 +342,11 @@ impl Engine {
                 tracing::debug!(alert_id = stored.id, %client, %reason, "alert routed");
                 alert.client = Some(client.clone());
                 let key = AlertKey::for_alert(&alert, &client, decision.alert_key.as_ref());
+                explained.push(explain::routed(self.now(), &client, key.as_str(), &reason));
                 Some((client, key, reason))
             }
             Routing::Unrouted { reason } => {
+                explained.push(explain::unrouted(self.now(), &alert, &reason));
                 self.event(
                     events::ALERT_UNROUTED,
                     None,
@@ -352,6 +383,7 @@ impl Engine {
             payload,
             wait: None,
             discard: false,
+            explained,
         })
     }
 
