@@ -420,6 +420,51 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
     );
 }
 
+/// An alert whose activity record cannot be fetched yet leaves the queue as `enriching` in the
+/// same commit as the other alerts of its page, its fetched payload untouched.
+pub async fn waiting_alert_leaves_the_queue_as_enriching(store: Arc<dyn Store>) {
+    let waiting = store
+        .accept_alert(super::new_alert("auditor", "w1", 10))
+        .await
+        .unwrap()
+        .alert_id();
+    let decided = store
+        .accept_alert(super::new_alert("auditor", "w2", 11))
+        .await
+        .unwrap()
+        .alert_id();
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![
+                AlertOutcome {
+                    id: waiting,
+                    state: AlertState::Enriching,
+                    client: Some("acme".to_string()),
+                    payload: None,
+                    decisions: Vec::new(),
+                },
+                AlertOutcome {
+                    id: decided,
+                    state: AlertState::Unrouted,
+                    client: None,
+                    payload: None,
+                    decisions: Vec::new(),
+                },
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .expect("a page with a waiting alert commits");
+    let waiting = store.get_alert(waiting).await.unwrap().unwrap();
+    assert_eq!(waiting.state, AlertState::Enriching);
+    assert_eq!(waiting.client.as_deref(), Some("acme"));
+    assert_eq!(
+        store.get_alert(decided).await.unwrap().unwrap().state,
+        AlertState::Unrouted
+    );
+    assert_eq!(store.queue_depth().await.unwrap().queued, 0);
+}
+
 /// A consolidation buffer changes only together with its incident: appends keep their order,
 /// a drain removes exactly the entries up to a position, the count follows, a stale version or a
 /// change without its incident writes nothing, and deleting the incident takes its buffer along.

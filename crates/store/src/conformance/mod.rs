@@ -34,6 +34,7 @@ pub use decisions::rule_decisions_recorded_with_the_alert;
 pub use incidents::{
     buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
     incident_optimistic_conflict, ticket_requests_are_idempotent,
+    waiting_alert_leaves_the_queue_as_enriching,
 };
 pub use inventory::{
     itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
@@ -83,6 +84,7 @@ macro_rules! conformance_suite {
             concurrent_claims_never_overlap,
             incident_optimistic_conflict,
             decisions_commit_all_or_nothing,
+            waiting_alert_leaves_the_queue_as_enriching,
             rule_decisions_recorded_with_the_alert,
             buffer_changes_with_its_incident,
             correlation_history_window,

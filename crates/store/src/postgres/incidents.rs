@@ -163,7 +163,10 @@ pub(super) async fn commit_decisions(
         return Ok(());
     }
     for outcome in &batch.alerts {
-        if !matches!(outcome.state, AlertState::Processed | AlertState::Unrouted) {
+        if !matches!(
+            outcome.state,
+            AlertState::Processed | AlertState::Unrouted | AlertState::Enriching
+        ) {
             return Err(StoreError::InvalidArgument(format!(
                 "alert {} cannot be taken off the queue as {}",
                 outcome.id, outcome.state
