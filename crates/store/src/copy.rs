@@ -49,6 +49,8 @@ const TABLES: &[Table] = &[
             ("received_at", Int),
             ("state", Text),
             ("payload", Text),
+            ("claim_owner", Text),
+            ("claim_expires_at", Int),
         ],
         Some("id"),
     ),
@@ -132,6 +134,11 @@ const TABLES: &[Table] = &[
         Some("id"),
     ),
     ("kv", &[("key", Text), ("value", Text)], None),
+    (
+        "incident_claims",
+        &[("incident_key", Text), ("owner", Text), ("expires_at", Int)],
+        None,
+    ),
     (
         "systems",
         &[
