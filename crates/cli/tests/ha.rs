@@ -211,7 +211,10 @@ fn assert_carried_exactly_once(
     for document in &documents {
         let content = String::from_utf8_lossy(&document.content).into_owned();
         let sections = numbers_in(&content, "(storm-", ")");
-        assert!(!sections.is_empty(), "an attachment carries alerts: {content}");
+        assert!(
+            !sections.is_empty(),
+            "an attachment carries alerts: {content}"
+        );
         let mut markers = numbers_in(&content, "marker-", "-end");
         let mut named = sections.clone();
         markers.sort_unstable();
@@ -220,10 +223,7 @@ fn assert_carried_exactly_once(
         for n in sections {
             *carried.entry(n).or_default() += 1;
         }
-        assert!(
-            contents.insert(content),
-            "an attachment was uploaded twice"
-        );
+        assert!(contents.insert(content), "an attachment was uploaded twice");
     }
     assert_eq!(
         update_notes,
@@ -287,7 +287,10 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         .ok()
         .and_then(|seed| seed.parse().ok())
         .unwrap_or_else(rand::random);
-    println!("HA test seed {seed} (HA_TEST_SEED={seed} repeats it), serve log {}", log.display());
+    println!(
+        "HA test seed {seed} (HA_TEST_SEED={seed} repeats it), serve log {}",
+        log.display()
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     // The first process creates the schema before the others race to.
     let first = start_serve(&configs[0], &log);
@@ -373,8 +376,7 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         "the processes did not finish the storm; see {}",
         log.display()
     );
-    let tickets =
-        assert_carried_exactly_once(
+    let tickets = assert_carried_exactly_once(
         &sim,
         &(0..ALERTS).collect::<Vec<_>>(),
         CLIENTS.len() * ALERT_TYPES.len(),
@@ -513,7 +515,9 @@ async fn assert_taken_over_after_lease(
             request.method == "POST" && request.path.ends_with(path) && request.status < 300
         })
         .collect();
-    let last = posts.last().unwrap_or_else(|| panic!("no POST …{path} succeeded"));
+    let last = posts
+        .last()
+        .unwrap_or_else(|| panic!("no POST …{path} succeeded"));
     assert!(
         last.timestamp >= expiry,
         "the call was made again only after the lease ran out ({} < {expiry})",
@@ -564,6 +568,22 @@ async fn a_killed_lease_holder_s_job_is_finished_by_another_process_exactly_once
     hold_next_post(&sim, "/service/tickets");
     send(first, 0).await;
     let create = kill_holder_mid_call(store.as_ref(), &mut processes, "ticket.create").await;
+    // The survivor's /metrics shows the shared queue: the job the dead process still leases.
+    let survivor = processes.running[0].0;
+    let metrics = http
+        .get(format!("http://127.0.0.1:{survivor}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "mspbridge_queue_depth 1"),
+        "{metrics}"
+    );
     assert_taken_over_after_lease(&sim, store.as_ref(), &create, "/service/tickets").await;
     let tickets = sim.state().tickets();
     assert_eq!(tickets.len(), 1, "one ticket, not one per attempt");

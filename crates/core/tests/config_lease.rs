@@ -34,21 +34,32 @@ request_timeout = "30s"
 fn the_lease_defaults_to_five_minutes_and_takes_a_duration() {
     let default = config::parse_str_with("", "lease.toml", &options()).unwrap();
     assert_eq!(default.jobs.lease, Duration::from_secs(300));
-    let set = config::parse_str_with("[jobs]\nlease = \"45s\"\n", "lease.toml", &options())
-        .unwrap();
+    let set =
+        config::parse_str_with("[jobs]\nlease = \"45s\"\n", "lease.toml", &options()).unwrap();
     assert_eq!(set.jobs.lease, Duration::from_secs(45));
-    let seconds = config::parse_str_with("[jobs]\nlease = 90\n", "lease.toml", &options())
-        .unwrap();
+    let seconds = config::parse_str_with("[jobs]\nlease = 90\n", "lease.toml", &options()).unwrap();
     assert_eq!(seconds.jobs.lease, Duration::from_secs(90));
 }
 
 #[test]
 fn a_lease_out_of_range_or_not_longer_than_a_connectwise_call_is_refused() {
     let cases = [
-        ("[jobs]\nlease = \"0s\"\n".to_string(), "must be longer than zero"),
-        ("[jobs]\nlease = \"500ms\"\n".to_string(), "must be between 1s and 24h"),
-        ("[jobs]\nlease = \"2d\"\n".to_string(), "must be between 1s and 24h"),
-        ("[jobs]\nlease = \"soon\"\n".to_string(), "\"soon\" is not a duration"),
+        (
+            "[jobs]\nlease = \"0s\"\n".to_string(),
+            "must be longer than zero",
+        ),
+        (
+            "[jobs]\nlease = \"500ms\"\n".to_string(),
+            "must be between 1s and 24h",
+        ),
+        (
+            "[jobs]\nlease = \"2d\"\n".to_string(),
+            "must be between 1s and 24h",
+        ),
+        (
+            "[jobs]\nlease = \"soon\"\n".to_string(),
+            "\"soon\" is not a duration",
+        ),
         (
             format!("{CONNECTWISE}\n[jobs]\nlease = \"30s\"\n"),
             "must be longer than connectwise.request_timeout (30s)",

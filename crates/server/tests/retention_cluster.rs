@@ -62,7 +62,10 @@ async fn two_processes_on_postgres_run_each_retention_pass_once() {
     );
     let reports: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(reports.len(), 1, "exactly one process runs the first pass");
-    assert_eq!(reports[0].events, 5, "the pass that ran forgot the old events");
+    assert_eq!(
+        reports[0].events, 5,
+        "the pass that ran forgot the old events"
+    );
 
     assert_eq!(
         both_try(&first, &second, &config, at(10)).await,

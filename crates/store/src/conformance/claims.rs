@@ -39,7 +39,11 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         .claim_alert_page("a", None, now, LEASE, 4)
         .await
         .unwrap();
-    assert_eq!(alert_ids(&first), ids[..4], "the oldest queued alerts first");
+    assert_eq!(
+        alert_ids(&first),
+        ids[..4],
+        "the oldest queued alerts first"
+    );
     assert!(first.iter().all(|alert| alert.state == AlertState::Queued));
     let second = store
         .claim_alert_page("b", None, now, LEASE, 100)
@@ -54,7 +58,11 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         .claim_alert_page("a", None, now, LEASE, 100)
         .await
         .unwrap();
-    assert_eq!(alert_ids(&again), ids[..4], "an owner renews its own claims");
+    assert_eq!(
+        alert_ids(&again),
+        ids[..4],
+        "an owner renews its own claims"
+    );
     let after = store
         .claim_alert_page("a", Some(ids[1]), now, LEASE, 100)
         .await
@@ -110,11 +118,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         .claim_alert_page("d", None, later, LEASE, 100)
         .await
         .unwrap();
-    let expected: Vec<AlertId> = ids
-        .iter()
-        .copied()
-        .filter(|id| *id != ids[2])
-        .collect();
+    let expected: Vec<AlertId> = ids.iter().copied().filter(|id| *id != ids[2]).collect();
     assert_eq!(alert_ids(&taken), expected, "expired claims are taken over");
 
     // A gone worker's claims end at once.
@@ -212,7 +216,11 @@ pub async fn incident_keys_are_held_by_one_owner(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(c, keys(&["k1", "k2"]), "expired keys are taken over");
-    assert!(store.lease_owners().await.unwrap().contains(&"c".to_string()));
+    assert!(store
+        .lease_owners()
+        .await
+        .unwrap()
+        .contains(&"c".to_string()));
     assert_eq!(store.expire_leases("c", later).await.unwrap(), 2);
     let d = store
         .claim_incident_keys("d", &keys(&["k1"]), later, LEASE)
