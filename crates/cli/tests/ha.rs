@@ -364,7 +364,8 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
     println!("storm acknowledged after {:?}", started.elapsed());
 
     let store = mspbridge_store::open_store(&database).await.unwrap();
-    let settled = settle(store.as_ref(), 900).await;
+    // A bound, not a speed target: debug builds on a busy 2-core machine drain slowly.
+    let settled = settle(store.as_ref(), 3_000).await;
     for child in children.lock().await.iter_mut() {
         child.kill().ok();
         child.wait().ok();

@@ -13,7 +13,7 @@ use super::Engine;
 
 /// How soon the engine looks again at alerts it passed because another process held their
 /// incident key (that process gives the key back as soon as its page is written).
-const KEY_HELD_RETRY: Duration = Duration::from_millis(200);
+const KEY_HELD_RETRY: Duration = Duration::from_millis(500);
 
 impl Engine {
     /// How long this process's claims last.
@@ -46,7 +46,7 @@ impl Engine {
     /// that opens no incident). Returns the keys now held, to give back with
     /// [`Engine::release_incident_keys`] once the page is written, and the alerts to pass: those
     /// whose key another process holds. Their claims are given back at once, for that process to
-    /// take them, and this engine looks at the queue again shortly.
+    /// take them, and this engine looks at the queue again shortly (its pass ends with that page).
     pub(super) async fn hold_incident_keys(
         &self,
         page: &[(AlertId, Option<String>)],

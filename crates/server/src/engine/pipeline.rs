@@ -104,6 +104,11 @@ impl Engine {
         self.learn_systems(&page).await;
         let taken = self.commit_page(&page, &config).await;
         self.release_incident_keys(&held).await;
+        if !passed.is_empty() {
+            // Another process is deciding those incidents: this pass ends here instead of sweeping
+            // the rest of the queue; the engine looks again shortly.
+            return taken.map(|_| None);
+        }
         taken.map(Some)
     }
 
