@@ -7,6 +7,11 @@
 //! [`MAX_ROWS_PER_PASS`] rows per table; when it had to stop there, the next one follows shortly
 //! instead of a full interval later, so a backlog (a first start on a large database) drains in
 //! steps that never hold intake up.
+//!
+//! Several processes sharing one database (PostgreSQL) run the pass once per cluster: before a
+//! pass, a process takes the cluster's turn with `compare_and_put_kv` on [`TURN_KEY`], and passes
+//! when another process started one less than three quarters of the interval ago (or, after an
+//! incomplete pass, less than the catch-up pause ago).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use mspbridge_core::clock::Clock;
 use mspbridge_core::config::Config;
 use mspbridge_core::rules::retention::{store_plan, PassTimer, StorePlan};
 use mspbridge_store::{KeepLimit, PruneReport, RetentionPolicy, Store, StoreError};
+use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,6 +31,10 @@ pub const MAX_ROWS_PER_PASS: u64 = 50_000;
 const CATCH_UP_PAUSE: Duration = Duration::from_millis(200);
 /// Pause before trying again after a failed pass (the database may be away).
 const FAILURE_PAUSE: Duration = Duration::from_secs(5);
+
+/// The setting holding when the cluster's last retention pass started, and whether it was
+/// incomplete.
+pub const TURN_KEY: &str = "retention/last_pass";
 
 /// Rows removed by retention, label `table`.
 pub const RETENTION_ROWS_REMOVED: &str = "mspbridge_retention_rows_removed_total";
@@ -81,6 +91,63 @@ pub async fn run_pass(
     Ok(report)
 }
 
+/// Takes the cluster's retention turn at `now` for a pass due every `every`: `false` when another
+/// process (sharing the database) started a pass recently enough.
+pub async fn take_turn(
+    store: &dyn Store,
+    every: Duration,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let current = store.get_kv(TURN_KEY).await?;
+    let last = current.as_ref().and_then(|value| {
+        let at = value.get("at").and_then(Value::as_i64)?;
+        let incomplete = value.get("incomplete").and_then(Value::as_bool) == Some(true);
+        Some((at, incomplete))
+    });
+    let now_micros = now.timestamp_micros();
+    if let Some((at, incomplete)) = last {
+        let gap = if incomplete {
+            CATCH_UP_PAUSE
+        } else {
+            every.mul_f64(0.75)
+        };
+        let gap = i64::try_from(gap.as_micros()).unwrap_or(i64::MAX);
+        if at <= now_micros && now_micros < at.saturating_add(gap) {
+            return Ok(false);
+        }
+    }
+    store
+        .compare_and_put_kv(
+            TURN_KEY,
+            current,
+            json!({"at": now_micros, "incomplete": false}),
+        )
+        .await
+}
+
+/// A retention pass at `now` if this process takes the cluster's turn (see [`take_turn`]);
+/// `None` when another process has it.
+pub async fn run_pass_once_per_cluster(
+    store: &dyn Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Option<PruneReport>, StoreError> {
+    if !take_turn(store, store_plan(config).every, now).await? {
+        return Ok(None);
+    }
+    let report = run_pass(store, config, now).await?;
+    if report.incomplete {
+        // The rest is due shortly, for whichever process looks first.
+        store
+            .put_kv(
+                TURN_KEY,
+                json!({"at": now.timestamp_micros(), "incomplete": true}),
+            )
+            .await?;
+    }
+    Ok(Some(report))
+}
+
 /// Sets the storage gauges from the store now (called at each `/metrics` scrape).
 pub async fn export_storage_stats(store: &dyn Store) -> Result<(), StoreError> {
     let stats = store.storage_stats().await?;
@@ -118,8 +185,12 @@ pub fn spawn(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>) 
             let now = clock.now();
             let mut pause = timer.wait(now);
             if timer.start_if_due(now) {
-                match run_pass(store.as_ref(), &config, now).await {
-                    Ok(report) => {
+                match run_pass_once_per_cluster(store.as_ref(), &config, now).await {
+                    Ok(None) => {
+                        tracing::debug!("retention pass left to another process");
+                        pause = timer.wait(clock.now());
+                    }
+                    Ok(Some(report)) => {
                         if report.total() > 0 {
                             tracing::debug!(?report, "retention pass");
                         }

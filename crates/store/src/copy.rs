@@ -50,6 +50,8 @@ const TABLES: &[Table] = &[
             ("state", Text),
             ("payload", Text),
             ("decisions", Text),
+            ("claim_owner", Text),
+            ("claim_expires_at", Int),
         ],
         Some("id"),
     ),
@@ -133,6 +135,11 @@ const TABLES: &[Table] = &[
         Some("id"),
     ),
     ("kv", &[("key", Text), ("value", Text)], None),
+    (
+        "incident_claims",
+        &[("incident_key", Text), ("owner", Text), ("expires_at", Int)],
+        None,
+    ),
     (
         "systems",
         &[

@@ -72,6 +72,39 @@ pub trait Store:
     /// How many alerts are in `state`.
     async fn count_alerts(&self, state: AlertState) -> Result<u64, StoreError>;
 
+    // ------------------------------------------------------------ claims
+
+    /// Claims for `owner`, until `now + lease`, up to `limit` queued alerts with ids above
+    /// `after`, ascending id: those no other owner holds a live claim on (`owner`'s own claims
+    /// are renewed). Two owners never hold one alert and neither waits for the other (`FOR
+    /// UPDATE SKIP LOCKED` on PostgreSQL). A claim ends when it expires, when it is given back
+    /// ([`Store::release_claims`], [`Store::expire_leases`]) or when the alert leaves `queued`.
+    async fn claim_alert_page(
+        &self,
+        owner: &str,
+        after: Option<AlertId>,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError>;
+    /// Claims incident `keys` for `owner` until `now + lease`, so one incident key is worked by
+    /// one process at a time; returns, sorted, the keys `owner` now holds (the others are held
+    /// by another owner's live claim). `owner`'s own claims are renewed.
+    async fn claim_incident_keys(
+        &self,
+        owner: &str,
+        keys: &[String],
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Gives back `owner`'s claims on `alerts` and `keys` (those of other owners are kept).
+    async fn release_claims(
+        &self,
+        owner: &str,
+        alerts: &[AlertId],
+        keys: &[String],
+    ) -> Result<(), StoreError>;
+
     // ------------------------------------------------------------ jobs
 
     /// Enqueues a job; with an idempotency key already used, returns the existing job.
@@ -126,10 +159,11 @@ pub trait Store:
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<DateTime<Utc>, StoreError>;
-    /// The workers holding leases on running jobs.
+    /// The workers holding leases on running jobs, or claims on queued alerts or incident keys.
     async fn lease_owners(&self) -> Result<Vec<String>, StoreError>;
-    /// Ends now every lease `owner` holds, so its jobs can be claimed at once (for a worker
-    /// known to be gone, e.g. this host's previous process); returns how many.
+    /// Ends now every lease and claim `owner` holds, so its jobs, alerts and incident keys can
+    /// be claimed at once (for a worker known to be gone, e.g. this host's previous process);
+    /// returns how many.
     async fn expire_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// One job by id.
     async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError>;

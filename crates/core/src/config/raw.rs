@@ -271,6 +271,7 @@ pub struct RawJobs {
     pub max_age: Option<IntOrText>,
     pub initial_backoff: Option<IntOrText>,
     pub max_backoff: Option<IntOrText>,
+    pub lease: Option<IntOrText>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -347,6 +347,9 @@ pub struct JobsConfig {
     pub initial_backoff: std::time::Duration,
     /// Longest wait between two attempts (a `Retry-After` asking for more is still honoured).
     pub max_backoff: std::time::Duration,
+    /// How long a process holds what it claimed (a job, a page of queued alerts, an incident
+    /// key) before another process sharing the database may take it over.
+    pub lease: std::time::Duration,
 }
 
 impl Default for JobsConfig {
@@ -356,6 +359,7 @@ impl Default for JobsConfig {
             max_age: std::time::Duration::from_secs(7 * 24 * 3600),
             initial_backoff: std::time::Duration::from_secs(5),
             max_backoff: std::time::Duration::from_secs(30 * 60),
+            lease: std::time::Duration::from_secs(300),
         }
     }
 }

@@ -50,6 +50,18 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
     }
     let events = events(raw.events.as_ref(), checker);
     let jobs = jobs(raw.jobs.as_ref(), checker);
+    if let Some(connectwise) = &connectwise {
+        if jobs.lease <= connectwise.request_timeout {
+            checker.issue(
+                "jobs.lease",
+                format!(
+                    "must be longer than connectwise.request_timeout ({}s), or another process \
+                     could take a job over while its ConnectWise call is still running",
+                    connectwise.request_timeout.as_secs()
+                ),
+            );
+        }
+    }
     let retention = retention(raw.retention.as_ref(), checker);
     let sources = sources(&raw.sources, &rules, &client_names, checker);
     let itglue = itglue(&raw.itglue, &client_names, checker);
@@ -74,6 +86,11 @@ pub fn validate(raw: &RawConfig, checker: &mut Checker<'_>) -> Option<Config> {
         routes,
     })
 }
+
+/// Shortest `jobs.lease`: longer than any single call mspbridge makes is up to the operator.
+const MIN_LEASE: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest `jobs.lease`.
+const MAX_LEASE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 fn jobs(raw: Option<&RawJobs>, checker: &mut Checker<'_>) -> JobsConfig {
     let defaults = JobsConfig::default();
@@ -100,7 +117,20 @@ fn jobs(raw: Option<&RawJobs>, checker: &mut Checker<'_>) -> JobsConfig {
             defaults.max_backoff,
             false,
         ),
+        lease: checker.duration("jobs.lease", raw.lease.as_ref(), defaults.lease, false),
     };
+    if jobs.lease < MIN_LEASE || jobs.lease > MAX_LEASE {
+        checker.issue(
+            "jobs.lease",
+            format!(
+                "must be between {}s and {}h: a lease shorter than a job's slowest call lets \
+                 another process take the job over while it is still running, a longer one \
+                 leaves a dead process's work waiting",
+                MIN_LEASE.as_secs(),
+                MAX_LEASE.as_secs() / 3600
+            ),
+        );
+    }
     if jobs.max_backoff < jobs.initial_backoff {
         checker.issue(
             "jobs.max_backoff",

@@ -28,6 +28,7 @@
 //! incident) and `publish_report` (keyed by the report), run by one [`JobRunner`] with a lane
 //! per kind.
 
+mod claims;
 mod decide;
 mod effects;
 mod enrich;

@@ -13,7 +13,7 @@ use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
 use mspbridge_store::{
-    Alert as StoredAlert, AlertFilter, AlertId, AlertState, NewEvent, RuleDecision, StoreError,
+    Alert as StoredAlert, AlertId, AlertState, NewEvent, RuleDecision, StoreError,
 };
 use serde_json::{json, Value};
 
@@ -76,12 +76,8 @@ impl Engine {
         cursor: &mut Option<AlertId>,
     ) -> Result<Option<usize>, EngineError> {
         let _one_at_a_time = self.shared.alerts_lock.lock().await;
-        let filter = AlertFilter {
-            state: Some(AlertState::Queued),
-            after_id: *cursor,
-            ..AlertFilter::default()
-        };
-        let batch = self.shared.store.list_alerts(filter, ALERT_PAGE).await?;
+        // Claimed, so processes sharing the database take disjoint pages.
+        let batch = self.claim_queued_page(*cursor, ALERT_PAGE).await?;
         if batch.is_empty() {
             return Ok(None);
         }
@@ -102,8 +98,23 @@ impl Engine {
                 }
             }
         }
+        // One incident key is worked by one process at a time: alerts whose key another
+        // process holds are passed (and given back) for it to take.
+        let keys: Vec<(AlertId, Option<String>)> = page
+            .iter()
+            .map(|p| (p.id, p.route.as_ref().map(|(_, key)| key.to_string())))
+            .collect();
+        let (held, passed) = self.hold_incident_keys(&keys).await?;
+        page.retain(|prepared| !passed.contains(&prepared.id));
         self.learn_systems(&page).await;
-        self.commit_page(&page, &config).await.map(Some)
+        let taken = self.commit_page(&page, &config).await;
+        self.release_incident_keys(&held).await;
+        if !passed.is_empty() {
+            // Another process is deciding those incidents: this pass ends here instead of sweeping
+            // the rest of the queue; the engine looks again shortly.
+            return taken.map(|_| None);
+        }
+        taken.map(Some)
     }
 
     /// Decides the whole page against one view of the store and writes it in one transaction;

@@ -26,13 +26,13 @@ impl Default for JobPolicy {
 }
 
 impl JobPolicy {
-    /// The policy `[jobs]` sets, with a five-minute lease.
+    /// The policy `[jobs]` sets.
     pub fn from_config(config: &JobsConfig) -> JobPolicy {
         JobPolicy {
             backoff: Backoff::new(config.initial_backoff, config.max_backoff),
             max_attempts: config.max_attempts,
             max_age: config.max_age,
-            lease: Duration::from_secs(300),
+            lease: config.lease,
         }
     }
 

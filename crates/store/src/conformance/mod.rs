@@ -12,6 +12,7 @@
 
 mod alerts;
 mod decisions;
+mod claims;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -31,6 +32,10 @@ use crate::port::Store;
 
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
 pub use decisions::rule_decisions_recorded_with_the_alert;
+pub use claims::{
+    alert_pages_are_claimed_apart, concurrent_alert_claims_never_overlap,
+    incident_keys_are_held_by_one_owner,
+};
 pub use incidents::{
     buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
     incident_optimistic_conflict, ticket_requests_are_idempotent,
@@ -70,6 +75,9 @@ macro_rules! conformance_suite {
             accept_dedups_on_source_and_id,
             accept_batch,
             alert_lifecycle_and_routing,
+            alert_pages_are_claimed_apart,
+            concurrent_alert_claims_never_overlap,
+            incident_keys_are_held_by_one_owner,
             backoff_run_at_respected,
             lease_exclusive_per_serial_key,
             expired_lease_is_reclaimed,
@@ -144,6 +152,9 @@ where
     accept_dedups_on_source_and_id(fresh().await).await;
     accept_batch(fresh().await).await;
     alert_lifecycle_and_routing(fresh().await).await;
+    alert_pages_are_claimed_apart(fresh().await).await;
+    concurrent_alert_claims_never_overlap(fresh().await).await;
+    incident_keys_are_held_by_one_owner(fresh().await).await;
     backoff_run_at_respected(fresh().await).await;
     lease_exclusive_per_serial_key(fresh().await).await;
     expired_lease_is_reclaimed(fresh().await).await;

@@ -14,7 +14,8 @@ use super::{
 use crate::error::StoreError;
 use crate::model::*;
 
-const ALERT_COLUMNS: &str = "id, source, source_alert_id, client, alert_name, occurred_at, \
+pub(super) const ALERT_COLUMNS: &str =
+    "id, source, source_alert_id, client, alert_name, occurred_at, \
                              received_at, state, payload";
 
 #[async_trait::async_trait]

@@ -26,6 +26,7 @@
 //! compact text, so both backends decode alike and `migrate --to` copies rows as they are.
 
 mod alerts;
+mod claims;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -442,11 +443,46 @@ impl Store for PostgresStore {
     }
 
     async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
-        jobs::lease_owners(self).await
+        let mut owners = jobs::lease_owners(self).await?;
+        owners.extend(claims::claim_owners(self).await?);
+        owners.sort();
+        owners.dedup();
+        Ok(owners)
     }
 
     async fn expire_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        jobs::expire_leases(self, owner, now).await
+        let jobs = jobs::expire_leases(self, owner, now).await?;
+        Ok(jobs + claims::expire_claims(self, owner, now).await?)
+    }
+
+    async fn claim_alert_page(
+        &self,
+        owner: &str,
+        after: Option<AlertId>,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Alert>, StoreError> {
+        claims::claim_alert_page(self, owner, after, now, lease, limit).await
+    }
+
+    async fn claim_incident_keys(
+        &self,
+        owner: &str,
+        keys: &[String],
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        claims::claim_incident_keys(self, owner, keys, now, lease).await
+    }
+
+    async fn release_claims(
+        &self,
+        owner: &str,
+        alerts: &[AlertId],
+        keys: &[String],
+    ) -> Result<(), StoreError> {
+        claims::release_claims(self, owner, alerts, keys).await
     }
 
     async fn get_job(&self, id: JobId) -> Result<Option<Job>, StoreError> {

@@ -12,7 +12,8 @@ use super::{col, count, from_micros, json_text, micros, parse_json, SqliteStore}
 use crate::error::StoreError;
 use crate::model::*;
 
-const ALERT_COLUMNS: &str = "id, source, source_alert_id, client, alert_name, occurred_at, \
+pub(super) const ALERT_COLUMNS: &str =
+    "id, source, source_alert_id, client, alert_name, occurred_at, \
                              received_at, state, payload";
 
 /// Rows per multi-row INSERT: 8 parameters each stays far below SQLite's limit of
@@ -317,7 +318,7 @@ pub(super) async fn count_in(store: &SqliteStore, state: AlertState) -> Result<u
     Ok(count(n))
 }
 
-fn decode(row: &SqliteRow) -> Result<Alert, StoreError> {
+pub(super) fn decode(row: &SqliteRow) -> Result<Alert, StoreError> {
     let state: String = col(row, "state")?;
     let payload: String = col(row, "payload")?;
     Ok(Alert {
