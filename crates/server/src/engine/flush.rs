@@ -1,6 +1,7 @@
 //! `ticket.flush`: the end of a consolidation interval (rule 4). Reads the ticket's status from
-//! ConnectWise, decides update / reopen-then-update / new ticket, and turns the buffer into the
-//! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
+//! ConnectWise (and its board's statuses when the rule asks), lets `rules::flush::step` choose
+//! update / reopen-then-update / new ticket, and turns the buffer into the note and attachment
+//! jobs (or a create job), removing exactly the flushed alerts from the buffer.
 
 use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
 use mspbridge_core::alert::{Alert, AlertKey};
@@ -85,10 +86,6 @@ impl Flusher {
             match step {
                 FlushStep::ReadBoardStatuses if board.is_none() => {
                     board = Some(self.board_statuses(&client, ticket).await?);
-                }
-                FlushStep::ReadBoardStatuses => {
-                    // Not asked twice; answered as if the board had no statuses.
-                    board = Some(Vec::new());
                 }
                 step => break step,
             }
