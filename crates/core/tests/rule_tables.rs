@@ -152,22 +152,25 @@ fn flood_decisions_for_a_client_and_the_state_they_leave() {
     let now = at(&clock, 30 * MINUTE);
     let two_used = vec![t0, at(&clock, 10 * MINUTE)];
     let idle = incident(t0, 0, false);
-    // state, flood incident tracked → decision, standalone times kept, flood opened at
+    // state, flood incident tracked → standalone counted, decision, standalone times kept,
+    // flood opened at
     type Row = (
         FloodState,
         Option<IncidentState>,
+        u32,
         &'static str,
         usize,
         Option<DateTime<Utc>>,
     );
     let rows: Vec<Row> = vec![
-        (FloodState::default(), None, "standalone", 1, None),
+        (FloodState::default(), None, 0, "standalone", 1, None),
         (
             FloodState {
                 standalone: two_used.clone(),
                 flood_opened_at: None,
             },
             None,
+            2,
             "open",
             2,
             Some(now),
@@ -178,6 +181,7 @@ fn flood_decisions_for_a_client_and_the_state_they_leave() {
                 flood_opened_at: Some(at(&clock, 20 * MINUTE)),
             },
             Some(idle),
+            2,
             "use",
             2,
             Some(at(&clock, 20 * MINUTE)),
@@ -189,6 +193,7 @@ fn flood_decisions_for_a_client_and_the_state_they_leave() {
                 flood_opened_at: Some(at(&clock, 20 * MINUTE)),
             },
             None,
+            2,
             "open",
             2,
             Some(now),
@@ -200,14 +205,19 @@ fn flood_decisions_for_a_client_and_the_state_they_leave() {
                 flood_opened_at: None,
             },
             None,
+            1,
             "standalone",
             2,
             None,
         ),
     ];
-    for (state, flood_incident, expected, kept, opened) in rows {
-        let (decision, next) =
-            flood::decide_for_client(&state, flood_incident.as_ref(), now, &rules);
+    for (state, flood_incident, counted, expected, kept, opened) in rows {
+        let flood::ClientFlood {
+            decision,
+            state: next,
+            standalone_in_window,
+        } = flood::decide_for_client(&state, flood_incident.as_ref(), now, &rules);
+        assert_eq!(standalone_in_window, counted, "{state:?}");
         let got = match &decision {
             FloodDecision::Standalone { .. } => "standalone",
             FloodDecision::OpenFloodTicket { .. } => "open",

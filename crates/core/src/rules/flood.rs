@@ -115,15 +115,26 @@ pub struct FloodState {
     pub flood_opened_at: Option<DateTime<Utc>>,
 }
 
+/// What [`decide_for_client`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFlood {
+    /// The decision.
+    pub decision: FloodDecision,
+    /// The client's flood state to store.
+    pub state: FloodState,
+    /// Standalone tickets counted in the flood window (before this alert).
+    pub standalone_in_window: u32,
+}
+
 /// Rule 5 for an alert at `at` that needs a new ticket, over the client's stored `state` and the
 /// incident of its flood ticket (`None`: none is tracked, so a flood ticket still "current" by
-/// its time is opened again). Returns the decision and the state to store.
+/// its time is opened again).
 pub fn decide_for_client(
     state: &FloodState,
     flood_incident: Option<&IncidentState>,
     at: DateTime<Utc>,
     rules: &RulesConfig,
-) -> (FloodDecision, FloodState) {
+) -> ClientFlood {
     let interval = rules.ticket_flood_interval;
     let mut next = state.clone();
     next.standalone
@@ -148,7 +159,11 @@ pub fn decide_for_client(
         FloodDecision::OpenFloodTicket { .. } => next.flood_opened_at = Some(at),
         FloodDecision::UseFloodTicket { .. } => {}
     }
-    (decision, next)
+    ClientFlood {
+        decision,
+        state: next,
+        standalone_in_window: used,
+    }
 }
 
 /// When an alert put into the flood ticket at `at` schedules the flood incident's flush: when

@@ -354,8 +354,9 @@ impl Pipeline {
             .incident(flood_key.as_str())
             .await?
             .map(incident_state);
-        let (decision, state) =
-            flood::decide_for_client(&state, flood_incident.as_ref(), at, rules);
+        let flood::ClientFlood {
+            decision, state, ..
+        } = flood::decide_for_client(&state, flood_incident.as_ref(), at, rules);
         decisions.put_setting(&kv_key, serde_json::to_value(&state).unwrap_or_default());
         match decision {
             FloodDecision::UseFloodTicket {
