@@ -3,22 +3,22 @@
 //! tickets — "nothing accepted is lost" and "no duplicates" (DESIGN §5), checked against the
 //! ConnectWise simulator over real loopback HTTP.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mspbridge_simulators::connectwise::{self, SimulatorConfig};
+mod support;
+
+use mspbridge_simulators::connectwise::{self, Fault, SimulatorConfig};
 use mspbridge_store::model::AlertState;
 use rand::{Rng, SeedableRng};
+use support::{free_port, start_serve, stop_gracefully, wait_ready};
 use tokio::sync::Mutex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mspbridge");
 const TOKEN: &str = "crash-test-token";
 const ALERTS: usize = 5_000;
-const KILLS: usize = 10;
 const CLIENTS: [(&str, i64); 3] = [("Acme", 250), ("Globex", 251), ("Initech", 252)];
 const ALERT_TYPES: [&str; 6] = [
     "Password Reset",
@@ -32,14 +32,6 @@ const ALERT_TYPES: [&str; 6] = [
 const CRASH_RULES: &str = r#"consolidation_interval = "1s"
 ticket_flood_limit = 1000
 enable_ticket_correlation = false"#;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, port: u16, site: &str, rules: &str) -> std::path::PathBuf {
     let database = format!("sqlite://{}", dir.join("crash.db").display());
@@ -101,21 +93,6 @@ kind = "webhook"
     path
 }
 
-fn start_serve(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(BIN)
-        .args(["-c", config.to_str().unwrap(), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("serve starts")
-}
-
 fn alert_body(n: usize) -> serde_json::Value {
     let (client, _) = CLIENTS[n % CLIENTS.len()];
     let alert_name = ALERT_TYPES[(n / CLIENTS.len()) % ALERT_TYPES.len()];
@@ -137,17 +114,92 @@ fn alert_body(n: usize) -> serde_json::Value {
     })
 }
 
+/// Storms with fixed seeds, so a failure found once can be run again; one more storm runs with a
+/// random seed (printed at its start and in every failure message).
+const SEEDS: [u64; 2] = [0x6d73_7062_7269_6467, 20_261_207];
+
+/// Alerts and SIGKILLs per storm. Three storms: 5,100 alerts and 51 kills in all, about a minute
+/// on two cores. `MSPBRIDGE_CRASH_SCALE=N` multiplies both for a longer run.
+const STORM_ALERTS: usize = 1_700;
+const STORM_KILLS: usize = 17;
+
+/// How long the ConnectWise simulator holds back its answer to every note, document and ticket
+/// POST after doing the write: the window between a write and its job's completion, widened so
+/// the killer can hit it.
+const HOLD: Duration = Duration::from_millis(300);
+
+fn crash_scale() -> usize {
+    std::env::var("MSPBRIDGE_CRASH_SCALE")
+        .ok()
+        .and_then(|value| value.parse::<usize>().ok())
+        .filter(|scale| *scale > 0)
+        .unwrap_or(1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
+async fn storms_with_repeated_sigkill_lose_nothing_and_duplicate_nothing() {
+    let scale = crash_scale();
+    let random: u64 = rand::random();
+    let seeds: Vec<u64> = SEEDS.iter().copied().chain([random]).collect();
+    println!("crash test seeds {seeds:?} (the last one random), scale {scale}");
+    // The storms run side by side (each its own simulator, database and `serve`): most of a
+    // storm's time is spent waiting for restarts and held answers, not computing.
+    let storms: Vec<_> = seeds
+        .into_iter()
+        .map(|seed| {
+            tokio::spawn(storm_with_sigkills(
+                seed,
+                STORM_ALERTS * scale,
+                STORM_KILLS * scale,
+            ))
+        })
+        .collect();
+    let (mut alerts, mut kills, mut in_hold) = (0, 0, 0);
+    for storm in storms {
+        let storm = storm.await.unwrap();
+        alerts += storm.alerts;
+        kills += storm.kills;
+        in_hold += storm.kills_in_hold;
+    }
+    println!(
+        "{alerts} alerts, {kills} SIGKILLs, {in_hold} of them while ConnectWise held the answer \
+         to a write"
+    );
+    assert!(alerts >= 5_000 && kills >= 50);
+    assert!(
+        in_hold * 4 >= kills,
+        "only {in_hold} of {kills} kills fell between a write and its job's completion"
+    );
+}
+
+struct StormOutcome {
+    alerts: usize,
+    kills: usize,
+    kills_in_hold: usize,
+}
+
+/// One storm of `alerts` alerts against `serve`, killed `kills` times (each restarted at once),
+/// then every alert counted on the ConnectWise simulator.
+async fn storm_with_sigkills(seed: u64, alerts: usize, kills: usize) -> StormOutcome {
     let sim = connectwise::spawn(SimulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    for (path, method) in [
+        ("/service/tickets/*/notes", "POST"),
+        ("/system/documents", "POST"),
+        ("/service/tickets", "POST"),
+    ] {
+        sim.faults()
+            .inject(Fault::hold_response(HOLD).on_path(path).on_method(method));
+    }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = write_config(dir.path(), port, &sim.base_url(), CRASH_RULES);
     let log = dir.path().join("serve.log");
-    let seed: u64 = rand::random();
-    println!("crash test seed {seed}, serve log {}", log.display());
+    println!(
+        "storm seed {seed}: {alerts} alerts, {kills} kills, serve log {}",
+        log.display()
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
     let child = Arc::new(Mutex::new(start_serve(&config, &log)));
@@ -167,7 +219,7 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
         senders.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
-                if n >= ALERTS {
+                if n >= alerts {
                     return;
                 }
                 let body = alert_body(n);
@@ -180,7 +232,7 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
                         }
                         Ok(response) if response.status().is_client_error() => {
                             panic!(
-                                "alert {n} refused: {} {}",
+                                "seed {seed}: alert {n} refused: {} {}",
                                 response.status(),
                                 response.text().await.unwrap_or_default()
                             )
@@ -192,16 +244,30 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
         }));
     }
 
-    // The killer: SIGKILL at random moments while the storm runs, then restart at once.
-    for kill in 0..KILLS {
-        let wait = rng.gen_range(300..1_500);
+    // The killer: SIGKILL at random moments, most of them while ConnectWise holds the answer to a
+    // write it has done (the job that made it is still running), then restart at once.
+    let mut kills_in_hold = 0;
+    for kill in 0..kills {
+        let wait = rng.gen_range(200..900);
         tokio::time::sleep(Duration::from_millis(wait)).await;
+        if rng.gen_bool(0.8) {
+            // Wait (up to 3 s) for a held write.
+            for _ in 0..600 {
+                if sim.faults().holding() > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         let mut guard = child.lock().await;
+        let held = sim.faults().holding() > 0;
         guard.kill().expect("SIGKILL");
         guard.wait().unwrap();
+        kills_in_hold += usize::from(held);
         println!(
-            "kill {} after {wait} ms with {} alerts accepted",
+            "seed {seed}: kill {} after {wait} ms{} with {} alerts accepted",
             kill + 1,
+            if held { " during a held write" } else { "" },
             accepted.lock().await.len()
         );
         *guard = start_serve(&config, &log);
@@ -211,8 +277,8 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
     }
     assert_eq!(
         accepted.lock().await.len(),
-        ALERTS,
-        "every alert was acknowledged eventually"
+        alerts,
+        "seed {seed}: every alert was acknowledged eventually"
     );
 
     // Let the last process finish everything: no queued alert, no pending job. Bounded wait.
@@ -233,20 +299,41 @@ async fn storm_with_repeated_sigkill_loses_nothing_and_duplicates_nothing() {
         let depth = store.queue_depth().await.unwrap();
         let queued_alerts = states.get(&AlertState::Queued).copied().unwrap_or(0);
         if queued_alerts == 0 && depth.queued == 0 && depth.running == 0 {
-            assert_eq!(depth.dead, 0, "no job was dead-lettered");
+            assert_eq!(depth.dead, 0, "seed {seed}: no job was dead-lettered");
             settled = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    child.lock().await.kill().ok();
+    store.close().await;
+    {
+        let mut last = child.lock().await;
+        last.kill().ok();
+        last.wait().ok();
+    }
     assert!(
         settled,
-        "the service did not finish the storm; see {}",
+        "seed {seed}: the service did not finish the storm; see {}",
         log.display()
     );
 
-    assert_every_alert_on_exactly_one_incident_ticket(&sim);
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_every_alert_on_exactly_one_incident_ticket_of(&sim, alerts)
+    }));
+    if let Err(panic) = checked {
+        println!(
+            "crash test failed with seed {seed}; serve log kept in {}",
+            log.display()
+        );
+        std::mem::forget(dir);
+        std::panic::resume_unwind(panic);
+    }
+    sim.shutdown().await;
+    StormOutcome {
+        alerts,
+        kills,
+        kills_in_hold,
+    }
 }
 
 /// The storm of DESIGN §3 through a real `serve`: every incident costs exactly what the rules
@@ -268,21 +355,7 @@ async fn a_storm_through_serve_costs_the_minimum_connectwise_calls() {
 
     let http = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/alerts");
-    for attempt in 0..200 {
-        match http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            Ok(response) if response.status() == 200 => break,
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-        assert!(
-            attempt < 199,
-            "serve did not get ready; see {}",
-            log.display()
-        );
-    }
+    wait_ready(port, &log).await;
     let mut requests = tokio::task::JoinSet::new();
     for n in 0..incidents * REPEATS {
         let (http, url) = (http.clone(), url.clone());
@@ -363,21 +436,19 @@ async fn a_storm_through_serve_costs_the_minimum_connectwise_calls() {
     assert_eq!(calls.len(), 1 + 4 * incidents, "{calls:#?}");
 }
 
-/// SIGTERM, then wait for the exit.
-fn stop_gracefully(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "serve exited with {exit}");
+/// [`assert_every_alert_on_exactly_one_incident_ticket_of`] for a storm of [`ALERTS`].
+fn assert_every_alert_on_exactly_one_incident_ticket(sim: &connectwise::ConnectWiseSimulator) {
+    assert_every_alert_on_exactly_one_incident_ticket_of(sim, ALERTS);
 }
 
-/// One ticket per incident key (client + alert type), and every alert's record on its ticket: in
-/// the description or a note, or in the attachment that carries the records of a consolidated
-/// update.
-fn assert_every_alert_on_exactly_one_incident_ticket(sim: &connectwise::ConnectWiseSimulator) {
+/// Counted as a multiset, not a set: one ticket per incident key (client + alert type); every
+/// alert carried exactly once — by its ticket's description (the first alert) or by exactly one
+/// update note, whose count names it, with its record in exactly one attachment; every attachment
+/// named by exactly one note and posted exactly once; every update note's marker line once.
+fn assert_every_alert_on_exactly_one_incident_ticket_of(
+    sim: &connectwise::ConnectWiseSimulator,
+    alerts: usize,
+) {
     let tickets = sim.state().tickets();
     let mut per_key: BTreeMap<(i64, String), Vec<i64>> = BTreeMap::new();
     for ticket in &tickets {
@@ -395,30 +466,119 @@ fn assert_every_alert_on_exactly_one_incident_ticket(sim: &connectwise::ConnectW
     );
     assert_eq!(per_key.len(), CLIENTS.len() * ALERT_TYPES.len());
 
-    let mut texts: Vec<String> = Vec::new();
+    // Alerts by incident, as the sender made them: (company, alert type) of alert n.
+    let incident_of = |n: usize| {
+        let company = CLIENTS[n % CLIENTS.len()].1;
+        let name = ALERT_TYPES[(n / CLIENTS.len()) % ALERT_TYPES.len()];
+        (company, format!("[mspbridge] {name}"))
+    };
+    let mut expected: BTreeMap<(i64, String), usize> = BTreeMap::new();
+    for n in 0..alerts {
+        *expected.entry(incident_of(n)).or_default() += 1;
+    }
+
+    let mut carried: HashMap<usize, usize> = HashMap::new();
+    let mut note_markers: HashMap<String, usize> = HashMap::new();
+    let mut named_files: HashMap<String, usize> = HashMap::new();
     for ticket in &tickets {
-        for note in sim.state().notes(ticket["id"].as_i64().unwrap()) {
-            texts.push(note["text"].as_str().unwrap_or_default().to_string());
-        }
-    }
-    for document in sim.state().documents() {
-        texts.push(String::from_utf8_lossy(&document.content).into_owned());
-    }
-    let mut seen = BTreeSet::new();
-    for text in &texts {
-        for piece in text.split("marker-").skip(1) {
-            if let Some((n, _)) = piece.split_once("-end") {
-                if let Ok(n) = n.parse::<usize>() {
-                    seen.insert(n);
+        let id = ticket["id"].as_i64().unwrap();
+        let key = (
+            ticket["company"]["id"].as_i64().unwrap(),
+            ticket["summary"].as_str().unwrap().to_string(),
+        );
+        let mut counted = 0;
+        for note in sim.state().notes(id) {
+            let text = note["text"].as_str().unwrap_or_default();
+            match text
+                .lines()
+                .find(|line| line.trim().starts_with("(mspbridge update "))
+            {
+                // An update note: it counts its alerts and names the attachment with their records.
+                Some(marker) => {
+                    *note_markers.entry(marker.trim().to_string()).or_default() += 1;
+                    counted += update_count(text)
+                        .unwrap_or_else(|| panic!("an update note without a count: {text}"));
+                    if let Some(file) = text
+                        .split("The activity records are attached as ")
+                        .nth(1)
+                        .and_then(|rest| rest.split_once(".txt."))
+                    {
+                        *named_files.entry(format!("{}.txt", file.0)).or_default() += 1;
+                    }
+                }
+                // The description: the alert that opened the ticket.
+                None => {
+                    let markers = markers_in(text);
+                    assert_eq!(markers.len(), 1, "a description carries one alert: {text}");
+                    counted += 1;
+                    for n in markers {
+                        *carried.entry(n).or_default() += 1;
+                        assert_eq!(incident_of(n), key, "alert {n} on the wrong ticket");
+                    }
                 }
             }
         }
+        assert_eq!(
+            counted,
+            expected.get(&key).copied().unwrap_or(0),
+            "ticket {id} {key:?}: its description and update notes count this many alerts"
+        );
     }
-    let missing: Vec<usize> = (0..ALERTS).filter(|n| !seen.contains(n)).take(20).collect();
+    let twice: Vec<_> = note_markers.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "update notes posted more than once: {twice:?}"
+    );
+
+    let mut files: HashMap<String, usize> = HashMap::new();
+    for document in sim.state().documents() {
+        *files.entry(document.file_name.clone()).or_default() += 1;
+        let text = String::from_utf8_lossy(&document.content);
+        for n in markers_in(&text) {
+            *carried.entry(n).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = files.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "attachments posted more than once: {twice:?}"
+    );
+    assert_eq!(
+        files, named_files,
+        "every attachment is named by exactly one update note, and every named one is there"
+    );
+    let missing: Vec<usize> = (0..alerts)
+        .filter(|n| !carried.contains_key(n))
+        .take(20)
+        .collect();
     assert!(
         missing.is_empty(),
         "alerts missing from every ticket (first 20): {missing:?}"
     );
+    let mut duplicated: Vec<(usize, usize)> = carried
+        .iter()
+        .filter(|(_, count)| **count > 1)
+        .map(|(n, count)| (*n, *count))
+        .collect();
+    duplicated.sort_unstable();
+    assert!(
+        duplicated.is_empty(),
+        "alerts carried more than once (alert, times): {duplicated:?}"
+    );
+}
+
+/// The alert numbers of the `marker-N-end` values in `text`, one per occurrence.
+fn markers_in(text: &str) -> Vec<usize> {
+    text.split("marker-")
+        .skip(1)
+        .filter_map(|piece| piece.split_once("-end")?.0.parse().ok())
+        .collect()
+}
+
+/// How many alerts an update note carries: "1 more … alert" or "N more … alerts".
+fn update_count(text: &str) -> Option<usize> {
+    let (count, _) = text.trim_start().split_once(" more ")?;
+    count.parse().ok()
 }
 
 /// The storm against three `serve` processes sharing one PostgreSQL database, with the senders
@@ -541,21 +701,4 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
         log.display()
     );
     assert_every_alert_on_exactly_one_incident_ticket(&sim);
-}
-
-async fn wait_ready(port: u16, log: &Path) {
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        if let Ok(response) = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("serve did not get ready; see {}", log.display());
 }

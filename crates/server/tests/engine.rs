@@ -8,7 +8,6 @@ mod naming;
 #[path = "engine/proxy.rs"]
 mod proxy;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -996,35 +995,49 @@ async fn the_spawned_engine_works_on_wake_and_shuts_down_gracefully() {
     h.fire("Password Reset", "a1", &h.password_reset("ACME\\anna"))
         .await;
     handle.wake();
-    let waited = AtomicUsize::new(0);
-    while h.tickets().is_empty() {
-        assert!(
-            waited.fetch_add(1, Ordering::Relaxed) < 2000,
-            "the engine never created the ticket"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let created = wait_until(|| async { !h.tickets().is_empty() }).await;
+    assert!(created, "the engine never created the ticket");
     handle.shutdown().await;
     assert_eq!(h.tickets().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_does_not_hold_back_connectwise_work() {
-    let h = Harness::new("").await;
+    let upstream = cw_sim::spawn(SimulatorConfig::default(), loopback())
+        .await
+        .unwrap();
+    // Counts the queued alerts when the create arrives, so nothing races the engine.
+    let proxy = QueueAtCreateProxy::spawn(upstream.base_url()).await;
+    let mut h = Harness::build("", Some(proxy.url.clone()), Duration::from_secs(10)).await;
+    h.cw = upstream;
+    let _ = proxy.store.set(h.store.clone());
     h.queue_backlog("Backlog Type", 20_000).await;
     let handle = h.new_engine(h.store.clone()).start();
-    let waited = AtomicUsize::new(0);
-    while h.tickets().is_empty() {
-        assert!(
-            waited.fetch_add(1, Ordering::Relaxed) < 20_000,
-            "the engine never created the ticket"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    // The first alert's ticket is created after its page, not after the whole backlog.
-    let queued = h.queued_alerts().await;
-    assert!(queued > 0, "the ticket waited for the whole backlog");
+    let created = wait_until(|| async { !h.tickets().is_empty() }).await;
+    assert!(created, "the engine never created the ticket");
     handle.shutdown().await;
+    // The first alert's ticket is created after its page, not after the whole backlog.
+    let creates = proxy.creates.lock().unwrap().clone();
+    assert!(
+        creates.first().is_some_and(|(_, queued)| *queued > 0),
+        "the ticket waited for the whole backlog: {creates:?}"
+    );
+}
+
+/// Checks `done` every 20 ms until it holds or a generous minute has passed; whether it held.
+async fn wait_until<F, Fut>(mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < until {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done().await
 }
 
 #[tokio::test]
@@ -1092,14 +1105,8 @@ async fn shutdown_returns_after_the_page_in_progress_with_a_backlog_queued() {
     let h = Harness::new("").await;
     h.queue_backlog("Backlog Type", 20_000).await;
     let handle = h.new_engine(h.store.clone()).start();
-    let waited = AtomicUsize::new(0);
-    while h.queued_alerts().await == 20_000 {
-        assert!(
-            waited.fetch_add(1, Ordering::Relaxed) < 20_000,
-            "the engine never started on the backlog"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let started = wait_until(|| async { h.queued_alerts().await < 20_000 }).await;
+    assert!(started, "the engine never started on the backlog");
     // A hang guard only: the stop comes after one page, long before the backlog is drained.
     tokio::time::timeout(Duration::from_secs(120), handle.shutdown())
         .await
@@ -1176,15 +1183,21 @@ async fn a_resolution_without_a_ticket_opens_nothing_and_one_during_the_create_f
 
 // ---------------------------------------------------------------- metrics
 
-#[tokio::test]
-async fn the_pipeline_is_counted_in_metrics() {
-    static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
-        std::sync::OnceLock::new();
-    let handle = RECORDER.get_or_init(|| {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .install_recorder()
-            .expect("no other recorder in this test binary")
-    });
+/// With a recorder of its own, installed on this test's thread only: the process-wide one would
+/// also count what every other test in this binary does.
+#[test]
+fn the_pipeline_is_counted_in_metrics() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    // A current-thread runtime keeps every task of the test on the thread the recorder is on.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || runtime.block_on(pipeline_metrics(&handle)));
+}
+
+async fn pipeline_metrics(handle: &metrics_exporter_prometheus::PrometheusHandle) {
     let h = Harness::new("").await;
     h.cw.faults()
         .inject(Fault::rate_limited(1).times(1).on_path("/service/tickets"));

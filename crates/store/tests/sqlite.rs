@@ -93,32 +93,59 @@ async fn a_closed_store_reports_errors_instead_of_hanging() {
     );
 }
 
+/// Set in the child process of [`committed_alerts_are_on_disk_after_the_writing_process_is_gone`]:
+/// the database URL it writes to.
+const WRITER_URL: &str = "MSPBRIDGE_TEST_STORE_WRITER_URL";
+const ON_DISK_TEST: &str = "committed_alerts_are_on_disk_after_the_writing_process_is_gone";
+
 #[tokio::test]
-async fn committed_alerts_are_on_disk_before_the_store_is_closed() {
-    // A second opener sees what the first committed without the first ever closing or
-    // checkpointing: the acknowledgement happened after the data reached the WAL file.
+async fn committed_alerts_are_on_disk_after_the_writing_process_is_gone() {
+    if let Ok(url) = std::env::var(WRITER_URL) {
+        // The writer: accept one alert, say its id, and end the process at once — no close, no
+        // checkpoint, no destructor. What the acknowledgement promised must already be in the file.
+        let store = open_store(&url).await.unwrap();
+        let id = store
+            .accept_alert(mspbridge_store::NewAlert {
+                source: "auditor".into(),
+                source_alert_id: "A1".into(),
+                client: None,
+                alert_name: "Mass deletion".into(),
+                occurred_at: conformance::at(0),
+                received_at: conformance::at(1),
+                payload: serde_json::json!({"Who": "CORP\\bob"}).into(),
+            })
+            .await
+            .unwrap()
+            .alert_id();
+        // On a line of its own after the harness's "test … … ", which prints no newline first.
+        println!("\naccepted alert {id}");
+        std::process::exit(0);
+    }
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let first = open_store(&url).await.unwrap();
-    let id = first
-        .accept_alert(mspbridge_store::NewAlert {
-            source: "auditor".into(),
-            source_alert_id: "A1".into(),
-            client: None,
-            alert_name: "Mass deletion".into(),
-            occurred_at: conformance::at(0),
-            received_at: conformance::at(1),
-            payload: serde_json::json!({"Who": "CORP\\bob"}).into(),
-        })
-        .await
-        .unwrap()
-        .alert_id();
+    // This test binary again, running only this test, as the writing process.
+    let writer = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", ON_DISK_TEST, "--nocapture", "--test-threads=1"])
+        .env(WRITER_URL, &url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&writer.stdout);
+    assert!(
+        writer.status.success(),
+        "the writer failed: {stdout}{}",
+        String::from_utf8_lossy(&writer.stderr)
+    );
+    let id: i64 = stdout
+        .lines()
+        .find_map(|line| line.split("accepted alert ").nth(1))
+        .and_then(|id| id.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the writer did not say what it accepted: {stdout}"));
 
-    let second = open_store(&url).await.unwrap();
-    let seen = second.get_alert(id).await.unwrap();
+    // The writer is gone; this process opens the file afresh and finds the alert.
+    let reader = open_store(&url).await.unwrap();
+    let seen = reader.get_alert(id).await.unwrap();
     assert_eq!(seen.map(|a| a.source_alert_id), Some("A1".to_string()));
-    second.close().await;
-    first.close().await;
+    reader.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

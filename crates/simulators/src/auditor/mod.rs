@@ -314,6 +314,7 @@ pub struct AuditorSimulator {
     local_addr: SocketAddr,
     state: AuditorSimState,
     certificate_der: Option<Vec<u8>>,
+    private_key_der: Option<Vec<u8>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -341,7 +342,7 @@ pub async fn spawn(
     let stop = async move {
         let _ = shutdown_signal.await;
     };
-    let (scheme, certificate_der, task) = match &config.tls {
+    let (scheme, identity, task) = match &config.tls {
         None => {
             let task = tokio::spawn(async move {
                 if let Err(error) = axum::serve(listener, app)
@@ -367,15 +368,21 @@ pub async fn spawn(
                     tracing::error!(%error, "auditor simulator stopped");
                 }
             });
-            ("https", Some(material.certificate_der), task)
+            (
+                "https",
+                Some((material.certificate_der, material.private_key_der)),
+                task,
+            )
         }
     };
     tracing::info!(%local_addr, scheme, "auditor simulator listening");
+    let (certificate_der, private_key_der) = identity.unzip();
     Ok(AuditorSimulator {
         base_url: format!("{scheme}://{local_addr}"),
         local_addr,
         state,
         certificate_der,
+        private_key_der,
         shutdown: Some(shutdown),
         task: Some(task),
     })
@@ -424,6 +431,15 @@ impl AuditorSimulator {
     /// The SHA-256 of the certificate in HTTPS mode, lowercase hex (what a pin is set to).
     pub fn certificate_sha256_hex(&self) -> Option<String> {
         self.certificate_der.as_deref().map(tls::sha256_hex)
+    }
+
+    /// In HTTPS mode, the certificate and key this simulator serves, to start another one (on the
+    /// same address after this one stops, say) that a client pinned to this certificate trusts.
+    pub fn tls_identity(&self) -> Option<AuditorSimTls> {
+        Some(AuditorSimTls::Identity {
+            certificate_der: self.certificate_der.clone()?,
+            private_key_der: self.private_key_der.clone()?,
+        })
     }
 
     /// Stops the server and waits for it to finish.

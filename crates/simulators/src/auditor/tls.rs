@@ -19,10 +19,37 @@ use super::AuditorSimError;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// HTTPS settings of the simulator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuditorSimTls {
     /// Generate a self-signed certificate for these DNS names or IP addresses.
     SelfSigned { subject_alt_names: Vec<String> },
+    /// Serve this certificate and key (DER; the key PKCS#8), as a restarted Auditor keeps the
+    /// certificate it generated at install time. [`AuditorSimulator::tls_identity`] gives the one a
+    /// running simulator serves.
+    ///
+    /// [`AuditorSimulator::tls_identity`]: super::AuditorSimulator::tls_identity
+    Identity {
+        certificate_der: Vec<u8>,
+        private_key_der: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for AuditorSimTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditorSimTls::SelfSigned { subject_alt_names } => f
+                .debug_struct("SelfSigned")
+                .field("subject_alt_names", subject_alt_names)
+                .finish(),
+            AuditorSimTls::Identity {
+                certificate_der, ..
+            } => f
+                .debug_struct("Identity")
+                .field("certificate_sha256", &sha256_hex(certificate_der))
+                .field("private_key_der", &"<redacted>")
+                .finish(),
+        }
+    }
 }
 
 impl AuditorSimTls {
@@ -34,18 +61,31 @@ impl AuditorSimTls {
     }
 }
 
-/// The generated certificate and the acceptor serving it.
+/// The certificate, its key and the acceptor serving them.
 pub(crate) struct TlsMaterial {
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) certificate_der: Vec<u8>,
+    pub(crate) private_key_der: Vec<u8>,
 }
 
 pub(crate) fn prepare(tls: &AuditorSimTls) -> Result<TlsMaterial, AuditorSimError> {
-    let AuditorSimTls::SelfSigned { subject_alt_names } = tls;
-    let generated = rcgen::generate_simple_self_signed(subject_alt_names.clone())
-        .map_err(|error| AuditorSimError::Tls(format!("cannot generate a certificate: {error}")))?;
-    let certificate_der = generated.cert.der().to_vec();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.key_pair.serialize_der()));
+    let (certificate_der, private_key_der) = match tls {
+        AuditorSimTls::SelfSigned { subject_alt_names } => {
+            let generated =
+                rcgen::generate_simple_self_signed(subject_alt_names.clone()).map_err(|error| {
+                    AuditorSimError::Tls(format!("cannot generate a certificate: {error}"))
+                })?;
+            (
+                generated.cert.der().to_vec(),
+                generated.key_pair.serialize_der(),
+            )
+        }
+        AuditorSimTls::Identity {
+            certificate_der,
+            private_key_der,
+        } => (certificate_der.clone(), private_key_der.clone()),
+    };
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(private_key_der.clone()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -56,6 +96,7 @@ pub(crate) fn prepare(tls: &AuditorSimTls) -> Result<TlsMaterial, AuditorSimErro
     Ok(TlsMaterial {
         acceptor: TlsAcceptor::from(Arc::new(config)),
         certificate_der,
+        private_key_der,
     })
 }
 

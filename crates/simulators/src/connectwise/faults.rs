@@ -2,10 +2,12 @@
 //!
 //! The product's retry, back-off and codebase-rediscovery paths only run when ConnectWise misbehaves, so
 //! the simulator can be told, while it runs, to answer 429 with `Retry-After`, 500, 503, to answer slowly,
-//! or to move to a new codebase. Faults are switched through the library handle (`Faults`) or over HTTP
-//! (`POST`/`DELETE /__simulator/faults`), and can be limited to a number of requests, a path prefix and
-//! a method.
+//! to do the work and then hold the answer back (so a client can die between a write and learning of
+//! it), or to move to a new codebase. Faults are switched through the library handle (`Faults`) or over
+//! HTTP (`POST`/`DELETE /__simulator/faults`), and can be limited to a number of requests, a path
+//! pattern and a method.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,6 +28,9 @@ pub enum FaultKind {
     Unavailable,
     /// Waits `millis` before answering normally, so a client with a shorter timeout times out.
     Delay { millis: u64 },
+    /// Serves the request (the write is done) and then holds the answer back for `millis`: the
+    /// window in which a client that dies, or times out, cannot know that its write happened.
+    HoldResponse { millis: u64 },
     /// The site moved to `new_codebase` (for example `v2025_2/`): every other codebase answers 404 and
     /// `/login/companyinfo` reports the new one, until the fault is cleared.
     CodebaseChanged { new_codebase: String },
@@ -40,6 +45,8 @@ pub struct Fault {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
     /// Only requests whose path (full, or below `/apis/3.0`) starts with this, case-insensitively.
+    /// A `*` segment stands for any one segment: `/service/tickets/*/notes` matches the notes of
+    /// every ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     /// Only requests with this HTTP method.
@@ -91,6 +98,13 @@ impl Fault {
         })
     }
 
+    /// Serves the request, then holds the answer back for `hold`.
+    pub fn hold_response(hold: Duration) -> Fault {
+        Fault::of(FaultKind::HoldResponse {
+            millis: u64::try_from(hold.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
     /// Moves the site to another codebase.
     pub fn codebase_changed(new_codebase: impl Into<String>) -> Fault {
         Fault::of(FaultKind::CodebaseChanged {
@@ -130,7 +144,8 @@ impl Fault {
             FaultKind::RateLimited { .. }
             | FaultKind::ServerError { .. }
             | FaultKind::Unavailable
-            | FaultKind::Delay { .. } => {}
+            | FaultKind::Delay { .. }
+            | FaultKind::HoldResponse { .. } => {}
         }
         if self.count == Some(0) {
             return Some(
@@ -146,12 +161,33 @@ impl Fault {
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method));
         let path_ok = self.path_prefix.as_deref().is_none_or(|prefix| {
-            let prefix = prefix.to_ascii_lowercase();
-            full_path.to_ascii_lowercase().starts_with(&prefix)
-                || api_path.is_some_and(|p| p.to_ascii_lowercase().starts_with(&prefix))
+            path_matches(prefix, full_path) || api_path.is_some_and(|p| path_matches(prefix, p))
         });
         method_ok && path_ok
     }
+}
+
+/// Whether `path` starts with `pattern`, case-insensitively, a `*` segment of the pattern standing
+/// for any one segment of the path.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    let path = path.to_ascii_lowercase();
+    if !pattern.split('/').any(|segment| segment == "*") {
+        return path.starts_with(&pattern);
+    }
+    let wanted: Vec<&str> = pattern.split('/').collect();
+    let given: Vec<&str> = path.split('/').collect();
+    if given.len() < wanted.len() {
+        return false;
+    }
+    let last = wanted.len() - 1;
+    wanted
+        .iter()
+        .zip(&given)
+        .enumerate()
+        .all(|(index, (want, got))| {
+            *want == "*" || (index == last && got.starts_with(want)) || want == got
+        })
 }
 
 #[derive(Debug, Default)]
@@ -164,6 +200,25 @@ struct FaultTable {
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     table: Arc<Mutex<FaultTable>>,
+    holds: Arc<HoldCounters>,
+}
+
+/// How many answers a `HoldResponse` fault is holding back now, and has held in all.
+#[derive(Debug, Default)]
+struct HoldCounters {
+    now: AtomicU64,
+    total: AtomicU64,
+}
+
+/// Counts one held answer while it lives; dropped when the answer is sent or the client is gone.
+pub(crate) struct HoldGuard {
+    holds: Arc<HoldCounters>,
+}
+
+impl Drop for HoldGuard {
+    fn drop(&mut self) {
+        self.holds.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Faults {
@@ -192,6 +247,26 @@ impl Faults {
     /// The faults still active (with their remaining counts).
     pub fn active(&self) -> Vec<Fault> {
         self.table().active.clone()
+    }
+
+    /// How many answers are being held back right now by a `HoldResponse` fault (their writes are
+    /// done, their clients do not know yet).
+    pub fn holding(&self) -> u64 {
+        self.holds.now.load(Ordering::SeqCst)
+    }
+
+    /// How many answers a `HoldResponse` fault has held back since the simulator started.
+    pub fn held_total(&self) -> u64 {
+        self.holds.total.load(Ordering::SeqCst)
+    }
+
+    /// Starts holding one answer back; counted until the guard is dropped.
+    pub(crate) fn hold(&self) -> HoldGuard {
+        self.holds.now.fetch_add(1, Ordering::SeqCst);
+        self.holds.total.fetch_add(1, Ordering::SeqCst);
+        HoldGuard {
+            holds: self.holds.clone(),
+        }
     }
 
     /// The codebase a `CodebaseChanged` fault moved the site to, with its trailing `/`.
@@ -246,6 +321,27 @@ mod tests {
             .is_some());
         assert_eq!(faults.take("POST", "/x", Some("/service/tickets")), None);
         assert!(faults.active().is_empty());
+    }
+
+    #[test]
+    fn a_star_segment_matches_any_one_segment() {
+        let faults = Faults::default();
+        faults.inject(
+            Fault::hold_response(Duration::from_millis(5))
+                .on_path("/service/tickets/*/notes")
+                .on_method("POST"),
+        );
+        assert_eq!(faults.take("POST", "/x", Some("/service/tickets")), None);
+        assert_eq!(faults.take("POST", "/x", Some("/service/tickets/7")), None);
+        assert_eq!(
+            faults.take("POST", "/x", Some("/service/tickets/7/Notes")),
+            Some(FaultKind::HoldResponse { millis: 5 })
+        );
+        assert!(faults
+            .take("POST", "/x", Some("/service/tickets/8/notes/"))
+            .is_some());
+        assert!(path_matches("/system/doc", "/system/documents"));
+        assert!(!path_matches("/*/documents", "/system"));
     }
 
     #[test]

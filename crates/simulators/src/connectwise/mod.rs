@@ -14,6 +14,7 @@
 //! | `POST /__simulator/faults` `{"kind":"rate_limited","retry_after_secs":5,"count":3}` | 429 with `Retry-After: 5` for the next 3 requests |
 //! | `POST /__simulator/faults` `{"kind":"server_error","path_prefix":"/service/tickets","method":"POST"}` | 500 `ConnectWiseApi` on ticket creation until cleared |
 //! | `POST /__simulator/faults` `{"kind":"unavailable"}` / `{"kind":"delay","millis":3000}` | 503 / answers 3 s late |
+//! | `POST /__simulator/faults` `{"kind":"hold_response","millis":2000,"path_prefix":"/service/tickets/*/notes","method":"POST"}` | every note is written at once, its answer sent 2 s later (`*` is any one path segment) |
 //! | `POST /__simulator/faults` `{"kind":"codebase_changed","new_codebase":"v2025_2/"}` | old codebases 404, `companyinfo` reports the new one |
 //! | `GET /__simulator/faults`, `DELETE /__simulator/faults` | list, clear |
 //! | `GET /__simulator/requests` | what arrived: method, path, query, status, arrival time (no headers) |

@@ -86,6 +86,10 @@ async fn service_behaviour(
     if let Some(FaultKind::Delay { millis }) = &fault {
         tokio::time::sleep(std::time::Duration::from_millis(*millis)).await;
     }
+    let hold = match &fault {
+        Some(FaultKind::HoldResponse { millis }) => Some(std::time::Duration::from_millis(*millis)),
+        _ => None,
+    };
     let mut response = match fault.as_ref().and_then(fault_response) {
         Some(injected) => injected,
         None => next.run(request).await,
@@ -101,23 +105,31 @@ async fn service_behaviour(
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(header::EXPIRES, HeaderValue::from_static("-1"));
     headers.insert("x-server-name", HeaderValue::from_static("CWSIM-API01"));
-    let mut records = state.records();
-    if records.requests.len() >= REQUEST_LOG_LIMIT {
-        records.requests.drain(..REQUEST_LOG_LIMIT / 10);
+    {
+        let mut records = state.records();
+        if records.requests.len() >= REQUEST_LOG_LIMIT {
+            records.requests.drain(..REQUEST_LOG_LIMIT / 10);
+        }
+        records.requests.push(RequestRecord {
+            method,
+            path,
+            query,
+            status: response.status().as_u16(),
+            timestamp: arrived,
+        });
     }
-    records.requests.push(RequestRecord {
-        method,
-        path,
-        query,
-        status: response.status().as_u16(),
-        timestamp: arrived,
-    });
-    drop(records);
+    if let Some(hold) = hold {
+        // The write is done and logged; the client learns of it only after the hold (or never,
+        // when it is gone by then).
+        let _holding = state.faults().hold();
+        tokio::time::sleep(hold).await;
+    }
     response
 }
 
 /// The answer an injected fault gives instead of the API, or `None` when the request is still served
-/// (a delay has already been waited out; a codebase change is handled by routing).
+/// (a delay has already been waited out, a held answer is held after it is made; a codebase change is
+/// handled by routing).
 fn fault_response(kind: &FaultKind) -> Option<Response> {
     let error = match kind {
         FaultKind::RateLimited { retry_after_secs } => ApiError {
@@ -137,7 +149,9 @@ fn fault_response(kind: &FaultKind) -> Option<Response> {
             "ServiceUnavailable",
             "The service is temporarily unavailable (injected fault)",
         ),
-        FaultKind::Delay { .. } | FaultKind::CodebaseChanged { .. } => return None,
+        FaultKind::Delay { .. }
+        | FaultKind::HoldResponse { .. }
+        | FaultKind::CodebaseChanged { .. } => return None,
     };
     Some(error.into_response())
 }
@@ -180,7 +194,7 @@ async fn add_fault(State(state): State<SimulatorState>, body: Bytes) -> Response
             }
             serde_json::from_value::<Fault>(value).map_err(|e| {
                 format!(
-                    "not a fault: {e}; kind is one of rate_limited, server_error, unavailable, delay, codebase_changed"
+                    "not a fault: {e}; kind is one of rate_limited, server_error, unavailable, delay, hold_response, codebase_changed"
                 )
             })
         })

@@ -66,6 +66,49 @@ async fn delay_fault_makes_a_client_with_a_shorter_timeout_time_out() {
 }
 
 #[tokio::test]
+async fn hold_response_writes_the_note_but_holds_the_answer_back() {
+    let (sim, cw) = spawn_sim().await;
+    let ticket = cw.ticket("Held note").await;
+    let id = ticket["id"].as_i64().unwrap();
+    sim.faults().inject(
+        Fault::hold_response(Duration::from_secs(5))
+            .on_path("/service/tickets/*/notes")
+            .on_method("POST")
+            .times(1),
+    );
+    // The client gives up before the answer comes; the note is on the ticket all the same.
+    let error = cw
+        .request(Method::POST, &format!("/service/tickets/{id}/notes"))
+        .json(&json!({"text": "written while the answer is held", "detailDescriptionFlag": true}))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    let texts: Vec<Value> = sim
+        .state()
+        .notes(id)
+        .into_iter()
+        .map(|note| note["text"].clone())
+        .collect();
+    assert!(
+        texts.contains(&json!("written while the answer is held")),
+        "{texts:?}"
+    );
+    assert_eq!(sim.faults().held_total(), 1);
+    // Other paths are not held, and the fault is used up.
+    assert_eq!(cw.get("/system/info").await.0, StatusCode::OK);
+    let (status, _) = cw
+        .post(
+            &format!("/service/tickets/{id}/notes"),
+            json!({"text": "answered at once", "detailDescriptionFlag": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(sim.faults().held_total(), 1);
+}
+
+#[tokio::test]
 async fn codebase_change_answers_404_on_the_old_codebase_until_rediscovery() {
     let (sim, cw) = spawn_sim().await;
     sim.faults().inject(Fault::codebase_changed("v2025_2/"));
