@@ -87,6 +87,12 @@ const pages = [
 for (const [route, name] of pages) await visit(route, name);
 lap('every page visited');
 
+// An alert's page lists its rule decisions in order, as a table named by its caption.
+await page.goto(base + `/alerts/${hostileAlert}`);
+const decisions = page.getByRole('table', { name: 'Rule decisions, oldest first, each with its reason' });
+const decided = await decisions.locator('tbody tr td:nth-child(3)').allTextContents();
+if (decided.join(',') !== 'routing,repeat,flood') fail(`the alert's rule decisions: ${decided.join(',')}`);
+
 // Narrow screens: nothing but the tables (which scroll in their own box) is wider than 420 px.
 await page.setViewportSize({ width: 420, height: 900 });
 for (const [route, name] of [['/', 'overview-420'], ['/itglue/main', 'mapping-420']]) {

@@ -41,6 +41,10 @@ async fn contents(store: &Arc<dyn Store>) -> String {
         .list_alerts(AlertFilter::default(), 100_000)
         .await
         .unwrap();
+    let mut decisions = Vec::new();
+    for alert in &alerts {
+        decisions.push(store.alert_decisions(alert.id).await.unwrap());
+    }
     let jobs = store
         .list_jobs(JobFilter::default(), 100_000)
         .await
@@ -101,7 +105,7 @@ async fn contents(store: &Arc<dyn Store>) -> String {
     }
     let table_rows = store.storage_stats().await.unwrap().rows;
     format!(
-        "{alerts:?}\n{jobs:?}\n{incidents:?}\n{buffers:?}\n{history:?}\n{events:?}\n{reports:?}\n\
+        "{alerts:?}\n{decisions:?}\n{jobs:?}\n{incidents:?}\n{buffers:?}\n{history:?}\n{events:?}\n{reports:?}\n\
          {html:?}\n{systems:?}\n{mappings:?}\n{directories:?}\n{tickets:?}\n{rollups:?}\n\
          {table_rows:?}\n{:?}",
         store.queue_depth().await.unwrap()
@@ -149,6 +153,10 @@ async fn migrate_to_postgres_copies_a_demo_database_and_refuses_a_non_empty_targ
     assert!(
         before.contains("kind: Type"),
         "the demo counted report roll-ups"
+    );
+    assert!(
+        before.contains("rule: Routing"),
+        "the demo's alerts carry their rule decisions"
     );
     assert_eq!(before, after, "PostgreSQL holds exactly what SQLite held");
     assert_eq!(

@@ -496,6 +496,60 @@ async fn console_security() {
     let alert = get_page(&app, &format!("/alerts/{}", app.hostile_alert), &cookie).await;
     assert!(alert.contains("routed to <strong>Acme</strong>"), "{alert}");
     assert!(alert.contains("ticket_created"), "{alert}");
+    // Its rule decisions, in order, each with its reason, and its ticket.
+    assert!(
+        alert.contains("<caption>Rule decisions, oldest first, each with its reason</caption>"),
+        "{alert}"
+    );
+    let routing = alert.find("<td>routing</td><td><strong>routed to Acme</strong></td>");
+    let repeat =
+        alert.find("<td>repeat</td><td><strong>new ticket</strong></td><td>incident &quot;Acme/");
+    let flood = alert.find("<td>flood</td><td><strong>standalone ticket</strong></td>");
+    assert!(
+        routing.is_some() && routing < repeat && repeat < flood,
+        "routing, then repeat, then flood: {alert}"
+    );
+    assert!(
+        alert.contains("no incident is tracked for this key"),
+        "{alert}"
+    );
+    let detail = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/v1/alerts/{}", app.hostile_alert),
+            None,
+        )
+        .await;
+    assert_eq!(detail["alert_name"], HOSTILE, "{detail}");
+    let rules: Vec<&str> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|decision| decision["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["routing", "repeat", "flood"], "{detail}");
+    let ticket = detail["ticket_id"].as_i64().expect("its ticket is known");
+    assert!(
+        alert.contains(&format!("#{ticket}")),
+        "the page links its ticket {ticket}: {alert}"
+    );
+    let unrouted = app
+        .api(reqwest::Method::GET, "/api/v1/alerts?state=unrouted", None)
+        .await;
+    let unrouted_id = unrouted[0]["id"].as_i64().unwrap();
+    let page = get_page(&app, &format!("/alerts/{unrouted_id}"), &cookie).await;
+    assert!(
+        page.contains("<td>unrouted</td><td><strong>unrouted</strong></td><td>no client matched (source &quot;hooks&quot;): "),
+        "{page}"
+    );
+    let missing = app
+        .http
+        .get(app.url("/api/v1/alerts/999999"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let alerts = get_page(&app, "/alerts", &cookie).await;
     assert!(
         alerts.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),

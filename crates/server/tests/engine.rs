@@ -1,6 +1,8 @@
 //! The engine end to end: alerts accepted into a temporary SQLite store, processed over a manual
 //! clock, against the ConnectWise and Netwrix Auditor simulators over loopback HTTP.
 
+#[path = "engine/decisions.rs"]
+mod decisions;
 #[path = "engine/harness.rs"]
 mod harness;
 #[path = "engine/naming.rs"]

@@ -49,6 +49,7 @@ const TABLES: &[Table] = &[
             ("received_at", Int),
             ("state", Text),
             ("payload", Text),
+            ("decisions", Text),
         ],
         Some("id"),
     ),

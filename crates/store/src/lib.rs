@@ -49,6 +49,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod copy;
+mod decision;
 mod error;
 mod group_commit;
 pub mod inventory;
@@ -63,6 +64,7 @@ use std::sync::Arc;
 
 pub use async_trait::async_trait;
 pub use copy::{copy_sqlite_to_postgres, CopyReport};
+pub use decision::{DecisionNote, DecisionRule, RuleDecision};
 pub use error::StoreError;
 pub use inventory::InventoryStore;
 pub use model::*;

@@ -213,6 +213,9 @@ pub struct DecisionBatch {
     /// names an incident of `incidents`, whose version check is what guards the buffer: it
     /// changes only together with its incident.
     pub buffer: Vec<BufferChange>,
+    /// Rule decisions appended to alerts that left the queue earlier (a flush's consolidation
+    /// or reopen), in order.
+    pub notes: Vec<crate::DecisionNote>,
 }
 
 /// A change to an incident's consolidation buffer, made in a [`DecisionBatch`].
@@ -264,6 +267,9 @@ pub struct AlertOutcome {
     pub client: Option<String>,
     /// A replacement payload (the alert with its fetched records), if any.
     pub payload: Option<Value>,
+    /// The rule decisions that took it off the queue, with their reasons, appended to the ones
+    /// it already has (an alert can be decided more than once: after enrichment, a reroute).
+    pub decisions: Vec<crate::RuleDecision>,
 }
 
 /// A key-value write made only if the stored value is still `expected` (`None`: absent).

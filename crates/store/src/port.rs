@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::model::*;
+use crate::RuleDecision;
 
 /// The durable store behind mspbridge.
 #[async_trait]
@@ -63,6 +64,9 @@ pub trait Store:
     /// Replaces an alert's payload, e.g. with the activity records fetched from Netwrix Auditor at
     /// enrichment, so later steps read the enriched alert instead of fetching it again.
     async fn set_alert_payload(&self, id: AlertId, payload: Value) -> Result<(), StoreError>;
+    /// The rule decisions recorded about an alert, oldest first, with their reasons (empty for
+    /// an alert not stored or not decided yet).
+    async fn alert_decisions(&self, id: AlertId) -> Result<Vec<RuleDecision>, StoreError>;
     /// Alert counts per state.
     async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError>;
     /// How many alerts are in `state`.

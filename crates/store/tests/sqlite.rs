@@ -522,6 +522,7 @@ async fn pruned_space_is_given_back() {
                     state: AlertState::Processed,
                     client: None,
                     payload: None,
+                    decisions: Vec::new(),
                 })
                 .collect(),
             ..DecisionBatch::default()

@@ -12,8 +12,8 @@ use super::extract::{check_limit, ApiPath, ApiQuery};
 use super::openapi::{BadRequest, Conflict, NotFound, Unauthorized, Unavailable};
 use super::state::ApiState;
 use super::views::{
-    self, AlertQuery, AlertView, ClientView, EventQuery, EventView, IncidentView, JobView,
-    QueueView, SourceView,
+    self, AlertDetail, AlertQuery, AlertView, ClientView, EventQuery, EventView, IncidentView,
+    JobView, QueueView, SourceView,
 };
 
 /// Query of `GET /incidents`.
@@ -113,6 +113,17 @@ pub async fn get_alerts(
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     check_limit(params.limit)?;
     Ok(Json(views::alerts(state.store(), params).await?))
+}
+
+/// `GET /api/v1/alerts/{id}`: one alert with the rule decisions taken about it (with their
+/// reasons) and its ticket.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "manage", params(("id" = i64, Path, description = "alert id")),
+    responses((status = 200, description = "The alert, its rule decisions with their reasons, oldest first, and its ticket.", body = AlertDetail), BadRequest, Unauthorized, NotFound, Unavailable))]
+pub async fn get_alert(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<AlertDetail>, ApiError> {
+    Ok(Json(views::alert_detail(state.store(), id).await?))
 }
 
 /// `GET /api/v1/clients`.

@@ -60,6 +60,7 @@ fn protected_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(intake::post_netwrix))
         .routes(routes!(intake::post_alertmanager))
         .routes(routes!(manage::post_reroute))
+        .routes(routes!(manage::get_alert))
         .routes(routes!(manage::get_incidents))
         .routes(routes!(manage::get_events))
         .routes(routes!(manage::get_queue))

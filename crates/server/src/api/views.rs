@@ -12,7 +12,7 @@ use mspbridge_core::config::Config;
 use mspbridge_core::events;
 use mspbridge_store::{
     Alert, AlertFilter, AlertState, Event, EventFilter, Incident, IncidentFilter, Job, JobFilter,
-    JobState, NewEvent, QueueDepth, Store,
+    JobState, NewEvent, QueueDepth, RuleDecision, Store,
 };
 use serde::{Deserialize, Serialize};
 
@@ -470,6 +470,64 @@ pub async fn alerts(store: &Arc<dyn Store>, query: AlertQuery) -> Result<Vec<Ale
         .await
         .map_err(|error| ApiError::store("listing alerts", &error))?;
     Ok(alerts.into_iter().map(AlertView::from).collect())
+}
+
+/// One alert with the rule decisions taken about it and the ticket that carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AlertDetail {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: AlertView,
+    /// The rule decisions taken about it, oldest first, each with its reason: routing (or
+    /// unrouted), enrichment, repeat (merged or new ticket), flood, correlation, resolution,
+    /// and what its flush did (consolidated, reopened, left closed). Empty while it is queued.
+    pub decisions: Vec<RuleDecision>,
+    /// The incident whose ticket carries it: the one its latest decision names.
+    pub incident_key: Option<String>,
+    /// The ConnectWise ticket that carries it, once known: the latest ticket its decisions
+    /// name, else the first ticket that incident opened since the alert arrived.
+    pub ticket_id: Option<i64>,
+}
+
+/// Alert `id` with its decisions and ticket; `404 not_found` when it is not stored.
+pub async fn alert_detail(store: &Arc<dyn Store>, id: i64) -> Result<AlertDetail, ApiError> {
+    let alert = store
+        .get_alert(id)
+        .await
+        .map_err(|error| ApiError::store("reading an alert", &error))?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("alert {id} does not exist")))?;
+    let decisions = store
+        .alert_decisions(id)
+        .await
+        .map_err(|error| ApiError::store("reading an alert's decisions", &error))?;
+    let incident_key = decisions
+        .iter()
+        .rev()
+        .find_map(|decision| decision.incident_key.clone());
+    let mut ticket_id = decisions
+        .iter()
+        .rev()
+        .take_while(|decision| {
+            // A ticket named before the latest incident changed is not this alert's any more.
+            decision.incident_key.is_none() || decision.incident_key == incident_key
+        })
+        .find_map(|decision| decision.ticket_id);
+    if let (None, Some(key)) = (ticket_id, &incident_key) {
+        // A ticket opened for the alert is recorded as opened at the time of the incident's
+        // latest alert then: this alert's or a later one's.
+        ticket_id = store
+            .incidents_for_key_since(key, alert.received_at)
+            .await
+            .map_err(|error| ApiError::store("reading an incident's tickets", &error))?
+            .first()
+            .map(|entry| entry.ticket_id);
+    }
+    Ok(AlertDetail {
+        alert: AlertView::from(alert),
+        decisions,
+        incident_key,
+        ticket_id,
+    })
 }
 
 /// The configured clients with their effective ConnectWise routing.

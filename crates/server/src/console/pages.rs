@@ -13,7 +13,7 @@ use mspbridge_core::alert::{Alert as CoreAlert, AlertKey};
 use mspbridge_core::config::{Config, SourceKind};
 use mspbridge_core::events;
 use mspbridge_core::rules::routing::{self, Routing};
-use mspbridge_store::{Alert, AlertState, ReportId};
+use mspbridge_store::{Alert, AlertState, ReportId, RuleDecision};
 use serde::Deserialize;
 
 use super::layout::{self, button, chart, csrf, page, table_wrap, time};
@@ -455,13 +455,20 @@ pub async fn alert(
     let alert = decode(&stored);
     let source = config.source(&alert.source);
     let route = routing::route(&alert, source, config);
-    let key = match &route {
-        Routing::Routed { client, .. } => {
+    let detail = match views::alert_detail(state.store(), id).await {
+        Ok(detail) => detail,
+        Err(error) => return failed(&ctx, "Alert", error),
+    };
+    // The incident its decisions name; for an alert not decided yet, the one routing gives now.
+    let key = match (&detail.incident_key, &route) {
+        (Some(key), _) => Some(AlertKey::from_stored(key.clone())),
+        (None, Routing::Routed { client, .. }) => {
             let template = source.and_then(|source| source.alert_key.as_ref());
             Some(AlertKey::for_alert(&alert, client, template))
         }
-        Routing::Unrouted { .. } => None,
+        (None, Routing::Unrouted { .. }) => None,
     };
+
     let incident = match &key {
         Some(key) => state
             .store()
@@ -471,6 +478,9 @@ pub async fn alert(
             .flatten(),
         None => None,
     };
+    let ticket_id = detail
+        .ticket_id
+        .or_else(|| incident.as_ref().and_then(|incident| incident.ticket_id));
     let subject = format!("alert {id}");
     let related: Vec<EventView> = match views::events(
         state.store(),
@@ -493,14 +503,11 @@ pub async fn alert(
                         event.details.get("incident_key").and_then(|v| v.as_str())
                             == Some(key.as_str())
                     })
-                    || incident
-                        .as_ref()
-                        .and_then(|i| i.ticket_id)
-                        .is_some_and(|ticket| {
-                            event.subject.as_deref() == Some(format!("ticket {ticket}").as_str())
-                                || event.details.get("ticket_id").and_then(|v| v.as_i64())
-                                    == Some(ticket)
-                        })
+                    || ticket_id.is_some_and(|ticket| {
+                        event.subject.as_deref() == Some(format!("ticket {ticket}").as_str())
+                            || event.details.get("ticket_id").and_then(|v| v.as_i64())
+                                == Some(ticket)
+                    })
             })
             .collect(),
         Err(_) => Vec::new(),
@@ -517,7 +524,36 @@ pub async fn alert(
             dt { "Received" } dd { (time(stored.received_at)) }
         }
         h2 { "Rule decisions" }
-        p.note { "Routing and the incident key as the rules decide them with the running configuration." }
+        @if detail.decisions.is_empty() {
+            p { "No rule has decided this alert yet: it is " (stored.state.as_str()) "." }
+        } @else {
+            (decision_table(&detail.decisions))
+        }
+        h2 { "Ticket" }
+        dl.facts {
+            @if let Some(key) = &key {
+                dt { "Incident key" } dd { a href=(format!("/incidents?key={}", urlencode(key.as_str()))) { (key.as_str()) } }
+            }
+            dt { "Ticket" } dd {
+                @match ticket_id {
+                    Some(ticket) => { (ticket_link(config, ticket)) }
+                    None => { "none yet" }
+                }
+            }
+            @if let Some(incident) = &incident {
+                dt { "Incident" } dd {
+                    (state_badge(&incident.status)) " "
+                    (incident.alert_count) " alert(s) since " (time(incident.first_alert_at))
+                    @if incident.flood { " · flood ticket" }
+                    @if incident.buffered > 0 { " · " (incident.buffered) " waiting to be consolidated" }
+                    @if let Some(current) = incident.ticket_id.filter(|current| Some(*current) != ticket_id) {
+                        " · its current ticket: " (ticket_link(config, current))
+                    }
+                }
+            }
+        }
+        h2 { "Routing now" }
+        p.note { "How the rules route this alert under the running configuration (a change since it was decided shows here, not above)." }
         dl.facts {
             @match &route {
                 Routing::Routed { client, reason } => {
@@ -527,26 +563,8 @@ pub async fn alert(
                     dt { "Routing" } dd { span.badge.b-bad { "unrouted" } " " (reason) }
                 }
             }
-            @if let Some(key) = &key {
-                dt { "Incident key" } dd { a href=(format!("/incidents?key={}", urlencode(key.as_str()))) { (key.as_str()) } }
-            }
-            @if let Some(incident) = &incident {
-                dt { "Incident" } dd {
-                    (state_badge(&incident.status)) " "
-                    (incident.alert_count) " alert(s) since " (time(incident.first_alert_at))
-                    @if incident.flood { " · flood ticket" }
-                    @if incident.buffered > 0 { " · " (incident.buffered) " waiting to be consolidated" }
-                }
-                dt { "Ticket" } dd {
-                    @match incident.ticket_id {
-                        Some(ticket) => { (ticket_link(config, ticket)) }
-                        None => { "none yet" }
-                    }
-                }
-            }
         }
         h2 { "Events about this alert and its ticket" }
-        p.note { "Why it was merged, consolidated, flooded or reopened shows in the events of its incident and ticket." }
         @if related.is_empty() { p { "No event names this alert or its ticket." } } @else { (event_table(&related, "Events about this alert and its ticket")) }
         h2 { "Activity records" }
         pre { (records) }
@@ -554,6 +572,30 @@ pub async fn alert(
         pre { (fields) }
     };
     page(&ctx, &format!("Alert {id}"), body)
+}
+
+/// An alert's rule decisions, oldest first, each with its reason.
+fn decision_table(decisions: &[RuleDecision]) -> Markup {
+    table_wrap(
+        "Rule decisions, oldest first",
+        html! {
+            table.decisions {
+                caption { "Rule decisions, oldest first, each with its reason" }
+                thead { tr { th scope="col" { "#" } th scope="col" { "When" } th scope="col" { "Rule" } th scope="col" { "Outcome" } th scope="col" { "Reason" } } }
+                tbody {
+                    @for (n, decision) in decisions.iter().enumerate() {
+                        tr {
+                            td.num { (n + 1) }
+                            td { (time(decision.at)) }
+                            td { (decision.rule.as_str()) }
+                            td { strong { (decision.outcome) } }
+                            td { (decision.reason) }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
 
 pub(crate) fn urlencode(text: &str) -> String {

@@ -20,12 +20,13 @@ use mspbridge_core::rules::flood::{self, FloodDecision, FloodState};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
 use mspbridge_store::{
-    AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, SettingWrite,
-    Store, StoreError,
+    AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, RuleDecision,
+    SettingWrite, Store, StoreError,
 };
 use serde_json::Value;
 
 use super::error::EngineError;
+use super::explain;
 use super::incident::{flood_kv_key, BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::pipeline::Pipeline;
 use crate::jobs::{new_job, CreateTicket, Flush, Job, ResolutionNote, TicketFields};
@@ -58,6 +59,8 @@ pub(super) struct Decisions {
     /// Entries added to consolidation buffers, in order.
     buffer: Vec<BufferChange>,
     alerts: Vec<AlertOutcome>,
+    /// The rule decisions about the alert being decided, written with its outcome.
+    explained: Vec<RuleDecision>,
 }
 
 impl Decisions {
@@ -71,6 +74,7 @@ impl Decisions {
             jobs: Vec::new(),
             buffer: Vec::new(),
             alerts: Vec::new(),
+            explained: Vec::new(),
         }
     }
 
@@ -128,7 +132,13 @@ impl Decisions {
         }
     }
 
-    /// Records that the alert leaves the queue in `state`.
+    /// Records a rule decision about the alert being decided; it is stored with the alert's
+    /// outcome ([`Decisions::take`]).
+    pub(super) fn explain(&mut self, decision: RuleDecision) {
+        self.explained.push(decision);
+    }
+
+    /// Records that the alert leaves the queue in `state`, with the decisions explained for it.
     pub(super) fn take(
         &mut self,
         id: AlertId,
@@ -141,6 +151,7 @@ impl Decisions {
             state,
             client,
             payload,
+            decisions: std::mem::take(&mut self.explained),
         });
     }
 
@@ -169,6 +180,7 @@ impl Decisions {
             settings,
             jobs: self.jobs,
             buffer: self.buffer,
+            notes: Vec::new(),
         }
     }
 }
@@ -188,6 +200,7 @@ impl Pipeline {
         config: &Config,
     ) -> Result<(), EngineError> {
         let existing = decisions.incident(key.as_str()).await?;
+        let known = existing.map(|incident| (incident.ticket_id, incident.last_alert_at));
         if alert.is_resolution() {
             let existing = existing.map(|incident| ResolvedIncident {
                 ticket_id: incident.ticket_id,
@@ -202,6 +215,16 @@ impl Pipeline {
                 schedule_flush_at,
                 reason,
             } => {
+                if let Some((ticket_id, last_alert_at)) = known {
+                    decisions.explain(explain::merged(
+                        self.base.now(),
+                        key.as_str(),
+                        ticket_id,
+                        config.rules.update_interval,
+                        last_alert_at,
+                        &reason,
+                    ));
+                }
                 self.join_buffer(
                     decisions,
                     key.as_str(),
@@ -213,6 +236,11 @@ impl Pipeline {
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
+                decisions.explain(explain::needs_new_ticket(
+                    self.base.now(),
+                    key.as_str(),
+                    &reason,
+                ));
                 self.new_ticket(
                     decisions, alert_id, alert, client, key, extras, reason, config,
                 )
@@ -243,6 +271,7 @@ impl Pipeline {
                 details = Some(read);
             }
         }
+        let ticket_id = existing.as_ref().and_then(|incident| incident.ticket_id);
         let decision = resolution::decide_group(existing, &mut group, alert);
         let resolved = std::mem::take(&mut group.resolved);
         if !matches!(decision, ResolutionDecision::NoteOnTicket { .. }) {
@@ -256,6 +285,13 @@ impl Pipeline {
         match decision {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
+                decisions.explain(explain::resolution(
+                    self.base.now(),
+                    "resolution noted",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
                 let now = self.base.now();
                 let close_status = config
                     .source(&alert.source)
@@ -278,9 +314,25 @@ impl Pipeline {
                     now,
                 ));
             }
-            ResolutionDecision::NothingToResolve { reason }
-            | ResolutionDecision::StillFiring { reason } => {
+            ResolutionDecision::NothingToResolve { reason } => {
+                tracing::info!(alert_id, %key, %reason, "nothing to resolve");
+                decisions.explain(explain::resolution(
+                    self.base.now(),
+                    "nothing to resolve",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
+            }
+            ResolutionDecision::StillFiring { reason } => {
                 tracing::info!(alert_id, %key, %reason, "nothing to resolve yet");
+                decisions.explain(explain::resolution(
+                    self.base.now(),
+                    "still firing",
+                    key.as_str(),
+                    ticket_id,
+                    &reason,
+                ));
             }
         }
     }
@@ -350,14 +402,35 @@ impl Pipeline {
             .and_then(|value| serde_json::from_value(value).ok())
             .unwrap_or_default();
         let flood_key = AlertKey::flood(client);
-        let flood_incident = decisions
+        let flood_read = decisions
             .incident(flood_key.as_str())
             .await?
-            .map(incident_state);
+            .map(|incident| (incident_state(incident), incident.ticket_id));
+        let flood_incident = flood_read.as_ref().map(|(state, _)| *state);
+        let flood_ticket = flood_read.and_then(|(_, ticket)| ticket);
         let flood::ClientFlood {
-            decision, state, ..
+            decision,
+            state,
+            standalone_in_window: used,
         } = flood::decide_for_client(&state, flood_incident.as_ref(), at, rules);
         decisions.put_setting(&kv_key, serde_json::to_value(&state).unwrap_or_default());
+        let (target, flood_reason) = match &decision {
+            FloodDecision::Standalone { reason } => (explain::FloodTarget::Standalone, reason),
+            FloodDecision::OpenFloodTicket { reason } => {
+                (explain::FloodTarget::Opens(flood_key.as_str()), reason)
+            }
+            FloodDecision::UseFloodTicket { reason, .. } => (
+                explain::FloodTarget::Joins(flood_key.as_str(), flood_ticket),
+                reason,
+            ),
+        };
+        decisions.explain(explain::flood(
+            self.base.now(),
+            client,
+            (used, rules.ticket_flood_limit, rules.ticket_flood_interval),
+            target,
+            flood_reason,
+        ));
         match decision {
             FloodDecision::UseFloodTicket {
                 reason: flood_reason,
@@ -377,7 +450,7 @@ impl Pipeline {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, key, extras, false, config)
+                    .create_for_alert(decisions, alert, client, key, extras, false, config)
                     .await?;
                 self.pending_create(
                     decisions,
@@ -394,7 +467,7 @@ impl Pipeline {
                 reason: flood_reason,
             } => {
                 let create = self
-                    .create_for_alert(alert, client, &flood_key, extras, true, config)
+                    .create_for_alert(decisions, alert, client, &flood_key, extras, true, config)
                     .await?;
                 tracing::info!(%client, reason = %flood_reason, "ticket flood limit reached");
                 self.pending_create(
@@ -413,8 +486,10 @@ impl Pipeline {
     }
 
     /// The create job payload for a new ticket opened by `alert`.
+    #[allow(clippy::too_many_arguments)]
     async fn create_for_alert(
         &self,
+        decisions: &mut Decisions,
         alert: &Alert,
         client: &str,
         key: &AlertKey,
@@ -434,6 +509,14 @@ impl Pipeline {
             |name| alert.placeholder_value(name, host),
         )
         .await?;
+        if !lines.is_empty() {
+            decisions.explain(explain::correlated(
+                self.base.now(),
+                key.as_str(),
+                rules.correlation_interval,
+                &lines,
+            ));
+        }
         let mut summary = content::summary(&settings, alert, host);
         let mut description = content::description(
             &settings,

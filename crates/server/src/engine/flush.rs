@@ -10,13 +10,15 @@ use mspbridge_core::rules::content;
 use mspbridge_core::rules::flush::{self, FlushStep};
 use mspbridge_core::rules::routing;
 use mspbridge_store::{
-    AlertId, BufferChange, BufferEntry, DecisionBatch, Incident, NewJob, StoreError,
+    AlertId, BufferChange, BufferEntry, DecisionBatch, DecisionNote, Incident, NewJob,
+    RuleDecision, StoreError,
 };
 use serde_json::json;
 
 use super::base::{Base, Cw};
 use super::decide::correlation_lines;
 use super::effects::{cw_failure, store_failure};
+use super::explain;
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::pipeline::decode_alert;
 use crate::jobs::{
@@ -92,7 +94,7 @@ impl Flusher {
         };
         tracing::info!(ticket_id, key = %incident.key, ?step, "flushing consolidated alerts");
         match step {
-            FlushStep::Update { .. } => self.write_update(job, incident, ticket_id).await,
+            FlushStep::Update { .. } => self.write_update(job, incident, ticket_id, None).await,
             FlushStep::Reopen { status_id, reason } => {
                 self.cw
                     .call(
@@ -111,10 +113,28 @@ impl Flusher {
                         Some(format!("ticket {ticket_id}")),
                         format!("ticket {ticket_id} reopened to status {status_id}: {reason}"),
                         json!({"ticket_id": ticket_id, "status_id": status_id,
-                           "incident_key": incident.key}),
+                               "incident_key": incident.key}),
                     )
                     .await;
-                self.write_update(job, incident, ticket_id).await
+                let closed_status = ticket
+                    .as_ref()
+                    .and_then(|ticket| ticket.status.as_ref())
+                    .map(|status| {
+                        status
+                            .name
+                            .clone()
+                            .unwrap_or_else(|| format!("id {}", status.id))
+                    });
+                let reopened = explain::reopened(
+                    self.base.now(),
+                    &incident.key,
+                    ticket_id,
+                    closed_status.as_deref(),
+                    status_id,
+                    &reason,
+                );
+                self.write_update(job, incident, ticket_id, Some(reopened))
+                    .await
             }
             FlushStep::NewTicket { reason } => self.write_new_ticket(job, incident, reason).await,
             FlushStep::CannotReopen { problem } => Err(JobFailure::permanent(problem)),
@@ -150,8 +170,10 @@ impl Flusher {
         job: &Claimed,
         mut incident: Incident,
         ticket_id: i64,
+        reopened: Option<RuleDecision>,
     ) -> Result<(), JobFailure> {
         let only_first = self.base.config().rules.display_only_first_activity_record;
+        let interval = self.base.config().rules.consolidation_interval;
         for _ in 0..MAX_CONFLICT_RETRIES {
             let buffer = self.buffer(&incident.key).await?;
             if buffer.is_empty() {
@@ -192,8 +214,12 @@ impl Flusher {
                 ));
             }
             let key = incident.key.clone();
+            let mut explained: Vec<RuleDecision> = reopened.iter().cloned().collect();
+            explained.push(explain::consolidated(
+                now, &key, ticket_id, flushed, interval,
+            ));
             if self
-                .commit_drained(job, incident, &buffer, None, follow_ups)
+                .commit_drained(job, incident, &buffer, None, follow_ups, explained)
                 .await?
             {
                 return Ok(());
@@ -244,7 +270,7 @@ impl Flusher {
             let Some(first) = alerts.first() else {
                 let key = incident.key.clone();
                 if self
-                    .commit_drained(job, incident, &buffer, None, Vec::new())
+                    .commit_drained(job, incident, &buffer, None, Vec::new(), Vec::new())
                     .await?
                 {
                     return Ok(());
@@ -296,8 +322,22 @@ impl Flusher {
             );
             tracing::info!(key = %incident.key, %reason, "closed ticket stays closed; opening a new one");
             let stored_key = incident.key.clone();
+            let explained = vec![explain::reopen_refused(
+                now,
+                &incident.key,
+                incident.ticket_id,
+                alerts.len(),
+                &reason,
+            )];
             if self
-                .commit_drained(job, incident, &buffer, Some(xref.clone()), vec![create_job])
+                .commit_drained(
+                    job,
+                    incident,
+                    &buffer,
+                    Some(xref.clone()),
+                    vec![create_job],
+                    explained,
+                )
                 .await?
             {
                 return Ok(());
@@ -321,6 +361,7 @@ impl Flusher {
         flushed: &[BufferEntry],
         pending_xref: Option<String>,
         mut follow_ups: Vec<NewJob>,
+        explained: Vec<RuleDecision>,
     ) -> Result<bool, JobFailure> {
         let key = incident.key.clone();
         let mut details = IncidentDetails::read(&incident.details);
@@ -355,10 +396,25 @@ impl Flusher {
             ));
         }
         incident.details = details.to_value();
+        // The flushed alerts learn, in the same transaction, where the flush carried them.
+        let notes = if explained.is_empty() {
+            Vec::new()
+        } else {
+            let alerts = flushed
+                .iter()
+                .filter_map(|entry| BufferedAlert::read(&entry.entry))
+                .map(|entry| entry.alert_id)
+                .collect();
+            vec![DecisionNote {
+                alerts,
+                decisions: explained,
+            }]
+        };
         let batch = DecisionBatch {
             incidents: vec![incident],
             jobs: follow_ups,
             buffer,
+            notes,
             ..DecisionBatch::default()
         };
         match self.base.store.commit_decisions(batch).await {

@@ -33,6 +33,7 @@ mod decide;
 mod effects;
 mod enrich;
 pub mod error;
+mod explain;
 mod flush;
 mod incident;
 mod pipeline;

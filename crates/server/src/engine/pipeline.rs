@@ -14,13 +14,16 @@ use mspbridge_core::events;
 use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
-use mspbridge_store::{Alert as StoredAlert, AlertFilter, AlertId, AlertState, StoreError};
+use mspbridge_store::{
+    Alert as StoredAlert, AlertFilter, AlertId, AlertState, RuleDecision, StoreError,
+};
 use serde_json::{json, Value};
 
 use super::base::Base;
 use super::decide::{Decisions, RouteExtras};
 use super::enrich::{Enricher, Enrichment};
 use super::error::EngineError;
+use super::explain;
 use crate::jobs::{new_job, EnrichAlert, Job};
 use crate::metrics;
 
@@ -62,6 +65,8 @@ struct Prepared {
     wait: Option<EnrichAlert>,
     /// Auditor has no record with its RID (a *Test run*): it leaves the queue with no ticket.
     discard: bool,
+    /// The enrichment and routing decisions, stored with the alert's outcome.
+    explained: Vec<RuleDecision>,
 }
 
 /// The intake pipeline: takes queued alerts a page at a time, enriches, names and routes them,
@@ -217,6 +222,9 @@ impl Pipeline {
         prepared: &Prepared,
         config: &Config,
     ) -> Result<(), EngineError> {
+        for decision in &prepared.explained {
+            decisions.explain(decision.clone());
+        }
         if let Some(enrich) = &prepared.wait {
             decisions.take(
                 prepared.id,
@@ -293,14 +301,34 @@ impl Pipeline {
         let mut alert = decode_alert(&stored);
         let source = config.source(&alert.source);
         // Enrichment first: an alert still waiting for its record is neither named nor routed.
+        let mut explained = Vec::new();
         let enriched = match self
             .enricher
             .enrich_in_page(&mut alert, source, stored.id, failing)
             .await
         {
-            Enrichment::NotNeeded => false,
-            Enrichment::Fetched => true,
+            Enrichment::NotNeeded => {
+                let netwrix =
+                    source.is_some_and(|source| source.kind == SourceKind::NetwrixAuditor);
+                if let Some(why) = alert.record_unavailable().filter(|_| netwrix) {
+                    explained.push(explain::record_given_up(self.base.now(), &alert, why));
+                }
+                false
+            }
+            Enrichment::Fetched => {
+                explained.push(explain::record_fetched(self.base.now(), &alert));
+                true
+            }
             Enrichment::Wait(job) => {
+                let give_up = source
+                    .map(|source| source.enrich_give_up)
+                    .unwrap_or_default();
+                let explained = vec![explain::record_waits(
+                    self.base.now(),
+                    &alert,
+                    give_up,
+                    stored.received_at,
+                )];
                 return Ok(Prepared {
                     id: stored.id,
                     alert,
@@ -309,9 +337,11 @@ impl Pipeline {
                     payload: None,
                     wait: Some(job),
                     discard: false,
-                })
+                    explained,
+                });
             }
             Enrichment::UnknownRecord => {
+                let explained = vec![explain::discarded(self.base.now(), &alert)];
                 return Ok(Prepared {
                     id: stored.id,
                     alert,
@@ -320,7 +350,8 @@ impl Pipeline {
                     payload: None,
                     wait: None,
                     discard: true,
-                })
+                    explained,
+                });
             }
         };
         // Enrichment is over here (record fetched, given up or never needed): a Netwrix alert
@@ -341,9 +372,16 @@ impl Pipeline {
                 tracing::debug!(alert_id = stored.id, %client, %reason, "alert routed");
                 alert.client = Some(client.clone());
                 let key = AlertKey::for_alert(&alert, &client, decision.alert_key.as_ref());
+                explained.push(explain::routed(
+                    self.base.now(),
+                    &client,
+                    key.as_str(),
+                    &reason,
+                ));
                 Some((client, key, reason))
             }
             Routing::Unrouted { reason } => {
+                explained.push(explain::unrouted(self.base.now(), &alert, &reason));
                 self.base
                     .event(
                         events::ALERT_UNROUTED,
@@ -381,6 +419,7 @@ impl Pipeline {
             payload,
             wait: None,
             discard: false,
+            explained,
         })
     }
 

@@ -295,12 +295,14 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
                 state: AlertState::Processed,
                 client: Some("acme".to_string()),
                 payload: Some(json!({"enriched": true})),
+                decisions: Vec::new(),
             },
             AlertOutcome {
                 id: second,
                 state: AlertState::Unrouted,
                 client: None,
                 payload: None,
+                decisions: Vec::new(),
             },
         ],
         incidents: vec![incident, new_incident("acme/new-type", 11)],
@@ -317,6 +319,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
             key: "acme/lockout".to_string(),
             entry: json!(first),
         }],
+        notes: Vec::new(),
     };
     let unchanged = |store: Arc<dyn Store>| async move {
         let alerts = store.list_alerts(AlertFilter::default(), 10).await.unwrap();
@@ -406,6 +409,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
                 state: AlertState::Processed,
                 client: None,
                 payload: None,
+                decisions: Vec::new(),
             }],
             ..DecisionBatch::default()
         })

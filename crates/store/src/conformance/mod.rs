@@ -11,6 +11,7 @@
 //! expiry is simulated by passing a later `now`.
 
 mod alerts;
+mod decisions;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -29,6 +30,7 @@ use crate::model::*;
 use crate::port::Store;
 
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
+pub use decisions::rule_decisions_recorded_with_the_alert;
 pub use incidents::{
     buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
     incident_optimistic_conflict, ticket_requests_are_idempotent,
@@ -81,6 +83,7 @@ macro_rules! conformance_suite {
             concurrent_claims_never_overlap,
             incident_optimistic_conflict,
             decisions_commit_all_or_nothing,
+            rule_decisions_recorded_with_the_alert,
             buffer_changes_with_its_incident,
             correlation_history_window,
             ticket_requests_are_idempotent,
@@ -153,6 +156,7 @@ where
     concurrent_claims_never_overlap(fresh().await).await;
     incident_optimistic_conflict(fresh().await).await;
     decisions_commit_all_or_nothing(fresh().await).await;
+    rule_decisions_recorded_with_the_alert(fresh().await).await;
     buffer_changes_with_its_incident(fresh().await).await;
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;

@@ -23,6 +23,7 @@ fn decided(id: AlertId) -> AlertOutcome {
         state: AlertState::Processed,
         client: Some("acme".to_string()),
         payload: None,
+        decisions: Vec::new(),
     }
 }
 

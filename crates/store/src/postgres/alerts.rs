@@ -114,6 +114,22 @@ pub(super) async fn accept_batch(
     Ok(outcomes)
 }
 
+/// The decisions recorded about alert `id` (none when it is not stored).
+pub(super) async fn decisions(
+    store: &PostgresStore,
+    id: AlertId,
+) -> Result<Vec<crate::RuleDecision>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar("SELECT decisions FROM alerts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(StoreError::db("reading an alert's decisions"))?;
+    Ok(text
+        .as_deref()
+        .map(crate::decision::parse)
+        .unwrap_or_default())
+}
+
 pub(super) async fn get(store: &PostgresStore, id: AlertId) -> Result<Option<Alert>, StoreError> {
     let row = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"))
         .bind(id)

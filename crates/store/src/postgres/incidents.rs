@@ -17,6 +17,7 @@ use super::{
     col, count, from_micros, jobs, json_text, lock_serial_keys, micros, notify_work,
     opt_from_micros, parse_json, records, rollups, PostgresStore,
 };
+use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -127,6 +128,32 @@ async fn upsert_in(tx: &mut PgConnection, incident: &Incident) -> Result<i64, St
     Ok(new_version)
 }
 
+/// Appends each note's decisions to its alerts (already off the queue), alerts in id order like
+/// the rest of the batch's row locks.
+async fn append_notes_in(
+    tx: &mut PgConnection,
+    notes: &[crate::DecisionNote],
+) -> Result<(), StoreError> {
+    for note in notes {
+        let Some(text) = decision::append_text(&note.decisions) else {
+            continue;
+        };
+        let mut ids = note.alerts.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        sqlx::query(&format!(
+            "UPDATE alerts SET decisions = {} WHERE id = ANY($2)",
+            decision::append_sql_postgres(1)
+        ))
+        .bind(text)
+        .bind(ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("recording rule decisions"))?;
+    }
+    Ok(())
+}
+
 pub(super) async fn commit_decisions(
     store: &PostgresStore,
     batch: DecisionBatch,
@@ -163,14 +190,17 @@ pub(super) async fn commit_decisions(
     alerts.sort_by_key(|outcome| outcome.id);
     let mut increments = rollups::Increments::default();
     for outcome in alerts {
-        let decided: Option<(String, i64, String)> = sqlx::query_as(
-            "UPDATE alerts SET state = $1, client = $2, payload = COALESCE($3, payload) \
+        let decided: Option<(String, i64, String)> = sqlx::query_as(&format!(
+            "UPDATE alerts SET state = $1, client = $2, payload = COALESCE($3, payload), \
+             decisions = {} \
              WHERE id = $4 AND state = 'queued' RETURNING alert_name, occurred_at, payload",
-        )
+            decision::append_sql_postgres(5)
+        ))
         .bind(outcome.state.as_str())
         .bind(&outcome.client)
         .bind(outcome.payload.as_ref().map(json_text))
         .bind(outcome.id)
+        .bind(decision::append_text(&outcome.decisions))
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
@@ -210,6 +240,7 @@ pub(super) async fn commit_decisions(
             increments.alert(client, occurred_at, &alert_name, payload);
         }
     }
+    append_notes_in(&mut tx, &batch.notes).await?;
     let mut incidents: Vec<&Incident> = batch.incidents.iter().collect();
     incidents.sort_by(|a, b| a.key.cmp(&b.key));
     for incident in incidents {

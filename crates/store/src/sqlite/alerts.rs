@@ -118,6 +118,22 @@ pub(super) async fn accept_one(
         .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
 }
 
+/// The decisions recorded about alert `id` (none when it is not stored).
+pub(super) async fn decisions(
+    store: &SqliteStore,
+    id: AlertId,
+) -> Result<Vec<crate::RuleDecision>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar("SELECT decisions FROM alerts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(StoreError::db("reading an alert's decisions"))?;
+    Ok(text
+        .as_deref()
+        .map(crate::decision::parse)
+        .unwrap_or_default())
+}
+
 pub(super) async fn get(store: &SqliteStore, id: AlertId) -> Result<Option<Alert>, StoreError> {
     let row = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"))
         .bind(id)

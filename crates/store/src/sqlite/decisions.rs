@@ -6,6 +6,7 @@
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
 use super::{from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore};
+use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -25,13 +26,19 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
                 outcome.id, outcome.state
             )));
         }
-        let decided: Option<(String, i64, String)> = sqlx::query_as(
-            "UPDATE alerts SET state = ?, client = ?, payload = COALESCE(?, payload) \
+        let appended = decision::append_text(&outcome.decisions);
+        let decided: Option<(String, i64, String)> = sqlx::query_as(&format!(
+            "UPDATE alerts SET state = ?, client = ?, payload = COALESCE(?, payload), \
+             decisions = {} \
              WHERE id = ? AND state = 'queued' RETURNING alert_name, occurred_at, payload",
-        )
+            decision::APPEND_SQL_SQLITE
+        ))
         .bind(outcome.state.as_str())
         .bind(&outcome.client)
         .bind(outcome.payload.as_ref().map(json_text))
+        .bind(&appended)
+        .bind(&appended)
+        .bind(&appended)
         .bind(outcome.id)
         .fetch_optional(&mut *tx)
         .await
@@ -71,6 +78,22 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
             };
             rollups::add_alert_in(&mut tx, client, occurred_at, &alert_name, payload).await?;
         }
+    }
+    for note in &batch.notes {
+        let Some(text) = decision::append_text(&note.decisions) else {
+            continue;
+        };
+        sqlx::query(&format!(
+            "UPDATE alerts SET decisions = {} WHERE id IN (SELECT value FROM json_each(?))",
+            decision::APPEND_SQL_SQLITE
+        ))
+        .bind(&text)
+        .bind(&text)
+        .bind(&text)
+        .bind(json_text(&serde_json::json!(note.alerts)))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("recording rule decisions"))?;
     }
     for incident in &batch.incidents {
         incidents::upsert_in(&mut tx, incident).await?;

@@ -350,6 +350,10 @@ impl Store for SqliteStore {
         alerts::set_payload(self, id, payload).await
     }
 
+    async fn alert_decisions(&self, id: AlertId) -> Result<Vec<crate::RuleDecision>, StoreError> {
+        alerts::decisions(self, id).await
+    }
+
     async fn count_alerts_by_state(&self) -> Result<Vec<(AlertState, u64)>, StoreError> {
         alerts::count_by_state(self).await
     }

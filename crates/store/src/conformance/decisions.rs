@@ -1,0 +1,180 @@
+//! Rule decisions kept with their alert: appended by the page commit and by a flush's notes.
+
+use std::sync::Arc;
+
+use super::{at, new_alert, new_incident};
+use crate::error::StoreError;
+use crate::model::*;
+use crate::port::Store;
+use crate::{DecisionNote, DecisionRule, RuleDecision};
+
+fn decision(seconds: i64, rule: DecisionRule, outcome: &str, reason: &str) -> RuleDecision {
+    RuleDecision::new(at(seconds), rule, outcome, reason)
+}
+
+fn outcome(id: AlertId, state: AlertState, decisions: Vec<RuleDecision>) -> AlertOutcome {
+    AlertOutcome {
+        id,
+        state,
+        client: Some("acme".to_string()),
+        payload: None,
+        decisions,
+    }
+}
+
+/// The decisions of a page commit are stored with their alerts, in order, exactly as given
+/// (text with quotes, commas, brackets and non-ASCII survives); a refused batch records none;
+/// later commits and flush notes append, never replace; an unknown alert has none.
+pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let accepted = store
+            .accept_alert(new_alert("s", &format!("a{n}"), 10 + n))
+            .await
+            .unwrap();
+        ids.push(accepted.alert_id());
+    }
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
+    let routed = decision(
+        20,
+        DecisionRule::Routing,
+        "routed",
+        "the alert names client \"acme\"",
+    )
+    .incident("acme/Lockout");
+    let merged = decision(
+        20,
+        DecisionRule::Repeat,
+        "merged",
+        "repeat of incident acme/Lockout [1h], within update_interval: merged into ticket #123 \
+         — «ünïcode», \\ backslash",
+    )
+    .incident("acme/Lockout")
+    .ticket(Some(123));
+    let unrouted = decision(
+        21,
+        DecisionRule::Unrouted,
+        "unrouted",
+        "no client matched: source 's'",
+    );
+    assert!(store.alert_decisions(first).await.unwrap().is_empty());
+
+    // Refused whole: a stale incident version means no decision is recorded either.
+    let mut stale = new_incident("acme/stale", 5);
+    stale.version = 7;
+    let refused = store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![outcome(first, AlertState::Processed, vec![routed.clone()])],
+            incidents: vec![stale],
+            ..DecisionBatch::default()
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict { .. }) | Err(StoreError::NotFound { .. })
+        ),
+        "a stale incident must refuse the batch: {refused:?}"
+    );
+    assert!(
+        store.alert_decisions(first).await.unwrap().is_empty(),
+        "a refused batch must record no decision"
+    );
+
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![
+                outcome(
+                    first,
+                    AlertState::Processed,
+                    vec![routed.clone(), merged.clone()],
+                ),
+                outcome(second, AlertState::Unrouted, vec![unrouted.clone()]),
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.alert_decisions(first).await.unwrap(),
+        vec![routed.clone(), merged.clone()],
+        "the page's decisions are stored in order, text intact"
+    );
+    assert_eq!(
+        store.alert_decisions(second).await.unwrap(),
+        vec![unrouted.clone()]
+    );
+    assert!(store.alert_decisions(third).await.unwrap().is_empty());
+    assert!(store
+        .alert_decisions(third + 1000)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A flush appends to alerts already off the queue; an id no longer stored is skipped.
+    let consolidated = decision(
+        900,
+        DecisionRule::Consolidation,
+        "consolidated",
+        "flushed after consolidation_interval 15m: carried by the note on ticket #123",
+    )
+    .ticket(Some(123));
+    let reopened = decision(
+        900,
+        DecisionRule::Reopen,
+        "reopened",
+        "ticket #123 was closed (status \"Closed\")",
+    );
+    let note_only = DecisionBatch {
+        notes: vec![DecisionNote {
+            alerts: vec![second, first, third + 1000],
+            decisions: vec![reopened.clone(), consolidated.clone()],
+        }],
+        ..DecisionBatch::default()
+    };
+    store.commit_decisions(note_only).await.unwrap();
+    assert_eq!(
+        store.alert_decisions(first).await.unwrap(),
+        vec![
+            routed.clone(),
+            merged,
+            reopened.clone(),
+            consolidated.clone()
+        ]
+    );
+    assert_eq!(
+        store.alert_decisions(second).await.unwrap(),
+        vec![unrouted.clone(), reopened, consolidated]
+    );
+    assert!(
+        store.alert_decisions(third).await.unwrap().is_empty(),
+        "a note changes only the alerts it names"
+    );
+
+    // Decided again (an unrouted alert routed after a config change): appended.
+    store
+        .set_alert_state(second, AlertState::Queued)
+        .await
+        .unwrap();
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![outcome(second, AlertState::Processed, vec![routed.clone()])],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    let again = store.alert_decisions(second).await.unwrap();
+    assert_eq!(again.len(), 4, "{again:?}");
+    assert_eq!(again.first(), Some(&unrouted));
+    assert_eq!(again.last(), Some(&routed));
+    // An outcome without decisions leaves them alone.
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![outcome(third, AlertState::Processed, Vec::new())],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.alert_decisions(third).await.unwrap().is_empty());
+    assert_eq!(store.alert_decisions(first).await.unwrap().len(), 4);
+}
