@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use mspbridge_core::alert::Alert;
-use mspbridge_server::engine::intake::to_new_alert;
+use mspbridge_server::intake::to_new_alert;
 use mspbridge_simulators::connectwise::{self, SimulatorConfig};
 use mspbridge_store::AlertState;
 use serde_json::json;

@@ -5,9 +5,12 @@
 pub mod api;
 pub mod console;
 pub mod engine;
+pub mod events;
 pub mod fuzzing;
+pub mod intake;
 pub mod itglue;
 pub mod jobs;
+pub mod metrics;
 pub mod reports;
 pub mod retention;
 pub mod service;

@@ -11,7 +11,7 @@ use super::lookups::{Board, BoardStatus, BoardTeam, Company, DocumentInfo, Prior
 use super::ticket::{truncate_utf16, NewNote, NewTicket, PatchOp, ServiceNote, Ticket};
 
 /// The longest `summary` ConnectWise accepts, in UTF-16 units.
-pub const SUMMARY_MAX_UNITS: usize = 100;
+pub const SUMMARY_MAX_UNITS: usize = mspbridge_core::template::SUMMARY_MAX_UTF16_UNITS;
 
 /// The longest `externalXRef` ConnectWise accepts.
 pub const EXTERNAL_XREF_MAX_UNITS: usize = 100;
@@ -44,7 +44,7 @@ impl ConnectWiseClient {
             });
         }
         let mut body = ticket.clone();
-        body.summary = truncate_utf16(&ticket.summary, SUMMARY_MAX_UNITS);
+        body.summary = truncate_utf16(&ticket.summary, SUMMARY_MAX_UNITS).to_string();
         let request = ApiRequest::json(Method::POST, "service/tickets", &body);
         let created: Ticket = self.execute_json(&request).await?;
         tracing::info!(ticket_id = created.id, "ConnectWise ticket created");

@@ -405,20 +405,10 @@ impl NewNote {
     }
 }
 
-/// Cuts `text` to at most `max_units` UTF-16 code units on a character boundary. ConnectWise counts
-/// lengths the .NET way, so a summary of 100 `chars()` with emoji can still be too long (gotcha 1).
-pub fn truncate_utf16(text: &str, max_units: usize) -> String {
-    let mut units = 0;
-    let mut end = 0;
-    for (index, c) in text.char_indices() {
-        units += c.len_utf16();
-        if units > max_units {
-            break;
-        }
-        end = index + c.len_utf8();
-    }
-    text[..end].to_string()
-}
+/// Cuts text to at most a number of UTF-16 code units on a character boundary: ConnectWise counts
+/// lengths the .NET way, so a summary of 100 `chars()` with emoji can still be too long
+/// (gotcha 1). The one definition is core's.
+pub use mspbridge_core::template::truncate_utf16;
 
 #[cfg(test)]
 mod tests {

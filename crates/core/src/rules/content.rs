@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use crate::alert::{
     ActivityRecord, Alert, FIELD_GENERATOR_URL, FIELD_GROUP_INSTANCES, FIELD_SILENCE_URL,
 };
-use crate::config::TicketSettings;
+use crate::config::{RulesConfig, TicketSettings};
 use crate::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 
 /// Longest note or description mspbridge writes, in UTF-16 units. ConnectWise documents no limit
@@ -33,11 +33,43 @@ pub struct Attachment {
     pub content: String,
 }
 
-/// The ticket summary: the summary template over the alert, cut to 100 UTF-16 units.
+/// The ticket summary: the summary template over the alert, through [`cut_summary`].
 pub fn summary(settings: &TicketSettings, alert: &Alert, host: &str) -> String {
-    let rendered = alert.render(&settings.summary, host);
-    let single_line = crate::text::clean_line(&rendered.replace(['\r', '\n'], " "));
-    truncate_utf16(single_line.trim(), SUMMARY_MAX_UTF16_UNITS).to_string()
+    cut_summary(&alert.render(&settings.summary, host))
+}
+
+/// The one summary cut: cleaned ([`crate::text::clean_line`]), on one line, trimmed, and cut to
+/// ConnectWise's 100 UTF-16 units on a character boundary. Cutting a cut summary changes nothing.
+pub fn cut_summary(text: &str) -> String {
+    let single_line = crate::text::clean_line(&text.replace(['\r', '\n'], " "));
+    truncate_utf16(single_line.trim(), SUMMARY_MAX_UTF16_UNITS)
+        .trim_end()
+        .to_string()
+}
+
+/// The summary of `client`'s flood ticket.
+pub fn flood_summary(client: &str) -> String {
+    cut_summary(&format!("[mspbridge] Ticket flood: {client}"))
+}
+
+/// The description of `client`'s flood ticket opened by `alert`: why it exists, until when it
+/// takes the client's new alerts, then the first alert's own description.
+pub fn flood_description(
+    rules: &RulesConfig,
+    client: &str,
+    alert: &Alert,
+    alert_description: &str,
+) -> String {
+    let until = crate::clock::add(alert.received_at, rules.ticket_flood_interval);
+    cap(&format!(
+        "The ticket flood limit of {} standalone tickets per {} was reached for {client}. \
+         New alerts for {client} are added to this ticket until {}.\n\nFirst alert: {}\n\n{}",
+        rules.ticket_flood_limit,
+        crate::duration::format_duration(rules.ticket_flood_interval),
+        until.to_rfc3339(),
+        alert.alert_name,
+        alert_description
+    ))
 }
 
 /// The description of a new ticket for `alert`: the description template (first record), every

@@ -10,9 +10,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{add, sub};
+use crate::config::RulesConfig;
 use crate::duration::format_duration;
+use crate::rules::flush;
+use crate::rules::repeat::IncidentState;
 
 /// What to do with an alert that needs a new ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,4 +102,79 @@ pub fn decide(
             ),
         },
     }
+}
+
+/// A client's flood bookkeeping, as the engine stores it between alerts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloodState {
+    /// When standalone tickets were decided, trimmed to the flood window.
+    #[serde(default)]
+    pub standalone: Vec<DateTime<Utc>>,
+    /// When the current flood ticket was opened.
+    #[serde(default)]
+    pub flood_opened_at: Option<DateTime<Utc>>,
+}
+
+/// What [`decide_for_client`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFlood {
+    /// The decision.
+    pub decision: FloodDecision,
+    /// The client's flood state to store.
+    pub state: FloodState,
+    /// Standalone tickets counted in the flood window (before this alert).
+    pub standalone_in_window: u32,
+}
+
+/// Rule 5 for an alert at `at` that needs a new ticket, over the client's stored `state` and the
+/// incident of its flood ticket (`None`: none is tracked, so a flood ticket still "current" by
+/// its time is opened again).
+pub fn decide_for_client(
+    state: &FloodState,
+    flood_incident: Option<&IncidentState>,
+    at: DateTime<Utc>,
+    rules: &RulesConfig,
+) -> ClientFlood {
+    let interval = rules.ticket_flood_interval;
+    let mut next = state.clone();
+    next.standalone
+        .retain(|created| *created >= sub(at, interval));
+    let used = standalone_created_in_window(&next.standalone, at, interval);
+    let mut decision = decide(
+        used,
+        rules.ticket_flood_limit,
+        next.flood_opened_at,
+        at,
+        interval,
+    );
+    if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
+        decision = FloodDecision::OpenFloodTicket {
+            reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
+                     is opened"
+                .to_string(),
+        };
+    }
+    match &decision {
+        FloodDecision::Standalone { .. } => next.standalone.push(at),
+        FloodDecision::OpenFloodTicket { .. } => next.flood_opened_at = Some(at),
+        FloodDecision::UseFloodTicket { .. } => {}
+    }
+    ClientFlood {
+        decision,
+        state: next,
+        standalone_in_window: used,
+    }
+}
+
+/// When an alert put into the flood ticket at `at` schedules the flood incident's flush: when
+/// none is scheduled yet ([`flush::flush_at`]). Unlike a repeat ([`crate::rules::repeat`]) there
+/// is no `update_interval` check: the flood ticket takes every new alert type of its client
+/// while its flood interval lasts, however long ago its last alert was.
+pub fn flood_ticket_flush_at(
+    flood_incident: Option<&IncidentState>,
+    at: DateTime<Utc>,
+    rules: &RulesConfig,
+) -> Option<DateTime<Utc>> {
+    let scheduled = flood_incident.is_some_and(|incident| incident.flush_scheduled);
+    (!scheduled).then(|| flush::flush_at(at, rules))
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::add;
 use crate::config::RulesConfig;
 use crate::duration::format_duration;
+use crate::rules::flush;
 
 /// What the rule needs to know about the incident tracked for the alert's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub fn decide(
             ),
         };
     }
-    if incident.buffered > 0 || incident.flush_scheduled {
+    if incident.flush_scheduled {
         return RepeatDecision::JoinBuffer {
             schedule_flush_at: None,
             reason: format!(
@@ -78,7 +79,9 @@ pub fn decide(
             ),
         };
     }
-    let flush_at = add(at, rules.consolidation_interval);
+    // A buffer always has a flush: an empty one gets it from this alert (as would one an older
+    // version left without a flush).
+    let flush_at = flush::flush_at(at, rules);
     let reason = if rules.consolidation_interval.is_zero() {
         "repeat within update_interval; consolidation_interval is 0, so the ticket is updated now"
             .to_string()

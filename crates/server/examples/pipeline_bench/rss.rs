@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use mspbridge_core::alert::{ActivityRecord, Alert};
-use mspbridge_server::engine::intake::to_new_alert;
+use mspbridge_server::intake::to_new_alert;
 use mspbridge_simulators::connectwise::{self, Fault, SimulatorConfig};
 use mspbridge_store::AlertState;
 use tokio::io::{AsyncBufReadExt, BufReader};

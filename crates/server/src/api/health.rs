@@ -84,14 +84,14 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
     };
     match state.store().queue_depth().await {
         Ok(depth) => {
-            crate::engine::metrics::queue_depth(depth.queued + depth.running);
+            crate::metrics::queue_depth(depth.queued + depth.running);
             metrics::gauge!("mspbridge_dead_jobs").set(depth.dead as f64);
         }
         Err(error) => tracing::warn!(%error, "queue depth not available for /metrics"),
     }
     super::metrics::record_itglue_budgets(state.config());
     match state.store().count_alerts(AlertState::Queued).await {
-        Ok(queued) => crate::engine::metrics::alerts_queued(queued),
+        Ok(queued) => crate::metrics::alerts_queued(queued),
         Err(error) => tracing::warn!(%error, "alert backlog not available for /metrics"),
     }
     if let Err(error) = crate::retention::export_storage_stats(state.store().as_ref()).await {

@@ -107,7 +107,7 @@ fn describe_metrics() {
         "Jobs waiting or running in the durable queue."
     );
     describe_gauge!(
-        crate::engine::metrics::ALERTS_QUEUED,
+        crate::metrics::ALERTS_QUEUED,
         Unit::Count,
         "Accepted alerts waiting for the engine (the alert backlog)."
     );
@@ -144,7 +144,7 @@ pub const ITGLUE_BUDGET_REMAINING: &str = "mspbridge_itglue_request_budget_remai
 /// front, registered at 0: a dashboard or an alert rule sees the series from the first scrape, not
 /// only after the first event.
 pub fn register_at_zero(config: &Config) {
-    use crate::engine::metrics as engine;
+    use crate::metrics as engine;
     for name in [
         engine::ALERTS_RECEIVED,
         engine::ALERTS_DEDUPLICATED,

@@ -9,34 +9,26 @@ use std::time::Duration;
 
 use mspbridge_store::{Alert as StoredAlert, AlertId, StoreError};
 
-use super::Engine;
+use super::pipeline::Pipeline;
 
 /// How soon the engine looks again at alerts it passed because another process held their
 /// incident key (that process gives the key back as soon as its page is written).
 const KEY_HELD_RETRY: Duration = Duration::from_millis(500);
 
-impl Engine {
-    /// How long this process's claims last.
-    fn claim_lease(&self) -> Duration {
-        self.shared
-            .options
-            .jobs
-            .map_or_else(|| self.config().jobs.lease, |policy| policy.lease)
-    }
-
+impl Pipeline {
     /// Claims for this process up to `limit` queued alerts after `cursor`, ascending id.
     pub(super) async fn claim_queued_page(
         &self,
         cursor: Option<AlertId>,
         limit: u32,
     ) -> Result<Vec<StoredAlert>, StoreError> {
-        self.shared
+        self.base
             .store
             .claim_alert_page(
-                &self.shared.worker_id,
+                &self.worker_id,
                 cursor,
-                self.now(),
-                self.claim_lease(),
+                self.base.now(),
+                self.claim_lease,
                 limit,
             )
             .await
@@ -44,7 +36,7 @@ impl Engine {
 
     /// Claims the incident keys of a page (alert id → its incident key, `None` for an alert
     /// that opens no incident). Returns the keys now held, to give back with
-    /// [`Engine::release_incident_keys`] once the page is written, and the alerts to pass: those
+    /// [`Pipeline::release_incident_keys`] once the page is written, and the alerts to pass: those
     /// whose key another process holds. Their claims are given back at once, for that process to
     /// take them, and this engine looks at the queue again shortly (its pass ends with that page).
     pub(super) async fn hold_incident_keys(
@@ -62,14 +54,9 @@ impl Engine {
         }
         let wanted: Vec<String> = by_key.keys().map(|key| key.to_string()).collect();
         let held = self
-            .shared
+            .base
             .store
-            .claim_incident_keys(
-                &self.shared.worker_id,
-                &wanted,
-                self.now(),
-                self.claim_lease(),
-            )
+            .claim_incident_keys(&self.worker_id, &wanted, self.base.now(), self.claim_lease)
             .await?;
         let held_set: BTreeSet<&str> = held.iter().map(String::as_str).collect();
         let passed: BTreeSet<AlertId> = by_key
@@ -83,14 +70,14 @@ impl Engine {
                 "alerts passed: another process holds their incident keys"
             );
             let ids: Vec<AlertId> = passed.iter().copied().collect();
-            self.shared
+            self.base
                 .store
-                .release_claims(&self.shared.worker_id, &ids, &[])
+                .release_claims(&self.worker_id, &ids, &[])
                 .await?;
-            let engine = self.clone();
+            let wake = self.wake.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(KEY_HELD_RETRY).await;
-                engine.wake();
+                wake.notify_one();
             });
         }
         Ok((held, passed))
@@ -103,9 +90,9 @@ impl Engine {
             return;
         }
         if let Err(error) = self
-            .shared
+            .base
             .store
-            .release_claims(&self.shared.worker_id, &[], keys)
+            .release_claims(&self.worker_id, &[], keys)
             .await
         {
             tracing::warn!(%error, "cannot give back incident keys; they expire with their lease");

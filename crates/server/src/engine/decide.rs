@@ -12,14 +12,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::{Alert, AlertKey};
-use mspbridge_core::clock::{add, sub};
+use mspbridge_core::clock::sub;
 use mspbridge_core::config::{ClientTicketOverrides, Config, StatusRef};
 use mspbridge_core::rules::content;
 use mspbridge_core::rules::correlation::{self, EarlierTicket};
-use mspbridge_core::rules::flood::{self, FloodDecision};
+use mspbridge_core::rules::flood::{self, FloodDecision, FloodState};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
-use mspbridge_core::template::{truncate_utf16, SUMMARY_MAX_UTF16_UNITS};
 use mspbridge_store::{
     AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, RuleDecision,
     SettingWrite, Store, StoreError,
@@ -28,10 +27,8 @@ use serde_json::Value;
 
 use super::error::EngineError;
 use super::explain;
-use super::incident::{
-    flood_kv_key, BufferedAlert, FloodState, IncidentDetails, STATUS_PENDING_CREATE,
-};
-use super::Engine;
+use super::incident::{flood_kv_key, BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
+use super::pipeline::Pipeline;
 use crate::jobs::{new_job, CreateTicket, Flush, Job, ResolutionNote, TicketFields};
 
 /// What an alert's route gives beyond its client and key.
@@ -188,7 +185,7 @@ impl Decisions {
     }
 }
 
-impl Engine {
+impl Pipeline {
     /// Rules 4 and 5 for one routed alert (or the resolution rule for a resolved one), written
     /// into `decisions`.
     #[allow(clippy::too_many_arguments)]
@@ -211,11 +208,7 @@ impl Engine {
             self.resolve(decisions, alert_id, alert, client, key, existing, config);
             return Ok(());
         }
-        let state = existing.map(|incident| IncidentState {
-            last_alert_at: incident.last_alert_at,
-            buffered: usize::try_from(incident.buffered).unwrap_or(usize::MAX),
-            flush_scheduled: incident.flush_at.is_some(),
-        });
+        let state = existing.map(incident_state);
         let at = alert.received_at;
         match repeat::decide(state.as_ref(), at, &config.rules) {
             RepeatDecision::JoinBuffer {
@@ -224,7 +217,7 @@ impl Engine {
             } => {
                 if let Some((ticket_id, last_alert_at)) = known {
                     decisions.explain(explain::merged(
-                        self.now(),
+                        self.base.now(),
                         key.as_str(),
                         ticket_id,
                         config.rules.update_interval,
@@ -239,12 +232,15 @@ impl Engine {
                     alert,
                     schedule_flush_at,
                     reason,
-                    config,
                 );
                 Ok(())
             }
             RepeatDecision::NewTicket { reason } => {
-                decisions.explain(explain::needs_new_ticket(self.now(), key.as_str(), &reason));
+                decisions.explain(explain::needs_new_ticket(
+                    self.base.now(),
+                    key.as_str(),
+                    &reason,
+                ));
                 self.new_ticket(
                     decisions, alert_id, alert, client, key, extras, reason, config,
                 )
@@ -290,13 +286,13 @@ impl Engine {
             ResolutionDecision::NoteOnTicket { ticket_id, reason } => {
                 tracing::info!(alert_id, %key, %reason, "resolution noted");
                 decisions.explain(explain::resolution(
-                    self.now(),
+                    self.base.now(),
                     "resolution noted",
                     key.as_str(),
                     ticket_id,
                     &reason,
                 ));
-                let now = self.now();
+                let now = self.base.now();
                 let close_status = config
                     .source(&alert.source)
                     .and_then(|source| source.close_on_resolve.as_ref())
@@ -321,7 +317,7 @@ impl Engine {
             ResolutionDecision::NothingToResolve { reason } => {
                 tracing::info!(alert_id, %key, %reason, "nothing to resolve");
                 decisions.explain(explain::resolution(
-                    self.now(),
+                    self.base.now(),
                     "nothing to resolve",
                     key.as_str(),
                     ticket_id,
@@ -331,7 +327,7 @@ impl Engine {
             ResolutionDecision::StillFiring { reason } => {
                 tracing::info!(alert_id, %key, %reason, "nothing to resolve yet");
                 decisions.explain(explain::resolution(
-                    self.now(),
+                    self.base.now(),
                     "still firing",
                     key.as_str(),
                     ticket_id,
@@ -350,9 +346,8 @@ impl Engine {
         alert: &Alert,
         schedule_flush_at: Option<DateTime<Utc>>,
         reason: String,
-        config: &Config,
     ) {
-        let now = self.now();
+        let now = self.base.now();
         let at = alert.received_at;
         let Some(incident) = decisions.incident_mut(key) else {
             // Callers join only incidents they have read; nothing to join otherwise.
@@ -362,19 +357,11 @@ impl Engine {
         incident.buffered += 1;
         incident.last_alert_at = incident.last_alert_at.max(at);
         incident.alert_count += 1;
-        // A buffer always has a flush; one is scheduled by the first alert of an empty buffer
-        // (or here, should an older version have left a buffer without one).
-        let flush_at = schedule_flush_at.or_else(|| {
-            incident
-                .flush_at
-                .is_none()
-                .then(|| add(at, config.rules.consolidation_interval))
-        });
         let mut details = IncidentDetails::read(&incident.details);
         details.reason = Some(reason.clone());
         details.group.fired(alert);
         incident.details = details.to_value();
-        if let Some(flush_at) = flush_at {
+        if let Some(flush_at) = schedule_flush_at {
             incident.flush_at = Some(flush_at);
             let job = new_job(
                 Job::Flush(Flush {
@@ -409,47 +396,23 @@ impl Engine {
         let rules = &config.rules;
         let at = alert.received_at;
         let kv_key = flood_kv_key(client);
-        let mut state: FloodState = decisions
+        let state: FloodState = decisions
             .setting(&kv_key)
             .await?
             .and_then(|value| serde_json::from_value(value).ok())
             .unwrap_or_default();
-        state
-            .standalone
-            .retain(|created| *created >= sub(at, rules.ticket_flood_interval));
-        let used =
-            flood::standalone_created_in_window(&state.standalone, at, rules.ticket_flood_interval);
-        let mut decision = flood::decide(
-            used,
-            rules.ticket_flood_limit,
-            state.flood_opened_at,
-            at,
-            rules.ticket_flood_interval,
-        );
         let flood_key = AlertKey::flood(client);
         let flood_read = decisions
             .incident(flood_key.as_str())
             .await?
-            .map(|incident| {
-                (
-                    incident.buffered == 0 && incident.flush_at.is_none(),
-                    incident.ticket_id,
-                )
-            });
-        let flood_incident = flood_read.map(|(idle, _)| idle);
+            .map(|incident| (incident_state(incident), incident.ticket_id));
+        let flood_incident = flood_read.as_ref().map(|(state, _)| *state);
         let flood_ticket = flood_read.and_then(|(_, ticket)| ticket);
-        if matches!(decision, FloodDecision::UseFloodTicket { .. }) && flood_incident.is_none() {
-            decision = FloodDecision::OpenFloodTicket {
-                reason: "flood limit reached; the flood ticket's incident is gone, so a new one \
-                         is opened"
-                    .to_string(),
-            };
-        }
-        match &decision {
-            FloodDecision::Standalone { .. } => state.standalone.push(at),
-            FloodDecision::OpenFloodTicket { .. } => state.flood_opened_at = Some(at),
-            FloodDecision::UseFloodTicket { .. } => {}
-        }
+        let flood::ClientFlood {
+            decision,
+            state,
+            standalone_in_window: used,
+        } = flood::decide_for_client(&state, flood_incident.as_ref(), at, rules);
         decisions.put_setting(&kv_key, serde_json::to_value(&state).unwrap_or_default());
         let (target, flood_reason) = match &decision {
             FloodDecision::Standalone { reason } => (explain::FloodTarget::Standalone, reason),
@@ -462,7 +425,7 @@ impl Engine {
             ),
         };
         decisions.explain(explain::flood(
-            self.now(),
+            self.base.now(),
             client,
             (used, rules.ticket_flood_limit, rules.ticket_flood_interval),
             target,
@@ -473,8 +436,7 @@ impl Engine {
                 reason: flood_reason,
                 ..
             } => {
-                let idle = flood_incident.unwrap_or(true);
-                let schedule = idle.then(|| add(at, rules.consolidation_interval));
+                let schedule = flood::flood_ticket_flush_at(flood_incident.as_ref(), at, rules);
                 self.join_buffer(
                     decisions,
                     flood_key.as_str(),
@@ -482,7 +444,6 @@ impl Engine {
                     alert,
                     schedule,
                     format!("{reason}; {flood_reason}"),
-                    config,
                 );
             }
             FloodDecision::Standalone {
@@ -537,16 +498,20 @@ impl Engine {
         config: &Config,
     ) -> Result<CreateTicket, EngineError> {
         let rules = &config.rules;
-        let host = &self.shared.host_name;
+        let host = &self.host_name;
         let settings = config.ticket_settings_with(Some(client), &extras.ticket);
-        let lines = self
-            .correlation_lines(key, client, alert.received_at, config, |name| {
-                alert.placeholder_value(name, host)
-            })
-            .await?;
+        let lines = correlation_lines(
+            self.base.store.as_ref(),
+            key,
+            client,
+            alert.received_at,
+            config,
+            |name| alert.placeholder_value(name, host),
+        )
+        .await?;
         if !lines.is_empty() {
             decisions.explain(explain::correlated(
-                self.now(),
+                self.base.now(),
                 key.as_str(),
                 rules.correlation_interval,
                 &lines,
@@ -561,21 +526,8 @@ impl Engine {
             rules.display_only_first_activity_record,
         );
         if flood {
-            summary = truncate_utf16(
-                &format!("[mspbridge] Ticket flood: {client}"),
-                SUMMARY_MAX_UTF16_UNITS,
-            )
-            .to_string();
-            let until = add(alert.received_at, rules.ticket_flood_interval);
-            description = content::cap(&format!(
-                "The ticket flood limit of {} standalone tickets per {} was reached for {client}. \
-                 New alerts for {client} are added to this ticket until {}.\n\nFirst alert: {}\n\n{}",
-                rules.ticket_flood_limit,
-                mspbridge_core::duration::format_duration(rules.ticket_flood_interval),
-                until.to_rfc3339(),
-                alert.alert_name,
-                description
-            ));
+            summary = content::flood_summary(client);
+            description = content::flood_description(rules, client, alert, &description);
         }
         Ok(CreateTicket {
             incident_key: key.to_string(),
@@ -594,41 +546,6 @@ impl Engine {
         })
     }
 
-    /// Rule 5's correlation lines for a ticket of `key` opened at `at`.
-    pub(crate) async fn correlation_lines(
-        &self,
-        key: &AlertKey,
-        client: &str,
-        at: DateTime<Utc>,
-        config: &Config,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Vec<String>, EngineError> {
-        let rules = &config.rules;
-        if !rules.enable_ticket_correlation {
-            return Ok(Vec::new());
-        }
-        let since = sub(at, rules.correlation_interval);
-        let history: Vec<EarlierTicket> = self
-            .shared
-            .store
-            .incidents_for_key_since(key.as_str(), since)
-            .await?
-            .into_iter()
-            .map(|entry| EarlierTicket {
-                ticket_id: entry.ticket_id,
-                opened_at: entry.opened_at,
-            })
-            .collect();
-        let settings = config.effective_ticket_settings(Some(client));
-        Ok(correlation::lines(
-            &history,
-            at,
-            rules.correlation_interval,
-            &settings.correlation_format,
-            lookup,
-        ))
-    }
-
     /// The incident of `key` waiting for the ticket `create` makes, and its create job.
     #[allow(clippy::too_many_arguments)]
     fn pending_create(
@@ -642,7 +559,7 @@ impl Engine {
         create: CreateTicket,
         reason: String,
     ) {
-        let now = self.now();
+        let now = self.base.now();
         let flood = create.flood;
         let xref = create.external_xref.clone();
         let job = new_job(
@@ -685,4 +602,46 @@ impl Engine {
 /// A fresh `externalXRef`: stable once stored in the job, unique across databases.
 pub(crate) fn new_external_xref() -> String {
     format!("mspbridge:{}", uuid::Uuid::new_v4().simple())
+}
+
+/// What the repeat and flood rules need to know about a stored incident.
+fn incident_state(incident: &Incident) -> IncidentState {
+    IncidentState {
+        last_alert_at: incident.last_alert_at,
+        buffered: usize::try_from(incident.buffered).unwrap_or(usize::MAX),
+        flush_scheduled: incident.flush_at.is_some(),
+    }
+}
+
+/// Rule 5's correlation lines for a ticket of `key` opened at `at`.
+pub(crate) async fn correlation_lines(
+    store: &dyn Store,
+    key: &AlertKey,
+    client: &str,
+    at: DateTime<Utc>,
+    config: &Config,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, EngineError> {
+    let rules = &config.rules;
+    if !rules.enable_ticket_correlation {
+        return Ok(Vec::new());
+    }
+    let since = sub(at, rules.correlation_interval);
+    let history: Vec<EarlierTicket> = store
+        .incidents_for_key_since(key.as_str(), since)
+        .await?
+        .into_iter()
+        .map(|entry| EarlierTicket {
+            ticket_id: entry.ticket_id,
+            opened_at: entry.opened_at,
+        })
+        .collect();
+    let settings = config.effective_ticket_settings(Some(client));
+    Ok(correlation::lines(
+        &history,
+        at,
+        rules.correlation_interval,
+        &settings.correlation_format,
+        lookup,
+    ))
 }

@@ -1,54 +1,32 @@
 //! The ConnectWise effects of the jobs `ticket.create`, `ticket.note` and `ticket.attachment`, and
 //! the wrapper that measures every ConnectWise call.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Instant;
 
-use mspbridge_connectors::connectwise::{
-    ConnectWiseClient, CwError, Impact, NewNote, NewTicket, RecordRef, Severity,
-};
+use mspbridge_connectors::connectwise::{CwError, Impact, NewNote, NewTicket, RecordRef, Severity};
 use mspbridge_core::config::{DescriptionField, TicketSettings};
 use mspbridge_core::events;
 use mspbridge_store::StoreError;
 use serde_json::json;
 
+use super::base::{Base, Cw};
 use super::incident::{IncidentDetails, STATUS_OPEN};
-use super::{metrics, Engine};
 use crate::jobs::{
     new_job, AddAttachment, AddNote, Claimed, CreateTicket, Job, JobFailure, ResolutionNote,
 };
+use crate::metrics;
 
 /// Attempts at re-reading an incident that changed while a job updated it.
 const MAX_CONFLICT_RETRIES: usize = 16;
 
-impl Engine {
-    pub(crate) fn connectwise(&self) -> Result<Arc<ConnectWiseClient>, JobFailure> {
-        self.shared.connectwise.clone().ok_or_else(|| {
-            JobFailure::permanent(
-                "ConnectWise is not configured ([connectwise] is missing); configure it and retry \
-                 the job",
-            )
-        })
-    }
+/// The ticket jobs' ConnectWise effects: creates, notes, resolution notes and attachments.
+#[derive(Clone)]
+pub(crate) struct Tickets {
+    pub(super) base: Base,
+    pub(super) cw: Cw,
+}
 
-    /// Runs one ConnectWise call, recording its duration and, on failure, its error class.
-    pub(crate) async fn cw_call<T>(
-        &self,
-        operation: &'static str,
-        call: impl Future<Output = Result<T, CwError>>,
-    ) -> Result<T, CwError> {
-        let started = Instant::now();
-        let result = call.await;
-        metrics::connectwise_call(
-            operation,
-            started.elapsed(),
-            result.as_ref().err().map(CwError::class),
-        );
-        result
-    }
-
+impl Tickets {
     /// `ticket.create`: records the `externalXRef` before the call; a retry first looks the key up,
     /// so a create whose answer was lost is never repeated.
     pub(crate) async fn run_create_ticket(
@@ -56,8 +34,8 @@ impl Engine {
         job: &Claimed,
         create: CreateTicket,
     ) -> Result<(), JobFailure> {
-        let store = &self.shared.store;
-        let now = self.now();
+        let store = &self.base.store;
+        let now = self.base.now();
         let request = store
             .record_ticket_request(&create.external_xref, &create.incident_key, now)
             .await
@@ -65,8 +43,8 @@ impl Engine {
         let ticket_id = match request.ticket_id {
             Some(ticket_id) => ticket_id,
             None => {
-                let client = self.connectwise()?;
-                let config = self.config();
+                let client = self.cw.client()?;
+                let config = self.base.config();
                 let settings = config
                     .ticket_settings_with(Some(&create.client), &create.ticket.to_overrides());
                 let body = ticket_body(
@@ -82,17 +60,19 @@ impl Engine {
                     ))
                 })?;
                 let ticket = if job.attempt <= 1 {
-                    self.cw_call("create_ticket", client.create_ticket(&body))
+                    self.cw
+                        .call("create_ticket", client.create_ticket(&body))
                         .await
                 } else {
                     // An earlier attempt may have created it (unknown outcome): look first.
-                    self.cw_call("find_or_create_ticket", async {
-                        client
-                            .find_or_create_ticket(&body)
-                            .await
-                            .map(|(ticket, _)| ticket)
-                    })
-                    .await
+                    self.cw
+                        .call("find_or_create_ticket", async {
+                            client
+                                .find_or_create_ticket(&body)
+                                .await
+                                .map(|(ticket, _)| ticket)
+                        })
+                        .await
                 }
                 .map_err(|error| {
                     cw_failure(
@@ -124,19 +104,20 @@ impl Engine {
                 .as_ref()
                 .map(|route| format!(" (route \"{route}\")"))
                 .unwrap_or_default();
-            self.event(
-                code,
-                Some(create.client.clone()),
-                Some(format!("ticket {ticket_id}")),
-                format!(
-                    "{what} {ticket_id} created for incident {:?}{routed}: {}",
-                    create.incident_key,
-                    mspbridge_core::text::clean_line(&create.summary)
-                ),
-                json!({"ticket_id": ticket_id, "incident_key": create.incident_key,
+            self.base
+                .event(
+                    code,
+                    Some(create.client.clone()),
+                    Some(format!("ticket {ticket_id}")),
+                    format!(
+                        "{what} {ticket_id} created for incident {:?}{routed}: {}",
+                        create.incident_key,
+                        mspbridge_core::text::clean_line(&create.summary)
+                    ),
+                    json!({"ticket_id": ticket_id, "incident_key": create.incident_key,
                        "external_xref": create.external_xref, "route": create.route}),
-            )
-            .await;
+                )
+                .await;
         }
         if let Some(file) = create.attachment.clone() {
             let upload = AddAttachment {
@@ -164,7 +145,7 @@ impl Engine {
         create: &CreateTicket,
         ticket_id: i64,
     ) -> Result<bool, JobFailure> {
-        let store = &self.shared.store;
+        let store = &self.base.store;
         for _ in 0..MAX_CONFLICT_RETRIES {
             let Some(mut incident) = store
                 .get_incident(&create.incident_key)
@@ -207,11 +188,12 @@ impl Engine {
         ticket_id: i64,
         text: &str,
     ) -> Result<(), JobFailure> {
-        let client = self.connectwise()?;
+        let client = self.cw.client()?;
         let marker = note_marker(job);
         if job.attempt > 1 {
             let notes = self
-                .cw_call("list_notes", client.list_notes(ticket_id))
+                .cw
+                .call("list_notes", client.list_notes(ticket_id))
                 .await
                 .map_err(|error| {
                     cw_failure(&format!("reading the notes of ticket {ticket_id}"), &error)
@@ -232,7 +214,7 @@ impl Engine {
         }
         let text = format!("{text}\n\n{marker}");
         let text = text.as_str();
-        let config = self.config();
+        let config = self.base.config();
         let settings = config.effective_ticket_settings(client_name);
         let body = match settings.description_field {
             DescriptionField::InitialDescription => {
@@ -242,7 +224,8 @@ impl Engine {
                 NewNote::internal(mspbridge_core::text::clean(text))
             }
         };
-        self.cw_call("add_note", client.add_note(ticket_id, &body))
+        self.cw
+            .call("add_note", client.add_note(ticket_id, &body))
             .await
             .map_err(|error| cw_failure(&format!("adding a note to ticket {ticket_id}"), &error))?;
         Ok(())
@@ -258,7 +241,7 @@ impl Engine {
             Some(ticket_id) => ticket_id,
             None => {
                 let incident = self
-                    .shared
+                    .base
                     .store
                     .get_incident(&note.incident_key)
                     .await
@@ -283,7 +266,7 @@ impl Engine {
         self.post_note(job, note.client.as_deref(), ticket_id, &note.text)
             .await?;
         tracing::info!(ticket_id, "resolution noted on the ticket");
-        self.event(
+        self.base.event(
             events::TICKET_UPDATED,
             note.client.clone(),
             Some(format!("ticket {ticket_id}")),
@@ -301,12 +284,13 @@ impl Engine {
         ticket_id: i64,
         status: &str,
     ) -> Result<(), JobFailure> {
-        let client = self.connectwise()?;
+        let client = self.cw.client()?;
         let status_id = match status.parse::<i64>() {
             Ok(id) => id,
             Err(_) => {
                 let ticket = self
-                    .cw_call("get_ticket", client.get_ticket(ticket_id))
+                    .cw
+                    .call("get_ticket", client.get_ticket(ticket_id))
                     .await
                     .map_err(|error| cw_failure(&format!("reading ticket {ticket_id}"), &error))?;
                 let Some(board_id) = ticket.board.as_ref().map(|board| board.id) else {
@@ -316,43 +300,40 @@ impl Engine {
                     )));
                 };
                 let statuses = self
-                    .cw_call("board_statuses", client.board_statuses(board_id))
+                    .cw
+                    .call("board_statuses", client.board_statuses(board_id))
                     .await
                     .map_err(|error| {
                         cw_failure(&format!("reading the statuses of board {board_id}"), &error)
                     })?;
-                statuses
-                    .iter()
-                    .find(|known| {
-                        known
-                            .name
-                            .as_deref()
-                            .is_some_and(|name| name.eq_ignore_ascii_case(status))
-                    })
-                    .map(|known| known.id)
-                    .ok_or_else(|| {
+                let board: Vec<_> = statuses.iter().map(super::flush::board_status).collect();
+                mspbridge_core::rules::flush::status_id_by_name(&board, status).ok_or_else(
+                    || {
                         JobFailure::permanent(format!(
                             "board {board_id} of ticket {ticket_id} has no status \"{status}\" \
                              (close_on_resolve)"
                         ))
-                    })?
+                    },
+                )?
             }
         };
-        self.cw_call(
-            "set_ticket_status",
-            client.set_ticket_status(ticket_id, status_id),
-        )
-        .await
-        .map_err(|error| cw_failure(&format!("closing ticket {ticket_id}"), &error))?;
+        self.cw
+            .call(
+                "set_ticket_status",
+                client.set_ticket_status(ticket_id, status_id),
+            )
+            .await
+            .map_err(|error| cw_failure(&format!("closing ticket {ticket_id}"), &error))?;
         tracing::info!(ticket_id, status_id, "resolved ticket closed");
-        self.event(
-            events::TICKET_UPDATED,
-            client_name.map(str::to_string),
-            Some(format!("ticket {ticket_id}")),
-            format!("ticket {ticket_id} set to status {status_id}: every alert of it resolved"),
-            json!({"ticket_id": ticket_id, "status_id": status_id, "resolved": true}),
-        )
-        .await;
+        self.base
+            .event(
+                events::TICKET_UPDATED,
+                client_name.map(str::to_string),
+                Some(format!("ticket {ticket_id}")),
+                format!("ticket {ticket_id} set to status {status_id}: every alert of it resolved"),
+                json!({"ticket_id": ticket_id, "status_id": status_id, "resolved": true}),
+            )
+            .await;
         Ok(())
     }
 
@@ -370,18 +351,19 @@ impl Engine {
             alerts = note.alert_count,
             "ticket updated"
         );
-        self.event(
-            events::TICKET_UPDATED,
-            note.client.clone(),
-            Some(format!("ticket {}", note.ticket_id)),
-            format!(
-                "ticket {} updated with {} consolidated alert(s)",
-                note.ticket_id, note.alert_count
-            ),
-            json!({"ticket_id": note.ticket_id, "incident_key": note.incident_key,
+        self.base
+            .event(
+                events::TICKET_UPDATED,
+                note.client.clone(),
+                Some(format!("ticket {}", note.ticket_id)),
+                format!(
+                    "ticket {} updated with {} consolidated alert(s)",
+                    note.ticket_id, note.alert_count
+                ),
+                json!({"ticket_id": note.ticket_id, "incident_key": note.incident_key,
                    "alert_count": note.alert_count}),
-        )
-        .await;
+            )
+            .await;
         Ok(())
     }
 
@@ -398,8 +380,8 @@ impl Engine {
         job: &Claimed,
         upload: AddAttachment,
     ) -> Result<(), JobFailure> {
-        let client = self.connectwise()?;
-        let config = self.config();
+        let client = self.cw.client()?;
+        let config = self.base.config();
         let settings = config.effective_ticket_settings(upload.client.as_deref());
         let bytes = upload.file.content.clone().into_bytes();
         let limit = config
@@ -420,7 +402,8 @@ impl Engine {
         }
         if job.attempt > 1 {
             let documents = self
-                .cw_call("list_documents", client.list_documents(upload.ticket_id))
+                .cw
+                .call("list_documents", client.list_documents(upload.ticket_id))
                 .await
                 .map_err(|error| {
                     cw_failure(
@@ -441,7 +424,8 @@ impl Engine {
             }
         }
         let result = self
-            .cw_call(
+            .cw
+            .call(
                 "upload_document",
                 client.upload_document(
                     upload.ticket_id,
@@ -476,7 +460,7 @@ impl Engine {
         failure: JobFailure,
         settings: &mspbridge_core::config::TicketSettings,
     ) -> Result<(), JobFailure> {
-        let config = self.config();
+        let config = self.base.config();
         if settings.ignore_upload_attachment_error {
             let dir = &config.server.missing_attachments_dir;
             let path =
@@ -487,28 +471,30 @@ impl Engine {
                         failure.message
                     ))
                     })?;
-            self.event(
-                events::ATTACHMENT_DUMPED,
-                upload.client.clone(),
-                Some(format!("ticket {}", upload.ticket_id)),
-                format!(
-                    "{}; the file was written to '{}'",
-                    failure.message,
-                    path.display()
-                ),
-                json!({"ticket_id": upload.ticket_id, "path": path.display().to_string()}),
-            )
-            .await;
+            self.base
+                .event(
+                    events::ATTACHMENT_DUMPED,
+                    upload.client.clone(),
+                    Some(format!("ticket {}", upload.ticket_id)),
+                    format!(
+                        "{}; the file was written to '{}'",
+                        failure.message,
+                        path.display()
+                    ),
+                    json!({"ticket_id": upload.ticket_id, "path": path.display().to_string()}),
+                )
+                .await;
             return Ok(());
         }
-        self.event(
-            events::ATTACHMENT_UPLOAD_FAILED,
-            upload.client.clone(),
-            Some(format!("ticket {}", upload.ticket_id)),
-            format!("{}; the upload will be retried", failure.message),
-            json!({"ticket_id": upload.ticket_id, "file_name": upload.file.file_name}),
-        )
-        .await;
+        self.base
+            .event(
+                events::ATTACHMENT_UPLOAD_FAILED,
+                upload.client.clone(),
+                Some(format!("ticket {}", upload.ticket_id)),
+                format!("{}; the upload will be retried", failure.message),
+                json!({"ticket_id": upload.ticket_id, "file_name": upload.file.file_name}),
+            )
+            .await;
         Err(failure)
     }
 }
@@ -531,11 +517,7 @@ pub(crate) fn ticket_body(
     })?;
     // Nothing from an alert reaches ConnectWise with control characters, zero-width characters
     // or bidirectional overrides in it.
-    let summary = mspbridge_core::text::clean_line(summary);
-    let summary = mspbridge_core::template::truncate_utf16(
-        &summary,
-        mspbridge_core::template::SUMMARY_MAX_UTF16_UNITS,
-    );
+    let summary = mspbridge_core::rules::content::cut_summary(summary);
     let description = mspbridge_core::text::clean(description);
     let description = description.as_str();
     let mut ticket = NewTicket::new(summary, RecordRef::id(company_id.into()));

@@ -12,21 +12,23 @@
 //! A RID Auditor does not know (the *Test run* of a response action sends sample ids) opens no
 //! ticket: the alert is recorded as processed with one event naming its source and client.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use mspbridge_connectors::netwrix::{self, AuditorError};
+use mspbridge_connectors::netwrix::{self, AuditorClient, AuditorError};
 use mspbridge_core::alert::{ActivityRecord, Alert, Detail, FIELD_RECORD_UNAVAILABLE};
 use mspbridge_core::config::{SourceConfig, SourceKind};
 use mspbridge_core::events;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_store::{AlertId, AlertState};
 use serde_json::json;
+use tokio::sync::Notify;
 
+use super::base::Base;
 use super::effects::store_failure;
 use super::pipeline::decode_alert;
-use super::Engine;
 use crate::jobs::{Claimed, EnrichAlert, JobFailure};
 
 /// How long an alert waits for its record when its source is no longer configured.
@@ -44,10 +46,20 @@ pub(super) enum Enrichment {
     UnknownRecord,
 }
 
-impl Engine {
+/// Rule 2: the page's one fetch per alert and the `alert.enrich` job.
+#[derive(Clone)]
+pub(crate) struct Enricher {
+    pub(super) base: Base,
+    /// Auditor clients by source name.
+    pub(super) auditors: Arc<HashMap<String, AuditorClient>>,
+    /// Wakes the engine when an alert is queued again.
+    pub(super) wake: Arc<Notify>,
+}
+
+impl Enricher {
     /// Rule 2 inside the page: one fetch, no waiting (see the module docs). `failing` holds the
     /// sources whose Auditor already failed in this page.
-    pub(super) async fn enrich(
+    pub(super) async fn enrich_in_page(
         &self,
         alert: &mut Alert,
         source: Option<&SourceConfig>,
@@ -69,7 +81,7 @@ impl Engine {
             rid: rid.clone(),
             client: alert.client.clone(),
         };
-        let Some(auditor) = self.shared.auditors.get(&source.name) else {
+        let Some(auditor) = self.auditors.get(&source.name) else {
             return Enrichment::Wait(wait);
         };
         if failing.contains(&source.name) {
@@ -103,7 +115,7 @@ impl Engine {
         claimed: &Claimed,
         job: &EnrichAlert,
     ) -> Result<(), JobFailure> {
-        let store = &self.shared.store;
+        let store = &self.base.store;
         let Some(stored) = store.get_alert(job.alert_id).await.map_err(store_failure)? else {
             return Ok(());
         };
@@ -115,11 +127,11 @@ impl Engine {
         if !alert.records.is_empty() || alert.fields.contains_key(FIELD_RECORD_UNAVAILABLE) {
             return self.requeue(job.alert_id).await;
         }
-        let config = self.config();
+        let config = self.base.config();
         let source = config.source(&job.source);
         let give_up = source.map_or(DEFAULT_GIVE_UP, |source| source.enrich_give_up);
         let give_up_at = mspbridge_core::clock::add(stored.received_at, give_up);
-        let (problem, class) = match self.shared.auditors.get(&job.source) {
+        let (problem, class) = match self.auditors.get(&job.source) {
             None => (
                 format!(
                     "no Netwrix Auditor connection is configured for source \"{}\"",
@@ -152,7 +164,7 @@ impl Engine {
                 Err(error) => (describe_auditor_error(&job.rid, &error), error.class()),
             },
         };
-        let now = self.now();
+        let now = self.base.now();
         if now < give_up_at {
             return Err(JobFailure {
                 message: format!("alert {}: {problem}", job.alert_id),
@@ -183,19 +195,21 @@ impl Engine {
         self.store_alert(job.alert_id, alert).await?;
         tracing::warn!(alert_id = job.alert_id, %problem, "alert goes on without its activity record");
         let source_client = self
+            .base
             .config()
             .source(&job.source)
             .and_then(|source| source.client.clone());
-        self.event(
-            events::ENRICHMENT_FAILED,
-            alert.client.clone().or(source_client),
-            Some(format!("alert {}", job.alert_id)),
-            format!(
+        self.base
+            .event(
+                events::ENRICHMENT_FAILED,
+                alert.client.clone().or(source_client),
+                Some(format!("alert {}", job.alert_id)),
+                format!(
                 "{problem}; the alert goes on without its activity record and its ticket says so"
             ),
-            json!({"alert_id": job.alert_id, "rid": job.rid, "source": job.source}),
-        )
-        .await;
+                json!({"alert_id": job.alert_id, "rid": job.rid, "source": job.source}),
+            )
+            .await;
         self.requeue(job.alert_id).await
     }
 
@@ -206,7 +220,7 @@ impl Engine {
         failure: &JobFailure,
     ) -> Result<(), JobFailure> {
         let Some(stored) = self
-            .shared
+            .base
             .store
             .get_alert(job.alert_id)
             .await
@@ -223,7 +237,7 @@ impl Engine {
 
     async fn store_alert(&self, alert_id: AlertId, alert: &Alert) -> Result<(), JobFailure> {
         let payload = serde_json::to_value(alert).unwrap_or_default();
-        self.shared
+        self.base
             .store
             .set_alert_payload(alert_id, payload)
             .await
@@ -231,12 +245,12 @@ impl Engine {
     }
 
     async fn requeue(&self, alert_id: AlertId) -> Result<(), JobFailure> {
-        self.shared
+        self.base
             .store
             .set_alert_state(alert_id, AlertState::Queued)
             .await
             .map_err(store_failure)?;
-        self.wake();
+        self.wake.notify_one();
         Ok(())
     }
 
@@ -248,23 +262,24 @@ impl Engine {
         rid: &str,
         alert_id: AlertId,
     ) {
-        let config = self.config();
+        let config = self.base.config();
         let client = match routing::route(alert, Some(source), &config) {
             Routing::Routed { client, .. } => Some(client),
             Routing::Unrouted { .. } => alert.client.clone(),
         };
         tracing::info!(alert_id, source = %source.name, "unknown activity record; no ticket");
-        self.event(
-            events::ENRICHMENT_FAILED,
-            client.clone(),
-            Some(format!("alert {alert_id}")),
-            format!(
-                "Netwrix Auditor has no activity record with RID {rid} (a Test run of the \
+        self.base
+            .event(
+                events::ENRICHMENT_FAILED,
+                client.clone(),
+                Some(format!("alert {alert_id}")),
+                format!(
+                    "Netwrix Auditor has no activity record with RID {rid} (a Test run of the \
                  response action sends sample ids); no ticket is opened"
-            ),
-            json!({"source": source.name, "client": client}),
-        )
-        .await;
+                ),
+                json!({"source": source.name, "client": client}),
+            )
+            .await;
     }
 }
 

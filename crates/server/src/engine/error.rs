@@ -9,16 +9,6 @@ pub enum EngineError {
     /// The durable store failed; the step is retried on the next wake-up, nothing is lost.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// An alert could not be turned into stored form.
-    #[error("alert {source_alert_id} from source {source_name} cannot be stored: {detail}")]
-    InvalidAlert {
-        /// Source name.
-        source_name: String,
-        /// The source's alert id.
-        source_alert_id: String,
-        /// What is wrong.
-        detail: String,
-    },
     /// An incident kept changing under the step (more concurrent writers than retries).
     #[error("incident {key:?} kept changing concurrently; the alert stays queued and is retried")]
     Contended {

@@ -1,14 +1,13 @@
 //! `ticket.flush`: the end of a consolidation interval (rule 4). Reads the ticket's status from
-//! ConnectWise, decides update / reopen-then-update / new ticket, and turns the buffer into the
-//! note and attachment jobs (or a create job), removing exactly the flushed alerts from the buffer.
+//! ConnectWise (and its board's statuses when the rule asks), lets `rules::flush::step` choose
+//! update / reopen-then-update / new ticket, and turns the buffer into the note and attachment
+//! jobs (or a create job), removing exactly the flushed alerts from the buffer.
 
 use mspbridge_connectors::connectwise::{BoardStatus, ConnectWiseClient, Ticket};
 use mspbridge_core::alert::{Alert, AlertKey};
-use mspbridge_core::clock::add;
-use mspbridge_core::config::{StatusRef, TicketSettings};
 use mspbridge_core::events;
 use mspbridge_core::rules::content;
-use mspbridge_core::rules::flush::{self, FlushDecision};
+use mspbridge_core::rules::flush::{self, FlushStep};
 use mspbridge_core::rules::routing;
 use mspbridge_store::{
     AlertId, BufferChange, BufferEntry, DecisionBatch, DecisionNote, Incident, NewJob,
@@ -16,20 +15,32 @@ use mspbridge_store::{
 };
 use serde_json::json;
 
+use super::base::{Base, Cw};
+use super::decide::correlation_lines;
 use super::effects::{cw_failure, store_failure};
 use super::explain;
 use super::incident::{BufferedAlert, IncidentDetails, STATUS_PENDING_CREATE};
 use super::pipeline::decode_alert;
-use super::{metrics, Engine};
 use crate::jobs::{
     new_job, AddAttachment, AddNote, Claimed, CreateTicket, Flush, Job, JobFailure, TicketFields,
 };
+use crate::metrics;
 
 const MAX_CONFLICT_RETRIES: usize = 16;
 
-impl Engine {
+/// The `ticket.flush` job: what it needs to read the ticket, the buffer and the alerts, and to
+/// write the drained buffer with the jobs that carry it.
+#[derive(Clone)]
+pub(crate) struct Flusher {
+    pub(super) base: Base,
+    pub(super) cw: Cw,
+    /// The host name for `%Computer%` in a new ticket's text.
+    pub(super) host_name: String,
+}
+
+impl Flusher {
     pub(crate) async fn run_flush(&self, job: &Claimed, flush: Flush) -> Result<(), JobFailure> {
-        let store = &self.shared.store;
+        let store = &self.base.store;
         let Some(incident) = store
             .get_incident(&flush.incident_key)
             .await
@@ -47,87 +58,75 @@ impl Engine {
                 incident.key
             )));
         };
-        let client = self.connectwise()?;
-        let config = self.config();
+        let client = self.cw.client()?;
+        let config = self.base.config();
         let settings = config.effective_ticket_settings(incident.client.as_deref());
         let ticket = match self
-            .cw_call("get_ticket", client.get_ticket(ticket_id))
+            .cw
+            .call("get_ticket", client.get_ticket(ticket_id))
             .await
         {
-            Ok(ticket) => ticket,
-            Err(error) if error.is_not_found() => {
-                // Deleted in ConnectWise: like a closed ticket that may not be reopened.
-                let reason = format!(
-                    "ticket {ticket_id} no longer exists in ConnectWise; a new ticket carries the \
-                     buffered alerts"
-                );
-                return self.write_new_ticket(job, incident, reason).await;
-            }
+            Ok(ticket) => Some(ticket),
+            // Deleted in ConnectWise: like a closed ticket that may not be reopened.
+            Err(error) if error.is_not_found() => None,
             Err(error) => return Err(cw_failure(&format!("reading ticket {ticket_id}"), &error)),
         };
-        // The board's statuses cost a call; they are read only when the ticket alone cannot
-        // answer: a closed status named in the config while the ticket's status carries no name,
-        // or a reopen status given by name (or left to the board's default).
-        let mut statuses = None;
-        let named_closed_statuses = settings
-            .reopen_closed_statuses
-            .iter()
-            .any(|status| matches!(status, StatusRef::Name(_)));
-        let status_name_missing = ticket
-            .status
-            .as_ref()
-            .is_some_and(|status| status.name.is_none());
-        let mut closed = ticket.is_closed() || is_closed_status(&ticket, &settings, &[]);
-        if !closed && named_closed_statuses && status_name_missing {
-            let known = self.board_statuses(&client, &ticket).await?;
-            closed = is_closed_status(&ticket, &settings, &known);
-            statuses = Some(known);
-        }
-        let decision = flush::decide(closed, &config.rules, settings.reopen_new_status.as_ref());
-        tracing::info!(ticket_id, key = %incident.key, ?decision, "flushing consolidated alerts");
-        match decision {
-            FlushDecision::Update { .. } => self.write_update(job, incident, ticket_id, None).await,
-            FlushDecision::ReopenThenUpdate { status, reason } => {
-                let known = match (&status, statuses) {
-                    (Some(StatusRef::Id(_)), _) => Vec::new(),
-                    (_, Some(known)) => known,
-                    (_, None) => self.board_statuses(&client, &ticket).await?,
-                };
-                let status_id = reopen_status_id(status.as_ref(), &known);
-                let status_id = status_id.ok_or_else(|| {
-                    JobFailure::permanent(format!(
-                        "cannot reopen ticket {ticket_id}: {} names no open status of its board; \
-                         set connectwise.ticket.reopen_new_status",
-                        status
-                            .as_ref()
-                            .map(describe_status)
-                            .unwrap_or_else(|| "the board's default".to_string())
-                    ))
-                })?;
-                self.cw_call(
-                    "set_ticket_status",
-                    client.set_ticket_status(ticket_id, status_id),
-                )
-                .await
-                .map_err(|error| cw_failure(&format!("reopening ticket {ticket_id}"), &error))?;
+        // The rule asks for the board's statuses only when the ticket alone cannot answer.
+        let mut board: Option<Vec<flush::BoardStatus>> = None;
+        let step = loop {
+            let Some(ticket) = &ticket else {
+                break flush::ticket_gone(ticket_id);
+            };
+            let step = flush::step(
+                ticket_id,
+                &ticket_status(ticket),
+                board.as_deref(),
+                &settings.reopen_closed_statuses,
+                settings.reopen_new_status.as_ref(),
+                &config.rules,
+            );
+            match step {
+                FlushStep::ReadBoardStatuses if board.is_none() => {
+                    board = Some(self.board_statuses(&client, ticket).await?);
+                }
+                step => break step,
+            }
+        };
+        tracing::info!(ticket_id, key = %incident.key, ?step, "flushing consolidated alerts");
+        match step {
+            FlushStep::Update { .. } => self.write_update(job, incident, ticket_id, None).await,
+            FlushStep::Reopen { status_id, reason } => {
+                self.cw
+                    .call(
+                        "set_ticket_status",
+                        client.set_ticket_status(ticket_id, status_id),
+                    )
+                    .await
+                    .map_err(|error| {
+                        cw_failure(&format!("reopening ticket {ticket_id}"), &error)
+                    })?;
                 metrics::count(metrics::TICKETS_REOPENED);
-                self.event(
-                    events::TICKET_REOPENED,
-                    incident.client.clone(),
-                    Some(format!("ticket {ticket_id}")),
-                    format!("ticket {ticket_id} reopened to status {status_id}: {reason}"),
-                    json!({"ticket_id": ticket_id, "status_id": status_id,
-                           "incident_key": incident.key}),
-                )
-                .await;
-                let closed_status = ticket.status.as_ref().map(|status| {
-                    status
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("id {}", status.id))
-                });
+                self.base
+                    .event(
+                        events::TICKET_REOPENED,
+                        incident.client.clone(),
+                        Some(format!("ticket {ticket_id}")),
+                        format!("ticket {ticket_id} reopened to status {status_id}: {reason}"),
+                        json!({"ticket_id": ticket_id, "status_id": status_id,
+                               "incident_key": incident.key}),
+                    )
+                    .await;
+                let closed_status = ticket
+                    .as_ref()
+                    .and_then(|ticket| ticket.status.as_ref())
+                    .map(|status| {
+                        status
+                            .name
+                            .clone()
+                            .unwrap_or_else(|| format!("id {}", status.id))
+                    });
                 let reopened = explain::reopened(
-                    self.now(),
+                    self.base.now(),
                     &incident.key,
                     ticket_id,
                     closed_status.as_deref(),
@@ -137,9 +136,11 @@ impl Engine {
                 self.write_update(job, incident, ticket_id, Some(reopened))
                     .await
             }
-            FlushDecision::NewTicket { reason } => {
-                self.write_new_ticket(job, incident, reason).await
-            }
+            FlushStep::NewTicket { reason } => self.write_new_ticket(job, incident, reason).await,
+            FlushStep::CannotReopen { problem } => Err(JobFailure::permanent(problem)),
+            FlushStep::ReadBoardStatuses => Err(JobFailure::permanent(format!(
+                "ticket {ticket_id}: its board's statuses were read and still did not decide"
+            ))),
         }
     }
 
@@ -148,15 +149,18 @@ impl Engine {
         &self,
         client: &ConnectWiseClient,
         ticket: &Ticket,
-    ) -> Result<Vec<BoardStatus>, JobFailure> {
+    ) -> Result<Vec<flush::BoardStatus>, JobFailure> {
         let Some(board_id) = ticket.board.as_ref().map(|board| board.id) else {
             return Ok(Vec::new());
         };
-        self.cw_call("board_statuses", client.board_statuses(board_id))
+        let statuses = self
+            .cw
+            .call("board_statuses", client.board_statuses(board_id))
             .await
             .map_err(|error| {
                 cw_failure(&format!("reading the statuses of board {board_id}"), &error)
-            })
+            })?;
+        Ok(statuses.iter().map(board_status).collect())
     }
 
     /// Open ticket: one note (and one attachment) for the flushed alerts, written together with
@@ -168,8 +172,8 @@ impl Engine {
         ticket_id: i64,
         reopened: Option<RuleDecision>,
     ) -> Result<(), JobFailure> {
-        let only_first = self.config().rules.display_only_first_activity_record;
-        let interval = self.config().rules.consolidation_interval;
+        let only_first = self.base.config().rules.display_only_first_activity_record;
+        let interval = self.base.config().rules.consolidation_interval;
         for _ in 0..MAX_CONFLICT_RETRIES {
             let buffer = self.buffer(&incident.key).await?;
             if buffer.is_empty() {
@@ -178,7 +182,7 @@ impl Engine {
             let first = first_buffered_id(&buffer).unwrap_or_default();
             let flushed = buffer.len();
             let alerts = self.buffered_alerts(&incident.key, &buffer).await?;
-            let now = self.now();
+            let now = self.base.now();
             // Keyed by the alerts they carry: a flush run again after its commit makes new jobs
             // only for alerts that arrived since.
             let carried = format!("{}:{first}:{flushed}", job.id);
@@ -242,7 +246,7 @@ impl Engine {
         mut incident: Incident,
         reason: String,
     ) -> Result<(), JobFailure> {
-        let config = self.config();
+        let config = self.base.config();
         let only_first = config.rules.display_only_first_activity_record;
         // Derived from the job so that a repeated flush asks for the same ticket.
         let xref = job_xref(job);
@@ -284,13 +288,17 @@ impl Engine {
             // gave the closed one.
             let routed = routing::decide(first, config.source(&first.source), &config);
             let settings = config.ticket_settings_with(Some(&client), &routed.ticket);
-            let host = &self.shared.host_name;
-            let lines = self
-                .correlation_lines(&key, &client, self.now(), &config, |name| {
-                    first.placeholder_value(name, host)
-                })
-                .await
-                .map_err(|error| JobFailure::retryable(error.to_string()))?;
+            let host = &self.host_name;
+            let lines = correlation_lines(
+                self.base.store.as_ref(),
+                &key,
+                &client,
+                self.base.now(),
+                &config,
+                |name| first.placeholder_value(name, host),
+            )
+            .await
+            .map_err(|error| JobFailure::retryable(error.to_string()))?;
             let create = CreateTicket {
                 incident_key: incident.key.clone(),
                 client,
@@ -304,7 +312,7 @@ impl Engine {
                 ticket: TicketFields::from_overrides(&routed.ticket),
                 route: routed.route.map(|route| route.name),
             };
-            let now = self.now();
+            let now = self.base.now();
             let create_job = new_job(
                 Job::CreateTicket(create),
                 &incident.key,
@@ -373,12 +381,10 @@ impl Engine {
             .collect();
         // `incident.buffered` and `flushed` were read under one version: a page that appended
         // since changed it, so the commit below is refused and the flush runs on fresh state.
-        if incident.buffered <= drained {
-            incident.flush_at = None;
-        } else {
-            let now = self.now();
-            let flush_at = add(now, self.config().rules.consolidation_interval);
-            incident.flush_at = Some(flush_at);
+        let now = self.base.now();
+        incident.flush_at =
+            flush::after_drain(incident.buffered, drained, now, &self.base.config().rules);
+        if let Some(flush_at) = incident.flush_at {
             follow_ups.push(new_job(
                 Job::Flush(Flush {
                     incident_key: key.clone(),
@@ -411,7 +417,7 @@ impl Engine {
             notes,
             ..DecisionBatch::default()
         };
-        match self.shared.store.commit_decisions(batch).await {
+        match self.base.store.commit_decisions(batch).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict { .. }) => Ok(false),
             Err(error) => Err(store_failure(error)),
@@ -419,7 +425,7 @@ impl Engine {
     }
 
     async fn buffer(&self, key: &str) -> Result<Vec<BufferEntry>, JobFailure> {
-        self.shared
+        self.base
             .store
             .incident_buffer(key)
             .await
@@ -427,7 +433,7 @@ impl Engine {
     }
 
     async fn reread(&self, key: &str) -> Result<Option<Incident>, JobFailure> {
-        self.shared
+        self.base
             .store
             .get_incident(key)
             .await
@@ -449,7 +455,7 @@ fn contended(key: &str) -> JobFailure {
     ))
 }
 
-impl Engine {
+impl Flusher {
     /// The alerts of incident `key`'s buffer, oldest first, read from the alerts table. An alert
     /// that is gone (removed by hand) is left out.
     async fn buffered_alerts(
@@ -468,7 +474,7 @@ impl Engine {
             .collect();
         // In the order asked, each once, the missing ones skipped: a walk beside the entries.
         let mut stored = self
-            .shared
+            .base
             .store
             .get_alerts(&wanted)
             .await
@@ -504,54 +510,25 @@ fn job_xref(job: &Claimed) -> String {
     )
 }
 
-fn is_closed_status(ticket: &Ticket, settings: &TicketSettings, statuses: &[BoardStatus]) -> bool {
-    let Some(status) = ticket.status.as_ref() else {
-        return false;
-    };
-    settings
-        .reopen_closed_statuses
-        .iter()
-        .any(|closed| match closed {
-            StatusRef::Id(id) => i64::from(*id) == status.id,
-            StatusRef::Name(name) => {
-                status
-                    .name
-                    .as_deref()
-                    .is_some_and(|current| current.eq_ignore_ascii_case(name))
-                    || statuses.iter().any(|known| {
-                        known.id == status.id
-                            && known
-                                .name
-                                .as_deref()
-                                .is_some_and(|known| known.eq_ignore_ascii_case(name))
-                    })
-            }
-        })
-}
-
-fn reopen_status_id(status: Option<&StatusRef>, statuses: &[BoardStatus]) -> Option<i64> {
-    match status {
-        Some(StatusRef::Id(id)) => Some(i64::from(*id)),
-        Some(StatusRef::Name(name)) => statuses
-            .iter()
-            .find(|known| {
-                known
-                    .name
-                    .as_deref()
-                    .is_some_and(|known| known.eq_ignore_ascii_case(name))
-            })
-            .map(|known| known.id),
-        None => statuses
-            .iter()
-            .filter(|known| !known.is_closed() && !known.inactive.unwrap_or(false))
-            .min_by_key(|known| (!known.default_flag.unwrap_or(false), known.sort_order))
-            .map(|known| known.id),
+/// What the flush rule reads of a ticket.
+fn ticket_status(ticket: &Ticket) -> flush::TicketStatus {
+    flush::TicketStatus {
+        closed_flag: ticket.is_closed(),
+        status: ticket
+            .status
+            .as_ref()
+            .map(|status| (status.id, status.name.clone())),
     }
 }
 
-fn describe_status(status: &StatusRef) -> String {
-    match status {
-        StatusRef::Id(id) => format!("status id {id}"),
-        StatusRef::Name(name) => format!("status \"{name}\""),
+/// What the flush and resolution rules read of a board status.
+pub(super) fn board_status(status: &BoardStatus) -> flush::BoardStatus {
+    flush::BoardStatus {
+        id: status.id,
+        name: status.name.clone(),
+        closed: status.is_closed(),
+        inactive: status.inactive.unwrap_or(false),
+        default: status.default_flag.unwrap_or(false),
+        sort_order: status.sort_order,
     }
 }

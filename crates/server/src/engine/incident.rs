@@ -5,7 +5,6 @@
 //! state and the jobs it implies (`Store::commit_decisions`), so a crash leaves either all of it or
 //! none, and an alert still queued after a restart is simply decided again.
 
-use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
 use mspbridge_core::rules::resolution::GroupState;
 use mspbridge_store::AlertId;
@@ -81,17 +80,6 @@ impl BufferedAlert {
             _ => serde_json::from_value(value.clone()).ok(),
         }
     }
-}
-
-/// A client's flood bookkeeping (kv key `flood:{client}`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FloodState {
-    /// When standalone tickets were decided, trimmed to the flood window.
-    #[serde(default)]
-    pub standalone: Vec<DateTime<Utc>>,
-    /// When the current flood ticket was opened.
-    #[serde(default)]
-    pub flood_opened_at: Option<DateTime<Utc>>,
 }
 
 /// The kv key of a client's flood state.

@@ -28,6 +28,7 @@
 //! incident) and `publish_report` (keyed by the report), run by one [`JobRunner`] with a lane
 //! per kind.
 
+mod base;
 mod claims;
 mod decide;
 mod effects;
@@ -36,8 +37,6 @@ pub mod error;
 mod explain;
 mod flush;
 mod incident;
-pub mod intake;
-pub mod metrics;
 mod pipeline;
 pub mod reroute;
 mod runner;
@@ -45,26 +44,32 @@ mod runner;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use mspbridge_connectors::connectwise::ConnectWiseClient;
 use mspbridge_connectors::netwrix::AuditorClient;
 use mspbridge_core::clock::Clock;
 use mspbridge_core::config::Config;
 use mspbridge_store::Store;
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+pub use crate::intake::accept;
 pub use effects::dump_missing_attachment;
 pub use error::EngineError;
-pub use intake::accept;
 pub(crate) use pipeline::decode_alert;
 pub use reroute::{reroute_unrouted_alerts, RerouteOutcome};
 
 use crate::jobs::{JobPolicy, JobRunner, Lane};
+use crate::metrics;
 use crate::reports::{ItGlueClients, PublishDeps};
+use base::{Base, Cw};
+use effects::Tickets;
+use enrich::Enricher;
+use flush::Flusher;
+use pipeline::Pipeline;
+use runner::{Handlers, OutageEvents};
 
 /// How soon the background task tries again after a step failed (e.g. the store was busy).
 const STEP_RETRY: Duration = Duration::from_secs(1);
@@ -126,28 +131,20 @@ impl Default for EngineOptions {
     }
 }
 
+/// The engine's parts, each holding only what it needs (see `base.rs`): the intake pipeline
+/// (enrichment, routing, decisions, one page at a time), and the job handlers (ticket effects,
+/// flush, enrichment, report publishing) run by the one job runner.
 pub(crate) struct Shared {
-    store: Arc<dyn Store>,
-    config: RwLock<Arc<Config>>,
-    clock: Arc<dyn Clock>,
-    connectwise: Option<Arc<ConnectWiseClient>>,
-    auditors: HashMap<String, AuditorClient>,
-    host_name: String,
-    worker_id: String,
-    options: EngineOptions,
+    base: Base,
+    pipeline: Pipeline,
+    handlers: Handlers,
     /// Runs the due jobs, a lane per kind.
     runner: JobRunner,
-    /// What report publish jobs need; `None` without IT Glue clients.
-    publish: Option<PublishDeps>,
-    notify: Notify,
+    worker_id: String,
+    options: EngineOptions,
+    notify: Arc<Notify>,
     /// Set by [`EngineHandle::shutdown`]: the current step ends after its page of alerts.
     stopping: AtomicBool,
-    /// Alerts are taken off the queue by one task at a time, in id order.
-    alerts_lock: Mutex<()>,
-    /// Machines lately recorded as systems, by (client, lower-cased name), with when.
-    known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
-    /// When the last "connection failed" event was recorded (one per outage window, not per job).
-    last_connection_event: StdMutex<Option<DateTime<Utc>>>,
 }
 
 /// The alert pipeline and job runner. Cheap to clone (shared state).
@@ -213,23 +210,45 @@ impl Engine {
             worker_id: deps.worker_id.clone(),
             policy,
         });
+        let base = Base::new(deps.store, deps.config, deps.clock);
+        let notify = Arc::new(Notify::new());
+        let cw = Cw::new(deps.connectwise);
+        let enricher = Enricher {
+            base: base.clone(),
+            auditors: Arc::new(deps.auditors),
+            wake: notify.clone(),
+        };
+        let handlers = Handlers {
+            tickets: Tickets {
+                base: base.clone(),
+                cw: cw.clone(),
+            },
+            flusher: Flusher {
+                base: base.clone(),
+                cw,
+                host_name: deps.host_name.clone(),
+            },
+            enricher: enricher.clone(),
+            publish,
+            outages: OutageEvents::new(base.clone(), options.connection_event_every),
+        };
         Engine {
             shared: Arc::new(Shared {
+                pipeline: Pipeline::new(
+                    base.clone(),
+                    enricher,
+                    deps.host_name,
+                    deps.worker_id.clone(),
+                    policy.lease,
+                    notify.clone(),
+                ),
+                handlers,
                 runner,
-                publish,
-                store: deps.store,
-                config: RwLock::new(deps.config),
-                clock: deps.clock,
-                connectwise: deps.connectwise,
-                auditors: deps.auditors,
-                host_name: deps.host_name,
+                base,
                 worker_id: deps.worker_id,
                 options,
-                notify: Notify::new(),
+                notify,
                 stopping: AtomicBool::new(false),
-                alerts_lock: Mutex::new(()),
-                known_systems: StdMutex::new(HashMap::new()),
-                last_connection_event: StdMutex::new(None),
             }),
         }
     }
@@ -253,15 +272,7 @@ impl Engine {
 
     /// The configuration in force.
     pub fn config(&self) -> Arc<Config> {
-        self.shared
-            .config
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.shared.clock.now()
+        self.shared.base.config()
     }
 
     /// Processes every queued alert and every job due at the clock's current time, repeating
@@ -273,7 +284,11 @@ impl Engine {
         let mut report = IdleReport::default();
         let mut cursor = None;
         loop {
-            let page = self.process_queued_page(&mut cursor).await?;
+            let page = self
+                .shared
+                .pipeline
+                .process_queued_page(&mut cursor)
+                .await?;
             let jobs = self.run_due_jobs().await?;
             report.alerts += page.unwrap_or(0);
             report.jobs += jobs;
@@ -289,7 +304,7 @@ impl Engine {
                 cursor = None;
             }
         }
-        if let Ok(depth) = self.shared.store.queue_depth().await {
+        if let Ok(depth) = self.shared.base.store.queue_depth().await {
             metrics::queue_depth(depth.queued + depth.running);
         }
         Ok(report)
@@ -301,17 +316,23 @@ impl Engine {
         &self,
         config: Arc<Config>,
     ) -> Result<RerouteOutcome, EngineError> {
-        *self
-            .shared
-            .config
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = config.clone();
+        self.shared.base.set_config(config.clone());
         let outcome = {
-            let _one_at_a_time = self.shared.alerts_lock.lock().await;
-            reroute_unrouted_alerts(self.shared.store.as_ref(), &config, self.now()).await?
+            let _one_at_a_time = self.shared.pipeline.alerts_lock.lock().await;
+            let now = self.shared.base.now();
+            reroute_unrouted_alerts(self.shared.base.store.as_ref(), &config, now).await?
         };
         self.wake();
         Ok(outcome)
+    }
+
+    /// Runs every job due now in every lane; returns how many attempts were made.
+    async fn run_due_jobs(&self) -> Result<usize, EngineError> {
+        let shared = &self.shared;
+        Ok(shared
+            .runner
+            .run_due(&shared.handlers, &shared.stopping)
+            .await?)
     }
 
     /// Asks the background task (if started) to look at the queue now.
@@ -322,7 +343,7 @@ impl Engine {
     async fn background(self, mut stopped: watch::Receiver<bool>) {
         tracing::info!(worker_id = %self.shared.worker_id, "engine started");
         // Other processes on the same database (PostgreSQL) announce their intake through this.
-        let mut others = self.shared.store.work_signal();
+        let mut others = self.shared.base.store.work_signal();
         loop {
             if *stopped.borrow() {
                 break;
@@ -347,8 +368,8 @@ impl Engine {
 
     async fn time_to_next_job(&self) -> Duration {
         let safety = self.shared.options.safety_wakeup;
-        match self.shared.store.next_job_run_at().await {
-            Ok(Some(at)) => (at - self.now())
+        match self.shared.base.store.next_job_run_at().await {
+            Ok(Some(at)) => (at - self.shared.base.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(safety),

@@ -2,9 +2,12 @@
 //! machines an alert names learned as systems, then the page's decisions (see [`super::decide`])
 //! written in one transaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
 
-use std::collections::HashSet;
+use chrono::{DateTime, Utc};
+use tokio::sync::{Mutex, Notify};
 
 use mspbridge_core::alert::{Alert, AlertKey};
 use mspbridge_core::config::{Config, SourceKind};
@@ -12,17 +15,16 @@ use mspbridge_core::events;
 use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
-use mspbridge_store::{
-    Alert as StoredAlert, AlertId, AlertState, NewEvent, RuleDecision, StoreError,
-};
+use mspbridge_store::{Alert as StoredAlert, AlertId, AlertState, RuleDecision, StoreError};
 use serde_json::{json, Value};
 
+use super::base::Base;
 use super::decide::{Decisions, RouteExtras};
-use super::enrich::Enrichment;
+use super::enrich::{Enricher, Enrichment};
 use super::error::EngineError;
 use super::explain;
-use super::{metrics, Engine};
 use crate::jobs::{new_job, EnrichAlert, Job};
+use crate::metrics;
 
 /// How long a system sighting is remembered before the inventory is looked at again. Shorter
 /// than the hour the inventory itself lets pass before refreshing `last_seen`, so skipping a
@@ -66,7 +68,46 @@ struct Prepared {
     explained: Vec<RuleDecision>,
 }
 
-impl Engine {
+/// The intake pipeline: takes queued alerts a page at a time, enriches, names and routes them,
+/// learns the machines they name, decides them (see [`super::decide`]) and writes the page.
+pub(crate) struct Pipeline {
+    pub(super) base: Base,
+    pub(super) enricher: Enricher,
+    /// The host name for `%Computer%`.
+    pub(super) host_name: String,
+    /// Alerts are taken off the queue by one task at a time, in id order.
+    pub(super) alerts_lock: Mutex<()>,
+    /// This process's name in alert and incident-key claims.
+    pub(super) worker_id: String,
+    /// How long those claims last (`[jobs] lease`).
+    pub(super) claim_lease: Duration,
+    /// Wakes the engine's background task.
+    pub(super) wake: Arc<Notify>,
+    /// Machines lately recorded as systems, by (client, lower-cased name), with when.
+    known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
+}
+
+impl Pipeline {
+    pub(super) fn new(
+        base: Base,
+        enricher: Enricher,
+        host_name: String,
+        worker_id: String,
+        claim_lease: Duration,
+        wake: Arc<Notify>,
+    ) -> Pipeline {
+        Pipeline {
+            base,
+            enricher,
+            host_name,
+            alerts_lock: Mutex::new(()),
+            worker_id,
+            claim_lease,
+            wake,
+            known_systems: StdMutex::new(HashMap::new()),
+        }
+    }
+
     /// Processes one page of queued alerts (at most `ALERT_PAGE`) with ids above `*cursor`, in id
     /// order, and moves the cursor past them; returns how many were taken off the queue, or
     /// `None` when there was nothing after the cursor. An alert that fails for a reason of its own
@@ -75,13 +116,13 @@ impl Engine {
         &self,
         cursor: &mut Option<AlertId>,
     ) -> Result<Option<usize>, EngineError> {
-        let _one_at_a_time = self.shared.alerts_lock.lock().await;
+        let _one_at_a_time = self.alerts_lock.lock().await;
         // Claimed, so processes sharing the database take disjoint pages.
         let batch = self.claim_queued_page(*cursor, ALERT_PAGE).await?;
         if batch.is_empty() {
             return Ok(None);
         }
-        let config = self.config();
+        let config = self.base.config();
         let mut page = Vec::with_capacity(batch.len());
         // Sources whose Auditor failed in this page: their other alerts wait without a call.
         let mut failing = HashSet::new();
@@ -120,13 +161,13 @@ impl Engine {
     /// Decides the whole page against one view of the store and writes it in one transaction;
     /// if something else changed an incident or flood state meanwhile, decides alert by alert.
     async fn commit_page(&self, page: &[Prepared], config: &Config) -> Result<usize, EngineError> {
-        let mut decisions = Decisions::new(self.shared.store.clone());
+        let mut decisions = Decisions::new(self.base.store.clone());
         for prepared in page {
             self.decide_prepared(&mut decisions, prepared, config)
                 .await?;
         }
         match self
-            .shared
+            .base
             .store
             .commit_decisions(decisions.into_batch())
             .await
@@ -141,7 +182,7 @@ impl Engine {
                 // only the alerts still queued are decided again.
                 let ids: Vec<AlertId> = page.iter().map(|prepared| prepared.id).collect();
                 let still_queued: BTreeSet<AlertId> = self
-                    .shared
+                    .base
                     .store
                     .get_alerts(&ids)
                     .await?
@@ -172,11 +213,11 @@ impl Engine {
     /// what it depends on; `false` if the alert had already left the queue.
     async fn commit_one(&self, prepared: &Prepared, config: &Config) -> Result<bool, EngineError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let mut decisions = Decisions::new(self.shared.store.clone());
+            let mut decisions = Decisions::new(self.base.store.clone());
             self.decide_prepared(&mut decisions, prepared, config)
                 .await?;
             match self
-                .shared
+                .base
                 .store
                 .commit_decisions(decisions.into_batch())
                 .await
@@ -217,7 +258,7 @@ impl Engine {
                 prepared.alert.client.clone(),
                 None,
             );
-            let now = self.now();
+            let now = self.base.now();
             decisions.jobs.push(new_job(
                 Job::EnrichAlert(enrich.clone()),
                 &format!("alert/{}", prepared.id),
@@ -287,17 +328,21 @@ impl Engine {
         let source = config.source(&alert.source);
         // Enrichment first: an alert still waiting for its record is neither named nor routed.
         let mut explained = Vec::new();
-        let enriched = match self.enrich(&mut alert, source, stored.id, failing).await {
+        let enriched = match self
+            .enricher
+            .enrich_in_page(&mut alert, source, stored.id, failing)
+            .await
+        {
             Enrichment::NotNeeded => {
                 let netwrix =
                     source.is_some_and(|source| source.kind == SourceKind::NetwrixAuditor);
                 if let Some(why) = alert.record_unavailable().filter(|_| netwrix) {
-                    explained.push(explain::record_given_up(self.now(), &alert, why));
+                    explained.push(explain::record_given_up(self.base.now(), &alert, why));
                 }
                 false
             }
             Enrichment::Fetched => {
-                explained.push(explain::record_fetched(self.now(), &alert));
+                explained.push(explain::record_fetched(self.base.now(), &alert));
                 true
             }
             Enrichment::Wait(job) => {
@@ -305,7 +350,7 @@ impl Engine {
                     .map(|source| source.enrich_give_up)
                     .unwrap_or_default();
                 let explained = vec![explain::record_waits(
-                    self.now(),
+                    self.base.now(),
                     &alert,
                     give_up,
                     stored.received_at,
@@ -322,7 +367,7 @@ impl Engine {
                 });
             }
             Enrichment::UnknownRecord => {
-                let explained = vec![explain::discarded(self.now(), &alert)];
+                let explained = vec![explain::discarded(self.base.now(), &alert)];
                 return Ok(Prepared {
                     id: stored.id,
                     alert,
@@ -353,24 +398,30 @@ impl Engine {
                 tracing::debug!(alert_id = stored.id, %client, %reason, "alert routed");
                 alert.client = Some(client.clone());
                 let key = AlertKey::for_alert(&alert, &client, decision.alert_key.as_ref());
-                explained.push(explain::routed(self.now(), &client, key.as_str(), &reason));
+                explained.push(explain::routed(
+                    self.base.now(),
+                    &client,
+                    key.as_str(),
+                    &reason,
+                ));
                 Some((client, key, reason))
             }
             Routing::Unrouted { reason } => {
-                explained.push(explain::unrouted(self.now(), &alert, &reason));
-                self.event(
-                    events::ALERT_UNROUTED,
-                    None,
-                    Some(format!("alert {}", stored.id)),
-                    format!(
-                        "alert \"{}\" from {} is unrouted: {reason}",
-                        text::clean_line(&alert.alert_name),
-                        alert.source
-                    ),
-                    json!({"alert_id": stored.id, "source": alert.source,
+                explained.push(explain::unrouted(self.base.now(), &alert, &reason));
+                self.base
+                    .event(
+                        events::ALERT_UNROUTED,
+                        None,
+                        Some(format!("alert {}", stored.id)),
+                        format!(
+                            "alert \"{}\" from {} is unrouted: {reason}",
+                            text::clean_line(&alert.alert_name),
+                            alert.source
+                        ),
+                        json!({"alert_id": stored.id, "source": alert.source,
                            "route": extras.route}),
-                )
-                .await;
+                    )
+                    .await;
                 None
             }
         };
@@ -402,11 +453,10 @@ impl Engine {
     /// auto-mapping). Sightings recorded lately are skipped from memory, so a storm costs no
     /// inventory read per alert; a failure is logged and never holds the alerts up.
     async fn learn_systems(&self, page: &[Prepared]) {
-        let now = self.now();
+        let now = self.base.now();
         let mut by_client: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         {
             let known = self
-                .shared
                 .known_systems
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -433,7 +483,7 @@ impl Engine {
         for (client, names) in by_client {
             let names: Vec<&str> = names.into_iter().collect();
             let learned = crate::itglue::learn_systems_from_alert(
-                self.shared.store.as_ref(),
+                self.base.store.as_ref(),
                 client,
                 &names,
                 now,
@@ -442,7 +492,6 @@ impl Engine {
             match learned {
                 Ok(_) => {
                     let mut known = self
-                        .shared
                         .known_systems
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -458,28 +507,6 @@ impl Engine {
                     tracing::warn!(%client, %error, "could not record the systems alerts named")
                 }
             }
-        }
-    }
-
-    /// Records an integration event; a failure to record it is logged, never fatal.
-    pub(crate) async fn event(
-        &self,
-        code: u32,
-        client: Option<String>,
-        subject: Option<String>,
-        message: String,
-        details: serde_json::Value,
-    ) {
-        let event = NewEvent {
-            code,
-            at: self.now(),
-            client,
-            subject,
-            message,
-            details,
-        };
-        if let Err(error) = self.shared.store.append_event(event).await {
-            tracing::error!(%error, code, "cannot record an integration event");
         }
     }
 }

@@ -20,7 +20,6 @@ use serde_json::json;
 
 use super::error::ItGlueSyncError;
 use super::import::{import_instance, ImportRequest, ImportSummary, NoProgress};
-use crate::reports::failure_alerts::alert_for_event;
 
 /// What one run decided. The API answers it as `AutomapOutcome`, the counts without the
 /// decisions.
@@ -82,13 +81,8 @@ async fn record(
     let Some(raiser) = raiser else {
         return Ok(());
     };
-    if !config.events.raises_alert(event.code) {
-        return Ok(());
-    }
-    if let Some(alert) = alert_for_event(event_id, &event) {
-        if let Err(error) = crate::engine::intake::accept(raiser, alert, event.at).await {
-            tracing::warn!(event_id, code = event.code, %error, "could not raise an alert for an IT Glue auto-map failure");
-        }
+    if let Err(error) = crate::events::raise_alert(raiser, config, event_id, &event).await {
+        tracing::warn!(event_id, code = event.code, %error, "could not raise an alert for an IT Glue auto-map failure");
     }
     Ok(())
 }

@@ -283,7 +283,7 @@ impl JobRunner {
         next: Option<DateTime<Utc>>,
     ) {
         if let Some(next) = next {
-            crate::engine::metrics::count(crate::engine::metrics::JOB_RETRIES);
+            crate::metrics::count(crate::metrics::JOB_RETRIES);
             tracing::warn!(
                 job_id = stored.id,
                 kind = %stored.kind,
@@ -294,7 +294,7 @@ impl JobRunner {
             );
             return;
         }
-        crate::engine::metrics::count(crate::engine::metrics::JOBS_DEAD_LETTERED);
+        crate::metrics::count(crate::metrics::JOBS_DEAD_LETTERED);
         tracing::error!(
             job_id = stored.id,
             kind = %stored.kind,

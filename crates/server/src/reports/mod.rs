@@ -11,12 +11,11 @@
 //! * [`generate`] makes and keeps reports, generated or external.
 //! * [`publish`] refuses or queues publishing and runs the `publish_report` jobs.
 //! * [`schedule`] generates scheduled reports once per cluster.
-//! * [`failure_alerts`] turns switched-on failure events (4018, 4019, 4022) into alerts.
+//! * Failure events (4022) raise their alerts through [`crate::events`].
 //! * [`workers`] runs the publish worker and the scheduler inside `serve`.
 
 pub mod charts;
 pub mod data;
-pub mod failure_alerts;
 pub mod generate;
 pub mod html;
 pub mod mapping;

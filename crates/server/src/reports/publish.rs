@@ -26,6 +26,7 @@ use serde_json::json;
 
 use super::mapping::{configurations_for_systems, organization_for_client};
 use super::ReportError;
+use crate::events::EventError;
 use crate::jobs::{
     Claimed, Job, JobFailure, JobHandler, JobKind, JobPolicy, JobRunner, Lane, PublishReport,
 };
@@ -245,9 +246,13 @@ async fn publish_failed_event(
         ),
         details,
     };
-    super::failure_alerts::record_event(store, config, event)
+    crate::events::record_event(store, config, event)
         .await
         .map(|_| ())
+        .map_err(|error| match error {
+            EventError::Store(error) => ReportError::Store(error),
+            EventError::RaiseAlert { code, detail } => ReportError::RaiseAlert { code, detail },
+        })
 }
 
 /// What one pass over the due publish jobs did.

@@ -181,7 +181,7 @@ impl Harness {
                     where_: "dc01.acme.example".to_string(),
                     ..ActivityRecord::default()
                 });
-                engine::intake::to_new_alert(&alert, now).unwrap()
+                mspbridge_server::intake::to_new_alert(&alert, now).unwrap()
             })
             .collect();
         for batch in alerts.chunks(5_000) {

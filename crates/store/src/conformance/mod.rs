@@ -11,8 +11,8 @@
 //! expiry is simulated by passing a later `now`.
 
 mod alerts;
-mod decisions;
 mod claims;
+mod decisions;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -31,11 +31,11 @@ use crate::model::*;
 use crate::port::Store;
 
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
-pub use decisions::rule_decisions_recorded_with_the_alert;
 pub use claims::{
     alert_pages_are_claimed_apart, concurrent_alert_claims_never_overlap,
     incident_keys_are_held_by_one_owner,
 };
+pub use decisions::rule_decisions_recorded_with_the_alert;
 pub use incidents::{
     buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
     incident_optimistic_conflict, ticket_requests_are_idempotent,

@@ -35,7 +35,7 @@ use super::extract::ApiQuery;
 use super::openapi::{BadRequest, PayloadTooLarge, RateLimited, Unauthorized, Unavailable};
 use super::rate::IntakePermit;
 use super::state::ApiState;
-use crate::engine::{self, EngineError};
+use crate::intake::{self, IntakeError};
 
 /// Longest id or name the intake takes (Netwrix RIDs are 49 characters).
 pub const MAX_ID_CHARS: usize = 255;
@@ -63,14 +63,13 @@ pub async fn accept(
     alert: Alert,
     now: DateTime<Utc>,
 ) -> Result<Accepted, ApiError> {
-    let outcome = engine::intake::accept(store, alert, now)
+    let outcome = intake::accept(store, alert, now)
         .await
         .map_err(|error| match error {
-            EngineError::Store(error) => ApiError::store("storing the alert", &error),
-            EngineError::InvalidAlert { detail, .. } => {
+            IntakeError::Store(error) => ApiError::store("storing the alert", &error),
+            IntakeError::InvalidAlert { detail, .. } => {
                 ApiError::new(ErrorCode::InvalidField, detail)
             }
-            other => ApiError::new(ErrorCode::StoreFailed, other.to_string()),
         })?;
     Ok(Accepted {
         id: outcome.alert_id(),

@@ -2,17 +2,35 @@
 //!
 //! The vendor's knowledge pack lets an MSP turn integration failures into tickets. mspbridge does
 //! the same without a second path: a switched-on failure event becomes an ordinary alert from the
-//! source `mspbridge`, accepted through the engine's intake, so the ticket rules (consolidation,
-//! flood limit, reopen) apply to it like to any security alert.
+//! source `mspbridge`, accepted through the one intake door ([`crate::intake::accept`]), so the
+//! ticket rules (consolidation, flood limit, reopen) apply to it like to any security alert.
+//!
+//! IT Glue auto-mapping (4018, 4019) and report publishing (4022) record their failures here; the
+//! engine picks the raised alerts up from the queue like any other. Nothing here calls the engine,
+//! so `engine` → `itglue`/`reports` → `events` → `intake` has no way back up.
 
 use std::sync::Arc;
 
 use mspbridge_core::alert::{ActivityRecord, Alert, Detail};
 use mspbridge_core::config::Config;
 use mspbridge_core::events;
-use mspbridge_store::{NewEvent, Store};
+use mspbridge_store::{AcceptOutcome, NewEvent, Store, StoreError};
 
-use super::ReportError;
+/// Why a failure event was not recorded or its alert not raised.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A switched-on failure event could not be raised as an alert.
+    #[error("event {code} could not raise its alert: {detail}")]
+    RaiseAlert {
+        /// The event code.
+        code: u32,
+        /// What went wrong.
+        detail: String,
+    },
+}
 
 /// Source name of the alerts mspbridge raises about itself.
 pub const ALERT_SOURCE: &str = "mspbridge";
@@ -67,31 +85,45 @@ pub fn alert_for_event(event_id: i64, event: &NewEvent) -> Option<Alert> {
 }
 
 /// Records `event` and, when `[events] raise_alerts` lists its code, accepts the alert it raises
-/// through the engine's intake. Returns the event id.
+/// (see [`raise_alert`]). Returns the event id.
 pub async fn record_event(
     store: &Arc<dyn Store>,
     config: &Config,
     event: NewEvent,
-) -> Result<i64, ReportError> {
+) -> Result<i64, EventError> {
     let event_id = store.append_event(event.clone()).await?;
-    if !config.events.raises_alert(event.code) {
-        return Ok(event_id);
-    }
-    if let Some(alert) = alert_for_event(event_id, &event) {
-        let outcome = crate::engine::intake::accept(store, alert, event.at)
-            .await
-            .map_err(|error| ReportError::RaiseAlert {
-                code: event.code,
-                detail: error.to_string(),
-            })?;
-        tracing::info!(
-            event_id,
-            code = event.code,
-            alert_id = outcome.alert_id(),
-            "failure event raised an alert"
-        );
-    }
+    raise_alert(store, config, event_id, &event).await?;
     Ok(event_id)
+}
+
+/// Accepts the alert that the stored event `event_id` raises, when `[events] raise_alerts` lists
+/// its code; `None` when it raises none. The event id is the alert's source id, so raising twice
+/// stores one alert.
+pub async fn raise_alert(
+    store: &Arc<dyn Store>,
+    config: &Config,
+    event_id: i64,
+    event: &NewEvent,
+) -> Result<Option<AcceptOutcome>, EventError> {
+    if !config.events.raises_alert(event.code) {
+        return Ok(None);
+    }
+    let Some(alert) = alert_for_event(event_id, event) else {
+        return Ok(None);
+    };
+    let outcome = crate::intake::accept(store, alert, event.at)
+        .await
+        .map_err(|error| EventError::RaiseAlert {
+            code: event.code,
+            detail: error.to_string(),
+        })?;
+    tracing::info!(
+        event_id,
+        code = event.code,
+        alert_id = outcome.alert_id(),
+        "failure event raised an alert"
+    );
+    Ok(Some(outcome))
 }
 
 #[cfg(test)]

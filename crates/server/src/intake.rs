@@ -4,19 +4,39 @@
 //! An alert is acknowledged only once it is stored (DESIGN §5), and a retry of the same
 //! (source, source alert id) is recognised by the store's unique key and acknowledged without a
 //! second copy (rule 1). The engine's `wake` should be called after an `Accepted` outcome.
+//!
+//! It sits below the engine, IT Glue and reports: each of them may accept an alert (failure events
+//! raise alerts through [`crate::events`]) without depending on the engine.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mspbridge_core::alert::Alert;
-use mspbridge_store::{AcceptOutcome, JsonText, NewAlert, Store};
+use mspbridge_store::{AcceptOutcome, JsonText, NewAlert, Store, StoreError};
 
-use super::error::EngineError;
-use super::metrics;
+use crate::metrics;
+
+/// Why an alert was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The durable store failed; nothing was acknowledged.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// An alert could not be turned into stored form.
+    #[error("alert {source_alert_id} from source {source_name} cannot be stored: {detail}")]
+    InvalidAlert {
+        /// Source name.
+        source_name: String,
+        /// The source's alert id.
+        source_alert_id: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
 
 /// The stored form of an alert: its identity and routing columns, and the whole alert as payload.
-pub fn to_new_alert(alert: &Alert, now: DateTime<Utc>) -> Result<NewAlert, EngineError> {
-    let invalid = |detail: String| EngineError::InvalidAlert {
+pub fn to_new_alert(alert: &Alert, now: DateTime<Utc>) -> Result<NewAlert, IntakeError> {
+    let invalid = |detail: String| IntakeError::InvalidAlert {
         source_name: alert.source.clone(),
         source_alert_id: alert.source_alert_id.clone(),
         detail,
@@ -49,7 +69,7 @@ pub async fn accept(
     store: &Arc<dyn Store>,
     alert: Alert,
     now: DateTime<Utc>,
-) -> Result<AcceptOutcome, EngineError> {
+) -> Result<AcceptOutcome, IntakeError> {
     let mut alert = alert;
     alert.received_at = now;
     let new_alert = to_new_alert(&alert, now)?;
