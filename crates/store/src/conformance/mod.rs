@@ -34,8 +34,8 @@ pub use incidents::{
     incident_optimistic_conflict, ticket_requests_are_idempotent,
 };
 pub use inventory::{
-    itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
-    systems_upsert_and_remove,
+    itglue_directory_import_scopes, itglue_import_stages_pages,
+    manual_mappings_survive_auto_replacement, systems_upsert_and_remove,
 };
 pub use jobs::{
     backoff_run_at_respected, concurrent_claims_never_overlap, dead_letter_and_retry,
@@ -90,6 +90,7 @@ macro_rules! conformance_suite {
             kv_round_trip_and_compare,
             systems_upsert_and_remove,
             itglue_directory_import_scopes,
+            itglue_import_stages_pages,
             manual_mappings_survive_auto_replacement,
             reports_round_trip_and_list,
             report_publish_states,
@@ -162,6 +163,7 @@ where
     kv_round_trip_and_compare(fresh().await).await;
     systems_upsert_and_remove(fresh().await).await;
     itglue_directory_import_scopes(fresh().await).await;
+    itglue_import_stages_pages(fresh().await).await;
     manual_mappings_survive_auto_replacement(fresh().await).await;
     reports_round_trip_and_list(fresh().await).await;
     report_publish_states(fresh().await).await;
