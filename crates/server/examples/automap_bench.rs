@@ -2,15 +2,23 @@
 //! 50,000 contacts, 100,000 configurations in an in-process IT Glue simulator, 10,000 clients and
 //! 100,000 systems in a SQLite store.
 //!
+//! The simulator (holding the whole account in memory) and the seeding run in this process; the
+//! import and the auto-map run in a child process of the same program, the way `mspbridge itglue
+//! automap` runs against a real account, so the child's peak resident memory is mspbridge's alone.
+//! The child runs under `/usr/bin/time -v` when that exists (its maximum resident set size is
+//! printed) and reports its own `VmHWM` as well; it uses the `mspbridge` binary's allocator.
+//!
 //! It reports the requests the import used against the minimum (one per 1,000 records of each
 //! collection read), the 429s the simulator answered (its limit is IT Glue's 3,000 requests per
-//! window), the CPU time of the matching rules alone, the wall time of the whole run, and the
-//! process's peak resident memory. The rate-limit window defaults to IT Glue's 300 s and can be
-//! shortened with `AUTOMAP_BENCH_WINDOW_SECS` so a run that needs more than 3,000 requests does
+//! window), the wall time of the import and of the auto-map run, the CPU time of the matching rules
+//! alone, and the peak resident memory. The rate-limit window defaults to IT Glue's 300 s and can
+//! be shortened with `AUTOMAP_BENCH_WINDOW_SECS` so a run that needs more than 3,000 requests does
 //! not have to wait five minutes per window.
 //!
 //! Run: `cargo run --release -p mspbridge-server --example automap_bench`
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -25,6 +33,12 @@ use mspbridge_simulators::itglue::{spawn, ItGlueSeed, ItGlueSimConfig, RateLimit
 use mspbridge_store::inventory::{NewSystem, SystemOrigin};
 use mspbridge_store::open_store;
 use serde_json::{json, Value};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Set in the child process: the simulator's base URL and the SQLite file, separated by a space.
+const CHILD_ENV: &str = "AUTOMAP_BENCH_CHILD";
 
 const ORGANIZATIONS: i64 = 10_000;
 const CONTACTS_PER_ORG: i64 = 5;
@@ -189,13 +203,28 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-#[tokio::main]
-async fn main() {
-    let window = std::env::var("AUTOMAP_BENCH_WINDOW_SECS")
+fn window() -> Duration {
+    std::env::var("AUTOMAP_BENCH_WINDOW_SECS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(300));
+        .unwrap_or(Duration::from_secs(300))
+}
+
+#[tokio::main]
+async fn main() {
+    match std::env::var(CHILD_ENV) {
+        Ok(spec) => {
+            let (url, db) = spec.split_once(' ').expect("URL and database path");
+            child(url, db).await
+        }
+        Err(_) => parent().await,
+    }
+}
+
+/// The account side: the simulator and the seeded store, then the child, then the request count.
+async fn parent() {
+    let window = window();
     let started = Instant::now();
     let seed = seed();
     let simulator = spawn(
@@ -209,29 +238,95 @@ async fn main() {
     )
     .await
     .expect("start the simulator");
-    let config = parse_str(&config_text(simulator.base_url()), "bench.toml").expect("config");
-    let instance = &config.itglue[0];
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = open_store(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .expect("open the store");
-    let now = Utc::now();
+    let db = dir.path().join("bench.db");
+    let store = open_store(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the store");
     let seeded = Instant::now();
     store
-        .upsert_systems(systems(), now)
+        .upsert_systems(systems(), Utc::now())
         .await
         .expect("store systems");
     let systems_stored = seeded.elapsed();
+    store.close().await;
     println!(
         "seeded in {:.1?} (systems stored in {systems_stored:.1?})",
         started.elapsed()
     );
 
-    let mut settings =
-        ItGlueSettings::new(ItGlueBase::Url(simulator.base_url().parse().unwrap()), KEY);
+    let exe = std::env::current_exe().expect("own path");
+    let timed = std::path::Path::new("/usr/bin/time").exists();
+    let mut command = if timed {
+        let mut command = Command::new("/usr/bin/time");
+        command.arg("-v").arg(&exe);
+        command
+    } else {
+        Command::new(&exe)
+    };
+    let base_url = simulator.base_url().to_string();
+    let db_path = db.display().to_string();
+    let status_lines = tokio::task::spawn_blocking(move || {
+        let mut child = command
+            .env(CHILD_ENV, format!("{base_url} {db_path}"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the import and auto-map process");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut kept = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let trimmed = line.trim();
+            if trimmed.starts_with("Maximum resident set size")
+                || trimmed.starts_with("Elapsed (wall clock)")
+                || trimmed.starts_with("User time")
+                || trimmed.starts_with("System time")
+            {
+                kept.push(trimmed.to_string());
+            } else if !timed || !line.starts_with('\t') {
+                eprintln!("{line}");
+            }
+        }
+        let status = child.wait().expect("wait for the child");
+        assert!(status.success(), "the import and auto-map process failed");
+        kept
+    })
+    .await
+    .expect("child");
+
+    let requests = simulator.state().requests();
+    let throttled = requests.iter().filter(|r| r.status == 429).count();
+    let important = ORGANIZATIONS * 2;
+    let minimum = |records: i64| (records + 999) / 1000;
+    let minimum_requests = minimum(ORGANIZATIONS)
+        + minimum(important)
+        + minimum(ORGANIZATIONS * CONFIGURATIONS_PER_ORG);
+    println!(
+        "  import requests: {} (minimum {minimum_requests}), {throttled} answered 429, rate limit 3000 per {} s",
+        requests.len(),
+        window.as_secs()
+    );
+    for line in status_lines {
+        println!("  import and auto-map process (/usr/bin/time -v): {line}");
+    }
+    println!(
+        "  peak RSS of this process (simulator, seeding): {}",
+        peak_rss()
+    );
+    println!("  total: {:.1?}", started.elapsed());
+}
+
+/// The mspbridge side: import, auto-map, then the matching rules alone for their CPU time.
+async fn child(base_url: &str, db: &str) {
+    let window = window();
+    let started = Instant::now();
+    let config = parse_str(&config_text(base_url), "bench.toml").expect("config");
+    let instance = &config.itglue[0];
+    let store = open_store(&format!("sqlite://{db}"))
+        .await
+        .expect("open the store");
+    let now = Utc::now();
+
+    let mut settings = ItGlueSettings::new(ItGlueBase::Url(base_url.parse().unwrap()), KEY);
     settings.budget = RequestBudget {
         max_requests: RequestBudget::DEFAULT_MAX_REQUESTS,
         window,
@@ -249,14 +344,41 @@ async fn main() {
     .await
     .expect("import");
     let import_time = import_started.elapsed();
-    let requests = simulator.state().requests();
-    let throttled = requests.iter().filter(|r| r.status == 429).count();
-    let important = ORGANIZATIONS * 2;
-    let minimum = |records: i64| (records + 999) / 1000;
-    let minimum_requests = minimum(ORGANIZATIONS)
-        + minimum(important)
-        + minimum(ORGANIZATIONS * CONFIGURATIONS_PER_ORG);
+    let after_import = peak_rss();
 
+    let run_started = Instant::now();
+    let summary = automap_instance(store.as_ref(), &config, instance, now)
+        .await
+        .expect("auto-map");
+    let run_time = run_started.elapsed();
+    let after_automap = peak_rss();
+    let systems_seen = summary.systems_mapped
+        + summary.systems_manual
+        + summary.systems_failed
+        + summary.systems_without_organization;
+    drop(summary.result);
+
+    println!("IT Glue auto-map benchmark");
+    println!(
+        "  data: {} organizations, {} contacts ({} important), {} configurations, {} clients, {} systems",
+        imported.organizations,
+        ORGANIZATIONS * CONTACTS_PER_ORG,
+        imported.contacts,
+        imported.configurations,
+        config.clients.len(),
+        systems_seen
+    );
+    println!("  import (HTTP, JSON:API decoding, store): {import_time:.2?}");
+    println!(
+        "  full auto-map run (store read, rules, mappings and events written): {run_time:.2?}; clients {} mapped / {} failed, systems {} mapped / {} failed / {} skipped (client unmapped)",
+        summary.clients_mapped,
+        summary.clients_failed,
+        summary.systems_mapped,
+        summary.systems_failed,
+        summary.systems_without_organization
+    );
+    println!("  peak RSS (VmHWM) after the import: {after_import}; after the auto-map run: {after_automap}");
+    println!("  import and auto-map: {:.1?}", started.elapsed());
     // The matching rules alone, on data already in memory.
     let directory = store
         .itglue_directory(&instance.name)
@@ -322,38 +444,10 @@ async fn main() {
     let matching_wall = wall_before.elapsed();
     let matching_cpu = thread_cpu().saturating_sub(cpu_before);
     drop(result);
-
-    let run_started = Instant::now();
-    let summary = automap_instance(store.as_ref(), &config, instance, now)
-        .await
-        .expect("auto-map");
-    let run_time = run_started.elapsed();
-
-    println!("IT Glue auto-map benchmark");
-    println!(
-        "  data: {} organizations, {} contacts ({} important), {} configurations, {} clients, {} systems",
-        ORGANIZATIONS,
-        ORGANIZATIONS * CONTACTS_PER_ORG,
-        imported.contacts,
-        imported.configurations,
-        clients.len(),
-        map_systems.len()
-    );
-    println!(
-        "  import: {} requests (minimum {minimum_requests}), {throttled} answered 429, rate limit 3000 per {} s, took {import_time:.2?}",
-        requests.len(),
-        window.as_secs()
-    );
     println!(
         "  matching rules alone: {:.3} s CPU ({:.3} s wall)",
         matching_cpu.as_secs_f64(),
         matching_wall.as_secs_f64()
     );
-    println!(
-        "  full auto-map run (store read, rules, mappings and events written): {run_time:.2?}; clients {} mapped / {} failed, systems {} mapped / {} failed",
-        summary.clients_mapped, summary.clients_failed, summary.systems_mapped, summary.systems_failed
-    );
-    println!("  peak RSS (VmHWM, simulator included): {}", peak_rss());
-    println!("  total: {:.1?}", started.elapsed());
     store.close().await;
 }

@@ -189,6 +189,43 @@ const TABLES: &[Table] = &[
         None,
     ),
     (
+        "itglue_staged_organizations",
+        &[
+            ("import_id", Text),
+            ("id", Int),
+            ("name", Text),
+            ("short_name", Text),
+            ("staged_at", Int),
+        ],
+        None,
+    ),
+    (
+        "itglue_staged_contacts",
+        &[
+            ("import_id", Text),
+            ("id", Int),
+            ("organization_id", Int),
+            ("important", Bool),
+            ("emails", Text),
+            ("staged_at", Int),
+        ],
+        None,
+    ),
+    (
+        "itglue_staged_configurations",
+        &[
+            ("import_id", Text),
+            ("id", Int),
+            ("organization_id", Int),
+            ("name", Text),
+            ("hostname", Text),
+            ("macs", Text),
+            ("archived", Bool),
+            ("staged_at", Int),
+        ],
+        None,
+    ),
+    (
         "itglue_mappings",
         &[
             ("instance", Text),

@@ -2,6 +2,11 @@
 //! instance, the imported directory (organizations, important-contact e-mails, configurations
 //! with their MACs) and the client/system mappings to it.
 //!
+//! An import stages each page it reads ([`InventoryStore::stage_itglue_page`]) and replaces the
+//! directory with the staged pages in one transaction at the end
+//! ([`InventoryStore::commit_itglue_import`]), so the importer holds one page at a time and readers
+//! never see half an import.
+//!
 //! Auto-mapping (DESIGN §4.3–4.5) reads all of this at once and writes back the automatic
 //! mappings as one replacement, so a run is either fully visible or not at all, and manual
 //! mappings are protected by the store itself: [`InventoryStore::replace_auto_mappings`] never
@@ -238,6 +243,34 @@ pub trait InventoryStore: Send + Sync {
         scope: ImportScope,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Stores one page of an import of `instance` (any part of its directory) under
+    /// `import_id`, a name the importer chose for this one import, in a short transaction of its
+    /// own. Nothing staged is visible in the directory until [`commit_itglue_import`]; a record
+    /// staged twice under one import keeps its last version.
+    ///
+    /// [`commit_itglue_import`]: InventoryStore::commit_itglue_import
+    async fn stage_itglue_page(
+        &self,
+        import_id: &str,
+        page: ItGlueDirectory,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Replaces the imported directory of `instance` (all of it, or only the organizations in
+    /// `scope` with their contacts and configurations) with everything staged under `import_id`,
+    /// in one transaction, as [`replace_itglue_directory`] does, and forgets what was staged under
+    /// it — and what imports that never finished staged more than a day before `now`.
+    ///
+    /// [`replace_itglue_directory`]: InventoryStore::replace_itglue_directory
+    async fn commit_itglue_import(
+        &self,
+        instance: &str,
+        import_id: &str,
+        scope: ImportScope,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Forgets what was staged under `import_id` (an import that failed); the directory is
+    /// unchanged.
+    async fn discard_itglue_import(&self, import_id: &str) -> Result<(), StoreError>;
     /// The imported directory of `instance`, each list by id.
     async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError>;
 

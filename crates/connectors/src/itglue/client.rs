@@ -148,6 +148,100 @@ pub(crate) struct Collected {
     pub total_count: Option<u64>,
 }
 
+/// A list call read page by page (see [`ItGlueClient::pages`]), at the configured page size,
+/// following `meta.next-page`.
+///
+/// IT Glue answers very large pages with 504 or not at all; when a page keeps failing that way,
+/// the rest of the list is read with pages half as big (down to [`MIN_FALLBACK_PAGE_SIZE`]).
+pub(crate) struct Pages<'a> {
+    client: &'a ItGlueClient,
+    call: Call,
+    page: u64,
+    page_size: u32,
+    pages_read: u64,
+    records: u64,
+    total_count: Option<u64>,
+    done: bool,
+}
+
+impl Pages<'_> {
+    /// The call the pages belong to, for error messages.
+    pub(crate) fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// The next page and where the reading stands, or `None` after the last page.
+    pub(crate) async fn next(&mut self) -> Result<Option<(ListDocument, PageRead)>, ItGlueError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let page_call = Call {
+                method: self.call.method.clone(),
+                path: self.call.path.clone(),
+                query: self.call.query.clone(),
+                body: self.call.body.clone(),
+                idempotent: self.call.idempotent,
+            }
+            .query("page[size]", self.page_size.to_string())
+            .query("page[number]", self.page.to_string());
+            let body = match self.client.send(&page_call).await {
+                Ok(body) => body,
+                Err(error) if page_too_slow(&error) && can_halve(self.page_size) => {
+                    tracing::warn!(
+                        path = %self.call.path,
+                        page_size = self.page_size,
+                        error = %error,
+                        "IT Glue could not serve the page in time, reading smaller pages"
+                    );
+                    // Everything before this page fills exactly twice as many half-size pages.
+                    self.page = (self.page - 1) * 2 + 1;
+                    self.page_size /= 2;
+                    continue;
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Err(error);
+                }
+            };
+            let document: ListDocument = match decode(&page_call, body) {
+                Ok(document) => document,
+                Err(error) => {
+                    self.done = true;
+                    return Err(error);
+                }
+            };
+            let got = document.data.len();
+            self.total_count = document.meta.total_count.or(self.total_count);
+            self.records += got as u64;
+            self.pages_read += 1;
+            let read = PageRead {
+                pages: self.pages_read,
+                total_pages: document
+                    .meta
+                    .total_pages
+                    .map(|total| total.max(self.pages_read)),
+                records: self.records,
+                total_records: self.total_count,
+            };
+            let next = match document.meta.next_page {
+                Some(next) if next > self.page => Some(next),
+                Some(_) => None,
+                None => document
+                    .meta
+                    .total_pages
+                    .filter(|total| *total > self.page)
+                    .map(|_| self.page + 1),
+            };
+            match next {
+                Some(next) if got > 0 && next <= MAX_PAGES => self.page = next,
+                _ => self.done = true,
+            }
+            return Ok(Some((document, read)));
+        }
+    }
+}
+
 impl ItGlueClient {
     /// Builds a client after validating the settings; sends nothing. The client (and its clones)
     /// has a request budget of its own.
@@ -323,63 +417,35 @@ impl ItGlueClient {
         on_page: &(dyn Fn(PageRead) + Sync),
     ) -> Result<Collected, ItGlueError> {
         let mut collected = Collected::default();
-        let mut pages_read: u64 = 0;
-        let mut page_size = self.inner.page_size;
-        let mut page: u64 = 1;
-        loop {
-            let mut page_call = Call {
+        let mut pages = self.pages(call);
+        while let Some((document, read)) = pages.next().await? {
+            collected.total_count = read.total_records;
+            collected.data.extend(document.data);
+            collected.included.extend(document.included);
+            on_page(read);
+        }
+        Ok(collected)
+    }
+
+    /// The pages of a list call, read one at a time when asked for, so a caller can hand each
+    /// page on and forget it instead of holding the whole list.
+    pub(crate) fn pages(&self, call: &Call) -> Pages<'_> {
+        Pages {
+            client: self,
+            call: Call {
                 method: call.method.clone(),
                 path: call.path.clone(),
                 query: call.query.clone(),
                 body: call.body.clone(),
                 idempotent: call.idempotent,
-            };
-            page_call = page_call
-                .query("page[size]", page_size.to_string())
-                .query("page[number]", page.to_string());
-            let body = match self.send(&page_call).await {
-                Ok(body) => body,
-                Err(error) if page_too_slow(&error) && can_halve(page_size) => {
-                    tracing::warn!(
-                        path = %call.path,
-                        page_size,
-                        error = %error,
-                        "IT Glue could not serve the page in time, reading smaller pages"
-                    );
-                    // Everything before this page fills exactly twice as many half-size pages.
-                    page = (page - 1) * 2 + 1;
-                    page_size /= 2;
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
-            let document: ListDocument = decode(&page_call, body)?;
-            let got = document.data.len();
-            collected.total_count = document.meta.total_count.or(collected.total_count);
-            collected.data.extend(document.data);
-            collected.included.extend(document.included);
-            pages_read += 1;
-            on_page(PageRead {
-                pages: pages_read,
-                total_pages: document.meta.total_pages.map(|total| total.max(pages_read)),
-                records: collected.data.len() as u64,
-                total_records: collected.total_count,
-            });
-            let next = match document.meta.next_page {
-                Some(next) if next > page => Some(next),
-                Some(_) => None,
-                None => document
-                    .meta
-                    .total_pages
-                    .filter(|total| *total > page)
-                    .map(|_| page + 1),
-            };
-            match next {
-                Some(next) if got > 0 && next <= MAX_PAGES => page = next,
-                _ => break,
-            }
+            },
+            page: 1,
+            page_size: self.inner.page_size,
+            pages_read: 0,
+            records: 0,
+            total_count: None,
+            done: false,
         }
-        Ok(collected)
     }
 
     fn url(&self, call: &Call) -> Result<reqwest::Url, ItGlueError> {

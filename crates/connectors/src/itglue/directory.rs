@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::client::{decode_single, typed, typed_of_kind, Call, ItGlueClient, PageRead};
+use super::client::{decode_single, typed, typed_of_kind, Call, ItGlueClient, PageRead, Pages};
 use super::error::ItGlueError;
-use super::jsonapi::Filters;
+use super::jsonapi::{Filters, ListDocument, RawResource};
 use super::model::{Configuration, ConfigurationInterface, Contact, Organization};
 
 const INTERFACES: &str = "configuration_interfaces";
@@ -95,6 +95,45 @@ impl ItGlueClient {
         Ok(contacts)
     }
 
+    /// Every organization, one page per [`DirectoryPages::next_page`].
+    pub fn organization_pages(&self) -> DirectoryPages<'_, Organization> {
+        DirectoryPages {
+            pages: self.pages(&Call::get("/organizations")),
+            decode: |call, document| document.data.iter().map(|r| typed(call, r)).collect(),
+        }
+    }
+
+    /// The contacts flagged important of every organization, one page per
+    /// [`DirectoryPages::next_page`] (a page may come back with fewer contacts than it had
+    /// records: the flag itself is the authority, an ignored filter never lets others through).
+    pub fn important_contact_pages(&self) -> DirectoryPages<'_, Contact> {
+        let call = Call::get("/contacts").filters(&Filters::new().flag("important", true));
+        DirectoryPages {
+            pages: self.pages(&call),
+            decode: |call, document| {
+                let mut contacts = document
+                    .data
+                    .iter()
+                    .map(|r| typed(call, r))
+                    .collect::<Result<Vec<Contact>, ItGlueError>>()?;
+                contacts.retain(Contact::is_important);
+                Ok(contacts)
+            },
+        }
+    }
+
+    /// Every configuration with its interfaces (sideloaded with each page), one page per
+    /// [`DirectoryPages::next_page`].
+    pub fn configuration_pages(&self) -> DirectoryPages<'_, Configuration> {
+        let call = Call::get("/configurations").query("include", INTERFACES);
+        DirectoryPages {
+            pages: self.pages(&call),
+            decode: |call, document| {
+                configurations_with_interfaces(call, &document.data, &document.included)
+            },
+        }
+    }
+
     async fn contacts(&self, filters: &Filters) -> Result<Vec<Contact>, ItGlueError> {
         let call = Call::get("/contacts").filters(filters);
         let collected = self.collect(&call).await?;
@@ -120,28 +159,7 @@ impl ItGlueClient {
             .filters(filters)
             .query("include", INTERFACES);
         let collected = self.collect_with(&call, on_page).await?;
-        let interfaces: HashMap<i64, ConfigurationInterface> =
-            typed_of_kind::<ConfigurationInterface>(
-                &call,
-                &collected.included,
-                "configuration-interfaces",
-            )?
-            .into_iter()
-            .map(|interface| (interface.id, interface))
-            .collect();
-        collected
-            .data
-            .iter()
-            .map(|resource| {
-                let mut configuration: Configuration = typed(&call, resource)?;
-                configuration.interfaces = resource
-                    .related_ids(INTERFACES)
-                    .into_iter()
-                    .filter_map(|id| interfaces.get(&id).cloned())
-                    .collect();
-                Ok(configuration)
-            })
-            .collect()
+        configurations_with_interfaces(&call, &collected.data, &collected.included)
     }
 
     /// Every configuration of one organization, with interfaces.
@@ -179,4 +197,54 @@ impl ItGlueClient {
         let collected = self.collect(&call).await?;
         collected.data.iter().map(|r| typed(&call, r)).collect()
     }
+}
+
+/// One collection of the account read a page at a time: each [`next_page`](Self::next_page)
+/// sends one request (more only when IT Glue makes it retry or halve the page size) and returns
+/// that page's records typed, so a caller keeps only what it takes from each page.
+pub struct DirectoryPages<'a, T> {
+    pages: Pages<'a>,
+    decode: fn(&Call, ListDocument) -> Result<Vec<T>, ItGlueError>,
+}
+
+impl<T> std::fmt::Debug for DirectoryPages<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryPages")
+            .field("path", &self.pages.call().path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> DirectoryPages<'_, T> {
+    /// The next page's records and where the reading stands, or `None` after the last page.
+    pub async fn next_page(&mut self) -> Result<Option<(Vec<T>, PageRead)>, ItGlueError> {
+        match self.pages.next().await? {
+            None => Ok(None),
+            Some((document, read)) => Ok(Some(((self.decode)(self.pages.call(), document)?, read))),
+        }
+    }
+}
+
+/// Typed configurations with the interfaces their relationships name, taken from `included`.
+fn configurations_with_interfaces(
+    call: &Call,
+    data: &[RawResource],
+    included: &[RawResource],
+) -> Result<Vec<Configuration>, ItGlueError> {
+    let interfaces: HashMap<i64, ConfigurationInterface> =
+        typed_of_kind::<ConfigurationInterface>(call, included, "configuration-interfaces")?
+            .into_iter()
+            .map(|interface| (interface.id, interface))
+            .collect();
+    data.iter()
+        .map(|resource| {
+            let mut configuration: Configuration = typed(call, resource)?;
+            configuration.interfaces = resource
+                .related_ids(INTERFACES)
+                .into_iter()
+                .filter_map(|id| interfaces.get(&id).cloned())
+                .collect();
+            Ok(configuration)
+        })
+        .collect()
 }

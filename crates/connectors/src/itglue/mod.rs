@@ -28,6 +28,7 @@ pub use assets::{
 };
 pub use budget::{BudgetTracker, RequestBudget};
 pub use client::{ItGlueClient, PageRead, JSON_API, MIN_FALLBACK_PAGE_SIZE};
+pub use directory::DirectoryPages;
 pub use error::{describe_error_body, ItGlueError};
 pub use jsonapi::{escape_filter_value, Filters};
 pub use links::{ResourceKind, ResourceRef};

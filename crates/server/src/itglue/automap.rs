@@ -94,7 +94,22 @@ async fn run(
     instance: &ItGlueConfig,
     now: DateTime<Utc>,
 ) -> Result<AutomapSummary, ItGlueSyncError> {
-    let directory = store.itglue_directory(&instance.name).await?;
+    // Each store read is turned into the rules' compact input as it arrives and the store's own
+    // shape is dropped at once, so the account is in memory once, never twice.
+    let mut existing = ExistingMappings::default();
+    for mapping in store.list_mappings(Some(&instance.name)).await? {
+        let manual = mapping.kind == MappingKind::Manual;
+        match mapping.subject {
+            MappingSubject::Client { client } => {
+                existing.clients.insert(client, (mapping.target_id, manual));
+            }
+            MappingSubject::System { client, system } => {
+                existing
+                    .systems
+                    .insert((client, system), (mapping.target_id, manual));
+            }
+        }
+    }
     let enabled: BTreeSet<&str> = instance.clients.iter().map(String::as_str).collect();
     let clients: Vec<MapClient> = config
         .clients
@@ -116,31 +131,20 @@ async fn run(
             macs: system.macs,
         })
         .collect();
-    let mut existing = ExistingMappings::default();
-    for mapping in store.list_mappings(Some(&instance.name)).await? {
-        let manual = mapping.kind == MappingKind::Manual;
-        match mapping.subject {
-            MappingSubject::Client { client } => {
-                existing.clients.insert(client, (mapping.target_id, manual));
-            }
-            MappingSubject::System { client, system } => {
-                existing
-                    .systems
-                    .insert((client, system), (mapping.target_id, manual));
-            }
-        }
-    }
+    let directory = store.itglue_directory(&instance.name).await?;
     let organizations: Vec<MapOrganization> = directory
         .organizations
-        .iter()
+        .into_iter()
         .map(|org| MapOrganization {
             id: org.id,
-            name: org.name.clone(),
+            name: org.name,
         })
         .collect();
     let contacts: Vec<MapContact> = directory
         .contacts
         .into_iter()
+        // Only important contacts take part in matching; the others need not be kept.
+        .filter(|contact| contact.important == Some(true))
         .map(|contact| MapContact {
             organization_id: contact.organization_id,
             important: contact.important,
@@ -166,6 +170,14 @@ async fn run(
         systems: &systems,
         existing: &existing,
     });
+    drop((
+        clients,
+        organizations,
+        contacts,
+        configurations,
+        systems,
+        existing,
+    ));
 
     let mut automatic: Vec<Mapping> = Vec::new();
     for (client, organization_id) in result.auto_client_mappings() {

@@ -130,6 +130,160 @@ fn directory(org_ids: &[i64]) -> ItGlueDirectory {
     }
 }
 
+/// Pages staged by an import stay invisible until it commits; the commit replaces the directory
+/// with everything staged under that import alone (not another import's pages, not a discarded
+/// one's), forgets the staged pages, and removes pages an unfinished import left a day earlier.
+pub async fn itglue_import_stages_pages(store: Arc<dyn Store>) {
+    store
+        .replace_itglue_directory("main", directory(&[1]), ImportScope::All, at(0))
+        .await
+        .expect("a directory to replace");
+    // Organizations, contacts and configurations arrive in separate pages, in any order.
+    let all = directory(&[2, 3, 4]);
+    let pages = [
+        ItGlueDirectory {
+            organizations: all.organizations[..2].to_vec(),
+            ..ItGlueDirectory::default()
+        },
+        ItGlueDirectory {
+            organizations: all.organizations[2..].to_vec(),
+            contacts: all.contacts.clone(),
+            ..ItGlueDirectory::default()
+        },
+        ItGlueDirectory {
+            configurations: all.configurations.clone(),
+            ..ItGlueDirectory::default()
+        },
+    ];
+    for page in pages {
+        store
+            .stage_itglue_page("main/a", page, at(10))
+            .await
+            .expect("stage a page");
+    }
+    // A record staged twice keeps its last version.
+    let mut renamed = directory(&[4]);
+    renamed.contacts.clear();
+    renamed.configurations.clear();
+    renamed.organizations[0].name = "Renamed".into();
+    store
+        .stage_itglue_page("main/a", renamed, at(10))
+        .await
+        .unwrap();
+    // Another import, discarded, and one that never finishes.
+    store
+        .stage_itglue_page("main/b", directory(&[7]), at(10))
+        .await
+        .unwrap();
+    store.discard_itglue_import("main/b").await.unwrap();
+    store
+        .stage_itglue_page("main/old", directory(&[8]), at(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.itglue_directory("main").await.unwrap(),
+        directory(&[1]),
+        "staged pages are invisible before the commit"
+    );
+
+    store
+        .commit_itglue_import("main", "main/a", ImportScope::All, at(20))
+        .await
+        .expect("commit the import");
+    let mut expected = directory(&[2, 3, 4]);
+    expected.organizations[2].name = "Renamed".into();
+    assert_eq!(store.itglue_directory("main").await.unwrap(), expected);
+
+    // What a commit staged is gone: committing the same import again empties the directory.
+    store
+        .commit_itglue_import("main", "main/a", ImportScope::All, at(21))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.itglue_directory("main").await.unwrap(),
+        ItGlueDirectory::default()
+    );
+    // The discarded import left nothing behind.
+    store
+        .commit_itglue_import("main", "main/b", ImportScope::All, at(22))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.itglue_directory("main").await.unwrap(),
+        ItGlueDirectory::default()
+    );
+    // The unfinished import's pages survive commits of the same day, not a commit a day later.
+    store
+        .commit_itglue_import("eu", "eu/a", ImportScope::All, at(10 + 86_399))
+        .await
+        .unwrap();
+    store
+        .commit_itglue_import("main", "main/old", ImportScope::All, at(10 + 86_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.itglue_directory("main").await.unwrap(),
+        directory(&[8]),
+        "pages of an import are kept for a day"
+    );
+    store
+        .stage_itglue_page("main/older", directory(&[5]), at(10 + 86_400))
+        .await
+        .unwrap();
+    store
+        .commit_itglue_import("eu", "eu/b", ImportScope::All, at(10 + 2 * 86_400 + 1))
+        .await
+        .unwrap();
+    store
+        .commit_itglue_import(
+            "main",
+            "main/older",
+            ImportScope::All,
+            at(10 + 2 * 86_400 + 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.itglue_directory("main").await.unwrap(),
+        ItGlueDirectory::default(),
+        "pages staged more than a day before a commit are removed by it"
+    );
+
+    // A scoped commit replaces only its organizations.
+    store
+        .replace_itglue_directory("main", directory(&[1, 2]), ImportScope::All, at(0))
+        .await
+        .unwrap();
+    let mut two = directory(&[2]);
+    two.organizations[0].name = "Two".into();
+    two.configurations.clear();
+    store
+        .stage_itglue_page("main/c", two, at(30))
+        .await
+        .unwrap();
+    store
+        .commit_itglue_import(
+            "main",
+            "main/c",
+            ImportScope::Organizations(vec![2]),
+            at(30),
+        )
+        .await
+        .unwrap();
+    let read = store.itglue_directory("main").await.unwrap();
+    assert_eq!(read.organizations[1].name, "Two");
+    let configuration_orgs: Vec<i64> = read
+        .configurations
+        .iter()
+        .map(|c| c.organization_id)
+        .collect();
+    assert_eq!(
+        configuration_orgs,
+        vec![1],
+        "organization 2's configurations were replaced"
+    );
+}
+
 /// A full import replaces the instance's directory; a scoped one only its organizations; other
 /// instances are untouched.
 pub async fn itglue_directory_import_scopes(store: Arc<dyn Store>) {

@@ -42,8 +42,8 @@ pub use incidents::{
     waiting_alert_leaves_the_queue_as_enriching,
 };
 pub use inventory::{
-    itglue_directory_import_scopes, manual_mappings_survive_auto_replacement,
-    systems_upsert_and_remove,
+    itglue_directory_import_scopes, itglue_import_stages_pages,
+    manual_mappings_survive_auto_replacement, systems_upsert_and_remove,
 };
 pub use jobs::{
     backoff_run_at_respected, concurrent_claims_never_overlap, dead_letter_and_retry,
@@ -103,6 +103,7 @@ macro_rules! conformance_suite {
             kv_round_trip_and_compare,
             systems_upsert_and_remove,
             itglue_directory_import_scopes,
+            itglue_import_stages_pages,
             manual_mappings_survive_auto_replacement,
             reports_round_trip_and_list,
             report_publish_states,
@@ -179,6 +180,7 @@ where
     kv_round_trip_and_compare(fresh().await).await;
     systems_upsert_and_remove(fresh().await).await;
     itglue_directory_import_scopes(fresh().await).await;
+    itglue_import_stages_pages(fresh().await).await;
     manual_mappings_survive_auto_replacement(fresh().await).await;
     reports_round_trip_and_list(fresh().await).await;
     report_publish_states(fresh().await).await;

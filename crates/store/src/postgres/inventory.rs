@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
@@ -104,6 +105,61 @@ async fn insert_mapping(
     Ok(())
 }
 
+/// Deletes the part of `instance`'s directory an import replaces.
+async fn delete_scope(
+    tx: &mut Transaction<'static, Postgres>,
+    instance: &str,
+    scope: &ImportScope,
+    action: &'static str,
+) -> Result<(), StoreError> {
+    match scope {
+        ImportScope::All => {
+            for table in [
+                "itglue_organizations",
+                "itglue_contacts",
+                "itglue_configurations",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE instance = $1"))
+                    .bind(instance)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+            }
+        }
+        ImportScope::Organizations(ids) => {
+            for id in ids {
+                sqlx::query("DELETE FROM itglue_organizations WHERE instance = $1 AND id = $2")
+                    .bind(instance)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+                for table in ["itglue_contacts", "itglue_configurations"] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE instance = $1 AND organization_id = $2"
+                    ))
+                    .bind(instance)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tables an import stages its pages in.
+const STAGING_TABLES: [&str; 3] = [
+    "itglue_staged_organizations",
+    "itglue_staged_contacts",
+    "itglue_staged_configurations",
+];
+
+/// Staged rows older than this belong to an import that never finished.
+const ABANDONED_STAGING_MICROS: i64 = 24 * 3600 * 1_000_000;
+
 #[async_trait]
 impl InventoryStore for PostgresStore {
     async fn upsert_systems(
@@ -149,25 +205,23 @@ impl InventoryStore for PostgresStore {
 
     async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError> {
         let action = "listing systems";
-        let rows = match client {
-            Some(client) => {
-                sqlx::query(&format!(
-                    "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = $1 ORDER BY client, name"
-                ))
-                .bind(client)
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"
-                ))
-                .fetch_all(&self.pool)
-                .await
-            }
+        let sql = match client {
+            Some(_) => format!(
+                "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = $1 ORDER BY client, name"
+            ),
+            None => format!("SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some(client) = client {
+            query = query.bind(client);
         }
-        .map_err(StoreError::db(action))?;
-        rows.iter().map(system_row).collect()
+        // Row by row: a large inventory is never held twice (rows and systems) at once.
+        let mut rows = query.fetch(&self.pool);
+        let mut systems = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+            systems.push(system_row(&row)?);
+        }
+        Ok(systems)
     }
 
     async fn remove_system(&self, client: &str, name: &str) -> Result<bool, StoreError> {
@@ -201,41 +255,7 @@ impl InventoryStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let action = "storing the imported IT Glue directory";
         let mut tx = self.write(action).await?;
-        match &scope {
-            ImportScope::All => {
-                for table in [
-                    "itglue_organizations",
-                    "itglue_contacts",
-                    "itglue_configurations",
-                ] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE instance = $1"))
-                        .bind(instance)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                }
-            }
-            ImportScope::Organizations(ids) => {
-                for id in ids {
-                    sqlx::query("DELETE FROM itglue_organizations WHERE instance = $1 AND id = $2")
-                        .bind(instance)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                    for table in ["itglue_contacts", "itglue_configurations"] {
-                        sqlx::query(&format!(
-                            "DELETE FROM {table} WHERE instance = $1 AND organization_id = $2"
-                        ))
-                        .bind(instance)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                    }
-                }
-            }
-        }
+        delete_scope(&mut tx, instance, &scope, action).await?;
         for org in &directory.organizations {
             sqlx::query(
                 "INSERT INTO itglue_organizations (instance, id, name, short_name, imported_at) \
@@ -291,62 +311,203 @@ impl InventoryStore for PostgresStore {
         Ok(())
     }
 
+    async fn stage_itglue_page(
+        &self,
+        import_id: &str,
+        page: ItGlueDirectory,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = "staging a page of an IT Glue import";
+        let mut tx = self.write(action).await?;
+        for org in &page.organizations {
+            sqlx::query(
+                "INSERT INTO itglue_staged_organizations (import_id, id, name, short_name, \
+                 staged_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (import_id, id) DO UPDATE SET \
+                 name = excluded.name, short_name = excluded.short_name, \
+                 staged_at = excluded.staged_at",
+            )
+            .bind(import_id)
+            .bind(org.id)
+            .bind(&org.name)
+            .bind(&org.short_name)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for contact in &page.contacts {
+            sqlx::query(
+                "INSERT INTO itglue_staged_contacts (import_id, id, organization_id, important, \
+                 emails, staged_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (import_id, id) DO UPDATE SET \
+                 organization_id = excluded.organization_id, important = excluded.important, \
+                 emails = excluded.emails, staged_at = excluded.staged_at",
+            )
+            .bind(import_id)
+            .bind(contact.id)
+            .bind(contact.organization_id)
+            .bind(contact.important)
+            .bind(list_text(&contact.emails))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for configuration in &page.configurations {
+            sqlx::query(
+                "INSERT INTO itglue_staged_configurations (import_id, id, organization_id, name, \
+                 hostname, macs, archived, staged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (import_id, id) DO UPDATE SET \
+                 organization_id = excluded.organization_id, name = excluded.name, \
+                 hostname = excluded.hostname, macs = excluded.macs, archived = excluded.archived, \
+                 staged_at = excluded.staged_at",
+            )
+            .bind(import_id)
+            .bind(configuration.id)
+            .bind(configuration.organization_id)
+            .bind(&configuration.name)
+            .bind(&configuration.hostname)
+            .bind(list_text(&configuration.macs))
+            .bind(configuration.archived)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn commit_itglue_import(
+        &self,
+        instance: &str,
+        import_id: &str,
+        scope: ImportScope,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = "storing the imported IT Glue directory";
+        let mut tx = self.write(action).await?;
+        delete_scope(&mut tx, instance, &scope, action).await?;
+        sqlx::query(
+            "INSERT INTO itglue_organizations (instance, id, name, short_name, imported_at) \
+             SELECT $1, id, name, short_name, $2 FROM itglue_staged_organizations \
+             WHERE import_id = $3 ON CONFLICT (instance, id) DO UPDATE SET \
+             name = excluded.name, short_name = excluded.short_name, \
+             imported_at = excluded.imported_at",
+        )
+        .bind(instance)
+        .bind(micros(now))
+        .bind(import_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        for statement in [
+            "INSERT INTO itglue_contacts (instance, id, organization_id, important, emails) \
+             SELECT $1, id, organization_id, important, emails FROM itglue_staged_contacts \
+             WHERE import_id = $2 ON CONFLICT (instance, id) DO UPDATE SET \
+             organization_id = excluded.organization_id, important = excluded.important, \
+             emails = excluded.emails",
+            "INSERT INTO itglue_configurations (instance, id, organization_id, name, hostname, \
+             macs, archived) SELECT $1, id, organization_id, name, hostname, macs, archived \
+             FROM itglue_staged_configurations WHERE import_id = $2 \
+             ON CONFLICT (instance, id) DO UPDATE SET \
+             organization_id = excluded.organization_id, name = excluded.name, \
+             hostname = excluded.hostname, macs = excluded.macs, archived = excluded.archived",
+        ] {
+            sqlx::query(statement)
+                .bind(instance)
+                .bind(import_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
+        }
+        for table in STAGING_TABLES {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE import_id = $1 OR staged_at < $2"
+            ))
+            .bind(import_id)
+            .bind(micros(now) - ABANDONED_STAGING_MICROS)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn discard_itglue_import(&self, import_id: &str) -> Result<(), StoreError> {
+        let action = "discarding a failed IT Glue import";
+        let mut tx = self.write(action).await?;
+        for table in STAGING_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
+                .bind(import_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
     async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError> {
         let action = "reading the imported IT Glue directory";
-        let organizations = sqlx::query(
+        let organizations = {
+            let mut rows = sqlx::query(
             "SELECT id, name, short_name FROM itglue_organizations WHERE instance = $1 ORDER BY id",
         )
         .bind(instance)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueOrganizationRecord {
-                id: col(row, "id")?,
-                name: col(row, "name")?,
-                short_name: col(row, "short_name")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let contacts = sqlx::query(
-            "SELECT id, organization_id, important, emails FROM itglue_contacts \
+        .fetch(&self.pool);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueOrganizationRecord {
+                    id: col(row, "id")?,
+                    name: col(row, "name")?,
+                    short_name: col(row, "short_name")?,
+                });
+            }
+            read
+        };
+        let contacts = {
+            let mut rows = sqlx::query(
+                "SELECT id, organization_id, important, emails FROM itglue_contacts \
              WHERE instance = $1 ORDER BY id",
-        )
-        .bind(instance)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueContactRecord {
-                id: col(row, "id")?,
-                organization_id: col(row, "organization_id")?,
-                important: col(row, "important")?,
-                emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let configurations = sqlx::query(
+            )
+            .bind(instance)
+            .fetch(&self.pool);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueContactRecord {
+                    id: col(row, "id")?,
+                    organization_id: col(row, "organization_id")?,
+                    important: col(row, "important")?,
+                    emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
+                });
+            }
+            read
+        };
+        let configurations = {
+            let mut rows = sqlx::query(
             "SELECT id, organization_id, name, hostname, macs, archived FROM itglue_configurations \
              WHERE instance = $1 ORDER BY id",
         )
         .bind(instance)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueConfigurationRecord {
-                id: col(row, "id")?,
-                organization_id: col(row, "organization_id")?,
-                name: col(row, "name")?,
-                hostname: col(row, "hostname")?,
-                macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
-                archived: col(row, "archived")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .fetch(&self.pool);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueConfigurationRecord {
+                    id: col(row, "id")?,
+                    organization_id: col(row, "organization_id")?,
+                    name: col(row, "name")?,
+                    hostname: col(row, "hostname")?,
+                    macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
+                    archived: col(row, "archived")?,
+                });
+            }
+            read
+        };
         Ok(ItGlueDirectory {
             organizations,
             contacts,
@@ -358,23 +519,20 @@ impl InventoryStore for PostgresStore {
         let action = "listing IT Glue mappings";
         let columns = "instance, subject_kind, client, system, target_id, kind, updated_at";
         let order = "ORDER BY instance, subject_kind, client, system";
-        let rows = match instance {
-            Some(instance) => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM itglue_mappings WHERE instance = $1 {order}"
-                ))
-                .bind(instance)
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!("SELECT {columns} FROM itglue_mappings {order}"))
-                    .fetch_all(&self.pool)
-                    .await
-            }
+        let sql = match instance {
+            Some(_) => format!("SELECT {columns} FROM itglue_mappings WHERE instance = $1 {order}"),
+            None => format!("SELECT {columns} FROM itglue_mappings {order}"),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some(instance) = instance {
+            query = query.bind(instance);
         }
-        .map_err(StoreError::db(action))?;
-        rows.iter().map(mapping_row).collect()
+        let mut rows = query.fetch(&self.pool);
+        let mut mappings = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+            mappings.push(mapping_row(&row)?);
+        }
+        Ok(mappings)
     }
 
     async fn set_mapping(&self, mapping: Mapping) -> Result<(), StoreError> {

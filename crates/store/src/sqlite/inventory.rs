@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, Transaction};
 
@@ -105,6 +106,61 @@ async fn insert_mapping(
     Ok(())
 }
 
+/// Deletes the part of `instance`'s directory an import replaces.
+async fn delete_scope(
+    tx: &mut Transaction<'static, Sqlite>,
+    instance: &str,
+    scope: &ImportScope,
+    action: &'static str,
+) -> Result<(), StoreError> {
+    match scope {
+        ImportScope::All => {
+            for table in [
+                "itglue_organizations",
+                "itglue_contacts",
+                "itglue_configurations",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE instance = ?"))
+                    .bind(instance)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+            }
+        }
+        ImportScope::Organizations(ids) => {
+            for id in ids {
+                sqlx::query("DELETE FROM itglue_organizations WHERE instance = ? AND id = ?")
+                    .bind(instance)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+                for table in ["itglue_contacts", "itglue_configurations"] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE instance = ? AND organization_id = ?"
+                    ))
+                    .bind(instance)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tables an import stages its pages in.
+const STAGING_TABLES: [&str; 3] = [
+    "itglue_staged_organizations",
+    "itglue_staged_contacts",
+    "itglue_staged_configurations",
+];
+
+/// Staged rows older than this belong to an import that never finished.
+const ABANDONED_STAGING_MICROS: i64 = 24 * 3600 * 1_000_000;
+
 #[async_trait]
 impl InventoryStore for SqliteStore {
     async fn upsert_systems(
@@ -150,25 +206,23 @@ impl InventoryStore for SqliteStore {
 
     async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError> {
         let action = "listing systems";
-        let rows = match client {
-            Some(client) => {
-                sqlx::query(&format!(
-                    "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = ? ORDER BY client, name"
-                ))
-                .bind(client)
-                .fetch_all(&self.reader)
-                .await
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"
-                ))
-                .fetch_all(&self.reader)
-                .await
-            }
+        let sql = match client {
+            Some(_) => format!(
+                "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = ? ORDER BY client, name"
+            ),
+            None => format!("SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some(client) = client {
+            query = query.bind(client);
         }
-        .map_err(StoreError::db(action))?;
-        rows.iter().map(system_row).collect()
+        // Row by row: a large inventory is never held twice (rows and systems) at once.
+        let mut rows = query.fetch(&self.reader);
+        let mut systems = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+            systems.push(system_row(&row)?);
+        }
+        Ok(systems)
     }
 
     async fn remove_system(&self, client: &str, name: &str) -> Result<bool, StoreError> {
@@ -202,41 +256,7 @@ impl InventoryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let action = "storing the imported IT Glue directory";
         let mut tx = self.write(action).await?;
-        match &scope {
-            ImportScope::All => {
-                for table in [
-                    "itglue_organizations",
-                    "itglue_contacts",
-                    "itglue_configurations",
-                ] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE instance = ?"))
-                        .bind(instance)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                }
-            }
-            ImportScope::Organizations(ids) => {
-                for id in ids {
-                    sqlx::query("DELETE FROM itglue_organizations WHERE instance = ? AND id = ?")
-                        .bind(instance)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                    for table in ["itglue_contacts", "itglue_configurations"] {
-                        sqlx::query(&format!(
-                            "DELETE FROM {table} WHERE instance = ? AND organization_id = ?"
-                        ))
-                        .bind(instance)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::db(action))?;
-                    }
-                }
-            }
-        }
+        delete_scope(&mut tx, instance, &scope, action).await?;
         for org in &directory.organizations {
             sqlx::query(
                 "INSERT OR REPLACE INTO itglue_organizations (instance, id, name, short_name, \
@@ -285,62 +305,188 @@ impl InventoryStore for SqliteStore {
         Ok(())
     }
 
+    async fn stage_itglue_page(
+        &self,
+        import_id: &str,
+        page: ItGlueDirectory,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = "staging a page of an IT Glue import";
+        let mut tx = self.write(action).await?;
+        for org in &page.organizations {
+            sqlx::query(
+                "INSERT OR REPLACE INTO itglue_staged_organizations (import_id, id, name, \
+                 short_name, staged_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(import_id)
+            .bind(org.id)
+            .bind(&org.name)
+            .bind(&org.short_name)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for contact in &page.contacts {
+            sqlx::query(
+                "INSERT OR REPLACE INTO itglue_staged_contacts (import_id, id, organization_id, \
+                 important, emails, staged_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(import_id)
+            .bind(contact.id)
+            .bind(contact.organization_id)
+            .bind(contact.important)
+            .bind(list_text(&contact.emails))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        for configuration in &page.configurations {
+            sqlx::query(
+                "INSERT OR REPLACE INTO itglue_staged_configurations (import_id, id, \
+                 organization_id, name, hostname, macs, archived, staged_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(import_id)
+            .bind(configuration.id)
+            .bind(configuration.organization_id)
+            .bind(&configuration.name)
+            .bind(&configuration.hostname)
+            .bind(list_text(&configuration.macs))
+            .bind(configuration.archived)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn commit_itglue_import(
+        &self,
+        instance: &str,
+        import_id: &str,
+        scope: ImportScope,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = "storing the imported IT Glue directory";
+        let mut tx = self.write(action).await?;
+        delete_scope(&mut tx, instance, &scope, action).await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO itglue_organizations (instance, id, name, short_name, \
+             imported_at) SELECT ?, id, name, short_name, ? FROM itglue_staged_organizations \
+             WHERE import_id = ?",
+        )
+        .bind(instance)
+        .bind(micros(now))
+        .bind(import_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        for statement in [
+            "INSERT OR REPLACE INTO itglue_contacts (instance, id, organization_id, important, \
+             emails) SELECT ?, id, organization_id, important, emails \
+             FROM itglue_staged_contacts WHERE import_id = ?",
+            "INSERT OR REPLACE INTO itglue_configurations (instance, id, organization_id, name, \
+             hostname, macs, archived) SELECT ?, id, organization_id, name, hostname, macs, \
+             archived FROM itglue_staged_configurations WHERE import_id = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(instance)
+                .bind(import_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
+        }
+        for table in STAGING_TABLES {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE import_id = ? OR staged_at < ?"
+            ))
+            .bind(import_id)
+            .bind(micros(now) - ABANDONED_STAGING_MICROS)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
+    async fn discard_itglue_import(&self, import_id: &str) -> Result<(), StoreError> {
+        let action = "discarding a failed IT Glue import";
+        let mut tx = self.write(action).await?;
+        for table in STAGING_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE import_id = ?"))
+                .bind(import_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db(action))?;
+        }
+        tx.commit().await.map_err(StoreError::db(action))?;
+        Ok(())
+    }
+
     async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError> {
         let action = "reading the imported IT Glue directory";
-        let organizations = sqlx::query(
+        let organizations = {
+            let mut rows = sqlx::query(
             "SELECT id, name, short_name FROM itglue_organizations WHERE instance = ? ORDER BY id",
         )
         .bind(instance)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueOrganizationRecord {
-                id: col(row, "id")?,
-                name: col(row, "name")?,
-                short_name: col(row, "short_name")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let contacts = sqlx::query(
-            "SELECT id, organization_id, important, emails FROM itglue_contacts \
+        .fetch(&self.reader);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueOrganizationRecord {
+                    id: col(row, "id")?,
+                    name: col(row, "name")?,
+                    short_name: col(row, "short_name")?,
+                });
+            }
+            read
+        };
+        let contacts = {
+            let mut rows = sqlx::query(
+                "SELECT id, organization_id, important, emails FROM itglue_contacts \
              WHERE instance = ? ORDER BY id",
-        )
-        .bind(instance)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueContactRecord {
-                id: col(row, "id")?,
-                organization_id: col(row, "organization_id")?,
-                important: col(row, "important")?,
-                emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let configurations = sqlx::query(
+            )
+            .bind(instance)
+            .fetch(&self.reader);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueContactRecord {
+                    id: col(row, "id")?,
+                    organization_id: col(row, "organization_id")?,
+                    important: col(row, "important")?,
+                    emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
+                });
+            }
+            read
+        };
+        let configurations = {
+            let mut rows = sqlx::query(
             "SELECT id, organization_id, name, hostname, macs, archived FROM itglue_configurations \
              WHERE instance = ? ORDER BY id",
         )
         .bind(instance)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::db(action))?
-        .iter()
-        .map(|row| {
-            Ok(ItGlueConfigurationRecord {
-                id: col(row, "id")?,
-                organization_id: col(row, "organization_id")?,
-                name: col(row, "name")?,
-                hostname: col(row, "hostname")?,
-                macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
-                archived: col(row, "archived")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .fetch(&self.reader);
+            let mut read = Vec::new();
+            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+                let row = &row;
+                read.push(ItGlueConfigurationRecord {
+                    id: col(row, "id")?,
+                    organization_id: col(row, "organization_id")?,
+                    name: col(row, "name")?,
+                    hostname: col(row, "hostname")?,
+                    macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
+                    archived: col(row, "archived")?,
+                });
+            }
+            read
+        };
         Ok(ItGlueDirectory {
             organizations,
             contacts,
@@ -352,23 +498,20 @@ impl InventoryStore for SqliteStore {
         let action = "listing IT Glue mappings";
         let columns = "instance, subject_kind, client, system, target_id, kind, updated_at";
         let order = "ORDER BY instance, subject_kind, client, system";
-        let rows = match instance {
-            Some(instance) => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM itglue_mappings WHERE instance = ? {order}"
-                ))
-                .bind(instance)
-                .fetch_all(&self.reader)
-                .await
-            }
-            None => {
-                sqlx::query(&format!("SELECT {columns} FROM itglue_mappings {order}"))
-                    .fetch_all(&self.reader)
-                    .await
-            }
+        let sql = match instance {
+            Some(_) => format!("SELECT {columns} FROM itglue_mappings WHERE instance = ? {order}"),
+            None => format!("SELECT {columns} FROM itglue_mappings {order}"),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some(instance) = instance {
+            query = query.bind(instance);
         }
-        .map_err(StoreError::db(action))?;
-        rows.iter().map(mapping_row).collect()
+        let mut rows = query.fetch(&self.reader);
+        let mut mappings = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
+            mappings.push(mapping_row(&row)?);
+        }
+        Ok(mappings)
     }
 
     async fn set_mapping(&self, mapping: Mapping) -> Result<(), StoreError> {
