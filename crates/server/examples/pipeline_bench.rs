@@ -11,6 +11,7 @@
 //! cargo build --release -p mspbridge          # for `rss`
 //! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|engine|all]
 //! cargo run --release -p mspbridge-server --example pipeline_bench -- soak   # minutes; not in `all`
+//! cargo run --release -p mspbridge-server --example pipeline_bench -- vs-alertmanager   # not in `all`
 //! ```
 //!
 //! Knobs (environment): `BENCH_INTAKE_SECS` (5), `BENCH_INTAKE_CONNECTIONS` (`32,64,128`),
@@ -18,6 +19,8 @@
 //! `BENCH_ENGINE_ALERTS` (100000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
 //! `BENCH_SOAK_SECS` (600), `BENCH_SOAK_RATE` (1500 alerts/s), `BENCH_SOAK_SAMPLE_SECS` (30),
 //! `BENCH_SOAK_CONSOLIDATION` (`1m`, the soak's `consolidation_interval`),
+//! `BENCH_VS_CONNECTIONS` (`16,64,256`), `BENCH_VS_RUNS` (2), `BENCH_VS_SECS` (10),
+//! `BENCH_VS_SUSTAINED_CONNECTIONS` (64), `BENCH_VS_SUSTAINED_SECS` (60, 0 skips it),
 //! `MSPBRIDGE_BIN` (the release binary).
 
 #[path = "pipeline_bench/engine.rs"]
@@ -36,6 +39,8 @@ mod setup;
 mod soak;
 #[path = "pipeline_bench/storm.rs"]
 mod storm;
+#[path = "pipeline_bench/vs_alertmanager.rs"]
+mod vs_alertmanager;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +109,16 @@ fn machine() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let known = ["intake", "latency", "storm", "rss", "engine", "soak", "all"];
+    let known = [
+        "intake",
+        "latency",
+        "storm",
+        "rss",
+        "engine",
+        "soak",
+        "vs-alertmanager",
+        "all",
+    ];
     if !known.contains(&which.as_str()) {
         eprintln!(
             "unknown benchmark {which:?}; choose one of: {}",
@@ -142,6 +156,18 @@ async fn main() -> ExitCode {
             env_or("BENCH_RSS_SECS", 30),
             release_binary(),
         )
+        .await;
+    }
+    // Not part of `all`: it needs wrk and Alertmanager and runs for minutes.
+    if which == "vs-alertmanager" {
+        vs_alertmanager::run(vs_alertmanager::Plan {
+            connections: env_list("BENCH_VS_CONNECTIONS", &[16, 64, 256]),
+            runs: env_or("BENCH_VS_RUNS", 2),
+            seconds: env_or("BENCH_VS_SECS", 10),
+            sustained_connections: env_or("BENCH_VS_SUSTAINED_CONNECTIONS", 64),
+            sustained_seconds: env_or("BENCH_VS_SUSTAINED_SECS", 60),
+            binary: release_binary(),
+        })
         .await;
     }
     // Not part of `all`: it runs for minutes.

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use mspbridge_connectors::connectwise::{CondOp, Conditions};
 use mspbridge_connectors::netwrix::{parse_error_list, parse_record_page, WireFormat};
 use mspbridge_core::config::Config;
-use mspbridge_core::template::{Template, TemplateKind};
+use mspbridge_core::template::{Template, TemplateKind, LOOKUP_PREFIXES};
 
 use crate::api::body::parse_json;
 use crate::api::intake::{AlertmanagerPayload, NativeAlert, NetwrixAlertRequest};
@@ -45,7 +45,10 @@ pub fn template(data: &[u8]) {
                 }
                 let allowed = kind.allowed();
                 for name in template.placeholders() {
-                    assert!(allowed.contains(&name), "{name} is not allowed");
+                    assert!(
+                        allowed.contains(&name) || LOOKUP_PREFIXES.contains(&name),
+                        "{name} is not allowed"
+                    );
                 }
                 let _ = template.render(|_| None);
             }

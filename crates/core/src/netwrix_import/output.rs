@@ -94,9 +94,15 @@ fn comment_line(out: &mut String, comment: &str) {
     }
 }
 
-/// Comments must stay on one line whatever the vendor file held.
+/// Comments must stay on one line whatever the vendor file held, and hold no control character
+/// (TOML refuses them in a comment): each becomes a space.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -118,5 +124,26 @@ mod tests {
         let text = render(&["head"], &[section]);
         let parsed: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(parsed["a"].as_table().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn control_characters_in_comments_become_spaces() {
+        let mut section = Section::new("[a]");
+        section.comments_above = vec!["above\u{1}it".into()];
+        section.push(
+            Line::new("board_id", "1".into())
+                .with_trailing(Some("Professional\u{1a}Services\u{7f}".into())),
+        );
+        let text = render(&["head\u{0}er"], &[section]);
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(parsed["a"]["board_id"].as_integer(), Some(1));
+        assert!(
+            text.contains("board_id = 1  # Professional Services\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# above it\n") && text.contains("# head er\n"),
+            "{text}"
+        );
     }
 }
