@@ -21,7 +21,8 @@
 //! `BENCH_SOAK_CONSOLIDATION` (`1m`, the soak's `consolidation_interval`),
 //! `BENCH_VS_CONNECTIONS` (`16,64,256`), `BENCH_VS_RUNS` (2), `BENCH_VS_SECS` (10),
 //! `BENCH_VS_SUSTAINED_CONNECTIONS` (64), `BENCH_VS_SUSTAINED_SECS` (60, 0 skips it),
-//! `MSPBRIDGE_BIN` (the release binary).
+//! `MSPBRIDGE_BIN` (the release binary), `BENCH_LOG` (a log filter such as `sqlx::query=debug`,
+//! written to stderr: every SQL statement with its time, to count what a page of alerts costs).
 
 #[path = "pipeline_bench/engine.rs"]
 mod engine;
@@ -108,6 +109,13 @@ fn machine() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // What the service does while measured, e.g. its SQL statements (`sqlx::query=debug`).
+    if std::env::var("BENCH_LOG").is_ok() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("BENCH_LOG"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     let known = [
         "intake",

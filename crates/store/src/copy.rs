@@ -50,8 +50,6 @@ const TABLES: &[Table] = &[
             ("state", Text),
             ("payload", Text),
             ("decisions", Text),
-            ("claim_owner", Text),
-            ("claim_expires_at", Int),
         ],
         Some("id"),
     ),
@@ -135,11 +133,6 @@ const TABLES: &[Table] = &[
         Some("id"),
     ),
     ("kv", &[("key", Text), ("value", Text)], None),
-    (
-        "incident_claims",
-        &[("incident_key", Text), ("owner", Text), ("expires_at", Int)],
-        None,
-    ),
     (
         "systems",
         &[

@@ -136,6 +136,11 @@ pub(crate) const APPEND_SQL_SQLITE: &str = "CASE WHEN ? IS NULL THEN decisions \
      WHEN decisions = '[]' THEN ? \
      ELSE substr(decisions, 1, length(decisions) - 1) || ',' || substr(?, 2) END";
 
+/// [`APPEND_SQL_SQLITE`] with the array in the column `d.appended` of an `UPDATE … FROM` source.
+pub(crate) const APPEND_SQL_SQLITE_COLUMN: &str = "CASE WHEN d.appended IS NULL THEN decisions \
+     WHEN decisions = '[]' THEN d.appended \
+     ELSE substr(decisions, 1, length(decisions) - 1) || ',' || substr(d.appended, 2) END";
+
 /// [`APPEND_SQL_SQLITE`] for PostgreSQL, the array bound once as `$N`.
 pub(crate) fn append_sql_postgres(n: usize) -> String {
     format!(

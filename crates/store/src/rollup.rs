@@ -7,12 +7,14 @@
 //! `event` row named by its code). Reports add the rows of the days they cover. The counting rules
 //! live here so every store and the report's own reading of raw alerts count alike.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::model::NewEvent;
 
 /// What a roll-up row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,5 +165,52 @@ mod tests {
         ] {
             assert_eq!(RollupKind::parse(kind.as_str()), Some(kind));
         }
+    }
+}
+
+/// The counts one transaction adds, keyed (client, day, kind, name): a page of decided alerts
+/// adds to each row once, and rows are written in key order (so two PostgreSQL processes adding
+/// to the same rows lock them in the same order).
+#[derive(Debug, Default)]
+pub(crate) struct Increments(BTreeMap<(String, String, RollupKind, String), i64>);
+
+impl Increments {
+    /// Adds what one alert, decided `processed` for `client`, counts on its day.
+    pub(crate) fn alert(
+        &mut self,
+        client: &str,
+        occurred_at: DateTime<Utc>,
+        alert_name: &str,
+        payload: &Value,
+    ) {
+        let day = day_text(occurred_at);
+        for (kind, name) in alert_counts(alert_name, payload) {
+            *self
+                .0
+                .entry((client.to_string(), day.clone(), kind, name))
+                .or_default() += 1;
+        }
+    }
+
+    /// Adds an event of a client on its day (nothing for an event without a client).
+    pub(crate) fn event(&mut self, event: &NewEvent) {
+        if let Some(client) = &event.client {
+            *self
+                .0
+                .entry((
+                    client.clone(),
+                    day_text(event.at),
+                    RollupKind::Event,
+                    event.code.to_string(),
+                ))
+                .or_default() += 1;
+        }
+    }
+
+    /// The rows to add to, in key order: (client, day, kind, name, count).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&str, &str, RollupKind, &str, i64)> {
+        self.0.iter().map(|((client, day, kind, name), n)| {
+            (client.as_str(), day.as_str(), *kind, name.as_str(), *n)
+        })
     }
 }

@@ -20,6 +20,7 @@ use super::{
 use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
+use crate::rollup::Increments;
 
 const INCIDENT_COLUMNS: &str = "key, client, ticket_id, status, first_alert_at, last_alert_at, \
                                 alert_count, buffered, flush_at, flood, details, version";
@@ -191,7 +192,7 @@ pub(super) async fn commit_decisions(
     .await?;
     let mut alerts: Vec<&AlertOutcome> = batch.alerts.iter().collect();
     alerts.sort_by_key(|outcome| outcome.id);
-    let mut increments = rollups::Increments::default();
+    let mut increments = Increments::default();
     for outcome in alerts {
         let decided: Option<(String, i64, String)> = sqlx::query_as(&format!(
             "UPDATE alerts SET state = $1, client = $2, payload = COALESCE($3, payload), \
@@ -271,7 +272,7 @@ pub(super) async fn commit_decisions(
     }
     // Last, and in key order: the roll-up rows are the only ones two batches of different
     // incidents share.
-    increments.write_in(&mut tx).await?;
+    rollups::write_in(&mut tx, &increments).await?;
     if !batch.jobs.is_empty() {
         notify_work(&mut tx).await?;
     }

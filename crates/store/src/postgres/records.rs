@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{col, count, from_micros, json_text, micros, parse_json, rollups, PostgresStore};
 use crate::error::StoreError;
 use crate::model::*;
+use crate::rollup::Increments;
 
 const DEFAULT_EVENT_LIMIT: u32 = 100;
 
@@ -111,9 +112,9 @@ pub(super) async fn append_event(
     .await
     .map_err(StoreError::db(action))?;
     // The roll-up counts the event in the transaction that stores it.
-    let mut increments = rollups::Increments::default();
+    let mut increments = Increments::default();
     increments.event(&event);
-    increments.write_in(&mut tx).await?;
+    rollups::write_in(&mut tx, &increments).await?;
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(id)
 }

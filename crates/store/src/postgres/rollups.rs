@@ -4,73 +4,34 @@
 //! Counts are added as upserts in (client, day, kind, name) order within a transaction, so two
 //! processes adding to the same rows lock them in the same order and never deadlock.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 
 use super::{count, PostgresStore};
 use crate::error::StoreError;
-use crate::model::NewEvent;
-use crate::rollup::{alert_counts, day_text, RollupKind, RollupRow};
+use crate::rollup::{Increments, RollupKind, RollupRow};
 
-/// The counts one transaction adds, keyed (client, day, kind, name) so they are written sorted.
-#[derive(Debug, Default)]
-pub(super) struct Increments(BTreeMap<(String, String, RollupKind, String), i64>);
-
-impl Increments {
-    /// Adds what one alert, decided `processed` for `client`, counts on its day.
-    pub(super) fn alert(
-        &mut self,
-        client: &str,
-        occurred_at: DateTime<Utc>,
-        alert_name: &str,
-        payload: &Value,
-    ) {
-        let day = day_text(occurred_at);
-        for (kind, name) in alert_counts(alert_name, payload) {
-            *self
-                .0
-                .entry((client.to_string(), day.clone(), kind, name))
-                .or_default() += 1;
-        }
+/// Inside `tx`: adds `increments` to their rows, in key order.
+pub(super) async fn write_in(
+    tx: &mut PgConnection,
+    increments: &Increments,
+) -> Result<(), StoreError> {
+    for (client, day, kind, name, n) in increments.rows() {
+        sqlx::query(
+            "INSERT INTO report_rollups (client, day, kind, name, count) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client, day, kind, name) \
+             DO UPDATE SET count = report_rollups.count + excluded.count",
+        )
+        .bind(client)
+        .bind(day)
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("counting a report roll-up"))?;
     }
-
-    /// Adds an event of a client on its day (nothing for an event without a client).
-    pub(super) fn event(&mut self, event: &NewEvent) {
-        if let Some(client) = &event.client {
-            *self
-                .0
-                .entry((
-                    client.clone(),
-                    day_text(event.at),
-                    RollupKind::Event,
-                    event.code.to_string(),
-                ))
-                .or_default() += 1;
-        }
-    }
-
-    /// Inside `tx`: writes the counts, in key order.
-    pub(super) async fn write_in(self, tx: &mut PgConnection) -> Result<(), StoreError> {
-        for ((client, day, kind, name), n) in self.0 {
-            sqlx::query(
-                "INSERT INTO report_rollups (client, day, kind, name, count) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client, day, kind, name) \
-                 DO UPDATE SET count = report_rollups.count + excluded.count",
-            )
-            .bind(&client)
-            .bind(&day)
-            .bind(kind.as_str())
-            .bind(&name)
-            .bind(n)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("counting a report roll-up"))?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 pub(super) async fn read(

@@ -247,7 +247,11 @@ pub(super) async fn set_state(
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
-    tx.commit().await.map_err(StoreError::db(action))
+    tx.commit().await.map_err(StoreError::db(action))?;
+    if from != state {
+        store.claims.lock().await.alerts_left_queue([id]);
+    }
+    Ok(())
 }
 
 pub(super) async fn set_client(

@@ -5,17 +5,22 @@
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use sqlx::SqliteConnection;
+
 use super::{from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore};
 use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
+use crate::rollup::Increments;
 
 pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<(), StoreError> {
     let action = "writing the engine's decisions";
     if batch == DecisionBatch::default() {
         return Ok(());
     }
-    let mut tx = store.write(action).await?;
     for outcome in &batch.alerts {
         if !matches!(
             outcome.state,
@@ -26,59 +31,13 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
                 outcome.id, outcome.state
             )));
         }
-        let appended = decision::append_text(&outcome.decisions);
-        let decided: Option<(String, i64, String)> = sqlx::query_as(&format!(
-            "UPDATE alerts SET state = ?, client = ?, payload = COALESCE(?, payload), \
-             decisions = {} \
-             WHERE id = ? AND state = 'queued' RETURNING alert_name, occurred_at, payload",
-            decision::APPEND_SQL_SQLITE
-        ))
-        .bind(outcome.state.as_str())
-        .bind(&outcome.client)
-        .bind(outcome.payload.as_ref().map(json_text))
-        .bind(&appended)
-        .bind(&appended)
-        .bind(&appended)
-        .bind(outcome.id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-        let Some((alert_name, occurred_at, payload)) = decided else {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
-                    .bind(outcome.id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::db(action))?;
-            return Err(match current {
-                Some(from) => StoreError::InvalidTransition {
-                    what: "alert",
-                    id: outcome.id.to_string(),
-                    from,
-                    to: outcome.state.to_string(),
-                },
-                None => StoreError::NotFound {
-                    what: "alert",
-                    id: outcome.id.to_string(),
-                },
-            });
-        };
-        // The report roll-ups count the alert in the same transaction that decides it, so a
-        // report never misses an alert retention forgot nor counts one twice.
-        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
-            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-            // A stored payload that is not JSON still counts as an alert of its type.
-            let stored;
-            let payload = match &outcome.payload {
-                Some(payload) => payload,
-                None => {
-                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
-                    &stored
-                }
-            };
-            rollups::add_alert_in(&mut tx, client, occurred_at, &alert_name, payload).await?;
-        }
     }
+    let mut tx = store.write(action).await?;
+    let mut increments = Increments::default();
+    for chunk in batch.alerts.chunks(ALERTS_PER_STATEMENT) {
+        take_off_queue(&mut tx, chunk, &mut increments).await?;
+    }
+    rollups::write_in(&mut tx, &increments).await?;
     for note in &batch.notes {
         let Some(text) = decision::append_text(&note.decisions) else {
             continue;
@@ -95,12 +54,11 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
         .await
         .map_err(StoreError::db("recording rule decisions"))?;
     }
+    let written = batch.incidents.iter().map(|incident| incident.key.as_str());
+    let buffered = incidents::change_buffers_in(&mut tx, &batch.buffer, &written.collect()).await?;
     for incident in &batch.incidents {
-        incidents::upsert_in(&mut tx, incident).await?;
-    }
-    if !batch.buffer.is_empty() {
-        let written = batch.incidents.iter().map(|incident| incident.key.as_str());
-        incidents::change_buffers_in(&mut tx, &batch.buffer, &written.collect()).await?;
+        let grown = buffered.get(incident.key.as_str()).copied().unwrap_or(0);
+        incidents::upsert_in(&mut tx, incident, grown).await?;
     }
     for setting in &batch.settings {
         let written = records::compare_and_put_in(
@@ -119,5 +77,101 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
     for job in &batch.jobs {
         jobs::enqueue_in(&mut tx, job).await?;
     }
-    tx.commit().await.map_err(StoreError::db(action))
+    tx.commit().await.map_err(StoreError::db(action))?;
+    store
+        .claims
+        .lock()
+        .await
+        .alerts_left_queue(batch.alerts.iter().map(|outcome| outcome.id));
+    Ok(())
+}
+
+/// Alerts taken off the queue by one statement (their outcomes travel as one JSON parameter).
+const ALERTS_PER_STATEMENT: usize = 500;
+
+/// Inside `tx`: moves `outcomes`' alerts from `queued` to their new state in one statement,
+/// appending their rule decisions, and adds what the `processed` ones count to `increments`. An
+/// alert that is not queued (or does not exist) fails the whole batch. (`+alerts.state` keeps the
+/// planner on the id lookup: with the state index it would scan the whole queue per outcome.)
+async fn take_off_queue(
+    tx: &mut SqliteConnection,
+    outcomes: &[AlertOutcome],
+    increments: &mut Increments,
+) -> Result<(), StoreError> {
+    let action = "writing the engine's decisions";
+    let rows: Vec<Value> = outcomes
+        .iter()
+        .map(|outcome| {
+            json!({
+                "id": outcome.id,
+                "state": outcome.state.as_str(),
+                "client": outcome.client,
+                "payload": outcome.payload.as_ref().map(json_text),
+                "decisions": decision::append_text(&outcome.decisions),
+            })
+        })
+        .collect();
+    let decided: Vec<(AlertId, String, i64, String)> = sqlx::query_as(&format!(
+        "UPDATE alerts SET state = d.state, client = d.client, \
+           payload = COALESCE(d.payload, alerts.payload), decisions = {} \
+         FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state, \
+                 json_extract(value, '$.client') AS client, \
+                 json_extract(value, '$.payload') AS payload, \
+                 json_extract(value, '$.decisions') AS appended \
+               FROM json_each(?)) AS d \
+         WHERE alerts.id = d.id AND +alerts.state = 'queued' \
+         RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, alerts.payload",
+        decision::APPEND_SQL_SQLITE_COLUMN
+    ))
+    .bind(json_text(&Value::Array(rows)))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(StoreError::db(action))?;
+    let mut decided: HashMap<AlertId, (String, i64, String)> = decided
+        .into_iter()
+        .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
+        .collect();
+    for outcome in outcomes {
+        let Some((alert_name, occurred_at, payload)) = decided.remove(&outcome.id) else {
+            return Err(not_queued(tx, outcome).await);
+        };
+        // The report roll-ups count the alert in the same transaction that decides it, so a
+        // report never misses an alert retention forgot nor counts one twice.
+        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
+            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
+            // A stored payload that is not JSON still counts as an alert of its type.
+            let stored;
+            let payload = match &outcome.payload {
+                Some(payload) => payload,
+                None => {
+                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
+                    &stored
+                }
+            };
+            increments.alert(client, occurred_at, &alert_name, payload);
+        }
+    }
+    Ok(())
+}
+
+/// Why `outcome`'s alert could not be taken off the queue.
+async fn not_queued(tx: &mut SqliteConnection, outcome: &AlertOutcome) -> StoreError {
+    let current: Result<Option<String>, _> =
+        sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
+            .bind(outcome.id)
+            .fetch_optional(&mut *tx)
+            .await;
+    match current {
+        Err(error) => StoreError::db("writing the engine's decisions")(error),
+        Ok(Some(from)) => StoreError::InvalidTransition {
+            what: "alert",
+            id: outcome.id.to_string(),
+            from,
+            to: outcome.state.to_string(),
+        },
+        Ok(None) => StoreError::NotFound {
+            what: "alert",
+            id: outcome.id.to_string(),
+        },
+    }
 }

@@ -12,7 +12,7 @@
 //! incident's `buffered` column counts them. Adding to a buffer costs the same whether it holds
 //! three alerts or a hundred thousand.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -36,17 +36,12 @@ pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Incident>
     row.as_ref().map(decode).transpose()
 }
 
-async fn stored_version(
-    tx: &mut SqliteConnection,
-    key: &str,
-) -> Result<Option<(i64, Option<i64>)>, StoreError> {
-    let row: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT version, ticket_id FROM incidents WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db("reading an incident version"))?;
-    Ok(row)
+async fn stored_version(tx: &mut SqliteConnection, key: &str) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar("SELECT version FROM incidents WHERE key = ?")
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading an incident version"))
 }
 
 pub(super) async fn upsert(
@@ -55,17 +50,20 @@ pub(super) async fn upsert(
 ) -> Result<Incident, StoreError> {
     let action = "saving an incident";
     let mut tx = store.write(action).await?;
-    let new_version = upsert_in(&mut tx, &incident).await?;
+    let new_version = upsert_in(&mut tx, &incident, 0).await?;
     tx.commit().await.map_err(StoreError::db(action))?;
     incident.version = new_version;
     Ok(incident)
 }
 
 /// Writes `incident` inside `tx` if the stored version is still `incident.version` (0: not
-/// stored yet) and returns the new version; `Conflict` otherwise.
+/// stored yet), adding `buffered` to its buffer's count, and returns the new version; `Conflict`
+/// otherwise. One statement: the ticket history row a new ticket id needs is the triggers' work
+/// (migration `1910_incident_history_triggers.sql`).
 pub(super) async fn upsert_in(
     tx: &mut SqliteConnection,
     incident: &Incident,
+    buffered: i64,
 ) -> Result<i64, StoreError> {
     let action = "saving an incident";
     let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
@@ -74,29 +72,17 @@ pub(super) async fn upsert_in(
             incident.key, incident.alert_count
         ))
     })?;
-    let stored = stored_version(&mut *tx, &incident.key).await?;
-    let previous_ticket = match stored {
-        None if incident.version == 0 => None,
-        Some((version, ticket)) if version == incident.version => ticket,
-        other => {
-            return Err(StoreError::Conflict {
-                key: incident.key.clone(),
-                expected: incident.version,
-                actual: other.map(|(version, _)| version),
-            })
-        }
-    };
     let new_version = incident.version + 1;
     let sql = if incident.version == 0 {
         "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
-         alert_count, flush_at, flood, details, version, key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         alert_count, flush_at, flood, details, buffered, version, key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
     } else {
         "UPDATE incidents SET client = ?, ticket_id = ?, status = ?, first_alert_at = ?, \
          last_alert_at = ?, alert_count = ?, flush_at = ?, flood = ?, details = ?, \
-         version = ? WHERE key = ?"
+         buffered = buffered + ?, version = ? WHERE key = ? AND version = ?"
     };
-    sqlx::query(sql)
+    let mut query = sqlx::query(sql)
         .bind(&incident.client)
         .bind(incident.ticket_id)
         .bind(&incident.status)
@@ -106,26 +92,23 @@ pub(super) async fn upsert_in(
         .bind(incident.flush_at.map(micros))
         .bind(incident.flood)
         .bind(json_text(&incident.details))
+        .bind(buffered)
         .bind(new_version)
-        .bind(&incident.key)
+        .bind(&incident.key);
+    if incident.version != 0 {
+        query = query.bind(incident.version);
+    }
+    let written = query
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::db(action))?;
-    if let Some(ticket_id) = incident.ticket_id {
-        if previous_ticket != Some(ticket_id) {
-            sqlx::query(
-                "INSERT INTO incident_history (key, client, ticket_id, opened_at, flood) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&incident.key)
-            .bind(&incident.client)
-            .bind(ticket_id)
-            .bind(micros(incident.last_alert_at))
-            .bind(incident.flood)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("recording incident history"))?;
-        }
+        .map_err(StoreError::db(action))?
+        .rows_affected();
+    if written == 0 {
+        return Err(StoreError::Conflict {
+            key: incident.key.clone(),
+            expected: incident.version,
+            actual: stored_version(&mut *tx, &incident.key).await?,
+        });
     }
     Ok(new_version)
 }
@@ -140,7 +123,7 @@ pub(super) async fn delete(store: &SqliteStore, key: &str, version: i64) -> Resu
         .await
         .map_err(StoreError::db(action))?;
     if done.rows_affected() == 0 {
-        let actual = stored_version(&mut tx, key).await?.map(|(v, _)| v);
+        let actual = stored_version(&mut tx, key).await?;
         return Err(StoreError::Conflict {
             key: key.to_string(),
             expected: version,
@@ -173,20 +156,17 @@ pub(super) async fn buffer(pool: &SqlitePool, key: &str) -> Result<Vec<BufferEnt
         .collect()
 }
 
-/// Applies a decision batch's buffer changes inside `tx`, after its incidents were written;
-/// `written` are the keys of those incidents. Appends go in as multi-row inserts and each
-/// incident's count is updated once, so a page adding a thousand alerts to one buffer costs a
-/// few statements, not two per alert.
-pub(super) async fn change_buffers_in(
+/// Applies a decision batch's buffer changes inside `tx`, before its incidents are written;
+/// `written` are the keys of those incidents. Appends go in as multi-row inserts, so a page adding
+/// a thousand alerts to one buffer costs a few statements, not one per alert. Returns how much
+/// each incident's buffer grew (or shrank), for [`upsert_in`] to count.
+pub(super) async fn change_buffers_in<'a>(
     tx: &mut SqliteConnection,
-    changes: &[BufferChange],
+    changes: &'a [BufferChange],
     written: &HashSet<&str>,
-) -> Result<(), StoreError> {
-    let mut counts: Vec<(&str, i64)> = Vec::new();
-    let mut count = |key, delta| match counts.iter_mut().find(|(known, _)| *known == key) {
-        Some((_, total)) => *total += delta,
-        None => counts.push((key, delta)),
-    };
+) -> Result<HashMap<&'a str, i64>, StoreError> {
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    let mut count = |key, delta| *counts.entry(key).or_default() += delta;
     let mut appends: Vec<(&str, String)> = Vec::new();
     for change in changes {
         let key = change.key();
@@ -217,15 +197,7 @@ pub(super) async fn change_buffers_in(
         }
     }
     insert_entries(tx, &mut appends).await?;
-    for (key, delta) in counts {
-        sqlx::query("UPDATE incidents SET buffered = buffered + ? WHERE key = ?")
-            .bind(delta)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("counting a consolidation buffer"))?;
-    }
-    Ok(())
+    Ok(counts)
 }
 
 /// Inserts and empties `entries` (key, entry JSON), in order.

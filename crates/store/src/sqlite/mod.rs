@@ -69,6 +69,8 @@ pub struct SqliteStore {
     location: String,
     /// Single-alert intake goes through group commit; `None` inside the committing task itself.
     intake: Option<group_commit::GroupCommit>,
+    /// Claims of queued alerts and incident keys (see `claims.rs`).
+    claims: std::sync::Arc<tokio::sync::Mutex<claims::Claims>>,
 }
 
 impl SqliteStore {
@@ -120,6 +122,7 @@ impl SqliteStore {
             reader,
             location,
             intake: None,
+            claims: Default::default(),
         };
         store.intake = Some(group_commit::GroupCommit::spawn(store.clone()));
         Ok(store)
@@ -424,7 +427,7 @@ impl Store for SqliteStore {
 
     async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
         let mut owners = jobs::lease_owners(self).await?;
-        owners.extend(claims::claim_owners(self).await?);
+        owners.extend(claims::claim_owners(self).await);
         owners.sort();
         owners.dedup();
         Ok(owners)
@@ -432,7 +435,7 @@ impl Store for SqliteStore {
 
     async fn expire_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let jobs = jobs::expire_leases(self, owner, now).await?;
-        Ok(jobs + claims::expire_claims(self, owner, now).await?)
+        Ok(jobs + claims::expire_claims(self, owner, now).await)
     }
 
     async fn claim_alert_page(

@@ -12,6 +12,7 @@ use sqlx::SqlitePool;
 use super::{col, count, from_micros, json_text, micros, parse_json, rollups, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
+use crate::rollup::Increments;
 
 const DEFAULT_EVENT_LIMIT: u32 = 100;
 
@@ -109,7 +110,9 @@ pub(super) async fn append_event(store: &SqliteStore, event: NewEvent) -> Result
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;
-    rollups::add_event_in(&mut tx, &event).await?;
+    let mut increments = Increments::default();
+    increments.event(&event);
+    rollups::write_in(&mut tx, &increments).await?;
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(id)
 }

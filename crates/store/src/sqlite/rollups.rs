@@ -1,76 +1,41 @@
 //! Daily report roll-ups (see [`crate::rollup`]): written in the transaction that decides an alert
 //! or appends an event, read by the report generator.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use chrono::NaiveDate;
 use sqlx::SqliteConnection;
 
 use super::{count, SqliteStore};
 use crate::error::StoreError;
-use crate::model::NewEvent;
-use crate::rollup::{alert_counts, day_text, RollupKind, RollupRow};
+use crate::rollup::{Increments, RollupKind, RollupRow};
 
-/// Inside `tx`: adds what one alert, decided `processed` for `client`, counts on its day.
-pub(super) async fn add_alert_in(
+/// Inside `tx`: adds `increments` to their rows, a few hundred rows per statement.
+pub(super) async fn write_in(
     tx: &mut SqliteConnection,
-    client: &str,
-    occurred_at: DateTime<Utc>,
-    alert_name: &str,
-    payload: &Value,
+    increments: &Increments,
 ) -> Result<(), StoreError> {
-    let mut counts: BTreeMap<(RollupKind, String), i64> = BTreeMap::new();
-    for key in alert_counts(alert_name, payload) {
-        *counts.entry(key).or_default() += 1;
+    /// Rows per statement (five parameters each, well under SQLite's limit).
+    const ROWS: usize = 500;
+    let rows: Vec<_> = increments.rows().collect();
+    for chunk in rows.chunks(ROWS) {
+        let mut upsert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO report_rollups (client, day, kind, name, count) ",
+        );
+        upsert.push_values(chunk, |mut row, (client, day, kind, name, n)| {
+            row.push_bind(*client)
+                .push_bind(*day)
+                .push_bind(kind.as_str())
+                .push_bind(*name)
+                .push_bind(*n);
+        });
+        upsert.push(
+            " ON CONFLICT (client, day, kind, name) DO UPDATE SET count = count + excluded.count",
+        );
+        upsert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("counting report roll-ups"))?;
     }
-    let day = day_text(occurred_at);
-    for ((kind, name), n) in counts {
-        add_in(tx, client, &day, kind, &name, n).await?;
-    }
-    Ok(())
-}
-
-/// Inside `tx`: counts an event of a client on its day.
-pub(super) async fn add_event_in(
-    tx: &mut SqliteConnection,
-    event: &NewEvent,
-) -> Result<(), StoreError> {
-    let Some(client) = &event.client else {
-        return Ok(());
-    };
-    let day = day_text(event.at);
-    add_in(
-        tx,
-        client,
-        &day,
-        RollupKind::Event,
-        &event.code.to_string(),
-        1,
-    )
-    .await
-}
-
-async fn add_in(
-    tx: &mut SqliteConnection,
-    client: &str,
-    day: &str,
-    kind: RollupKind,
-    name: &str,
-    n: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO report_rollups (client, day, kind, name, count) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (client, day, kind, name) DO UPDATE SET count = count + excluded.count",
-    )
-    .bind(client)
-    .bind(day)
-    .bind(kind.as_str())
-    .bind(name)
-    .bind(n)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::db("counting a report roll-up"))?;
     Ok(())
 }
 
