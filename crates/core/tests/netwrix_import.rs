@@ -530,3 +530,37 @@ fn problems_name_the_file_and_the_elements_line() {
         "{error}"
     );
 }
+
+/// A reference given twice (found by fuzzing: the key was written twice, which is not TOML) is
+/// carried once, from the first, and the second is listed with its line.
+#[test]
+fn a_reference_named_twice_is_carried_once() {
+    let priority =
+        "  <TicketParameterRef>\n    <Name>priority</Name>\n    <TicketParameters>\n      \
+                    <TicketParameter>\n        <Name>id</Name>\n        <Value>7</Value>\n      \
+                    </TicketParameter>\n    </TicketParameters>\n  </TicketParameterRef>\n";
+    let twice = CONNECTWISE.replace(
+        "</TicketParameterRefs>",
+        &format!("{priority}</TicketParameterRefs>"),
+    );
+    let conversion = convert(&twice, ITSM).unwrap();
+    assert_eq!(
+        conversion.toml.matches("priority_id = ").count(),
+        1,
+        "{}",
+        conversion.toml
+    );
+    let notes = conversion.not_carried.join("\n");
+    assert!(
+        notes.contains("a second priority reference; the first one is used"),
+        "{notes}"
+    );
+    let config =
+        config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
+    assert_eq!(
+        config
+            .effective_ticket_settings(Some("Default"))
+            .priority_id,
+        Some(4)
+    );
+}

@@ -280,6 +280,8 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
 }
 
 fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
+    // A reference named twice would write its key twice (invalid TOML): the first one counts.
+    let mut referenced: Vec<&str> = Vec::new();
     for reference in &element.children {
         let name = reference
             .child_or_attribute("Name")
@@ -297,6 +299,16 @@ fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, no
                 continue;
             }
         };
+        if referenced.contains(&toml_key) {
+            notes.add(
+                CONNECTWISE_FILE,
+                reference.line,
+                &reference_path,
+                format!("a second {name} reference; the first one is used"),
+            );
+            continue;
+        }
+        referenced.push(toml_key);
         let parameters = reference.child("TicketParameters");
         let mut carried = false;
         for parameter in parameters
