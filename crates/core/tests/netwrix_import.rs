@@ -531,10 +531,10 @@ fn problems_name_the_file_and_the_elements_line() {
     );
 }
 
-/// A reference given twice (found by fuzzing: the key was written twice, which is not TOML) is
-/// carried once, from the first, and the second is listed with its line.
+/// A reference or a ticket field given twice (found by fuzzing: the key was written twice, which
+/// is not TOML) is carried once, from the first, and the second is listed with its line.
 #[test]
-fn a_reference_named_twice_is_carried_once() {
+fn a_reference_or_field_given_twice_is_carried_once() {
     let priority =
         "  <TicketParameterRef>\n    <Name>priority</Name>\n    <TicketParameters>\n      \
                     <TicketParameter>\n        <Name>id</Name>\n        <Value>7</Value>\n      \
@@ -543,24 +543,30 @@ fn a_reference_named_twice_is_carried_once() {
         "</TicketParameterRefs>",
         &format!("{priority}</TicketParameterRefs>"),
     );
+    let impact = "  <TicketParameter>\n      <Name>Impact</Name>\n      <Value>Low</Value>\n    \
+                  </TicketParameter>\n  </TicketParameters>";
+    let twice = twice.replacen("</TicketParameters>", impact, 1);
     let conversion = convert(&twice, ITSM).unwrap();
-    assert_eq!(
-        conversion.toml.matches("priority_id = ").count(),
-        1,
-        "{}",
-        conversion.toml
-    );
+    for key in ["priority_id = ", "impact = "] {
+        assert_eq!(
+            conversion.toml.matches(key).count(),
+            1,
+            "{}",
+            conversion.toml
+        );
+    }
     let notes = conversion.not_carried.join("\n");
     assert!(
         notes.contains("a second priority reference; the first one is used"),
         "{notes}"
     );
+    assert!(
+        notes.contains("Impact was already given; the first one is used"),
+        "{notes}"
+    );
     let config =
         config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
-    assert_eq!(
-        config
-            .effective_ticket_settings(Some("Default"))
-            .priority_id,
-        Some(4)
-    );
+    let ticket = config.effective_ticket_settings(Some("Default"));
+    assert_eq!(ticket.priority_id, Some(4));
+    assert_eq!(ticket.impact, TicketLevel::High);
 }

@@ -226,7 +226,6 @@ fn missing_sections(root: &Element, root_path: &str, ticket: &mut Section, notes
 }
 
 fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
-    let mut description_seen = false;
     for parameter in &element.children {
         // `<TicketParameter><Name>n</Name><Value>v</Value>` or `<TicketParameter Name="n">v`.
         let name = parameter
@@ -249,17 +248,25 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
             continue;
         }
         let description_field = DescriptionField::parse(&name);
-        match name.to_ascii_lowercase().as_str() {
+        let key = match name.to_ascii_lowercase().as_str() {
+            _ if description_field.is_some() => "description".to_string(),
+            other => other.to_string(),
+        };
+        if ticket.has(&key) {
+            notes.add(
+                CONNECTWISE_FILE,
+                parameter.line,
+                &parameter_path,
+                format!("{name} was already given; the first one is used"),
+            );
+            continue;
+        }
+        match key.as_str() {
             "summary" => {
                 check_template(value, TemplateKind::Ticket, parameter.line, &parameter_path, notes);
                 ticket.push(Line::new("summary", output::string(value)));
             }
-            _ if description_field.is_some() => {
-                if description_seen {
-                    notes.add(CONNECTWISE_FILE, parameter.line, &parameter_path, "a description template was already given; mspbridge fills one description field");
-                    continue;
-                }
-                description_seen = true;
+            "description" => {
                 let field = description_field.unwrap_or(DescriptionField::InitialDescription);
                 check_template(value, TemplateKind::Ticket, parameter.line, &parameter_path, notes);
                 ticket.push(Line::new("description", output::string(value)));
@@ -280,8 +287,6 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
 }
 
 fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, notes: &mut Notes) {
-    // A reference named twice would write its key twice (invalid TOML): the first one counts.
-    let mut referenced: Vec<&str> = Vec::new();
     for reference in &element.children {
         let name = reference
             .child_or_attribute("Name")
@@ -299,7 +304,8 @@ fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, no
                 continue;
             }
         };
-        if referenced.contains(&toml_key) {
+        // A reference named twice would write its key twice (not TOML): the first one counts.
+        if ticket.has(toml_key) {
             notes.add(
                 CONNECTWISE_FILE,
                 reference.line,
@@ -308,7 +314,6 @@ fn ticket_parameter_refs(element: &Element, path: &str, ticket: &mut Section, no
             );
             continue;
         }
-        referenced.push(toml_key);
         let parameters = reference.child("TicketParameters");
         let mut carried = false;
         for parameter in parameters

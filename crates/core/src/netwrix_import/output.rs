@@ -53,6 +53,11 @@ impl Section {
     pub fn push(&mut self, line: Line) {
         self.lines.push(line);
     }
+
+    /// Whether a line sets `key` already (a key written twice is not TOML).
+    pub fn has(&self, key: &str) -> bool {
+        self.lines.iter().any(|line| line.key == key)
+    }
 }
 
 /// A TOML string literal for `text`.
