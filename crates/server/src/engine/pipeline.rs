@@ -36,8 +36,9 @@ const SYSTEM_SIGHTINGS_KEPT: usize = 50_000;
 
 /// Queued alerts taken per page; due jobs run between pages, so a backlog never starves them.
 /// A page's fixed cost (its incidents read and written, its commit) is shared by this many
-/// alerts: 500 drained a backlog almost twice as fast as 100 (BENCHMARKS.md, engine throughput).
-const ALERT_PAGE: u32 = 500;
+/// alerts, and its alerts are in memory at once: 250 drains a backlog almost as fast as 500 and
+/// nearly twice as fast as 100, for 11 MB more peak memory than 100 (BENCHMARKS.md §4, §5).
+const ALERT_PAGE: u32 = 250;
 
 /// Times one alert is decided again after other writers changed what it was decided on.
 const MAX_CONFLICT_RETRIES: usize = 16;
