@@ -569,4 +569,26 @@ fn a_reference_or_field_given_twice_is_carried_once() {
     let ticket = config.effective_ticket_settings(Some("Default"));
     assert_eq!(ticket.priority_id, Some(4));
     assert_eq!(ticket.impact, TicketLevel::High);
+
+    // The same inside a group of the other file.
+    let timeout_twice = ITSM.replace(
+        "<RequestTimeout>180</RequestTimeout>",
+        "<RequestTimeout>180</RequestTimeout><RequestTimeout>60</RequestTimeout>",
+    );
+    let conversion = convert(CONNECTWISE, &timeout_twice).unwrap();
+    assert!(
+        conversion
+            .toml
+            .contains("activity_record_web_requests = { limit = 200, timeout = \"3m\" }"),
+        "{}",
+        conversion.toml
+    );
+    let notes = conversion.not_carried.join("\n");
+    assert!(
+        notes.contains(
+            "ActivityRecordWebRequests/RequestTimeout: given twice; the first value is used"
+        ),
+        "{notes}"
+    );
+    config::parse_str_with(&with_client_id(&conversion), "imported.toml", &env()).unwrap();
 }

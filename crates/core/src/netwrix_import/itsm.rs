@@ -152,13 +152,22 @@ pub fn import(root: &Element, notes: &mut Notes) -> ItsmSections {
             .find(|(name, _, _)| name.eq_ignore_ascii_case(&lower))
         {
             let mut parts = Vec::new();
+            let mut carried: Vec<&str> = Vec::new();
             for field in &child.children {
                 let field_path = format!("{path}/{}", field.name);
                 match fields
                     .iter()
                     .find(|(name, _, _)| name.eq_ignore_ascii_case(&field.name))
                 {
+                    // A field written twice would repeat its key in the inline table (not TOML).
+                    Some((_, inline_key, _)) if carried.contains(inline_key) => notes.add(
+                        ITSM_FILE,
+                        field.line,
+                        &field_path,
+                        "given twice; the first value is used",
+                    ),
                     Some((_, inline_key, kind)) => {
+                        carried.push(inline_key);
                         if let Some(value) =
                             value(*kind, field.text.trim(), field.line, &field_path, notes)
                         {
