@@ -272,6 +272,25 @@ pub struct AlertOutcome {
     pub decisions: Vec<crate::RuleDecision>,
 }
 
+impl AlertOutcome {
+    /// The error for an alert a decision could not take off the queue, from its current state
+    /// (`None`: there is no such alert).
+    pub(crate) fn refused(&self, current_state: Option<String>) -> crate::error::StoreError {
+        match current_state {
+            Some(from) => crate::error::StoreError::InvalidTransition {
+                what: "alert",
+                id: self.id.to_string(),
+                from,
+                to: self.state.to_string(),
+            },
+            None => crate::error::StoreError::NotFound {
+                what: "alert",
+                id: self.id.to_string(),
+            },
+        }
+    }
+}
+
 /// A key-value write made only if the stored value is still `expected` (`None`: absent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingWrite {

@@ -14,7 +14,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::NewEvent;
+use crate::error::StoreError;
+use crate::model::{AlertOutcome, AlertState, NewEvent};
+use crate::sqlite::{from_micros, parse_json};
 
 /// What a roll-up row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -128,6 +130,80 @@ fn text_field(record: &Value, keys: &[&str]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The counts one transaction adds, keyed (client, day, kind, name): a page of decided alerts
+/// adds to each row once, and rows are written in key order (so two PostgreSQL processes adding
+/// to the same rows lock them in the same order).
+#[derive(Debug, Default)]
+pub(crate) struct Increments(BTreeMap<(String, String, RollupKind, String), i64>);
+
+impl Increments {
+    /// Adds what one alert, decided `processed` for `client`, counts on its day.
+    fn alert(
+        &mut self,
+        client: &str,
+        occurred_at: DateTime<Utc>,
+        alert_name: &str,
+        payload: &Value,
+    ) {
+        let day = day_text(occurred_at);
+        for (kind, name) in alert_counts(alert_name, payload) {
+            *self
+                .0
+                .entry((client.to_string(), day.clone(), kind, name))
+                .or_default() += 1;
+        }
+    }
+
+    /// Adds what an alert taken off the queue counts, from what the decision statement returned
+    /// about it (its name, `occurred_at` in microseconds, its stored payload): only an alert
+    /// decided `processed` for a client counts, with the payload the decision gives it, else the
+    /// stored one (a stored payload that is not JSON still counts as an alert of its type).
+    pub(crate) fn decided(
+        &mut self,
+        outcome: &AlertOutcome,
+        alert_name: &str,
+        occurred_at: i64,
+        stored_payload: &str,
+    ) -> Result<(), StoreError> {
+        let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) else {
+            return Ok(());
+        };
+        let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
+        let stored;
+        let payload = match &outcome.payload {
+            Some(payload) => payload,
+            None => {
+                stored = parse_json(stored_payload, "alerts.payload").unwrap_or_default();
+                &stored
+            }
+        };
+        self.alert(client, occurred_at, alert_name, payload);
+        Ok(())
+    }
+
+    /// Adds an event of a client on its day (nothing for an event without a client).
+    pub(crate) fn event(&mut self, event: &NewEvent) {
+        if let Some(client) = &event.client {
+            *self
+                .0
+                .entry((
+                    client.clone(),
+                    day_text(event.at),
+                    RollupKind::Event,
+                    event.code.to_string(),
+                ))
+                .or_default() += 1;
+        }
+    }
+
+    /// The rows to add to, in key order: (client, day, kind, name, count).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&str, &str, RollupKind, &str, i64)> {
+        self.0.iter().map(|((client, day, kind, name), n)| {
+            (client.as_str(), day.as_str(), *kind, name.as_str(), *n)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,52 +241,5 @@ mod tests {
         ] {
             assert_eq!(RollupKind::parse(kind.as_str()), Some(kind));
         }
-    }
-}
-
-/// The counts one transaction adds, keyed (client, day, kind, name): a page of decided alerts
-/// adds to each row once, and rows are written in key order (so two PostgreSQL processes adding
-/// to the same rows lock them in the same order).
-#[derive(Debug, Default)]
-pub(crate) struct Increments(BTreeMap<(String, String, RollupKind, String), i64>);
-
-impl Increments {
-    /// Adds what one alert, decided `processed` for `client`, counts on its day.
-    pub(crate) fn alert(
-        &mut self,
-        client: &str,
-        occurred_at: DateTime<Utc>,
-        alert_name: &str,
-        payload: &Value,
-    ) {
-        let day = day_text(occurred_at);
-        for (kind, name) in alert_counts(alert_name, payload) {
-            *self
-                .0
-                .entry((client.to_string(), day.clone(), kind, name))
-                .or_default() += 1;
-        }
-    }
-
-    /// Adds an event of a client on its day (nothing for an event without a client).
-    pub(crate) fn event(&mut self, event: &NewEvent) {
-        if let Some(client) = &event.client {
-            *self
-                .0
-                .entry((
-                    client.clone(),
-                    day_text(event.at),
-                    RollupKind::Event,
-                    event.code.to_string(),
-                ))
-                .or_default() += 1;
-        }
-    }
-
-    /// The rows to add to, in key order: (client, day, kind, name, count).
-    pub(crate) fn rows(&self) -> impl Iterator<Item = (&str, &str, RollupKind, &str, i64)> {
-        self.0.iter().map(|((client, day, kind, name), n)| {
-            (client.as_str(), day.as_str(), *kind, name.as_str(), *n)
-        })
     }
 }

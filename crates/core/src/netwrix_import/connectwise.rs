@@ -248,9 +248,9 @@ fn ticket_parameters(element: &Element, path: &str, ticket: &mut Section, notes:
             continue;
         }
         let description_field = DescriptionField::parse(&name);
-        let key = match name.to_ascii_lowercase().as_str() {
-            _ if description_field.is_some() => "description".to_string(),
-            other => other.to_string(),
+        let key = match description_field {
+            Some(_) => "description".to_string(),
+            None => name.to_ascii_lowercase(),
         };
         if ticket.has(&key) {
             notes.add(

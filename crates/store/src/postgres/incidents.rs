@@ -215,34 +215,11 @@ pub(super) async fn commit_decisions(
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(StoreError::db(action))?;
-            return Err(match current {
-                Some(from) => StoreError::InvalidTransition {
-                    what: "alert",
-                    id: outcome.id.to_string(),
-                    from,
-                    to: outcome.state.to_string(),
-                },
-                None => StoreError::NotFound {
-                    what: "alert",
-                    id: outcome.id.to_string(),
-                },
-            });
+            return Err(outcome.refused(current));
         };
         // The report roll-ups count the alert in the same transaction that decides it, so a
         // report never misses an alert retention forgot nor counts one twice.
-        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
-            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-            // A stored payload that is not JSON still counts as an alert of its type.
-            let stored;
-            let payload = match &outcome.payload {
-                Some(payload) => payload,
-                None => {
-                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
-                    &stored
-                }
-            };
-            increments.alert(client, occurred_at, &alert_name, payload);
-        }
+        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
     }
     append_notes_in(&mut tx, &batch.notes).await?;
     let mut incidents: Vec<&Incident> = batch.incidents.iter().collect();

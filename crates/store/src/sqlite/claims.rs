@@ -6,6 +6,7 @@
 //! write transaction (and no fsync) per page.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -55,6 +56,31 @@ impl Claims {
     }
 }
 
+/// Claims `key` for `owner` unless another owner's live claim holds it; an owner renews its own.
+fn take<K: Hash + Eq>(
+    claims: &mut HashMap<K, Claim>,
+    key: K,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> bool {
+    if claims
+        .get(&key)
+        .is_some_and(|claim| claim.excludes(owner, now))
+    {
+        return false;
+    }
+    claims.insert(key, Claim::new(owner, now, lease));
+    true
+}
+
+/// Ends `owner`'s claim on `key` (another owner's is kept).
+fn give_back<K: Hash + Eq>(claims: &mut HashMap<K, Claim>, key: &K, owner: &str) {
+    if claims.get(key).is_some_and(|claim| claim.owner == owner) {
+        claims.remove(key);
+    }
+}
+
 pub(super) async fn claim_alert_page(
     store: &SqliteStore,
     owner: &str,
@@ -88,17 +114,9 @@ pub(super) async fn claim_alert_page(
             break;
         }
         let alert = decode(row)?;
-        if claims
-            .alerts
-            .get(&alert.id)
-            .is_some_and(|claim| claim.excludes(owner, now))
-        {
-            continue;
+        if take(&mut claims.alerts, alert.id, owner, now, lease) {
+            page.push(alert);
         }
-        claims
-            .alerts
-            .insert(alert.id, Claim::new(owner, now, lease));
-        page.push(alert);
     }
     Ok(page)
 }
@@ -114,21 +132,11 @@ pub(super) async fn claim_incident_keys(
     keys.sort();
     keys.dedup();
     let mut claims = store.claims.lock().await;
-    let mut held = Vec::with_capacity(keys.len());
-    for key in keys {
-        if claims
-            .keys
-            .get(key)
-            .is_some_and(|claim| claim.excludes(owner, now))
-        {
-            continue;
-        }
-        claims
-            .keys
-            .insert(key.clone(), Claim::new(owner, now, lease));
-        held.push(key.clone());
-    }
-    Ok(held)
+    Ok(keys
+        .into_iter()
+        .filter(|key| take(&mut claims.keys, key.to_string(), owner, now, lease))
+        .cloned()
+        .collect())
 }
 
 pub(super) async fn release_claims(
@@ -139,22 +147,10 @@ pub(super) async fn release_claims(
 ) -> Result<(), StoreError> {
     let mut claims = store.claims.lock().await;
     for id in alerts {
-        if claims
-            .alerts
-            .get(id)
-            .is_some_and(|claim| claim.owner == owner)
-        {
-            claims.alerts.remove(id);
-        }
+        give_back(&mut claims.alerts, id, owner);
     }
     for key in keys {
-        if claims
-            .keys
-            .get(key)
-            .is_some_and(|claim| claim.owner == owner)
-        {
-            claims.keys.remove(key);
-        }
+        give_back(&mut claims.keys, key, owner);
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
-use super::{from_micros, incidents, jobs, json_text, parse_json, records, rollups, SqliteStore};
+use super::{incidents, jobs, json_text, records, rollups, SqliteStore};
 use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
@@ -137,41 +137,19 @@ async fn take_off_queue(
         };
         // The report roll-ups count the alert in the same transaction that decides it, so a
         // report never misses an alert retention forgot nor counts one twice.
-        if let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) {
-            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-            // A stored payload that is not JSON still counts as an alert of its type.
-            let stored;
-            let payload = match &outcome.payload {
-                Some(payload) => payload,
-                None => {
-                    stored = parse_json(&payload, "alerts.payload").unwrap_or_default();
-                    &stored
-                }
-            };
-            increments.alert(client, occurred_at, &alert_name, payload);
-        }
+        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
     }
     Ok(())
 }
 
 /// Why `outcome`'s alert could not be taken off the queue.
 async fn not_queued(tx: &mut SqliteConnection, outcome: &AlertOutcome) -> StoreError {
-    let current: Result<Option<String>, _> =
-        sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
-            .bind(outcome.id)
-            .fetch_optional(&mut *tx)
-            .await;
+    let current = sqlx::query_scalar("SELECT state FROM alerts WHERE id = ?")
+        .bind(outcome.id)
+        .fetch_optional(&mut *tx)
+        .await;
     match current {
+        Ok(current) => outcome.refused(current),
         Err(error) => StoreError::db("writing the engine's decisions")(error),
-        Ok(Some(from)) => StoreError::InvalidTransition {
-            what: "alert",
-            id: outcome.id.to_string(),
-            from,
-            to: outcome.state.to_string(),
-        },
-        Ok(None) => StoreError::NotFound {
-            what: "alert",
-            id: outcome.id.to_string(),
-        },
     }
 }
