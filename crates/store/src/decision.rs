@@ -141,12 +141,13 @@ pub(crate) const APPEND_SQL_SQLITE_COLUMN: &str = "CASE WHEN d.appended IS NULL 
      WHEN decisions = '[]' THEN d.appended \
      ELSE substr(decisions, 1, length(decisions) - 1) || ',' || substr(d.appended, 2) END";
 
-/// [`APPEND_SQL_SQLITE`] for PostgreSQL, the array bound once as `$N`.
-pub(crate) fn append_sql_postgres(n: usize) -> String {
+/// [`APPEND_SQL_SQLITE`] for PostgreSQL, the array given once as the SQL expression `array`
+/// (a parameter such as `$1::text`, or a column).
+pub(crate) fn append_sql_postgres(array: &str) -> String {
     format!(
-        "CASE WHEN ${n}::text IS NULL THEN decisions \
-         WHEN decisions = '[]' THEN ${n}::text \
-         ELSE substr(decisions, 1, length(decisions) - 1) || ',' || substr(${n}::text, 2) END"
+        "CASE WHEN {array} IS NULL THEN decisions \
+         WHEN decisions = '[]' THEN {array} \
+         ELSE substr(decisions, 1, length(decisions) - 1) || ',' || substr({array}, 2) END"
     )
 }
 

@@ -181,6 +181,9 @@ pub trait Store:
 
     /// The incident tracked under `key`.
     async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError>;
+    /// The incidents tracked under `keys`, in one read (a key with none is left out), ascending
+    /// key.
+    async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError>;
     /// Inserts (`version == 0`) or updates (`version` = the stored version) an incident
     /// and returns it with its new version. `Conflict` if the stored version differs.
     /// Setting a `ticket_id` different from the stored one appends an incident history

@@ -87,6 +87,36 @@ impl Decisions {
         Ok(self.incidents.get(key).and_then(Option::as_ref))
     }
 
+    /// Reads the incidents of `keys` not yet in the view, all in one store read, so a page pays
+    /// one round trip for its incidents instead of one per key.
+    pub(super) async fn read_incidents<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<(), StoreError> {
+        let mut wanted: Vec<String> = keys
+            .into_iter()
+            .filter(|key| !self.incidents.contains_key(*key))
+            .map(str::to_string)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut stored: HashMap<String, Incident> = self
+            .store
+            .get_incidents(&wanted)
+            .await?
+            .into_iter()
+            .map(|incident| (incident.key.clone(), incident))
+            .collect();
+        for key in wanted {
+            let incident = stored.remove(&key);
+            self.incidents.insert(key, incident);
+        }
+        Ok(())
+    }
+
     /// The incident of `key` to change; it is written with the page.
     fn incident_mut(&mut self, key: &str) -> Option<&mut Incident> {
         let incident = self.incidents.get_mut(key)?.as_mut()?;

@@ -165,6 +165,12 @@ impl Pipeline {
     /// if something else changed an incident or flood state meanwhile, decides alert by alert.
     async fn commit_page(&self, page: &[Prepared], config: &Config) -> Result<usize, EngineError> {
         let mut decisions = Decisions::new(self.base.store.clone());
+        decisions
+            .read_incidents(page.iter().filter_map(|prepared| {
+                let (_, key) = prepared.route.as_ref()?;
+                Some(key.as_str())
+            }))
+            .await?;
         for prepared in page {
             self.decide_prepared(&mut decisions, prepared, config)
                 .await?;

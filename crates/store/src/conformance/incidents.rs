@@ -132,6 +132,25 @@ pub async fn incident_optimistic_conflict(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(one.len(), 1);
 
+    let several = store
+        .get_incidents(&[
+            "globex/flood".to_string(),
+            "nobody".to_string(),
+            "acme/lockout".to_string(),
+            "acme/lockout".to_string(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        several
+            .iter()
+            .map(|i| (i.key.as_str(), i.version))
+            .collect::<Vec<_>>(),
+        vec![("acme/lockout", 2), ("globex/flood", 1)],
+        "several incidents read at once: those stored, once each, ascending key"
+    );
+    assert!(store.get_incidents(&[]).await.unwrap().is_empty());
+
     store.delete_incident("acme/lockout", 2).await.unwrap();
     assert!(store.get_incident("acme/lockout").await.unwrap().is_none());
 }

@@ -7,7 +7,7 @@
 //! it enqueues under, then alerts by id, then incidents by key — so two processes committing
 //! overlapping pages wait for each other instead of deadlocking.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
@@ -36,97 +36,33 @@ pub(super) async fn get(store: &PostgresStore, key: &str) -> Result<Option<Incid
     row.as_ref().map(decode).transpose()
 }
 
+pub(super) async fn get_many(
+    store: &PostgresStore,
+    keys: &[String],
+) -> Result<Vec<Incident>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE key = ANY($1) ORDER BY key COLLATE \"C\""
+    ))
+    .bind(keys)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(StoreError::db("reading incidents"))?;
+    rows.iter().map(decode).collect()
+}
+
 pub(super) async fn upsert(
     store: &PostgresStore,
     mut incident: Incident,
 ) -> Result<Incident, StoreError> {
     let action = "saving an incident";
     let mut tx = store.write(action).await?;
-    let new_version = upsert_in(&mut tx, &incident).await?;
+    write_in(&mut tx, std::slice::from_ref(&incident), &[]).await?;
     tx.commit().await.map_err(StoreError::db(action))?;
-    incident.version = new_version;
+    incident.version += 1;
     Ok(incident)
-}
-
-/// Writes `incident` inside `tx` if the stored version is still `incident.version` (0: not stored
-/// yet) and returns the new version; `Conflict` otherwise.
-async fn upsert_in(tx: &mut PgConnection, incident: &Incident) -> Result<i64, StoreError> {
-    let action = "saving an incident";
-    let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
-        StoreError::InvalidArgument(format!(
-            "incident {:?} alert count {} is too large",
-            incident.key, incident.alert_count
-        ))
-    })?;
-    let stored: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT version, ticket_id FROM incidents WHERE key = $1 FOR UPDATE")
-            .bind(&incident.key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db("reading an incident version"))?;
-    let conflict = |actual: Option<i64>| StoreError::Conflict {
-        key: incident.key.clone(),
-        expected: incident.version,
-        actual,
-    };
-    let previous_ticket = match stored {
-        None if incident.version == 0 => None,
-        Some((version, ticket)) if version == incident.version => ticket,
-        other => return Err(conflict(other.map(|(version, _)| version))),
-    };
-    let new_version = incident.version + 1;
-    let sql = if incident.version == 0 {
-        // Another process may insert the same key between the read and this insert; then the
-        // insert does nothing and the write is a conflict.
-        "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
-         alert_count, flush_at, flood, details, version, key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (key) DO NOTHING"
-    } else {
-        "UPDATE incidents SET client = $1, ticket_id = $2, status = $3, first_alert_at = $4, \
-         last_alert_at = $5, alert_count = $6, flush_at = $7, flood = $8, details = $9, \
-         version = $10 WHERE key = $11"
-    };
-    let done = sqlx::query(sql)
-        .bind(&incident.client)
-        .bind(incident.ticket_id)
-        .bind(&incident.status)
-        .bind(micros(incident.first_alert_at))
-        .bind(micros(incident.last_alert_at))
-        .bind(alert_count)
-        .bind(incident.flush_at.map(micros))
-        .bind(incident.flood)
-        .bind(json_text(&incident.details))
-        .bind(new_version)
-        .bind(&incident.key)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-    if done.rows_affected() == 0 {
-        let actual: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
-                .bind(&incident.key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::db(action))?;
-        return Err(conflict(actual));
-    }
-    if let Some(ticket_id) = incident.ticket_id {
-        if previous_ticket != Some(ticket_id) {
-            sqlx::query(
-                "INSERT INTO incident_history (key, client, ticket_id, opened_at, flood) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&incident.key)
-            .bind(&incident.client)
-            .bind(ticket_id)
-            .bind(micros(incident.last_alert_at))
-            .bind(incident.flood)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("recording incident history"))?;
-        }
-    }
-    Ok(new_version)
 }
 
 /// Appends each note's decisions to its alerts (already off the queue), alerts in id order like
@@ -144,7 +80,7 @@ async fn append_notes_in(
         ids.dedup();
         sqlx::query(&format!(
             "UPDATE alerts SET decisions = {} WHERE id = ANY($2)",
-            decision::append_sql_postgres(1)
+            decision::append_sql_postgres("$1::text")
         ))
         .bind(text)
         .bind(ids)
@@ -174,13 +110,6 @@ pub(super) async fn commit_decisions(
             )));
         }
     }
-    let written: HashSet<&str> = batch.incidents.iter().map(|i| i.key.as_str()).collect();
-    if let Some(change) = batch.buffer.iter().find(|c| !written.contains(c.key())) {
-        return Err(StoreError::InvalidArgument(format!(
-            "the buffer of incident {:?} changes without the incident being written",
-            change.key()
-        )));
-    }
     let mut tx = store.write(action).await?;
     lock_serial_keys(
         &mut tx,
@@ -190,46 +119,10 @@ pub(super) async fn commit_decisions(
             .filter_map(|job| job.serial_key.as_deref()),
     )
     .await?;
-    let mut alerts: Vec<&AlertOutcome> = batch.alerts.iter().collect();
-    alerts.sort_by_key(|outcome| outcome.id);
     let mut increments = Increments::default();
-    for outcome in alerts {
-        let decided: Option<(String, i64, String)> = sqlx::query_as(&format!(
-            "UPDATE alerts SET state = $1, client = $2, payload = COALESCE($3, payload), \
-             decisions = {} \
-             WHERE id = $4 AND state = 'queued' RETURNING alert_name, occurred_at, payload",
-            decision::append_sql_postgres(5)
-        ))
-        .bind(outcome.state.as_str())
-        .bind(&outcome.client)
-        .bind(outcome.payload.as_ref().map(json_text))
-        .bind(outcome.id)
-        .bind(decision::append_text(&outcome.decisions))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-        let Some((alert_name, occurred_at, payload)) = decided else {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
-                    .bind(outcome.id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::db(action))?;
-            return Err(outcome.refused(current));
-        };
-        // The report roll-ups count the alert in the same transaction that decides it, so a
-        // report never misses an alert retention forgot nor counts one twice.
-        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
-    }
+    take_off_queue(&mut tx, &batch.alerts, &mut increments).await?;
     append_notes_in(&mut tx, &batch.notes).await?;
-    let mut incidents: Vec<&Incident> = batch.incidents.iter().collect();
-    incidents.sort_by(|a, b| a.key.cmp(&b.key));
-    for incident in incidents {
-        upsert_in(&mut tx, incident).await?;
-    }
-    if !batch.buffer.is_empty() {
-        change_buffers_in(&mut tx, &batch.buffer).await?;
-    }
+    write_in(&mut tx, &batch.incidents, &batch.buffer).await?;
     for setting in &batch.settings {
         let written = records::compare_and_put_in(
             &mut tx,
@@ -256,24 +149,312 @@ pub(super) async fn commit_decisions(
     tx.commit().await.map_err(StoreError::db(action))
 }
 
-/// Applies a decision batch's buffer changes in order, after its incidents were written (whose
-/// row locks guard the buffers), and keeps each incident's count.
-async fn change_buffers_in(
+/// Inside `tx`: moves `outcomes`' alerts from `queued` to their new state in one statement, in id
+/// order, appending their rule decisions, and adds what the `processed` ones count to
+/// `increments`. An alert that is not queued (or does not exist) fails the whole batch.
+async fn take_off_queue(
     tx: &mut PgConnection,
+    outcomes: &[AlertOutcome],
+    increments: &mut Increments,
+) -> Result<(), StoreError> {
+    let action = "writing the engine's decisions";
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<&AlertOutcome> = outcomes.iter().collect();
+    sorted.sort_by_key(|outcome| outcome.id);
+    let ids: Vec<AlertId> = sorted.iter().map(|outcome| outcome.id).collect();
+    let states: Vec<&str> = sorted
+        .iter()
+        .map(|outcome| outcome.state.as_str())
+        .collect();
+    let clients: Vec<Option<&str>> = sorted
+        .iter()
+        .map(|outcome| outcome.client.as_deref())
+        .collect();
+    let payloads: Vec<Option<String>> = sorted
+        .iter()
+        .map(|outcome| outcome.payload.as_ref().map(json_text))
+        .collect();
+    let appended: Vec<Option<String>> = sorted
+        .iter()
+        .map(|outcome| decision::append_text(&outcome.decisions))
+        .collect();
+    let decided: Vec<(AlertId, String, i64, String)> = sqlx::query_as(&format!(
+        "UPDATE alerts SET state = d.state, client = d.client, \
+           payload = COALESCE(d.payload, alerts.payload), decisions = {} \
+         FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+           AS d(id, state, client, payload, appended) \
+         WHERE alerts.id = d.id AND alerts.state = 'queued' \
+         RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, alerts.payload",
+        decision::append_sql_postgres("d.appended")
+    ))
+    .bind(&ids)
+    .bind(&states)
+    .bind(&clients)
+    .bind(&payloads)
+    .bind(&appended)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(StoreError::db(action))?;
+    let mut decided: HashMap<AlertId, (String, i64, String)> = decided
+        .into_iter()
+        .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
+        .collect();
+    for outcome in sorted {
+        let Some((alert_name, occurred_at, payload)) = decided.remove(&outcome.id) else {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
+                    .bind(outcome.id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+            return Err(outcome.refused(current));
+        };
+        // The report roll-ups count the alert in the same transaction that decides it, so a
+        // report never misses an alert retention forgot nor counts one twice.
+        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
+    }
+    Ok(())
+}
+
+/// Inside `tx`: writes `incidents` (each inserted when its version is 0, else updated if the
+/// stored version is still its own; `Conflict` otherwise) with their buffer `changes`, in a few
+/// statements for any number of them. Their rows are locked first, in key order, so two processes
+/// writing overlapping incidents wait for each other instead of deadlocking, and the locks guard
+/// the buffers. Each incident that takes a new ticket gets an `incident_history` row.
+async fn write_in(
+    tx: &mut PgConnection,
+    incidents: &[Incident],
     changes: &[BufferChange],
 ) -> Result<(), StoreError> {
-    let mut counts: Vec<(&str, i64)> = Vec::new();
-    let mut count = |key, delta| match counts.iter_mut().find(|(known, _)| *known == key) {
-        Some((_, total)) => *total += delta,
-        None => counts.push((key, delta)),
-    };
+    let action = "saving an incident";
+    let written: HashSet<&str> = incidents.iter().map(|i| i.key.as_str()).collect();
+    if let Some(change) = changes.iter().find(|c| !written.contains(c.key())) {
+        return Err(StoreError::InvalidArgument(format!(
+            "the buffer of incident {:?} changes without the incident being written",
+            change.key()
+        )));
+    }
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    let mut incidents: Vec<&Incident> = incidents.iter().collect();
+    incidents.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys: Vec<&str> = incidents.iter().map(|i| i.key.as_str()).collect();
+    let stored: HashMap<String, (i64, Option<i64>)> = sqlx::query_as(
+        "SELECT key, version, ticket_id FROM incidents WHERE key = ANY($1) \
+         ORDER BY key COLLATE \"C\" FOR UPDATE",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(StoreError::db("reading incident versions"))?
+    .into_iter()
+    .map(|(key, version, ticket): (String, i64, Option<i64>)| (key, (version, ticket)))
+    .collect();
+    let mut rows = IncidentRows::default();
+    let mut history = HistoryRows::default();
+    let grown = change_buffers_in(tx, changes).await?;
+    for incident in incidents {
+        let previous = stored.get(&incident.key);
+        let previous_ticket = match previous {
+            None if incident.version == 0 => None,
+            Some((version, ticket)) if *version == incident.version => *ticket,
+            other => {
+                return Err(StoreError::Conflict {
+                    key: incident.key.clone(),
+                    expected: incident.version,
+                    actual: other.map(|(version, _)| *version),
+                })
+            }
+        };
+        let buffered = grown.get(incident.key.as_str()).copied().unwrap_or(0);
+        rows.push(incident, buffered)?;
+        if let Some(ticket_id) = incident.ticket_id.filter(|t| previous_ticket != Some(*t)) {
+            history.push(incident, ticket_id);
+        }
+    }
+    let (inserts, updates): (Vec<usize>, Vec<usize>) =
+        (0..rows.keys.len()).partition(|&i| rows.versions[i] == 1);
+    if !inserts.is_empty() {
+        // Another process may insert one of these keys after the read above: then the insert
+        // does nothing for it and the write is a conflict.
+        let inserted: HashSet<String> = rows
+            .bind(
+                "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
+                 alert_count, flush_at, flood, details, version, key, buffered) \
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], \
+                   $5::int8[], $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], \
+                   $11::text[], $12::int8[]) \
+                 ON CONFLICT (key) DO NOTHING RETURNING key",
+                &inserts,
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?
+            .into_iter()
+            .map(|(key,)| key)
+            .collect();
+        if let Some(&lost) = inserts.iter().find(|&&i| !inserted.contains(rows.keys[i])) {
+            let key = rows.keys[lost];
+            let actual: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::db(action))?;
+            return Err(StoreError::Conflict {
+                key: key.to_string(),
+                expected: 0,
+                actual,
+            });
+        }
+    }
+    if !updates.is_empty() {
+        rows.bind(
+            "UPDATE incidents SET client = d.client, ticket_id = d.ticket_id, \
+               status = d.status, first_alert_at = d.first_alert_at, \
+               last_alert_at = d.last_alert_at, alert_count = d.alert_count, \
+               flush_at = d.flush_at, flood = d.flood, details = d.details, \
+               version = d.version, buffered = incidents.buffered + d.buffered \
+             FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], \
+               $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], $11::text[], \
+               $12::int8[]) AS d(client, ticket_id, status, first_alert_at, last_alert_at, \
+               alert_count, flush_at, flood, details, version, key, buffered) \
+             WHERE incidents.key = d.key RETURNING incidents.key",
+            &updates,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    }
+    history.write_in(tx).await
+}
+
+/// The columns of incidents to write, one array per column (`UNNEST`'s input).
+#[derive(Default)]
+struct IncidentRows<'a> {
+    clients: Vec<Option<&'a str>>,
+    tickets: Vec<Option<i64>>,
+    statuses: Vec<&'a str>,
+    first_alerts: Vec<i64>,
+    last_alerts: Vec<i64>,
+    alert_counts: Vec<i64>,
+    flushes: Vec<Option<i64>>,
+    floods: Vec<bool>,
+    details: Vec<String>,
+    /// The version each row gets (the version read plus one).
+    versions: Vec<i64>,
+    keys: Vec<&'a str>,
+    /// Entries its buffer gained (or lost, when negative) in this write.
+    buffered: Vec<i64>,
+}
+
+impl<'a> IncidentRows<'a> {
+    fn push(&mut self, incident: &'a Incident, buffered: i64) -> Result<(), StoreError> {
+        let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
+            StoreError::InvalidArgument(format!(
+                "incident {:?} alert count {} is too large",
+                incident.key, incident.alert_count
+            ))
+        })?;
+        self.clients.push(incident.client.as_deref());
+        self.tickets.push(incident.ticket_id);
+        self.statuses.push(&incident.status);
+        self.first_alerts.push(micros(incident.first_alert_at));
+        self.last_alerts.push(micros(incident.last_alert_at));
+        self.alert_counts.push(alert_count);
+        self.flushes.push(incident.flush_at.map(micros));
+        self.floods.push(incident.flood);
+        self.details.push(json_text(&incident.details));
+        self.versions.push(incident.version + 1);
+        self.keys.push(&incident.key);
+        self.buffered.push(buffered);
+        Ok(())
+    }
+
+    /// `sql` with the rows at `picked` bound as its twelve arrays, in the order of the fields.
+    fn bind<'q>(
+        &self,
+        sql: &'q str,
+        picked: &[usize],
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, (String,), sqlx::postgres::PgArguments>
+    where
+        'a: 'q,
+    {
+        fn pick<T: Clone>(column: &[T], picked: &[usize]) -> Vec<T> {
+            picked.iter().map(|&i| column[i].clone()).collect()
+        }
+        sqlx::query_as(sql)
+            .bind(pick(&self.clients, picked))
+            .bind(pick(&self.tickets, picked))
+            .bind(pick(&self.statuses, picked))
+            .bind(pick(&self.first_alerts, picked))
+            .bind(pick(&self.last_alerts, picked))
+            .bind(pick(&self.alert_counts, picked))
+            .bind(pick(&self.flushes, picked))
+            .bind(pick(&self.floods, picked))
+            .bind(pick(&self.details, picked))
+            .bind(pick(&self.versions, picked))
+            .bind(pick(&self.keys, picked))
+            .bind(pick(&self.buffered, picked))
+    }
+}
+
+/// `incident_history` rows for incidents that took a new ticket, written in one statement.
+#[derive(Default)]
+struct HistoryRows<'a> {
+    keys: Vec<&'a str>,
+    clients: Vec<Option<&'a str>>,
+    tickets: Vec<i64>,
+    opened: Vec<i64>,
+    floods: Vec<bool>,
+}
+
+impl<'a> HistoryRows<'a> {
+    fn push(&mut self, incident: &'a Incident, ticket_id: i64) {
+        self.keys.push(&incident.key);
+        self.clients.push(incident.client.as_deref());
+        self.tickets.push(ticket_id);
+        self.opened.push(micros(incident.last_alert_at));
+        self.floods.push(incident.flood);
+    }
+
+    async fn write_in(self, tx: &mut PgConnection) -> Result<(), StoreError> {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO incident_history (key, client, ticket_id, opened_at, flood) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bool[])",
+        )
+        .bind(self.keys)
+        .bind(self.clients)
+        .bind(self.tickets)
+        .bind(self.opened)
+        .bind(self.floods)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("recording incident history"))?;
+        Ok(())
+    }
+}
+
+/// Applies a decision batch's buffer changes in order (the rows of their incidents are locked)
+/// and returns how many entries each incident's buffer gained (negative: lost).
+async fn change_buffers_in<'c>(
+    tx: &mut PgConnection,
+    changes: &'c [BufferChange],
+) -> Result<HashMap<&'c str, i64>, StoreError> {
+    let mut counts: HashMap<&str, i64> = HashMap::new();
     let mut appends: Vec<(&str, String)> = Vec::new();
     for change in changes {
         let key = change.key();
         match change {
             BufferChange::Append { entry, .. } => {
                 appends.push((key, json_text(entry)));
-                count(key, 1);
+                *counts.entry(key).or_default() += 1;
             }
             BufferChange::DrainThrough { through, .. } => {
                 insert_entries(tx, &mut appends).await?;
@@ -285,20 +466,12 @@ async fn change_buffers_in(
                         .await
                         .map_err(StoreError::db("draining a consolidation buffer"))?
                         .rows_affected();
-                count(key, -i64::try_from(drained).unwrap_or(i64::MAX));
+                *counts.entry(key).or_default() -= i64::try_from(drained).unwrap_or(i64::MAX);
             }
         }
     }
     insert_entries(tx, &mut appends).await?;
-    for (key, delta) in counts {
-        sqlx::query("UPDATE incidents SET buffered = buffered + $1 WHERE key = $2")
-            .bind(delta)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("counting a consolidation buffer"))?;
-    }
-    Ok(())
+    Ok(counts)
 }
 
 /// Inserts and empties `entries` (key, entry JSON), in order: one statement for all of them.

@@ -509,6 +509,10 @@ impl Store for PostgresStore {
         incidents::get(self, key).await
     }
 
+    async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError> {
+        incidents::get_many(self, keys).await
+    }
+
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError> {
         incidents::upsert(self, incident).await
     }

@@ -11,26 +11,42 @@ use super::{count, PostgresStore};
 use crate::error::StoreError;
 use crate::rollup::{Increments, RollupKind, RollupRow};
 
-/// Inside `tx`: adds `increments` to their rows, in key order.
+/// Inside `tx`: adds `increments` to their rows, in key order, in one statement.
 pub(super) async fn write_in(
     tx: &mut PgConnection,
     increments: &Increments,
 ) -> Result<(), StoreError> {
+    let mut clients = Vec::new();
+    let mut days = Vec::new();
+    let mut kinds = Vec::new();
+    let mut names = Vec::new();
+    let mut counts = Vec::new();
     for (client, day, kind, name, n) in increments.rows() {
-        sqlx::query(
-            "INSERT INTO report_rollups (client, day, kind, name, count) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client, day, kind, name) \
-             DO UPDATE SET count = report_rollups.count + excluded.count",
-        )
-        .bind(client)
-        .bind(day)
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(n)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("counting a report roll-up"))?;
+        clients.push(client);
+        days.push(day);
+        kinds.push(kind.as_str());
+        names.push(name);
+        counts.push(n);
     }
+    if clients.is_empty() {
+        return Ok(());
+    }
+    // `WITH ORDINALITY` keeps the rows, and so their locks, in the order given.
+    sqlx::query(
+        "INSERT INTO report_rollups (client, day, kind, name, count) \
+         SELECT c, d, k, n, x FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+           $5::int8[]) WITH ORDINALITY AS r(c, d, k, n, x, ord) ORDER BY ord \
+         ON CONFLICT (client, day, kind, name) \
+         DO UPDATE SET count = report_rollups.count + excluded.count",
+    )
+    .bind(clients)
+    .bind(days)
+    .bind(kinds)
+    .bind(names)
+    .bind(counts)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db("counting a report roll-up"))?;
     Ok(())
 }
 

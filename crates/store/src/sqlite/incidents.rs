@@ -36,6 +36,24 @@ pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Incident>
     row.as_ref().map(decode).transpose()
 }
 
+pub(super) async fn get_many(
+    pool: &SqlitePool,
+    keys: &[String],
+) -> Result<Vec<Incident>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents \
+         WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key"
+    ))
+    .bind(json_text(&serde_json::json!(keys)))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("reading incidents"))?;
+    rows.iter().map(decode).collect()
+}
+
 async fn stored_version(tx: &mut SqliteConnection, key: &str) -> Result<Option<i64>, StoreError> {
     sqlx::query_scalar("SELECT version FROM incidents WHERE key = ?")
         .bind(key)

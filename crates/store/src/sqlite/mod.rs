@@ -492,6 +492,10 @@ impl Store for SqliteStore {
         incidents::get(&self.reader, key).await
     }
 
+    async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError> {
+        incidents::get_many(&self.reader, keys).await
+    }
+
     async fn upsert_incident(&self, incident: Incident) -> Result<Incident, StoreError> {
         incidents::upsert(self, incident).await
     }
