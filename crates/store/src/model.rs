@@ -433,6 +433,36 @@ pub struct JobFilter {
     pub after_id: Option<JobId>,
 }
 
+/// An engine's share of the alert queue when several processes share one database: queued alerts
+/// are spread over `count` parts by their client as given at intake and their name, so the alerts
+/// of one incident key nearly always fall in one part, and the engine takes the alerts of part
+/// `index`. It only spreads the work: one incident is still decided by one process at a time
+/// through its key's claim ([`crate::Store::claim_incident_keys`]), whoever takes its alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This engine's part, below `count`.
+    pub index: u32,
+    /// How many engines share the queue.
+    pub count: u32,
+}
+
+impl Partition {
+    /// The whole queue: the only engine.
+    pub const WHOLE: Partition = Partition { index: 0, count: 1 };
+
+    /// `owner`'s part among the `live` engines, sorted by name; the whole queue if it is not
+    /// among them (its membership ran out between its renewal and the read).
+    pub(crate) fn among(owner: &str, live: &[String]) -> Partition {
+        match live.iter().position(|name| name == owner) {
+            Some(index) => Partition {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                count: u32::try_from(live.len()).unwrap_or(u32::MAX),
+            },
+            None => Partition::WHOLE,
+        }
+    }
+}
+
 /// Unfinished and dead-lettered job counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueDepth {

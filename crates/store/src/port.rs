@@ -74,14 +74,28 @@ pub trait Store:
 
     // ------------------------------------------------------------ claims
 
-    /// Claims for `owner`, until `now + lease`, up to `limit` queued alerts with ids above
-    /// `after`, ascending id: those no other owner holds a live claim on (`owner`'s own claims
+    /// Records `owner` as an engine sharing the queue until `now + ttl` (renewed by calling
+    /// again) and returns its part of the queue among the engines recorded at `now`, in the
+    /// order of their names: the `i`-th of `n` gets `Partition { index: i, count: n }`. An engine
+    /// that stops renewing drops out when its time runs out, or at once with
+    /// [`Store::leave_engines`] or [`Store::expire_leases`].
+    async fn join_engines(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Partition, StoreError>;
+    /// Ends `owner`'s part in the queue (an engine stopping).
+    async fn leave_engines(&self, owner: &str) -> Result<(), StoreError>;
+    /// Claims for `owner`, until `now + lease`, up to `limit` queued alerts of `partition` with
+    /// ids above `after`, ascending id: those no other owner holds a live claim on (`owner`'s own claims
     /// are renewed). Two owners never hold one alert and neither waits for the other (`FOR
     /// UPDATE SKIP LOCKED` on PostgreSQL). A claim ends when it expires, when it is given back
     /// ([`Store::release_claims`], [`Store::expire_leases`]) or when the alert leaves `queued`.
     async fn claim_alert_page(
         &self,
         owner: &str,
+        partition: Partition,
         after: Option<AlertId>,
         now: DateTime<Utc>,
         lease: Duration,

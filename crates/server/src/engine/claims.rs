@@ -1,13 +1,15 @@
-//! Sharing the queue with other processes on the same database: a page of queued alerts is
-//! claimed (never handed to two processes at once), and so is every incident key the page's
-//! alerts belong to, so one incident is decided by one process at a time. Claims are leases
+//! Sharing the queue with other processes on the same database: the engines split the queue
+//! into parts (each renews its membership every few seconds, and takes the alerts of its own
+//! part), a page of queued alerts is claimed (never handed to two processes at once), and so is
+//! every incident key the page's alerts belong to, so one incident is decided by one process at a
+//! time. Claims are leases
 //! (`[jobs] lease`): those of a process that dies run out and another process takes the work
 //! over. The optimistic incident versions of `commit_decisions` stay the safety net underneath.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use mspbridge_store::{Alert as StoredAlert, AlertId, StoreError};
+use mspbridge_store::{Alert as StoredAlert, AlertId, Partition, StoreError};
 
 use super::pipeline::Pipeline;
 
@@ -15,17 +17,101 @@ use super::pipeline::Pipeline;
 /// incident key (that process gives the key back as soon as its page is written).
 const KEY_HELD_RETRY: Duration = Duration::from_millis(500);
 
+/// How often an engine renews its membership of the engines sharing the queue, and so how soon
+/// it sees one join or leave.
+pub(super) const MEMBERSHIP_RENEWAL: Duration = Duration::from_secs(2);
+
+/// How long a membership lasts without renewal: the part of an engine that stopped renewing
+/// (killed, cut off from the database) passes to the others after this.
+const MEMBERSHIP_TTL: Duration = Duration::from_secs(10);
+
+/// This engine's part of the queue, and when it was last renewed.
+#[derive(Debug)]
+pub(super) struct Membership {
+    partition: Partition,
+    renewed: Option<Instant>,
+}
+
+impl Default for Membership {
+    fn default() -> Self {
+        Membership {
+            partition: Partition::WHOLE,
+            renewed: None,
+        }
+    }
+}
+
 impl Pipeline {
-    /// Claims for this process up to `limit` queued alerts after `cursor`, ascending id.
+    /// This engine's part of the queue, renewed first when the last renewal is older than
+    /// [`MEMBERSHIP_RENEWAL`].
+    async fn partition(&self) -> Partition {
+        let due = self
+            .membership()
+            .renewed
+            .is_none_or(|at| at.elapsed() >= MEMBERSHIP_RENEWAL);
+        if due {
+            self.renew_membership().await;
+        }
+        self.membership().partition
+    }
+
+    fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
+        self.membership
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Renews this engine's membership and takes the part it now has; a new part wakes the engine,
+    /// since alerts another engine was to take may be waiting in it. A failure keeps the part it
+    /// had (the store itself is failing, and the next renewal tries again).
+    pub(crate) async fn renew_membership(&self) {
+        let joined = self
+            .base
+            .store
+            .join_engines(&self.worker_id, self.base.now(), MEMBERSHIP_TTL)
+            .await;
+        let partition = match joined {
+            Ok(partition) => partition,
+            Err(error) => {
+                tracing::warn!(%error, "cannot renew this engine's part of the queue");
+                return;
+            }
+        };
+        let before = {
+            let mut membership = self.membership();
+            membership.renewed = Some(Instant::now());
+            std::mem::replace(&mut membership.partition, partition)
+        };
+        if before != partition {
+            tracing::info!(
+                engines = partition.count,
+                part = partition.index,
+                "engines sharing the queue changed; this one takes its part"
+            );
+            self.wake.notify_one();
+        }
+    }
+
+    /// Gives this engine's part back at once (the engine is stopping).
+    pub(crate) async fn leave_membership(&self) {
+        if let Err(error) = self.base.store.leave_engines(&self.worker_id).await {
+            tracing::warn!(%error, "cannot give back this engine's part of the queue; it runs out");
+        }
+    }
+
+    /// Claims for this process up to `limit` queued alerts of its part after `cursor`, ascending
+    /// id.
     pub(super) async fn claim_queued_page(
         &self,
         cursor: Option<AlertId>,
         limit: u32,
     ) -> Result<Vec<StoredAlert>, StoreError> {
+        let partition = self.partition().await;
         self.base
             .store
             .claim_alert_page(
                 &self.worker_id,
+                partition,
                 cursor,
                 self.base.now(),
                 self.claim_lease,

@@ -340,8 +340,22 @@ impl Engine {
         self.shared.notify.notify_one();
     }
 
+    /// Renews this engine's part of the queue until `stopped`, then gives it back.
+    async fn keep_membership(self, mut stopped: watch::Receiver<bool>) {
+        let pipeline = &self.shared.pipeline;
+        while !*stopped.borrow() {
+            pipeline.renew_membership().await;
+            tokio::select! {
+                _ = tokio::time::sleep(claims::MEMBERSHIP_RENEWAL) => {}
+                changed = stopped.changed() => if changed.is_err() { break },
+            }
+        }
+        pipeline.leave_membership().await;
+    }
+
     async fn background(self, mut stopped: watch::Receiver<bool>) {
         tracing::info!(worker_id = %self.shared.worker_id, "engine started");
+        let membership = tokio::spawn(self.clone().keep_membership(stopped.clone()));
         // Other processes on the same database (PostgreSQL) announce their intake through this.
         let mut others = self.shared.base.store.work_signal();
         loop {
@@ -362,6 +376,9 @@ impl Engine {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = stopped.changed() => {}
             }
+        }
+        if let Err(error) = membership.await {
+            tracing::warn!(%error, "the engine's membership task ended abnormally");
         }
         tracing::info!(worker_id = %self.shared.worker_id, "engine stopped");
     }

@@ -19,6 +19,7 @@ use mspbridge_store::{Alert as StoredAlert, AlertId, AlertState, RuleDecision, S
 use serde_json::{json, Value};
 
 use super::base::Base;
+use super::claims::Membership;
 use super::decide::{Decisions, RouteExtras};
 use super::enrich::{Enricher, Enrichment};
 use super::error::EngineError;
@@ -88,6 +89,8 @@ pub(crate) struct Pipeline {
     pub(super) wake: Arc<Notify>,
     /// Machines lately recorded as systems, by (client, lower-cased name), with when.
     known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
+    /// This engine's part of the queue among the engines sharing the database.
+    pub(super) membership: StdMutex<Membership>,
 }
 
 impl Pipeline {
@@ -108,6 +111,7 @@ impl Pipeline {
             claim_lease,
             wake,
             known_systems: StdMutex::new(HashMap::new()),
+            membership: StdMutex::new(Membership::default()),
         }
     }
 

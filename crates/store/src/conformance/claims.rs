@@ -36,7 +36,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
     let ids = queue(&store, 10).await;
     let now = at(100);
     let first = store
-        .claim_alert_page("a", None, now, LEASE, 4)
+        .claim_alert_page("a", Partition::WHOLE, None, now, LEASE, 4)
         .await
         .unwrap();
     assert_eq!(
@@ -46,7 +46,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
     );
     assert!(first.iter().all(|alert| alert.state == AlertState::Queued));
     let second = store
-        .claim_alert_page("b", None, now, LEASE, 100)
+        .claim_alert_page("b", Partition::WHOLE, None, now, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -55,7 +55,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         "another owner never gets alerts a live claim holds"
     );
     let again = store
-        .claim_alert_page("a", None, now, LEASE, 100)
+        .claim_alert_page("a", Partition::WHOLE, None, now, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -64,12 +64,12 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         "an owner renews its own claims"
     );
     let after = store
-        .claim_alert_page("a", Some(ids[1]), now, LEASE, 100)
+        .claim_alert_page("a", Partition::WHOLE, Some(ids[1]), now, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(alert_ids(&after), ids[2..4], "only ids above the cursor");
     assert!(store
-        .claim_alert_page("c", None, now, LEASE, 100)
+        .claim_alert_page("c", Partition::WHOLE, None, now, LEASE, 100)
         .await
         .unwrap()
         .is_empty());
@@ -80,7 +80,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let released = store
-        .claim_alert_page("c", None, now, LEASE, 100)
+        .claim_alert_page("c", Partition::WHOLE, None, now, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -103,7 +103,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let requeued = store
-        .claim_alert_page("c", None, now, LEASE, 100)
+        .claim_alert_page("c", Partition::WHOLE, None, now, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -115,7 +115,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
     // Expired: the alerts of a holder that went silent are taken over.
     let later = now + chrono::Duration::seconds(61);
     let taken = store
-        .claim_alert_page("d", None, later, LEASE, 100)
+        .claim_alert_page("d", Partition::WHOLE, None, later, LEASE, 100)
         .await
         .unwrap();
     let expected: Vec<AlertId> = ids.iter().copied().filter(|id| *id != ids[2]).collect();
@@ -126,7 +126,7 @@ pub async fn alert_pages_are_claimed_apart(store: Arc<dyn Store>) {
     assert!(owners.contains(&"d".to_string()), "{owners:?}");
     assert!(store.expire_leases("d", later).await.unwrap() >= 8);
     let resumed = store
-        .claim_alert_page("e", None, later, LEASE, 100)
+        .claim_alert_page("e", Partition::WHOLE, None, later, LEASE, 100)
         .await
         .unwrap();
     assert_eq!(alert_ids(&resumed), expected);
@@ -146,7 +146,7 @@ pub async fn concurrent_alert_claims_never_overlap(store: Arc<dyn Store>) {
             let mut mine = Vec::new();
             loop {
                 let page = store
-                    .claim_alert_page(&owner, cursor, at(100), LEASE, 7)
+                    .claim_alert_page(&owner, Partition::WHOLE, cursor, at(100), LEASE, 7)
                     .await
                     .unwrap();
                 let Some(last) = page.last() else {
@@ -251,4 +251,96 @@ pub async fn incident_keys_are_held_by_one_owner(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(granted.len(), racing.len(), "every free key was granted");
+}
+
+/// Engines sharing the queue split it: each takes its own part, the parts cover every queued
+/// alert once, and the alerts of one client and name stay in one part. An engine that leaves,
+/// or whose membership runs out, gives its part back.
+pub async fn queue_is_split_among_live_engines(store: Arc<dyn Store>) {
+    const TTL: Duration = Duration::from_secs(10);
+    let mut alerts = Vec::new();
+    for (i, client) in [Some("acme"), Some("globex"), None].into_iter().enumerate() {
+        for name in 0..8 {
+            for copy in 0..2 {
+                let mut alert = new_alert("storm", &format!("part-{i}-{name}-{copy}"), 10);
+                alert.client = client.map(str::to_string);
+                alert.alert_name = format!("Alert type {name}");
+                alerts.push(alert);
+            }
+        }
+    }
+    store.accept_alerts_batch(alerts).await.unwrap();
+    let now = at(100);
+    assert_eq!(
+        store.join_engines("b", now, TTL).await.unwrap(),
+        Partition::WHOLE,
+        "the only engine takes the whole queue"
+    );
+    assert_eq!(
+        store.join_engines("a", now, TTL).await.unwrap(),
+        Partition { index: 0, count: 2 },
+        "engines are counted in the order of their names"
+    );
+    assert_eq!(
+        store.join_engines("b", now, TTL).await.unwrap(),
+        Partition { index: 1, count: 2 },
+        "a renewal sees the engine that joined"
+    );
+    let mut part_of: BTreeMap<AlertId, u32> = BTreeMap::new();
+    for index in 0..2 {
+        let partition = Partition { index, count: 2 };
+        let page = store
+            .claim_alert_page(&format!("engine-{index}"), partition, None, now, LEASE, 100)
+            .await
+            .unwrap();
+        assert!(
+            !page.is_empty(),
+            "part {index} of 2 holds some of 24 client-and-name pairs"
+        );
+        for alert in page {
+            if let Some(other) = part_of.insert(alert.id, index) {
+                panic!("alert {} is in part {other} and part {index}", alert.id);
+            }
+        }
+    }
+    assert_eq!(part_of.len(), 48, "the parts cover every queued alert");
+    let claimed = store
+        .get_alerts(&part_of.keys().copied().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let mut pair_part: BTreeMap<(Option<String>, String), u32> = BTreeMap::new();
+    for alert in claimed {
+        let part = part_of[&alert.id];
+        let known = pair_part.insert((alert.client.clone(), alert.alert_name.clone()), part);
+        assert!(
+            known.is_none_or(|known| known == part),
+            "the alerts of {:?} / {} are in one part",
+            alert.client,
+            alert.alert_name
+        );
+    }
+
+    store.leave_engines("b").await.unwrap();
+    assert_eq!(
+        store.join_engines("a", now, TTL).await.unwrap(),
+        Partition::WHOLE,
+        "an engine that left gives its part back"
+    );
+    store.join_engines("c", now, TTL).await.unwrap();
+    assert_eq!(
+        store.join_engines("a", at(105), TTL).await.unwrap(),
+        Partition { index: 0, count: 2 }
+    );
+    assert_eq!(
+        store.join_engines("a", at(111), TTL).await.unwrap(),
+        Partition::WHOLE,
+        "an engine that stopped renewing drops out when its membership runs out"
+    );
+    store.join_engines("d", at(111), TTL).await.unwrap();
+    store.expire_leases("d", at(111)).await.unwrap();
+    assert_eq!(
+        store.join_engines("a", at(111), TTL).await.unwrap(),
+        Partition::WHOLE,
+        "the leases of a gone process end its membership too"
+    );
 }

@@ -33,7 +33,7 @@ use crate::port::Store;
 pub use alerts::{accept_batch, accept_dedups_on_source_and_id, alert_lifecycle_and_routing};
 pub use claims::{
     alert_pages_are_claimed_apart, concurrent_alert_claims_never_overlap,
-    incident_keys_are_held_by_one_owner,
+    incident_keys_are_held_by_one_owner, queue_is_split_among_live_engines,
 };
 pub use decisions::rule_decisions_recorded_with_the_alert;
 pub use incidents::{
@@ -78,6 +78,7 @@ macro_rules! conformance_suite {
             alert_pages_are_claimed_apart,
             concurrent_alert_claims_never_overlap,
             incident_keys_are_held_by_one_owner,
+            queue_is_split_among_live_engines,
             backoff_run_at_respected,
             lease_exclusive_per_serial_key,
             expired_lease_is_reclaimed,
@@ -156,6 +157,7 @@ where
     alert_pages_are_claimed_apart(fresh().await).await;
     concurrent_alert_claims_never_overlap(fresh().await).await;
     incident_keys_are_held_by_one_owner(fresh().await).await;
+    queue_is_split_among_live_engines(fresh().await).await;
     backoff_run_at_respected(fresh().await).await;
     lease_exclusive_per_serial_key(fresh().await).await;
     expired_lease_is_reclaimed(fresh().await).await;

@@ -6,6 +6,10 @@
 //!   columns are checked again on the locked row, so two processes never hold one alert.
 //! * An incident key is claimed by an upsert whose update only happens when the stored claim is
 //!   the caller's own or has expired: of two processes, exactly one holds the key.
+//! * The engines sharing the queue are rows of `engines`, each renewed by its process until it
+//!   runs out; an engine claims only the alerts of its part (`hashtext` of the alert's client and
+//!   name, modulo the number of engines), so processes work on different incidents instead of
+//!   waiting for each other's incident keys.
 //! * A claim is a time, not a connection: when its holder is killed it runs out and the next
 //!   claim of any process takes the alerts over. An alert's claim also ends when the alert leaves
 //!   `queued` (a trigger clears it), so an alert queued again later is free at once.
@@ -23,9 +27,45 @@ fn until(now: DateTime<Utc>, lease: Duration) -> i64 {
     micros(now).saturating_add(i64::try_from(lease.as_micros()).unwrap_or(i64::MAX))
 }
 
+pub(super) async fn join_engines(
+    store: &PostgresStore,
+    owner: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<Partition, StoreError> {
+    let action = "renewing an engine's part of the queue";
+    sqlx::query(
+        "INSERT INTO engines (owner, expires_at) VALUES ($1, $2) \
+         ON CONFLICT (owner) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+    )
+    .bind(owner)
+    .bind(until(now, ttl))
+    .execute(&store.pool)
+    .await
+    .map_err(StoreError::db(action))?;
+    let live: Vec<String> = sqlx::query_scalar(
+        "SELECT owner FROM engines WHERE expires_at > $1 ORDER BY owner COLLATE \"C\"",
+    )
+    .bind(micros(now))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(StoreError::db(action))?;
+    Ok(Partition::among(owner, &live))
+}
+
+pub(super) async fn leave_engines(store: &PostgresStore, owner: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM engines WHERE owner = $1")
+        .bind(owner)
+        .execute(&store.pool)
+        .await
+        .map_err(StoreError::db("ending an engine's part of the queue"))?;
+    Ok(())
+}
+
 pub(super) async fn claim_alert_page(
     store: &PostgresStore,
     owner: &str,
+    partition: Partition,
     after: Option<AlertId>,
     now: DateTime<Utc>,
     lease: Duration,
@@ -35,6 +75,8 @@ pub(super) async fn claim_alert_page(
         "UPDATE alerts SET claim_owner = $1, claim_expires_at = $2 WHERE id IN ( \
            SELECT id FROM alerts WHERE state = 'queued' AND id > $3 \
            AND (claim_owner IS NULL OR claim_owner = $1 OR claim_expires_at <= $4) \
+           AND ($6 = 1 OR mod(hashtext(COALESCE(client, '') || '/' || alert_name)::int8 \
+                              + 2147483648, $6) = $7) \
            ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) \
          RETURNING {ALERT_COLUMNS}"
     ))
@@ -43,6 +85,8 @@ pub(super) async fn claim_alert_page(
     .bind(after.unwrap_or(0))
     .bind(micros(now))
     .bind(i64::from(limit))
+    .bind(i64::from(partition.count.max(1)))
+    .bind(i64::from(partition.index))
     .fetch_all(&store.pool)
     .await
     .map_err(StoreError::db("claiming queued alerts"))?;
@@ -145,5 +189,6 @@ pub(super) async fn expire_claims(
         .execute(&store.pool)
         .await
         .map_err(StoreError::db(action))?;
+    leave_engines(store, owner).await?;
     Ok(alerts.rows_affected() + keys.rows_affected())
 }

@@ -455,15 +455,29 @@ impl Store for PostgresStore {
         Ok(jobs + claims::expire_claims(self, owner, now).await?)
     }
 
+    async fn join_engines(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Partition, StoreError> {
+        claims::join_engines(self, owner, now, ttl).await
+    }
+
+    async fn leave_engines(&self, owner: &str) -> Result<(), StoreError> {
+        claims::leave_engines(self, owner).await
+    }
+
     async fn claim_alert_page(
         &self,
         owner: &str,
+        partition: Partition,
         after: Option<AlertId>,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Alert>, StoreError> {
-        claims::claim_alert_page(self, owner, after, now, lease, limit).await
+        claims::claim_alert_page(self, owner, partition, after, now, lease, limit).await
     }
 
     async fn claim_incident_keys(

@@ -45,6 +45,8 @@ impl Claim {
 pub(super) struct Claims {
     alerts: HashMap<AlertId, Claim>,
     keys: HashMap<String, Claim>,
+    /// The engines sharing the queue, until when.
+    engines: HashMap<String, DateTime<Utc>>,
 }
 
 impl Claims {
@@ -81,41 +83,86 @@ fn give_back<K: Hash + Eq>(claims: &mut HashMap<K, Claim>, key: &K, owner: &str)
     }
 }
 
+pub(super) async fn join_engines(
+    store: &SqliteStore,
+    owner: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<Partition, StoreError> {
+    let mut claims = store.claims.lock().await;
+    claims
+        .engines
+        .insert(owner.to_string(), Claim::new(owner, now, ttl).until);
+    claims.engines.retain(|_, until| *until > now);
+    let mut live: Vec<String> = claims.engines.keys().cloned().collect();
+    live.sort();
+    Ok(Partition::among(owner, &live))
+}
+
+pub(super) async fn leave_engines(store: &SqliteStore, owner: &str) -> Result<(), StoreError> {
+    store.claims.lock().await.engines.remove(owner);
+    Ok(())
+}
+
+/// Whether an alert of `client` (as given at intake) named `name` is in `partition`.
+fn in_partition(partition: Partition, client: Option<&str>, name: &str) -> bool {
+    if partition.count <= 1 {
+        return true;
+    }
+    // FNV-1a: stable, and enough to spread names evenly.
+    let bytes = client
+        .unwrap_or("")
+        .bytes()
+        .chain([b'/'])
+        .chain(name.bytes());
+    let hash = bytes.fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    hash % partition.count == partition.index
+}
+
 pub(super) async fn claim_alert_page(
     store: &SqliteStore,
     owner: &str,
+    partition: Partition,
     after: Option<AlertId>,
     now: DateTime<Utc>,
     lease: Duration,
     limit: u32,
 ) -> Result<Vec<Alert>, StoreError> {
-    // Held across the read, so two claimers never pick the same free alerts.
+    // Held across the reads, so two claimers never pick the same free alerts.
     let mut claims = store.claims.lock().await;
     claims.alerts.retain(|_, claim| claim.until > now);
-    let after = after.unwrap_or(0);
-    let others = claims
-        .alerts
-        .iter()
-        .filter(|(id, claim)| **id > after && claim.excludes(owner, now))
-        .count();
-    // Enough rows that, after passing those others hold, `limit` remain if the queue has them.
-    let wanted = i64::from(limit) + i64::try_from(others).unwrap_or(i64::MAX);
-    let rows = sqlx::query(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'queued' AND id > ? ORDER BY id LIMIT ?"
-    ))
-    .bind(after)
-    .bind(wanted)
-    .fetch_all(&store.reader)
-    .await
-    .map_err(StoreError::db("claiming queued alerts"))?;
-    let mut page = Vec::with_capacity(rows.len().min(limit as usize));
-    for row in &rows {
-        if page.len() == limit as usize {
-            break;
+    let limit = limit as usize;
+    let mut after = after.unwrap_or(0);
+    let mut page = Vec::with_capacity(limit);
+    // Rows are read in batches past the alerts another owner holds or another part takes.
+    let batch = i64::try_from(limit.max(100)).unwrap_or(i64::MAX);
+    while page.len() < limit {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'queued' AND id > ? \
+             ORDER BY id LIMIT ?"
+        ))
+        .bind(after)
+        .bind(batch)
+        .fetch_all(&store.reader)
+        .await
+        .map_err(StoreError::db("claiming queued alerts"))?;
+        let last_batch = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+        for row in &rows {
+            if page.len() == limit {
+                break;
+            }
+            let alert = decode(row)?;
+            after = alert.id;
+            if in_partition(partition, alert.client.as_deref(), &alert.alert_name)
+                && take(&mut claims.alerts, alert.id, owner, now, lease)
+            {
+                page.push(alert);
+            }
         }
-        let alert = decode(row)?;
-        if take(&mut claims.alerts, alert.id, owner, now, lease) {
-            page.push(alert);
+        if last_batch {
+            break;
         }
     }
     Ok(page)
@@ -180,6 +227,7 @@ pub(super) async fn expire_claims(store: &SqliteStore, owner: &str, now: DateTim
         ended += u64::from(theirs);
         !theirs
     });
+    claims.engines.remove(owner);
     ended
 }
 
