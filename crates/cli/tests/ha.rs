@@ -99,7 +99,8 @@ fn start_serve(config: &Path, log: &Path) -> Child {
         .unwrap();
     Command::new(BIN)
         .args(["-c", config.to_str().unwrap(), "serve"])
-        .env("RUST_LOG", "warn")
+        // Warnings, and how the engines split the queue.
+        .env("RUST_LOG", "warn,mspbridge_server::engine::claims=info")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -375,6 +376,15 @@ async fn three_processes_on_postgres_survive_sigkills_during_a_storm() {
     assert!(
         settled,
         "the processes did not finish the storm; see {}",
+        log.display()
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged
+            .lines()
+            .any(|line| line.contains("engines sharing the queue changed")
+                && line.contains("engines=3")),
+        "the three processes split the queue between them; see {}",
         log.display()
     );
     let tickets = assert_carried_exactly_once(
