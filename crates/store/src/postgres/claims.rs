@@ -34,12 +34,15 @@ pub(super) async fn join_engines(
     ttl: Duration,
 ) -> Result<Partition, StoreError> {
     let action = "renewing an engine's part of the queue";
+    // Engines whose membership ran out are forgotten here, so the table holds the live ones.
     sqlx::query(
-        "INSERT INTO engines (owner, expires_at) VALUES ($1, $2) \
+        "WITH gone AS (DELETE FROM engines WHERE expires_at <= $3 AND owner <> $1) \
+         INSERT INTO engines (owner, expires_at) VALUES ($1, $2) \
          ON CONFLICT (owner) DO UPDATE SET expires_at = EXCLUDED.expires_at",
     )
     .bind(owner)
     .bind(until(now, ttl))
+    .bind(micros(now))
     .execute(&store.pool)
     .await
     .map_err(StoreError::db(action))?;
