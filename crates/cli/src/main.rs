@@ -107,6 +107,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    mspbridge_server::allocator::give_freed_memory_back_at_once();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -109,6 +109,7 @@ fn machine() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    mspbridge_server::allocator::give_freed_memory_back_at_once();
     // What the service does while measured, e.g. its SQL statements (`sqlx::query=debug`).
     if std::env::var("BENCH_LOG").is_ok() {
         tracing_subscriber::fmt()

@@ -2,6 +2,7 @@
 //! ConnectWise tickets through durable jobs, the IT Glue mapping and report publishing, and the
 //! metrics. `mspbridge serve` composes these; tests start them on port 0 against the simulators.
 
+pub mod allocator;
 pub mod api;
 pub mod console;
 pub mod engine;
