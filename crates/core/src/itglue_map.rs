@@ -8,7 +8,7 @@
 //! every failure into event 4018 or 4019 with the failure's text as the reason. Manual mappings are
 //! inputs that auto-mapping never overrides.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -20,23 +20,33 @@ use serde::{Deserialize, Serialize};
 /// Glue's own documentation shows) and for the all-zero and broadcast addresses, which RMM tools
 /// use as placeholders and would otherwise match every machine.
 pub fn normalize_mac(text: &str) -> Option<String> {
-    let mut digits = String::with_capacity(12);
+    mac_value(text).map(mac_text)
+}
+
+/// A MAC's 48 bits as [`normalize_mac`] writes them.
+fn mac_text(mac: u64) -> String {
+    format!("{mac:012x}")
+}
+
+/// The 48 bits of a MAC address as [`normalize_mac`] reads it. Matching compares these numbers,
+/// so an account's index of configuration MACs needs no string per MAC; their order is the order
+/// of the normalised texts (12 lower-case hex digits each).
+fn mac_value(text: &str) -> Option<u64> {
+    const BROADCAST: u64 = 0xffff_ffff_ffff;
+    let mut value = 0;
+    let mut digits = 0;
     for c in text.trim().chars() {
-        match c {
-            ':' | '-' | '.' | ' ' => continue,
-            c if c.is_ascii_hexdigit() => {
-                if digits.len() == 12 {
-                    return None;
-                }
-                digits.push(c.to_ascii_lowercase());
-            }
-            _ => return None,
+        if matches!(c, ':' | '-' | '.' | ' ') {
+            continue;
         }
+        let digit = c.to_digit(16)?;
+        if digits == 12 {
+            return None;
+        }
+        value = value << 4 | u64::from(digit);
+        digits += 1;
     }
-    if digits.len() != 12 || digits == "000000000000" || digits == "ffffffffffff" {
-        return None;
-    }
-    Some(digits)
+    (digits == 12 && value != 0 && value != BROADCAST).then_some(value)
 }
 
 /// The lower-cased domain after the last `@` of an e-mail address, trimmed.
@@ -397,30 +407,40 @@ pub fn automap(input: AutomapInput<'_>) -> AutomapResult {
         result.clients.push((client.name.clone(), outcome));
     }
 
-    // MAC → configurations, per organization.
-    let mut by_mac: HashMap<(i64, String), Vec<usize>> = HashMap::new();
-    for (index, configuration) in input.configurations.iter().enumerate() {
-        let mut seen = BTreeSet::new();
-        for mac in configuration.macs.iter().filter_map(|m| normalize_mac(m)) {
-            if seen.insert(mac.clone()) {
-                by_mac
-                    .entry((configuration.organization_id, mac))
-                    .or_default()
-                    .push(index);
-            }
-        }
-    }
-    let configurations_by_id: HashMap<i64, &MapConfiguration> =
-        input.configurations.iter().map(|c| (c.id, c)).collect();
-    let configuration_name = |id: i64| -> String {
-        configurations_by_id
-            .get(&id)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| format!("configuration {id}"))
+    // MAC → configurations, per organization, as one sorted list searched by binary search: no
+    // allocation per entry, and a MAC carried twice by one configuration is listed once.
+    let mut by_mac: Vec<(i64, u64, usize)> = input
+        .configurations
+        .iter()
+        .enumerate()
+        .flat_map(|(index, configuration)| {
+            configuration
+                .macs
+                .iter()
+                .filter_map(|mac| mac_value(mac))
+                .map(move |mac| (configuration.organization_id, mac, index))
+        })
+        .collect();
+    by_mac.sort_unstable();
+    by_mac.dedup();
+    let carrying = |organization_id: i64, mac: u64| {
+        let start = by_mac.partition_point(|&(org, m, _)| (org, m) < (organization_id, mac));
+        by_mac[start..]
+            .iter()
+            .take_while(move |&&(org, m, _)| (org, m) == (organization_id, mac))
+            .map(|&(_, _, index)| index)
     };
 
     let mut systems: Vec<&MapSystem> = input.systems.iter().collect();
     systems.sort_by(|a, b| (&a.client, &a.name).cmp(&(&b.client, &b.name)));
+    // A system is decided once, whatever the input repeats.
+    systems.dedup_by(|a, b| (&a.client, &a.name) == (&b.client, &b.name));
+    let existing_system = |system: &MapSystem| {
+        input
+            .existing
+            .systems
+            .get(&(system.client.clone(), system.name.clone()))
+    };
 
     // Manual mappings hold their configurations before anyone else asks.
     let mut holder: HashMap<i64, String> = HashMap::new();
@@ -430,100 +450,92 @@ pub fn automap(input: AutomapInput<'_>) -> AutomapResult {
         }
     }
 
-    // First pass: each system's single candidate (or failure).
-    let mut decided: BTreeMap<(String, String), SystemOutcome> = BTreeMap::new();
-    let mut wanted: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
-    for system in &systems {
-        let key = (system.client.clone(), system.name.clone());
-        if let Some((configuration_id, true)) = input.existing.systems.get(&key) {
-            decided.insert(
-                key,
-                SystemOutcome::Manual {
-                    configuration_id: *configuration_id,
-                },
-            );
-            continue;
-        }
-        let Some(&organization_id) = client_org.get(system.client.as_str()) else {
-            decided.insert(key, SystemOutcome::ClientNotMapped);
-            continue;
-        };
-        let macs: BTreeSet<String> = system
-            .macs
-            .iter()
-            .filter_map(|m| normalize_mac(m))
-            .collect();
-        if macs.is_empty() {
-            decided.insert(key, SystemOutcome::Failed(SystemFailure::NoMac));
-            continue;
-        }
-        let mut matched: BTreeSet<usize> = BTreeSet::new();
-        let mut matched_macs = Vec::new();
-        for mac in &macs {
-            if let Some(found) = by_mac.get(&(organization_id, mac.clone())) {
-                matched.extend(found.iter().copied());
-                matched_macs.push(mac.clone());
-            }
-        }
-        let outcome = match matched.len() {
-            0 => SystemOutcome::Failed(SystemFailure::NoConfiguration {
-                organization_id,
-                macs: macs.into_iter().collect(),
-            }),
-            1 => {
-                let index = *matched.iter().next().expect("one match");
-                let configuration_id = input.configurations[index].id;
-                wanted
-                    .entry(configuration_id)
-                    .or_default()
-                    .push(key.clone());
-                continue;
-            }
-            _ => {
-                let mut configurations: Vec<(i64, String)> = matched
-                    .iter()
-                    .map(|i| {
-                        let c = &input.configurations[*i];
-                        (c.id, c.name.clone())
-                    })
-                    .collect();
-                configurations.sort();
-                SystemOutcome::Failed(SystemFailure::SeveralConfigurations {
-                    macs: matched_macs,
-                    configurations,
-                })
+    // First pass: each system's outcome, in name order. A system with a single candidate is
+    // mapped to it for now and listed in `wanted` as (configuration id, position of the
+    // configuration, position of the system), so the second pass needs no copy of any name.
+    result.systems.reserve_exact(systems.len());
+    let mut wanted: Vec<(i64, usize, usize)> = Vec::new();
+    for (position, system) in systems.iter().enumerate() {
+        let outcome = match (
+            existing_system(system),
+            client_org.get(system.client.as_str()),
+        ) {
+            (Some(&(configuration_id, true)), _) => SystemOutcome::Manual { configuration_id },
+            (_, None) => SystemOutcome::ClientNotMapped,
+            (_, Some(&organization_id)) => {
+                let macs: BTreeSet<u64> = system.macs.iter().filter_map(|m| mac_value(m)).collect();
+                let mut matched: BTreeSet<usize> = BTreeSet::new();
+                let mut matched_macs = Vec::new();
+                for &mac in &macs {
+                    let mut carriers = carrying(organization_id, mac).peekable();
+                    if carriers.peek().is_some() {
+                        matched.extend(carriers);
+                        matched_macs.push(mac_text(mac));
+                    }
+                }
+                match matched.len() {
+                    _ if macs.is_empty() => SystemOutcome::Failed(SystemFailure::NoMac),
+                    0 => SystemOutcome::Failed(SystemFailure::NoConfiguration {
+                        organization_id,
+                        macs: macs.into_iter().map(mac_text).collect(),
+                    }),
+                    1 => {
+                        let index = *matched.first().expect("one match");
+                        let configuration_id = input.configurations[index].id;
+                        wanted.push((configuration_id, index, position));
+                        SystemOutcome::Mapped { configuration_id }
+                    }
+                    _ => {
+                        let mut configurations: Vec<(i64, String)> = matched
+                            .iter()
+                            .map(|&i| {
+                                let c = &input.configurations[i];
+                                (c.id, c.name.clone())
+                            })
+                            .collect();
+                        configurations.sort();
+                        SystemOutcome::Failed(SystemFailure::SeveralConfigurations {
+                            macs: matched_macs,
+                            configurations,
+                        })
+                    }
+                }
             }
         };
-        decided.insert(key, outcome);
+        result
+            .systems
+            .push(((system.client.clone(), system.name.clone()), outcome));
     }
 
-    // Second pass: one system per configuration.
-    for (configuration_id, mut claimants) in wanted {
-        let taken = |by: String| {
-            SystemOutcome::Failed(SystemFailure::ConfigurationTaken {
-                configuration_id,
-                configuration_name: configuration_name(configuration_id),
-                taken_by: by,
-            })
-        };
-        if let Some(by) = holder.get(&configuration_id) {
-            for key in claimants {
-                decided.insert(key, taken(by.clone()));
+    // Second pass: one system per configuration. A manual mapping keeps it; else the system
+    // that already holds it automatically; else the first claimant by name. The others fail.
+    wanted.sort_unstable_by_key(|&(configuration_id, _, position)| (configuration_id, position));
+    for claimants in wanted.chunk_by(|a, b| a.0 == b.0) {
+        let (configuration_id, index, first) = claimants[0];
+        let (winner, by) = match holder.get(&configuration_id) {
+            Some(by) => (None, by.clone()),
+            None => {
+                let winner = claimants
+                    .iter()
+                    .map(|&(_, _, position)| position)
+                    .find(|&position| {
+                        existing_system(systems[position]) == Some(&(configuration_id, false))
+                    })
+                    .unwrap_or(first);
+                let system = systems[winner];
+                (Some(winner), format!("{}/{}", system.client, system.name))
             }
-            continue;
-        }
-        // The system that already holds it automatically keeps it; otherwise name order.
-        claimants.sort_by_key(|key| {
-            let holds = input.existing.systems.get(key) == Some(&(configuration_id, false));
-            (!holds, key.clone())
-        });
-        let winner = claimants.remove(0);
-        let by = format!("{}/{}", winner.0, winner.1);
-        decided.insert(winner, SystemOutcome::Mapped { configuration_id });
-        for key in claimants {
-            decided.insert(key, taken(by.clone()));
+        };
+        for &(_, _, position) in claimants {
+            if Some(position) != winner {
+                result.systems[position].1 =
+                    SystemOutcome::Failed(SystemFailure::ConfigurationTaken {
+                        configuration_id,
+                        configuration_name: input.configurations[index].name.clone(),
+                        taken_by: by.clone(),
+                    });
+            }
         }
     }
-    result.systems = decided.into_iter().collect();
     result
 }

@@ -7,13 +7,15 @@
 //! ([`InventoryStore::commit_itglue_import`]), so the importer holds one page at a time and readers
 //! never see half an import.
 //!
-//! Auto-mapping (DESIGN §4.3–4.5) reads all of this at once and writes back the automatic
-//! mappings as one replacement, so a run is either fully visible or not at all, and manual
-//! mappings are protected by the store itself: [`InventoryStore::replace_auto_mappings`] never
-//! touches a subject that has a manual mapping.
+//! Auto-mapping (DESIGN §4.3–4.5) reads all of this row by row through the streams
+//! ([`InventoryStore::systems`], [`InventoryStore::itglue_configurations`], …), keeping only what
+//! its rules look at, and writes back the automatic mappings as one replacement, so a run is
+//! either fully visible or not at all, and manual mappings are protected by the store itself:
+//! [`InventoryStore::replace_auto_mappings`] never touches a subject that has a manual mapping.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::stream::{BoxStream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -229,8 +231,13 @@ pub trait InventoryStore: Send + Sync {
         systems: Vec<NewSystem>,
         now: DateTime<Utc>,
     ) -> Result<Vec<System>, StoreError>;
-    /// Systems of one client (all with `None`), by client then name.
-    async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError>;
+    /// Systems of one client (all with `None`), by client then name, one row at a time: a reader
+    /// that keeps only part of each system never holds the whole list as stored.
+    fn systems<'a>(&'a self, client: Option<&'a str>) -> BoxStream<'a, Result<System, StoreError>>;
+    /// [`systems`](InventoryStore::systems), collected.
+    async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError> {
+        self.systems(client).try_collect().await
+    }
     /// Forgets a system and its mappings; false when it did not exist.
     async fn remove_system(&self, client: &str, name: &str) -> Result<bool, StoreError>;
 
@@ -271,11 +278,39 @@ pub trait InventoryStore: Send + Sync {
     /// Forgets what was staged under `import_id` (an import that failed); the directory is
     /// unchanged.
     async fn discard_itglue_import(&self, import_id: &str) -> Result<(), StoreError>;
+    /// The imported organizations of `instance`, by id, one row at a time.
+    fn itglue_organizations<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueOrganizationRecord, StoreError>>;
+    /// The imported contacts of `instance`, by id, one row at a time.
+    fn itglue_contacts<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueContactRecord, StoreError>>;
+    /// The imported configurations of `instance`, by id, one row at a time.
+    fn itglue_configurations<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueConfigurationRecord, StoreError>>;
     /// The imported directory of `instance`, each list by id.
-    async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError>;
+    async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError> {
+        Ok(ItGlueDirectory {
+            organizations: self.itglue_organizations(instance).try_collect().await?,
+            contacts: self.itglue_contacts(instance).try_collect().await?,
+            configurations: self.itglue_configurations(instance).try_collect().await?,
+        })
+    }
 
-    /// Mappings of one instance (all with `None`), by instance then subject.
-    async fn list_mappings(&self, instance: Option<&str>) -> Result<Vec<Mapping>, StoreError>;
+    /// Mappings of one instance (all with `None`), by instance then subject, one row at a time.
+    fn mappings<'a>(
+        &'a self,
+        instance: Option<&'a str>,
+    ) -> BoxStream<'a, Result<Mapping, StoreError>>;
+    /// [`mappings`](InventoryStore::mappings), collected.
+    async fn list_mappings(&self, instance: Option<&str>) -> Result<Vec<Mapping>, StoreError> {
+        self.mappings(instance).try_collect().await
+    }
     /// Sets one mapping, replacing whatever the subject had in that instance.
     async fn set_mapping(&self, mapping: Mapping) -> Result<(), StoreError>;
     /// Removes the subject's mapping of either kind; false when there was none.
@@ -284,11 +319,13 @@ pub trait InventoryStore: Send + Sync {
         instance: &str,
         subject: &MappingSubject,
     ) -> Result<bool, StoreError>;
-    /// Replaces every automatic mapping of `instance` with `mappings` in one transaction.
-    /// Subjects holding a manual mapping are skipped; `mappings` must all be automatic.
+    /// Replaces every automatic mapping of `instance` with `mappings` in one transaction, each
+    /// written as the iterator yields it, so a caller never needs to collect them all.
+    /// Subjects holding a manual mapping are skipped; `mappings` must all be automatic mappings
+    /// of `instance`, else nothing is written.
     async fn replace_auto_mappings(
         &self,
         instance: &str,
-        mappings: Vec<Mapping>,
+        mappings: &mut (dyn Iterator<Item = Mapping> + Send),
     ) -> Result<(), StoreError>;
 }

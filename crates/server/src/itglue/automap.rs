@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::ready;
+use futures_util::TryStreamExt;
 use mspbridge_connectors::itglue::ItGlueClient;
 use mspbridge_core::config::{Config, ItGlueConfig};
 use mspbridge_core::events::{ITGLUE_CLIENT_AUTOMAP_FAILED, ITGLUE_SYSTEM_AUTOMAP_FAILED};
@@ -94,22 +96,26 @@ async fn run(
     instance: &ItGlueConfig,
     now: DateTime<Utc>,
 ) -> Result<AutomapSummary, ItGlueSyncError> {
-    // Each store read is turned into the rules' compact input as it arrives and the store's own
-    // shape is dropped at once, so the account is in memory once, never twice.
+    // The store's streams hand over one row at a time, and each is turned into the rules'
+    // compact input as it arrives, so the account is in memory once and only in that shape.
     let mut existing = ExistingMappings::default();
-    for mapping in store.list_mappings(Some(&instance.name)).await? {
-        let manual = mapping.kind == MappingKind::Manual;
-        match mapping.subject {
-            MappingSubject::Client { client } => {
-                existing.clients.insert(client, (mapping.target_id, manual));
+    store
+        .mappings(Some(&instance.name))
+        .try_for_each(|mapping| {
+            let manual = mapping.kind == MappingKind::Manual;
+            match mapping.subject {
+                MappingSubject::Client { client } => {
+                    existing.clients.insert(client, (mapping.target_id, manual));
+                }
+                MappingSubject::System { client, system } => {
+                    existing
+                        .systems
+                        .insert((client, system), (mapping.target_id, manual));
+                }
             }
-            MappingSubject::System { client, system } => {
-                existing
-                    .systems
-                    .insert((client, system), (mapping.target_id, manual));
-            }
-        }
-    }
+            ready(Ok(()))
+        })
+        .await?;
     let enabled: BTreeSet<&str> = instance.clients.iter().map(String::as_str).collect();
     let clients: Vec<MapClient> = config
         .clients
@@ -121,46 +127,44 @@ async fn run(
         })
         .collect();
     let systems: Vec<MapSystem> = store
-        .list_systems(None)
-        .await?
-        .into_iter()
-        .filter(|system| enabled.contains(system.client.as_str()))
-        .map(|system| MapSystem {
+        .systems(None)
+        .try_filter(|system| ready(enabled.contains(system.client.as_str())))
+        .map_ok(|system| MapSystem {
             client: system.client,
             name: system.name,
             macs: system.macs,
         })
-        .collect();
-    let directory = store.itglue_directory(&instance.name).await?;
-    let organizations: Vec<MapOrganization> = directory
-        .organizations
-        .into_iter()
-        .map(|org| MapOrganization {
+        .try_collect()
+        .await?;
+    let organizations: Vec<MapOrganization> = store
+        .itglue_organizations(&instance.name)
+        .map_ok(|org| MapOrganization {
             id: org.id,
             name: org.name,
         })
-        .collect();
-    let contacts: Vec<MapContact> = directory
-        .contacts
-        .into_iter()
+        .try_collect()
+        .await?;
+    let contacts: Vec<MapContact> = store
+        .itglue_contacts(&instance.name)
         // Only important contacts take part in matching; the others need not be kept.
-        .filter(|contact| contact.important == Some(true))
-        .map(|contact| MapContact {
+        .try_filter(|contact| ready(contact.important == Some(true)))
+        .map_ok(|contact| MapContact {
             organization_id: contact.organization_id,
             important: contact.important,
             emails: contact.emails,
         })
-        .collect();
-    let configurations: Vec<MapConfiguration> = directory
-        .configurations
-        .into_iter()
-        .map(|configuration| MapConfiguration {
+        .try_collect()
+        .await?;
+    let configurations: Vec<MapConfiguration> = store
+        .itglue_configurations(&instance.name)
+        .map_ok(|configuration| MapConfiguration {
             id: configuration.id,
             organization_id: configuration.organization_id,
             name: configuration.name,
             macs: configuration.macs,
         })
-        .collect();
+        .try_collect()
+        .await?;
 
     let result = automap(AutomapInput {
         clients: &clients,
@@ -179,32 +183,27 @@ async fn run(
         existing,
     ));
 
-    let mut automatic: Vec<Mapping> = Vec::new();
-    for (client, organization_id) in result.auto_client_mappings() {
-        automatic.push(Mapping {
-            instance: instance.name.clone(),
-            subject: MappingSubject::Client {
-                client: client.to_string(),
-            },
-            target_id: organization_id,
-            kind: MappingKind::Auto,
-            updated_at: now,
+    // The automatic mappings are made from the decisions as the store writes them, never
+    // collected: a list of them would hold every mapped subject's names a second time.
+    let auto_mapping = |subject, target_id| Mapping {
+        instance: instance.name.clone(),
+        subject,
+        target_id,
+        kind: MappingKind::Auto,
+        updated_at: now,
+    };
+    let client_mappings = result
+        .auto_client_mappings()
+        .map(|(client, organization_id)| {
+            let client = client.to_string();
+            auto_mapping(MappingSubject::Client { client }, organization_id)
         });
-    }
-    for (client, system, configuration_id) in result.auto_system_mappings() {
-        automatic.push(Mapping {
-            instance: instance.name.clone(),
-            subject: MappingSubject::System {
-                client: client.to_string(),
-                system: system.to_string(),
-            },
-            target_id: configuration_id,
-            kind: MappingKind::Auto,
-            updated_at: now,
-        });
-    }
+    let system_mappings = result.auto_system_mappings().map(|(client, system, id)| {
+        let (client, system) = (client.to_string(), system.to_string());
+        auto_mapping(MappingSubject::System { client, system }, id)
+    });
     store
-        .replace_auto_mappings(&instance.name, automatic)
+        .replace_auto_mappings(&instance.name, &mut client_mappings.chain(system_mappings))
         .await?;
 
     let mut summary = AutomapSummary {

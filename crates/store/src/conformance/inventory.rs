@@ -361,11 +361,12 @@ pub async fn manual_mappings_survive_auto_replacement(store: Arc<dyn Store>) {
     store
         .replace_auto_mappings(
             "main",
-            vec![
+            &mut [
                 mapping(acme.clone(), 99, MappingKind::Auto),
                 mapping(globex.clone(), 20, MappingKind::Auto),
                 mapping(ws01.clone(), 100, MappingKind::Auto),
-            ],
+            ]
+            .into_iter(),
         )
         .await
         .unwrap();
@@ -382,7 +383,10 @@ pub async fn manual_mappings_survive_auto_replacement(store: Arc<dyn Store>) {
 
     // The next run no longer finds globex: its automatic mapping goes.
     store
-        .replace_auto_mappings("main", vec![mapping(ws01.clone(), 100, MappingKind::Auto)])
+        .replace_auto_mappings(
+            "main",
+            &mut [mapping(ws01.clone(), 100, MappingKind::Auto)].into_iter(),
+        )
         .await
         .unwrap();
     let listed = store.list_mappings(Some("main")).await.unwrap();
@@ -395,8 +399,32 @@ pub async fn manual_mappings_survive_auto_replacement(store: Arc<dyn Store>) {
     assert!(!store.remove_mapping("main", &ws01).await.unwrap());
     assert!(store.list_mappings(None).await.unwrap().is_empty());
 
+    // A replacement holding a mapping that is not automatic writes nothing, not even the
+    // automatic mappings before it.
+    store
+        .replace_auto_mappings(
+            "main",
+            &mut [mapping(ws01.clone(), 100, MappingKind::Auto)].into_iter(),
+        )
+        .await
+        .unwrap();
     let refused = store
-        .replace_auto_mappings("main", vec![mapping(acme, 1, MappingKind::Manual)])
+        .replace_auto_mappings(
+            "main",
+            &mut [
+                mapping(globex, 20, MappingKind::Auto),
+                mapping(acme, 1, MappingKind::Manual),
+            ]
+            .into_iter(),
+        )
         .await;
     assert!(refused.is_err(), "a manual mapping is not an automatic one");
+    let listed = store.list_mappings(None).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|m| (&m.subject, m.target_id))
+            .collect::<Vec<_>>(),
+        [(&ws01, 100)]
+    );
 }

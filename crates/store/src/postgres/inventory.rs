@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
+use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
@@ -71,7 +71,59 @@ fn mapping_row(row: &PgRow) -> Result<Mapping, StoreError> {
     })
 }
 
-const SYSTEM_COLUMNS: &str = "client, name, macs, sensor, origin, first_seen, last_seen";
+fn organization_row(row: &PgRow) -> Result<ItGlueOrganizationRecord, StoreError> {
+    Ok(ItGlueOrganizationRecord {
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        short_name: col(row, "short_name")?,
+    })
+}
+
+fn contact_row(row: &PgRow) -> Result<ItGlueContactRecord, StoreError> {
+    Ok(ItGlueContactRecord {
+        id: col(row, "id")?,
+        organization_id: col(row, "organization_id")?,
+        important: col(row, "important")?,
+        emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
+    })
+}
+
+fn configuration_row(row: &PgRow) -> Result<ItGlueConfigurationRecord, StoreError> {
+    Ok(ItGlueConfigurationRecord {
+        id: col(row, "id")?,
+        organization_id: col(row, "organization_id")?,
+        name: col(row, "name")?,
+        hostname: col(row, "hostname")?,
+        macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
+        archived: col(row, "archived")?,
+    })
+}
+
+/// `rows` turned into records one by one, as they arrive.
+fn records<'a, T: Send + 'a>(
+    rows: BoxStream<'a, Result<PgRow, sqlx::Error>>,
+    action: &'static str,
+    record: fn(&PgRow) -> Result<T, StoreError>,
+) -> BoxStream<'a, Result<T, StoreError>> {
+    rows.map(move |row| record(&row.map_err(StoreError::db(action))?))
+        .boxed()
+}
+
+/// The columns [`system_row`] reads, as a literal for `concat!`.
+macro_rules! system_columns {
+    () => {
+        "client, name, macs, sensor, origin, first_seen, last_seen"
+    };
+}
+
+const SYSTEM_COLUMNS: &str = system_columns!();
+
+/// The columns [`mapping_row`] reads, as a literal for `concat!`.
+macro_rules! mapping_columns {
+    () => {
+        "instance, subject_kind, client, system, target_id, kind, updated_at"
+    };
+}
 
 async fn insert_mapping(
     tx: &mut Transaction<'static, Postgres>,
@@ -150,6 +202,9 @@ async fn delete_scope(
     Ok(())
 }
 
+/// The action a failed read of the directory names.
+const READ_DIRECTORY: &str = "reading the imported IT Glue directory";
+
 /// The tables an import stages its pages in.
 const STAGING_TABLES: [&str; 3] = [
     "itglue_staged_organizations",
@@ -203,25 +258,21 @@ impl InventoryStore for PostgresStore {
         Ok(stored)
     }
 
-    async fn list_systems(&self, client: Option<&str>) -> Result<Vec<System>, StoreError> {
-        let action = "listing systems";
-        let sql = match client {
-            Some(_) => format!(
-                "SELECT {SYSTEM_COLUMNS} FROM systems WHERE client = $1 ORDER BY client, name"
-            ),
-            None => format!("SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY client, name"),
+    fn systems<'a>(&'a self, client: Option<&'a str>) -> BoxStream<'a, Result<System, StoreError>> {
+        let query = match client {
+            Some(client) => sqlx::query(concat!(
+                "SELECT ",
+                system_columns!(),
+                " FROM systems WHERE client = $1 ORDER BY client, name"
+            ))
+            .bind(client),
+            None => sqlx::query(concat!(
+                "SELECT ",
+                system_columns!(),
+                " FROM systems ORDER BY client, name"
+            )),
         };
-        let mut query = sqlx::query(&sql);
-        if let Some(client) = client {
-            query = query.bind(client);
-        }
-        // Row by row: a large inventory is never held twice (rows and systems) at once.
-        let mut rows = query.fetch(&self.pool);
-        let mut systems = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
-            systems.push(system_row(&row)?);
-        }
-        Ok(systems)
+        records(query.fetch(&self.pool), "listing systems", system_row)
     }
 
     async fn remove_system(&self, client: &str, name: &str) -> Result<bool, StoreError> {
@@ -449,90 +500,67 @@ impl InventoryStore for PostgresStore {
         Ok(())
     }
 
-    async fn itglue_directory(&self, instance: &str) -> Result<ItGlueDirectory, StoreError> {
-        let action = "reading the imported IT Glue directory";
-        let organizations = {
-            let mut rows = sqlx::query(
+    fn itglue_organizations<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueOrganizationRecord, StoreError>> {
+        let rows = sqlx::query(
             "SELECT id, name, short_name FROM itglue_organizations WHERE instance = $1 ORDER BY id",
         )
         .bind(instance)
         .fetch(&self.pool);
-            let mut read = Vec::new();
-            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
-                let row = &row;
-                read.push(ItGlueOrganizationRecord {
-                    id: col(row, "id")?,
-                    name: col(row, "name")?,
-                    short_name: col(row, "short_name")?,
-                });
-            }
-            read
-        };
-        let contacts = {
-            let mut rows = sqlx::query(
-                "SELECT id, organization_id, important, emails FROM itglue_contacts \
+        records(rows, READ_DIRECTORY, organization_row)
+    }
+
+    fn itglue_contacts<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueContactRecord, StoreError>> {
+        let rows = sqlx::query(
+            "SELECT id, organization_id, important, emails FROM itglue_contacts \
              WHERE instance = $1 ORDER BY id",
-            )
-            .bind(instance)
-            .fetch(&self.pool);
-            let mut read = Vec::new();
-            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
-                let row = &row;
-                read.push(ItGlueContactRecord {
-                    id: col(row, "id")?,
-                    organization_id: col(row, "organization_id")?,
-                    important: col(row, "important")?,
-                    emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
-                });
-            }
-            read
-        };
-        let configurations = {
-            let mut rows = sqlx::query(
+        )
+        .bind(instance)
+        .fetch(&self.pool);
+        records(rows, READ_DIRECTORY, contact_row)
+    }
+
+    fn itglue_configurations<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> BoxStream<'a, Result<ItGlueConfigurationRecord, StoreError>> {
+        let rows = sqlx::query(
             "SELECT id, organization_id, name, hostname, macs, archived FROM itglue_configurations \
              WHERE instance = $1 ORDER BY id",
         )
         .bind(instance)
         .fetch(&self.pool);
-            let mut read = Vec::new();
-            while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
-                let row = &row;
-                read.push(ItGlueConfigurationRecord {
-                    id: col(row, "id")?,
-                    organization_id: col(row, "organization_id")?,
-                    name: col(row, "name")?,
-                    hostname: col(row, "hostname")?,
-                    macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
-                    archived: col(row, "archived")?,
-                });
-            }
-            read
-        };
-        Ok(ItGlueDirectory {
-            organizations,
-            contacts,
-            configurations,
-        })
+        records(rows, READ_DIRECTORY, configuration_row)
     }
 
-    async fn list_mappings(&self, instance: Option<&str>) -> Result<Vec<Mapping>, StoreError> {
-        let action = "listing IT Glue mappings";
-        let columns = "instance, subject_kind, client, system, target_id, kind, updated_at";
-        let order = "ORDER BY instance, subject_kind, client, system";
-        let sql = match instance {
-            Some(_) => format!("SELECT {columns} FROM itglue_mappings WHERE instance = $1 {order}"),
-            None => format!("SELECT {columns} FROM itglue_mappings {order}"),
+    fn mappings<'a>(
+        &'a self,
+        instance: Option<&'a str>,
+    ) -> BoxStream<'a, Result<Mapping, StoreError>> {
+        let query = match instance {
+            Some(instance) => sqlx::query(concat!(
+                "SELECT ",
+                mapping_columns!(),
+                " FROM itglue_mappings WHERE instance = $1 ",
+                "ORDER BY instance, subject_kind, client, system"
+            ))
+            .bind(instance),
+            None => sqlx::query(concat!(
+                "SELECT ",
+                mapping_columns!(),
+                " FROM itglue_mappings ORDER BY instance, subject_kind, client, system"
+            )),
         };
-        let mut query = sqlx::query(&sql);
-        if let Some(instance) = instance {
-            query = query.bind(instance);
-        }
-        let mut rows = query.fetch(&self.pool);
-        let mut mappings = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(StoreError::db(action))? {
-            mappings.push(mapping_row(&row)?);
-        }
-        Ok(mappings)
+        records(
+            query.fetch(&self.pool),
+            "listing IT Glue mappings",
+            mapping_row,
+        )
     }
 
     async fn set_mapping(&self, mapping: Mapping) -> Result<(), StoreError> {
@@ -570,27 +598,25 @@ impl InventoryStore for PostgresStore {
     async fn replace_auto_mappings(
         &self,
         instance: &str,
-        mappings: Vec<Mapping>,
+        mappings: &mut (dyn Iterator<Item = Mapping> + Send),
     ) -> Result<(), StoreError> {
         let action = "storing automatic IT Glue mappings";
-        if let Some(bad) = mappings
-            .iter()
-            .find(|m| m.kind != MappingKind::Auto || m.instance != instance)
-        {
-            return Err(StoreError::InvalidArgument(format!(
-                "replace_auto_mappings of instance {instance:?} got a {} mapping of instance {:?}",
-                bad.kind.as_str(),
-                bad.instance
-            )));
-        }
         let mut tx = self.write(action).await?;
         sqlx::query("DELETE FROM itglue_mappings WHERE instance = $1 AND kind = 'auto'")
             .bind(instance)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db(action))?;
-        for mapping in &mappings {
-            insert_mapping(&mut tx, mapping, action, true).await?;
+        for mapping in mappings {
+            // Returning drops the transaction: a refused mapping rolls back the whole replacement.
+            if mapping.kind != MappingKind::Auto || mapping.instance != instance {
+                return Err(StoreError::InvalidArgument(format!(
+                    "replace_auto_mappings of instance {instance:?} got a {} mapping of instance {:?}",
+                    mapping.kind.as_str(),
+                    mapping.instance
+                )));
+            }
+            insert_mapping(&mut tx, &mapping, action, true).await?;
         }
         tx.commit().await.map_err(StoreError::db(action))?;
         Ok(())
