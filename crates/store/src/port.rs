@@ -193,11 +193,13 @@ pub trait Store:
 
     // ------------------------------------------------------------ incidents
 
-    /// The incident tracked under `key`.
-    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError>;
     /// The incidents tracked under `keys`, in one read (a key with none is left out), ascending
     /// key.
     async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError>;
+    /// The incident tracked under `key`.
+    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError> {
+        Ok(self.get_incidents(&[key.to_string()]).await?.pop())
+    }
     /// Inserts (`version == 0`) or updates (`version` = the stored version) an incident
     /// and returns it with its new version. `Conflict` if the stored version differs.
     /// Setting a `ticket_id` different from the stored one appends an incident history

@@ -7,7 +7,7 @@
 //! `event` row named by its code). Reports add the rows of the days they cover. The counting rules
 //! live here so every store and the report's own reading of raw alerts count alike.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::model::{AlertOutcome, AlertState, NewEvent};
+use crate::model::{AlertId, AlertOutcome, AlertState, NewEvent};
 use crate::sqlite::{from_micros, parse_json};
 
 /// What a roll-up row counts.
@@ -154,31 +154,40 @@ impl Increments {
         }
     }
 
-    /// Adds what an alert taken off the queue counts, from what the decision statement returned
-    /// about it (its name, `occurred_at` in microseconds, its stored payload): only an alert
-    /// decided `processed` for a client counts, with the payload the decision gives it, else the
-    /// stored one (a stored payload that is not JSON still counts as an alert of its type).
-    pub(crate) fn decided(
+    /// Adds what the alerts a decision statement took off the queue count. `taken` is what the
+    /// statement returned for each alert it moved: its id, name, `occurred_at` in microseconds and
+    /// stored payload. Only an alert decided `processed` for a client counts, with the payload the
+    /// decision gives it, else the stored one (a stored payload that is not JSON still counts as an
+    /// alert of its type). Returns the first of `outcomes` the statement did not move, if any: the
+    /// batch then fails.
+    pub(crate) fn taken_off_queue<'o>(
         &mut self,
-        outcome: &AlertOutcome,
-        alert_name: &str,
-        occurred_at: i64,
-        stored_payload: &str,
-    ) -> Result<(), StoreError> {
-        let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) else {
-            return Ok(());
-        };
-        let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-        let stored;
-        let payload = match &outcome.payload {
-            Some(payload) => payload,
-            None => {
-                stored = parse_json(stored_payload, "alerts.payload").unwrap_or_default();
-                &stored
-            }
-        };
-        self.alert(client, occurred_at, alert_name, payload);
-        Ok(())
+        outcomes: impl IntoIterator<Item = &'o AlertOutcome>,
+        taken: Vec<(AlertId, String, i64, String)>,
+    ) -> Result<Option<&'o AlertOutcome>, StoreError> {
+        let mut taken: HashMap<AlertId, (String, i64, String)> = taken
+            .into_iter()
+            .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
+            .collect();
+        for outcome in outcomes {
+            let Some((alert_name, occurred_at, stored_payload)) = taken.remove(&outcome.id) else {
+                return Ok(Some(outcome));
+            };
+            let (AlertState::Processed, Some(client)) = (outcome.state, &outcome.client) else {
+                continue;
+            };
+            let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
+            let stored;
+            let payload = match &outcome.payload {
+                Some(payload) => payload,
+                None => {
+                    stored = parse_json(&stored_payload, "alerts.payload").unwrap_or_default();
+                    &stored
+                }
+            };
+            self.alert(client, occurred_at, &alert_name, payload);
+        }
+        Ok(None)
     }
 
     /// Adds an event of a client on its day (nothing for an event without a client).

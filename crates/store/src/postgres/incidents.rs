@@ -10,8 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::PgConnection;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{PgConnection, Postgres};
 
 use super::{
     col, count, from_micros, jobs, json_text, lock_serial_keys, micros, notify_work,
@@ -24,17 +24,6 @@ use crate::rollup::Increments;
 
 const INCIDENT_COLUMNS: &str = "key, client, ticket_id, status, first_alert_at, last_alert_at, \
                                 alert_count, buffered, flush_at, flood, details, version";
-
-pub(super) async fn get(store: &PostgresStore, key: &str) -> Result<Option<Incident>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE key = $1"
-    ))
-    .bind(key)
-    .fetch_optional(&store.pool)
-    .await
-    .map_err(StoreError::db("reading an incident"))?;
-    row.as_ref().map(decode).transpose()
-}
 
 pub(super) async fn get_many(
     store: &PostgresStore,
@@ -197,25 +186,17 @@ async fn take_off_queue(
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;
-    let mut decided: HashMap<AlertId, (String, i64, String)> = decided
-        .into_iter()
-        .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
-        .collect();
-    for outcome in sorted {
-        let Some((alert_name, occurred_at, payload)) = decided.remove(&outcome.id) else {
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
-                    .bind(outcome.id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::db(action))?;
-            return Err(outcome.refused(current));
-        };
-        // The report roll-ups count the alert in the same transaction that decides it, so a
-        // report never misses an alert retention forgot nor counts one twice.
-        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
-    }
-    Ok(())
+    // The report roll-ups count the alert in the same transaction that decides it, so a report
+    // never misses an alert retention forgot nor counts one twice.
+    let Some(refused) = increments.taken_off_queue(sorted, decided)? else {
+        return Ok(());
+    };
+    let current: Option<String> = sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
+        .bind(refused.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    Err(refused.refused(current))
 }
 
 /// Inside `tx`: writes `incidents` (each inserted when its version is 0, else updated if the
@@ -253,12 +234,12 @@ async fn write_in(
     .into_iter()
     .map(|(key, version, ticket): (String, i64, Option<i64>)| (key, (version, ticket)))
     .collect();
-    let mut rows = IncidentRows::default();
+    let mut inserts = IncidentRows::default();
+    let mut updates = IncidentRows::default();
     let mut history = HistoryRows::default();
     let grown = change_buffers_in(tx, changes).await?;
     for incident in incidents {
-        let previous = stored.get(&incident.key);
-        let previous_ticket = match previous {
+        let previous_ticket = match stored.get(&incident.key) {
             None if incident.version == 0 => None,
             Some((version, ticket)) if *version == incident.version => *ticket,
             other => {
@@ -269,18 +250,23 @@ async fn write_in(
                 })
             }
         };
-        let buffered = grown.get(incident.key.as_str()).copied().unwrap_or(0);
-        rows.push(incident, buffered)?;
+        let rows = if incident.version == 0 {
+            &mut inserts
+        } else {
+            &mut updates
+        };
+        rows.push(
+            incident,
+            grown.get(incident.key.as_str()).copied().unwrap_or(0),
+        )?;
         if let Some(ticket_id) = incident.ticket_id.filter(|t| previous_ticket != Some(*t)) {
             history.push(incident, ticket_id);
         }
     }
-    let (inserts, updates): (Vec<usize>, Vec<usize>) =
-        (0..rows.keys.len()).partition(|&i| rows.versions[i] == 1);
-    if !inserts.is_empty() {
+    if !inserts.keys.is_empty() {
         // Another process may insert one of these keys after the read above: then the insert
         // does nothing for it and the write is a conflict.
-        let inserted: HashSet<String> = rows
+        let inserted: HashSet<String> = inserts
             .bind(
                 "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
                  alert_count, flush_at, flood, details, version, key, buffered) \
@@ -288,16 +274,14 @@ async fn write_in(
                    $5::int8[], $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], \
                    $11::text[], $12::int8[]) \
                  ON CONFLICT (key) DO NOTHING RETURNING key",
-                &inserts,
             )
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::db(action))?
-            .into_iter()
-            .map(|(key,)| key)
-            .collect();
-        if let Some(&lost) = inserts.iter().find(|&&i| !inserted.contains(rows.keys[i])) {
-            let key = rows.keys[lost];
+            .iter()
+            .map(|row| col(row, "key"))
+            .collect::<Result<_, _>>()?;
+        if let Some(key) = inserts.keys.iter().find(|key| !inserted.contains(**key)) {
             let actual: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM incidents WHERE key = $1")
                     .bind(key)
@@ -311,23 +295,23 @@ async fn write_in(
             });
         }
     }
-    if !updates.is_empty() {
-        rows.bind(
-            "UPDATE incidents SET client = d.client, ticket_id = d.ticket_id, \
-               status = d.status, first_alert_at = d.first_alert_at, \
-               last_alert_at = d.last_alert_at, alert_count = d.alert_count, \
-               flush_at = d.flush_at, flood = d.flood, details = d.details, \
-               version = d.version, buffered = incidents.buffered + d.buffered \
-             FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], \
-               $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], $11::text[], \
-               $12::int8[]) AS d(client, ticket_id, status, first_alert_at, last_alert_at, \
-               alert_count, flush_at, flood, details, version, key, buffered) \
-             WHERE incidents.key = d.key RETURNING incidents.key",
-            &updates,
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
+    if !updates.keys.is_empty() {
+        updates
+            .bind(
+                "UPDATE incidents SET client = d.client, ticket_id = d.ticket_id, \
+                   status = d.status, first_alert_at = d.first_alert_at, \
+                   last_alert_at = d.last_alert_at, alert_count = d.alert_count, \
+                   flush_at = d.flush_at, flood = d.flood, details = d.details, \
+                   version = d.version, buffered = incidents.buffered + d.buffered \
+                 FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], \
+                   $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], $11::text[], \
+                   $12::int8[]) AS d(client, ticket_id, status, first_alert_at, last_alert_at, \
+                   alert_count, flush_at, flood, details, version, key, buffered) \
+                 WHERE incidents.key = d.key",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(action))?;
     }
     history.write_in(tx).await
 }
@@ -374,31 +358,21 @@ impl<'a> IncidentRows<'a> {
         Ok(())
     }
 
-    /// `sql` with the rows at `picked` bound as its twelve arrays, in the order of the fields.
-    fn bind<'q>(
-        &self,
-        sql: &'q str,
-        picked: &[usize],
-    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, (String,), sqlx::postgres::PgArguments>
-    where
-        'a: 'q,
-    {
-        fn pick<T: Clone>(column: &[T], picked: &[usize]) -> Vec<T> {
-            picked.iter().map(|&i| column[i].clone()).collect()
-        }
-        sqlx::query_as(sql)
-            .bind(pick(&self.clients, picked))
-            .bind(pick(&self.tickets, picked))
-            .bind(pick(&self.statuses, picked))
-            .bind(pick(&self.first_alerts, picked))
-            .bind(pick(&self.last_alerts, picked))
-            .bind(pick(&self.alert_counts, picked))
-            .bind(pick(&self.flushes, picked))
-            .bind(pick(&self.floods, picked))
-            .bind(pick(&self.details, picked))
-            .bind(pick(&self.versions, picked))
-            .bind(pick(&self.keys, picked))
-            .bind(pick(&self.buffered, picked))
+    /// `sql` with the rows bound as its twelve arrays, in the order of the fields.
+    fn bind<'q>(&'q self, sql: &'q str) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+        sqlx::query(sql)
+            .bind(&self.clients)
+            .bind(&self.tickets)
+            .bind(&self.statuses)
+            .bind(&self.first_alerts)
+            .bind(&self.last_alerts)
+            .bind(&self.alert_counts)
+            .bind(&self.flushes)
+            .bind(&self.floods)
+            .bind(&self.details)
+            .bind(&self.versions)
+            .bind(&self.keys)
+            .bind(&self.buffered)
     }
 }
 

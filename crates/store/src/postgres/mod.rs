@@ -519,10 +519,6 @@ impl Store for PostgresStore {
         jobs::next_run_at(self).await
     }
 
-    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError> {
-        incidents::get(self, key).await
-    }
-
     async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError> {
         incidents::get_many(self, keys).await
     }

@@ -5,8 +5,6 @@
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
 //! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
@@ -127,19 +125,12 @@ async fn take_off_queue(
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;
-    let mut decided: HashMap<AlertId, (String, i64, String)> = decided
-        .into_iter()
-        .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
-        .collect();
-    for outcome in outcomes {
-        let Some((alert_name, occurred_at, payload)) = decided.remove(&outcome.id) else {
-            return Err(not_queued(tx, outcome).await);
-        };
-        // The report roll-ups count the alert in the same transaction that decides it, so a
-        // report never misses an alert retention forgot nor counts one twice.
-        increments.decided(outcome, &alert_name, occurred_at, &payload)?;
+    // The report roll-ups count the alert in the same transaction that decides it, so a report
+    // never misses an alert retention forgot nor counts one twice.
+    match increments.taken_off_queue(outcomes, decided)? {
+        Some(refused) => Err(not_queued(tx, refused).await),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Why `outcome`'s alert could not be taken off the queue.

@@ -25,17 +25,6 @@ use crate::model::*;
 const INCIDENT_COLUMNS: &str = "key, client, ticket_id, status, first_alert_at, last_alert_at, \
                                 alert_count, buffered, flush_at, flood, details, version";
 
-pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Incident>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE key = ?"
-    ))
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::db("reading an incident"))?;
-    row.as_ref().map(decode).transpose()
-}
-
 pub(super) async fn get_many(
     pool: &SqlitePool,
     keys: &[String],

@@ -502,10 +502,6 @@ impl Store for SqliteStore {
         jobs::next_run_at(self).await
     }
 
-    async fn get_incident(&self, key: &str) -> Result<Option<Incident>, StoreError> {
-        incidents::get(&self.reader, key).await
-    }
-
     async fn get_incidents(&self, keys: &[String]) -> Result<Vec<Incident>, StoreError> {
         incidents::get_many(&self.reader, keys).await
     }
