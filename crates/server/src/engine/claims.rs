@@ -7,7 +7,7 @@
 //! over. The optimistic incident versions of `commit_decisions` stay the safety net underneath.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mspbridge_store::{Alert as StoredAlert, AlertId, Partition, StoreError};
 
@@ -25,37 +25,14 @@ pub(super) const MEMBERSHIP_RENEWAL: Duration = Duration::from_secs(2);
 /// (killed, cut off from the database) passes to the others after this.
 const MEMBERSHIP_TTL: Duration = Duration::from_secs(10);
 
-/// This engine's part of the queue, and when it was last renewed.
-#[derive(Debug)]
-pub(super) struct Membership {
-    partition: Partition,
-    renewed: Option<Instant>,
-}
-
-impl Default for Membership {
-    fn default() -> Self {
-        Membership {
-            partition: Partition::WHOLE,
-            renewed: None,
-        }
-    }
-}
-
 impl Pipeline {
-    /// This engine's part of the queue, renewed first when the last renewal is older than
-    /// [`MEMBERSHIP_RENEWAL`].
-    async fn partition(&self) -> Partition {
-        let due = self
-            .membership()
-            .renewed
-            .is_none_or(|at| at.elapsed() >= MEMBERSHIP_RENEWAL);
-        if due {
-            self.renew_membership().await;
-        }
-        self.membership().partition
+    /// This engine's part of the queue, as its last renewal found it (the whole queue for an
+    /// engine that never renewed: one driven without its background task).
+    fn partition(&self) -> Partition {
+        *self.membership()
     }
 
-    fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
+    fn membership(&self) -> std::sync::MutexGuard<'_, Partition> {
         self.membership
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -77,11 +54,7 @@ impl Pipeline {
                 return;
             }
         };
-        let before = {
-            let mut membership = self.membership();
-            membership.renewed = Some(Instant::now());
-            std::mem::replace(&mut membership.partition, partition)
-        };
+        let before = std::mem::replace(&mut *self.membership(), partition);
         if before != partition {
             tracing::info!(
                 engines = partition.count,
@@ -106,7 +79,7 @@ impl Pipeline {
         cursor: Option<AlertId>,
         limit: u32,
     ) -> Result<Vec<StoredAlert>, StoreError> {
-        let partition = self.partition().await;
+        let partition = self.partition();
         self.base
             .store
             .claim_alert_page(

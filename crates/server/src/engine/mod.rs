@@ -340,13 +340,15 @@ impl Engine {
         self.shared.notify.notify_one();
     }
 
-    /// Renews this engine's part of the queue until `stopped`, then gives it back.
+    /// Renews this engine's part of the queue every [`claims::MEMBERSHIP_RENEWAL`] until
+    /// `stopped`, then gives it back.
     async fn keep_membership(self, mut stopped: watch::Receiver<bool>) {
         let pipeline = &self.shared.pipeline;
         while !*stopped.borrow() {
-            pipeline.renew_membership().await;
             tokio::select! {
-                _ = tokio::time::sleep(claims::MEMBERSHIP_RENEWAL) => {}
+                _ = tokio::time::sleep(claims::MEMBERSHIP_RENEWAL) => {
+                    pipeline.renew_membership().await;
+                }
                 changed = stopped.changed() => if changed.is_err() { break },
             }
         }
@@ -355,6 +357,8 @@ impl Engine {
 
     async fn background(self, mut stopped: watch::Receiver<bool>) {
         tracing::info!(worker_id = %self.shared.worker_id, "engine started");
+        // Its part of the queue first, so the first page is taken from it.
+        self.shared.pipeline.renew_membership().await;
         let membership = tokio::spawn(self.clone().keep_membership(stopped.clone()));
         // Other processes on the same database (PostgreSQL) announce their intake through this.
         let mut others = self.shared.base.store.work_signal();

@@ -15,11 +15,12 @@ use mspbridge_core::events;
 use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
-use mspbridge_store::{Alert as StoredAlert, AlertId, AlertState, RuleDecision, StoreError};
+use mspbridge_store::{
+    Alert as StoredAlert, AlertId, AlertState, Partition, RuleDecision, StoreError,
+};
 use serde_json::{json, Value};
 
 use super::base::Base;
-use super::claims::Membership;
 use super::decide::{Decisions, RouteExtras};
 use super::enrich::{Enricher, Enrichment};
 use super::error::EngineError;
@@ -90,7 +91,7 @@ pub(crate) struct Pipeline {
     /// Machines lately recorded as systems, by (client, lower-cased name), with when.
     known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
     /// This engine's part of the queue among the engines sharing the database.
-    pub(super) membership: StdMutex<Membership>,
+    pub(super) membership: StdMutex<Partition>,
 }
 
 impl Pipeline {
@@ -111,7 +112,7 @@ impl Pipeline {
             claim_lease,
             wake,
             known_systems: StdMutex::new(HashMap::new()),
-            membership: StdMutex::new(Membership::default()),
+            membership: StdMutex::new(Partition::WHOLE),
         }
     }
 
