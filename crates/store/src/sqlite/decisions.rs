@@ -54,10 +54,7 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
     }
     let written = batch.incidents.iter().map(|incident| incident.key.as_str());
     let buffered = incidents::change_buffers_in(&mut tx, &batch.buffer, &written.collect()).await?;
-    for incident in &batch.incidents {
-        let grown = buffered.get(incident.key.as_str()).copied().unwrap_or(0);
-        incidents::upsert_in(&mut tx, incident, grown).await?;
-    }
+    incidents::write_in(&mut tx, &batch.incidents, &buffered).await?;
     for setting in &batch.settings {
         let written = records::compare_and_put_in(
             &mut tx,

@@ -64,61 +64,107 @@ pub(super) async fn upsert(
 }
 
 /// Writes `incident` inside `tx` if the stored version is still `incident.version` (0: not
-/// stored yet), adding `buffered` to its buffer's count, and returns the new version; `Conflict`
-/// otherwise. One statement: the ticket history row a new ticket id needs is the triggers' work
-/// (migration `1910_incident_history_triggers.sql`).
+/// stored yet) and returns the new version; `Conflict` otherwise.
 pub(super) async fn upsert_in(
     tx: &mut SqliteConnection,
     incident: &Incident,
     buffered: i64,
 ) -> Result<i64, StoreError> {
-    let action = "saving an incident";
-    let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
-        StoreError::InvalidArgument(format!(
-            "incident {:?} alert count {} is too large",
-            incident.key, incident.alert_count
-        ))
-    })?;
-    let new_version = incident.version + 1;
-    let sql = if incident.version == 0 {
-        "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
-         alert_count, flush_at, flood, details, buffered, version, key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
-    } else {
-        "UPDATE incidents SET client = ?, ticket_id = ?, status = ?, first_alert_at = ?, \
-         last_alert_at = ?, alert_count = ?, flush_at = ?, flood = ?, details = ?, \
-         buffered = buffered + ?, version = ? WHERE key = ? AND version = ?"
-    };
-    let mut query = sqlx::query(sql)
-        .bind(&incident.client)
-        .bind(incident.ticket_id)
-        .bind(&incident.status)
-        .bind(micros(incident.first_alert_at))
-        .bind(micros(incident.last_alert_at))
-        .bind(alert_count)
-        .bind(incident.flush_at.map(micros))
-        .bind(incident.flood)
-        .bind(json_text(&incident.details))
-        .bind(buffered)
-        .bind(new_version)
-        .bind(&incident.key);
-    if incident.version != 0 {
-        query = query.bind(incident.version);
+    let grown = HashMap::from([(incident.key.as_str(), buffered)]);
+    write_in(tx, std::slice::from_ref(incident), &grown).await?;
+    Ok(incident.version + 1)
+}
+
+/// Writes `incidents` inside `tx`, each only if its stored version is still the one it carries
+/// (0: not stored yet), adding `grown` to their buffers' counts; each gets its version plus one.
+/// `Conflict` names the first that another writer changed. Two statements whatever the number of
+/// incidents (one for the new, one for the changed), so a page's commit holds the write lock for
+/// a few statements rather than one per incident; the ticket history row a new ticket id needs is
+/// the triggers' work (migration `1910_incident_history_triggers.sql`).
+pub(super) async fn write_in(
+    tx: &mut SqliteConnection,
+    incidents: &[Incident],
+    grown: &HashMap<&str, i64>,
+) -> Result<(), StoreError> {
+    let action = "saving incidents";
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    for incident in incidents {
+        let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
+            StoreError::InvalidArgument(format!(
+                "incident {:?} alert count {} is too large",
+                incident.key, incident.alert_count
+            ))
+        })?;
+        let row = serde_json::json!({
+            "key": incident.key,
+            "client": incident.client,
+            "ticket": incident.ticket_id,
+            "status": incident.status,
+            "first": micros(incident.first_alert_at),
+            "last": micros(incident.last_alert_at),
+            "count": alert_count,
+            "flush": incident.flush_at.map(micros),
+            "flood": incident.flood,
+            "details": json_text(&incident.details),
+            "buffered": grown.get(incident.key.as_str()).copied().unwrap_or(0),
+            "version": incident.version,
+        });
+        if incident.version == 0 {
+            inserts.push(row);
+        } else {
+            updates.push(row);
+        }
     }
-    let written = query
-        .execute(&mut *tx)
+    let mut written: HashSet<String> = HashSet::with_capacity(incidents.len());
+    if !inserts.is_empty() {
+        // `WHERE true` tells the parser the ON CONFLICT clause belongs to the INSERT.
+        let keys: Vec<String> = sqlx::query_scalar(&format!(
+            "INSERT INTO incidents (client, ticket_id, status, first_alert_at, last_alert_at, \
+             alert_count, flush_at, flood, details, buffered, version, key) \
+             SELECT {ROW_VALUES}, value ->> 'buffered', 1, value ->> 'key' \
+             FROM json_each(?) WHERE true ON CONFLICT (key) DO NOTHING RETURNING key"
+        ))
+        .bind(json_text(&serde_json::Value::Array(inserts)))
+        .fetch_all(&mut *tx)
         .await
-        .map_err(StoreError::db(action))?
-        .rows_affected();
-    if written == 0 {
+        .map_err(StoreError::db(action))?;
+        written.extend(keys);
+    }
+    if !updates.is_empty() {
+        let keys: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE incidents SET client = value ->> 'client', ticket_id = value ->> 'ticket', \
+               status = value ->> 'status', first_alert_at = value ->> 'first', \
+               last_alert_at = value ->> 'last', alert_count = value ->> 'count', \
+               flush_at = value ->> 'flush', flood = value ->> 'flood', \
+               details = value ->> 'details', \
+               buffered = incidents.buffered + (value ->> 'buffered'), \
+               version = (value ->> 'version') + 1 \
+             FROM json_each(?) \
+             WHERE incidents.key = value ->> 'key' AND incidents.version = value ->> 'version' \
+             RETURNING incidents.key"
+        ))
+        .bind(json_text(&serde_json::Value::Array(updates)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+        written.extend(keys);
+    }
+    if let Some(refused) = incidents.iter().find(|i| !written.contains(&i.key)) {
         return Err(StoreError::Conflict {
-            key: incident.key.clone(),
-            expected: incident.version,
-            actual: stored_version(&mut *tx, &incident.key).await?,
+            key: refused.key.clone(),
+            expected: refused.version,
+            actual: stored_version(&mut *tx, &refused.key).await?,
         });
     }
-    Ok(new_version)
+    Ok(())
 }
+
+/// A new incident's columns from its JSON row `value`, in the order client, ticket, status, first
+/// and last alert, count, flush, flood, details.
+const ROW_VALUES: &str = "value ->> 'client', value ->> 'ticket', value ->> 'status', \
+     value ->> 'first', value ->> 'last', value ->> 'count', value ->> 'flush', \
+     value ->> 'flood', value ->> 'details'";
 
 pub(super) async fn delete(store: &SqliteStore, key: &str, version: i64) -> Result<(), StoreError> {
     let action = "deleting an incident";
