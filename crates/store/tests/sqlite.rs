@@ -557,3 +557,43 @@ async fn pruned_space_is_given_back() {
     );
     store.close().await;
 }
+
+/// Committed pages are copied from the write-ahead log into the database file in the background,
+/// long before the log reaches the size at which the writer would checkpoint itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_into_the_database_file_in_the_background() {
+    use mspbridge_store::model::NewAlert;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("checkpointed.db");
+    let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let empty = std::fs::metadata(&path).unwrap().len();
+    let now = chrono::Utc::now();
+    let alerts: Vec<NewAlert> = (0..400)
+        .map(|n| NewAlert {
+            source: "webhook".into(),
+            source_alert_id: format!("a-{n}"),
+            client: Some("Acme".into()),
+            alert_name: "Password Reset".into(),
+            occurred_at: now,
+            received_at: now,
+            payload: serde_json::json!({ "details": "x".repeat(1_000) }).into(),
+        })
+        .collect();
+    store.accept_alerts_batch(alerts).await.unwrap();
+    // 400 KB of alerts is about a hundred pages: far below the writer's own threshold.
+    let mut grown = false;
+    for _ in 0..200 {
+        if std::fs::metadata(&path).unwrap().len() > empty + 300_000 {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        grown,
+        "the database file stayed at {} bytes",
+        std::fs::metadata(&path).unwrap().len()
+    );
+}

@@ -132,7 +132,7 @@ pub(super) async fn write_in(
         written.extend(keys);
     }
     if !updates.is_empty() {
-        let keys: Vec<String> = sqlx::query_scalar(&format!(
+        let keys: Vec<String> = sqlx::query_scalar(
             "UPDATE incidents SET client = value ->> 'client', ticket_id = value ->> 'ticket', \
                status = value ->> 'status', first_alert_at = value ->> 'first', \
                last_alert_at = value ->> 'last', alert_count = value ->> 'count', \
@@ -142,8 +142,8 @@ pub(super) async fn write_in(
                version = (value ->> 'version') + 1 \
              FROM json_each(?) \
              WHERE incidents.key = value ->> 'key' AND incidents.version = value ->> 'version' \
-             RETURNING incidents.key"
-        ))
+             RETURNING incidents.key",
+        )
         .bind(json_text(&serde_json::Value::Array(updates)))
         .fetch_all(&mut *tx)
         .await

@@ -26,6 +26,7 @@
 //! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
 
 mod alerts;
+mod checkpoint;
 mod claims;
 mod decisions;
 mod incidents;
@@ -71,6 +72,8 @@ pub struct SqliteStore {
     intake: Option<group_commit::GroupCommit>,
     /// Claims of queued alerts and incident keys (see `claims.rs`).
     claims: std::sync::Arc<tokio::sync::Mutex<claims::Claims>>,
+    /// Copies the write-ahead log back into a database file off the writer's path.
+    _checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
 }
 
 impl SqliteStore {
@@ -88,7 +91,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals and sorts stay in memory: a page's multi-row UPDATE would
+            // otherwise create, write and delete a file inside the write transaction.
+            .pragma("temp_store", "MEMORY")
+            .pragma(
+                "wal_autocheckpoint",
+                checkpoint::WRITER_CHECKPOINT_PAGES.to_string(),
+            );
 
         let open_error = |source| StoreError::Open {
             location: location.clone(),
@@ -123,7 +133,11 @@ impl SqliteStore {
             location,
             intake: None,
             claims: Default::default(),
+            _checkpoints: None,
         };
+        if !in_memory {
+            store._checkpoints = Some(checkpoint::Checkpoints::spawn(store.reader.clone()));
+        }
         store.intake = Some(group_commit::GroupCommit::spawn(store.clone()));
         Ok(store)
     }
