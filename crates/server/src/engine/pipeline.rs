@@ -18,6 +18,7 @@ use mspbridge_core::text;
 use mspbridge_store::{
     Alert as StoredAlert, AlertId, AlertState, Partition, RuleDecision, StoreError,
 };
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::base::Base;
@@ -529,7 +530,8 @@ impl Pipeline {
 /// version) still yields an alert from the row's columns.
 pub(crate) fn decode_alert(stored: &StoredAlert) -> Alert {
     let mut alert: Alert =
-        serde_json::from_value(stored.payload.clone()).unwrap_or_else(|_| Alert {
+        // Read from the stored value in place: no copy of the payload per alert.
+        Alert::deserialize(&stored.payload).unwrap_or_else(|_| Alert {
             source: stored.source.clone(),
             source_alert_id: stored.source_alert_id.clone(),
             alert_name: stored.alert_name.clone(),
