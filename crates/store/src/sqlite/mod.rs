@@ -127,17 +127,15 @@ impl SqliteStore {
                 .await
                 .map_err(open_error)?
         };
+        let checkpoints = (!in_memory).then(|| checkpoint::Checkpoints::spawn(reader.clone()));
         let mut store = SqliteStore {
             writer,
             reader,
             location,
             intake: None,
             claims: Default::default(),
-            _checkpoints: None,
+            _checkpoints: checkpoints,
         };
-        if !in_memory {
-            store._checkpoints = Some(checkpoint::Checkpoints::spawn(store.reader.clone()));
-        }
         store.intake = Some(group_commit::GroupCommit::spawn(store.clone()));
         Ok(store)
     }
