@@ -381,6 +381,7 @@ impl Engine {
                 _ = stopped.changed() => {}
             }
         }
+        self.shared.pipeline.give_back_prefetched().await;
         if let Err(error) = membership.await {
             tracing::warn!(%error, "the engine's membership task ended abnormally");
         }

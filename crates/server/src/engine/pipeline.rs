@@ -93,6 +93,15 @@ pub(crate) struct Pipeline {
     known_systems: StdMutex<HashMap<(String, String), DateTime<Utc>>>,
     /// This engine's part of the queue among the engines sharing the database.
     pub(super) membership: StdMutex<Partition>,
+    /// The page taken and prepared while the previous one was written.
+    prefetched: StdMutex<Option<Prefetched>>,
+}
+
+/// A page taken ahead: what it was taken after, and under which configuration.
+struct Prefetched {
+    after: Option<AlertId>,
+    config: Arc<Config>,
+    page: (Vec<Prepared>, AlertId),
 }
 
 impl Pipeline {
@@ -114,6 +123,7 @@ impl Pipeline {
             wake,
             known_systems: StdMutex::new(HashMap::new()),
             membership: StdMutex::new(Partition::WHOLE),
+            prefetched: StdMutex::new(None),
         }
     }
 
@@ -121,33 +131,33 @@ impl Pipeline {
     /// order, and moves the cursor past them; returns how many were taken off the queue, or
     /// `None` when there was nothing after the cursor. An alert that fails for a reason of its own
     /// stays queued and is passed by the cursor, so one bad alert does not hold the others up.
+    ///
+    /// While a page is written, the next one is taken and prepared (decoded, enriched, routed),
+    /// so the engine's work and the database's overlap; it is decided only after the page before
+    /// it is stored, and used by the next call if that call continues from the same cursor under
+    /// the same configuration (its claims are the engine's own, so a page not used is simply
+    /// taken again).
     pub(crate) async fn process_queued_page(
         &self,
         cursor: &mut Option<AlertId>,
     ) -> Result<Option<usize>, EngineError> {
         let _one_at_a_time = self.alerts_lock.lock().await;
-        // Claimed, so processes sharing the database take disjoint pages.
-        let batch = self.claim_queued_page(*cursor, ALERT_PAGE).await?;
-        if batch.is_empty() {
-            return Ok(None);
-        }
         let config = self.base.config();
-        let mut page = Vec::with_capacity(batch.len());
-        // Sources whose Auditor failed in this page: their other alerts wait without a call.
-        let mut failing = HashSet::new();
-        for stored in batch {
-            *cursor = Some(stored.id);
-            let alert_id = stored.id;
-            match self.prepare(stored, &config, &mut failing).await {
-                Ok(prepared) => page.push(prepared),
-                // The store itself failing stops the pass; it is retried at the next wake-up.
-                Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
-                // Anything else concerns this alert only: it stays queued, the others go on.
-                Err(error) => {
-                    tracing::error!(alert_id, %error, "alert left queued; retried at the next run");
-                }
-            }
-        }
+        let ahead = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .filter(|ahead| ahead.after == *cursor && Arc::ptr_eq(&ahead.config, &config));
+        let taken = match ahead {
+            Some(ahead) => Some(ahead.page),
+            // Claimed, so processes sharing the database take disjoint pages.
+            None => self.take_page(*cursor, &config).await?,
+        };
+        let Some((mut page, last)) = taken else {
+            return Ok(None);
+        };
+        *cursor = Some(last);
         // One incident key is worked by one process at a time: alerts whose key another
         // process holds are passed (and given back) for it to take.
         let keys: Vec<(AlertId, Option<String>)> = page
@@ -157,14 +167,88 @@ impl Pipeline {
         let (held, passed) = self.hold_incident_keys(&keys).await?;
         page.retain(|prepared| !passed.contains(&prepared.id));
         self.learn_systems(&page).await;
-        let taken = self.commit_page(&page, &config).await;
-        self.release_incident_keys(&held).await;
         if !passed.is_empty() {
+            let taken = self.commit_page(&page, &config).await;
+            self.release_incident_keys(&held).await;
             // Another process is deciding those incidents: this pass ends here instead of sweeping
             // the rest of the queue; the engine looks again shortly.
             return taken.map(|_| None);
         }
+        let (taken, next) = tokio::join!(
+            self.commit_page(&page, &config),
+            self.take_page(Some(last), &config)
+        );
+        self.release_incident_keys(&held).await;
+        match next {
+            Ok(Some(next)) => {
+                *self
+                    .prefetched
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Prefetched {
+                    after: Some(last),
+                    config,
+                    page: next,
+                })
+            }
+            Ok(None) => {}
+            // Taken again by the next call, which reports the failure if it lasts.
+            Err(error) => tracing::debug!(%error, "the next page could not be taken ahead"),
+        }
         taken.map(Some)
+    }
+
+    /// Gives back the claims of a page taken ahead and not used (the engine is stopping), so
+    /// another process takes those alerts at once instead of after the claims' lease.
+    pub(super) async fn give_back_prefetched(&self) {
+        let ahead = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let Some(Prefetched {
+            page: (page, _), ..
+        }) = ahead
+        else {
+            return;
+        };
+        let ids: Vec<AlertId> = page.iter().map(|prepared| prepared.id).collect();
+        if let Err(error) = self
+            .base
+            .store
+            .release_claims(&self.worker_id, &ids, &[])
+            .await
+        {
+            tracing::warn!(%error, "cannot give back the alerts taken ahead; their claims run out");
+        }
+    }
+
+    /// Claims the page of queued alerts after `cursor` and prepares each of them; `None` when
+    /// there is none, else the prepared alerts and the id the cursor moves to.
+    async fn take_page(
+        &self,
+        cursor: Option<AlertId>,
+        config: &Config,
+    ) -> Result<Option<(Vec<Prepared>, AlertId)>, EngineError> {
+        let batch = self.claim_queued_page(cursor, ALERT_PAGE).await?;
+        let Some(last) = batch.last().map(|stored| stored.id) else {
+            return Ok(None);
+        };
+        let mut page = Vec::with_capacity(batch.len());
+        // Sources whose Auditor failed in this page: their other alerts wait without a call.
+        let mut failing = HashSet::new();
+        for stored in batch {
+            let alert_id = stored.id;
+            match self.prepare(stored, config, &mut failing).await {
+                Ok(prepared) => page.push(prepared),
+                // The store itself failing stops the pass; it is retried at the next wake-up.
+                Err(EngineError::Store(error)) => return Err(EngineError::Store(error)),
+                // Anything else concerns this alert only: it stays queued, the others go on.
+                Err(error) => {
+                    tracing::error!(alert_id, %error, "alert left queued; retried at the next run");
+                }
+            }
+        }
+        Ok(Some((page, last)))
     }
 
     /// Decides the whole page against one view of the store and writes it in one transaction;
