@@ -53,6 +53,7 @@ mod decision;
 mod error;
 mod group_commit;
 pub mod inventory;
+mod inventory_rows;
 pub mod model;
 mod port;
 mod postgres;

@@ -508,6 +508,18 @@ pub struct Incident {
     pub version: i64,
 }
 
+impl Incident {
+    /// The alert count as stored (a signed 64-bit column).
+    pub(crate) fn stored_alert_count(&self) -> Result<i64, crate::error::StoreError> {
+        i64::try_from(self.alert_count).map_err(|_| {
+            crate::error::StoreError::InvalidArgument(format!(
+                "incident {:?} alert count {} is too large",
+                self.key, self.alert_count
+            ))
+        })
+    }
+}
+
 /// Which incidents to list (ascending key order).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentFilter {

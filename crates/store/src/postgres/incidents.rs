@@ -337,12 +337,7 @@ struct IncidentRows<'a> {
 
 impl<'a> IncidentRows<'a> {
     fn push(&mut self, incident: &'a Incident, buffered: i64) -> Result<(), StoreError> {
-        let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
-            StoreError::InvalidArgument(format!(
-                "incident {:?} alert count {} is too large",
-                incident.key, incident.alert_count
-            ))
-        })?;
+        let alert_count = incident.stored_alert_count()?;
         self.clients.push(incident.client.as_deref());
         self.tickets.push(incident.ticket_id);
         self.statuses.push(&incident.status);

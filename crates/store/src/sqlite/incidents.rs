@@ -90,12 +90,7 @@ pub(super) async fn write_in(
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     for incident in incidents {
-        let alert_count = i64::try_from(incident.alert_count).map_err(|_| {
-            StoreError::InvalidArgument(format!(
-                "incident {:?} alert count {} is too large",
-                incident.key, incident.alert_count
-            ))
-        })?;
+        let alert_count = incident.stored_alert_count()?;
         let row = serde_json::json!({
             "key": incident.key,
             "client": incident.client,

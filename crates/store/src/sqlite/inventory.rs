@@ -7,124 +7,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures_util::stream::{BoxStream, StreamExt};
-use sqlx::sqlite::SqliteRow;
+use futures_util::stream::BoxStream;
 use sqlx::{Sqlite, Transaction};
 
-use super::{col, from_micros, micros, SqliteStore};
+use super::{micros, SqliteStore};
 use crate::error::StoreError;
 use crate::inventory::*;
-
-fn list_text(items: &[String]) -> String {
-    serde_json::Value::from(items.to_vec()).to_string()
-}
-
-fn parse_list(text: &str, column: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|error| StoreError::Corrupt(format!("{column} is not a JSON list: {error}")))
-}
-
-fn system_row(row: &SqliteRow) -> Result<System, StoreError> {
-    let origin: String = col(row, "origin")?;
-    Ok(System {
-        client: col(row, "client")?,
-        name: col(row, "name")?,
-        macs: parse_list(&col::<String>(row, "macs")?, "systems.macs")?,
-        sensor: col(row, "sensor")?,
-        origin: SystemOrigin::parse(&origin)
-            .ok_or_else(|| StoreError::Corrupt(format!("systems.origin holds {origin:?}")))?,
-        first_seen: from_micros(col(row, "first_seen")?, "systems.first_seen")?,
-        last_seen: from_micros(col(row, "last_seen")?, "systems.last_seen")?,
-    })
-}
-
-fn mapping_row(row: &SqliteRow) -> Result<Mapping, StoreError> {
-    let subject_kind: String = col(row, "subject_kind")?;
-    let client: String = col(row, "client")?;
-    let subject = match subject_kind.as_str() {
-        "client" => MappingSubject::Client { client },
-        "system" => MappingSubject::System {
-            client,
-            system: col(row, "system")?,
-        },
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "itglue_mappings.subject_kind holds {other:?}"
-            )))
-        }
-    };
-    let kind: String = col(row, "kind")?;
-    let kind = match kind.as_str() {
-        "manual" => MappingKind::Manual,
-        "auto" => MappingKind::Auto,
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "itglue_mappings.kind holds {other:?}"
-            )))
-        }
-    };
-    Ok(Mapping {
-        instance: col(row, "instance")?,
-        subject,
-        target_id: col(row, "target_id")?,
-        kind,
-        updated_at: from_micros(col(row, "updated_at")?, "itglue_mappings.updated_at")?,
-    })
-}
-
-fn organization_row(row: &SqliteRow) -> Result<ItGlueOrganizationRecord, StoreError> {
-    Ok(ItGlueOrganizationRecord {
-        id: col(row, "id")?,
-        name: col(row, "name")?,
-        short_name: col(row, "short_name")?,
-    })
-}
-
-fn contact_row(row: &SqliteRow) -> Result<ItGlueContactRecord, StoreError> {
-    Ok(ItGlueContactRecord {
-        id: col(row, "id")?,
-        organization_id: col(row, "organization_id")?,
-        important: col(row, "important")?,
-        emails: parse_list(&col::<String>(row, "emails")?, "itglue_contacts.emails")?,
-    })
-}
-
-fn configuration_row(row: &SqliteRow) -> Result<ItGlueConfigurationRecord, StoreError> {
-    Ok(ItGlueConfigurationRecord {
-        id: col(row, "id")?,
-        organization_id: col(row, "organization_id")?,
-        name: col(row, "name")?,
-        hostname: col(row, "hostname")?,
-        macs: parse_list(&col::<String>(row, "macs")?, "itglue_configurations.macs")?,
-        archived: col(row, "archived")?,
-    })
-}
-
-/// `rows` turned into records one by one, as they arrive.
-fn records<'a, T: Send + 'a>(
-    rows: BoxStream<'a, Result<SqliteRow, sqlx::Error>>,
-    action: &'static str,
-    record: fn(&SqliteRow) -> Result<T, StoreError>,
-) -> BoxStream<'a, Result<T, StoreError>> {
-    rows.map(move |row| record(&row.map_err(StoreError::db(action))?))
-        .boxed()
-}
-
-/// The columns [`system_row`] reads, as a literal for `concat!`.
-macro_rules! system_columns {
-    () => {
-        "client, name, macs, sensor, origin, first_seen, last_seen"
-    };
-}
-
-const SYSTEM_COLUMNS: &str = system_columns!();
-
-/// The columns [`mapping_row`] reads, as a literal for `concat!`.
-macro_rules! mapping_columns {
-    () => {
-        "instance, subject_kind, client, system, target_id, kind, updated_at"
-    };
-}
+use crate::inventory_rows::{
+    check_auto_mapping, configuration_row, contact_row, list_text, mapping_columns, mapping_row,
+    organization_row, records, system_columns, system_row, SYSTEM_COLUMNS,
+};
 
 async fn insert_mapping(
     tx: &mut Transaction<'static, Sqlite>,
@@ -588,13 +480,7 @@ impl InventoryStore for SqliteStore {
             .map_err(StoreError::db(action))?;
         for mapping in mappings {
             // Returning drops the transaction: a refused mapping rolls back the whole replacement.
-            if mapping.kind != MappingKind::Auto || mapping.instance != instance {
-                return Err(StoreError::InvalidArgument(format!(
-                    "replace_auto_mappings of instance {instance:?} got a {} mapping of instance {:?}",
-                    mapping.kind.as_str(),
-                    mapping.instance
-                )));
-            }
+            check_auto_mapping(instance, &mapping)?;
             insert_mapping(&mut tx, &mapping, action, true).await?;
         }
         tx.commit().await.map_err(StoreError::db(action))?;
