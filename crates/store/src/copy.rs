@@ -1,7 +1,8 @@
 //! Moving an installation from SQLite to PostgreSQL (`mspbridge migrate --to postgres://…`).
 //!
-//! Both schemas have the same tables and columns (times as microseconds, JSON as text), so the
-//! copy moves rows as they are, table by table, in one PostgreSQL transaction: either the whole
+//! Both schemas have the same tables and columns (times as microseconds, JSON as text; SQLite
+//! keeps an alert's payload in a table of its own, [`KEPT_APART`]), so the copy moves
+//! rows as they are, table by table, in one PostgreSQL transaction: either the whole
 //! database arrives or nothing does. Ids are kept (jobs, reports and events are referred to by
 //! id), and each identity column then continues after the largest copied id. The target must be
 //! empty; a column or table this version does not know is refused rather than silently dropped.
@@ -264,6 +265,23 @@ const TABLES: &[Table] = &[
     ),
 ];
 
+/// Columns SQLite keeps in a table of their own, by the row's id: (table, column, the SQLite table
+/// that holds it with its id). PostgreSQL keeps them in the row.
+const KEPT_APART: &[(&str, &str, &str)] = &[("alerts", "payload", "alert_payloads")];
+
+/// How the SQLite side reads `column` of a row of `table`.
+fn sqlite_column(table: &str, column: &str) -> String {
+    match KEPT_APART
+        .iter()
+        .find(|(host, name, _)| *host == table && *name == column)
+    {
+        Some((_, _, apart)) => {
+            format!("(SELECT {column} FROM {apart} WHERE {apart}.id = {table}.id) AS {column}")
+        }
+        None => column.to_string(),
+    }
+}
+
 /// Rows read and written per statement.
 const CHUNK: i64 = 1_000;
 
@@ -312,9 +330,13 @@ pub async fn copy_sqlite_to_postgres(
         let mut copied = 0u64;
         let mut offset = 0i64;
         loop {
+            let selected: Vec<String> = names
+                .iter()
+                .map(|name| sqlite_column(table, name))
+                .collect();
             let rows = sqlx::query(&format!(
                 "SELECT {} FROM {table} ORDER BY {order} LIMIT ? OFFSET ?",
-                names.join(", ")
+                selected.join(", ")
             ))
             .bind(CHUNK)
             .bind(offset)
@@ -355,6 +377,10 @@ async fn check_source_schema(from: &SqliteStore) -> Result<(), StoreError> {
     .await
     .map_err(StoreError::db(action))?;
     for table in tables {
+        if let Some((_, column, _)) = KEPT_APART.iter().find(|(_, _, apart)| *apart == table) {
+            check_columns(from, &table, &BTreeSet::from(["id", *column])).await?;
+            continue;
+        }
         let Some((_, columns, _)) = TABLES.iter().find(|(known, _, _)| *known == table) else {
             return Err(StoreError::Unsupported(format!(
                 "the SQLite database has a table {table:?} this version cannot copy; copy it \
@@ -362,18 +388,28 @@ async fn check_source_schema(from: &SqliteStore) -> Result<(), StoreError> {
             )));
         };
         let known: BTreeSet<&str> = columns.iter().map(|(name, _)| *name).collect();
-        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
-            .bind(&table)
-            .fetch_all(from.reader())
-            .await
-            .map_err(StoreError::db(action))?;
-        if let Some(extra) = present.iter().find(|name| !known.contains(name.as_str())) {
-            return Err(StoreError::Unsupported(format!(
-                "the SQLite table {table} has a column {extra:?} this version cannot copy"
-            )));
-        }
+        check_columns(from, &table, &known).await?;
     }
     Ok(())
+}
+
+/// Refuses SQLite table `table` when it has a column outside `known`.
+async fn check_columns(
+    from: &SqliteStore,
+    table: &str,
+    known: &BTreeSet<&str>,
+) -> Result<(), StoreError> {
+    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+        .bind(table)
+        .fetch_all(from.reader())
+        .await
+        .map_err(StoreError::db("reading the SQLite schema"))?;
+    match present.iter().find(|name| !known.contains(name.as_str())) {
+        Some(extra) => Err(StoreError::Unsupported(format!(
+            "the SQLite table {table} has a column {extra:?} this version cannot copy"
+        ))),
+        None => Ok(()),
+    }
 }
 
 async fn insert_rows(

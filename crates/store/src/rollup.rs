@@ -156,16 +156,16 @@ impl Increments {
 
     /// Adds what the alerts a decision statement took off the queue count. `taken` is what the
     /// statement returned for each alert it moved: its id, name, `occurred_at` in microseconds and
-    /// stored payload. Only an alert decided `processed` for a client counts, with the payload the
-    /// decision gives it, else the stored one (a stored payload that is not JSON still counts as an
-    /// alert of its type). Returns the first of `outcomes` the statement did not move, if any: the
+    /// stored payload (which may be left out where it does not count). Only an alert decided
+    /// `processed` for a client counts, with the payload the decision gives it, else the stored
+    /// one (a stored payload that is absent or not JSON still counts as an alert of its type). Returns the first of `outcomes` the statement did not move, if any: the
     /// batch then fails.
     pub(crate) fn taken_off_queue<'o>(
         &mut self,
         outcomes: impl IntoIterator<Item = &'o AlertOutcome>,
-        taken: Vec<(AlertId, String, i64, String)>,
+        taken: Vec<(AlertId, String, i64, Option<String>)>,
     ) -> Result<Option<&'o AlertOutcome>, StoreError> {
-        let mut taken: HashMap<AlertId, (String, i64, String)> = taken
+        let mut taken: HashMap<AlertId, (String, i64, Option<String>)> = taken
             .into_iter()
             .map(|(id, name, occurred_at, payload)| (id, (name, occurred_at, payload)))
             .collect();
@@ -181,7 +181,10 @@ impl Increments {
             let payload = match &outcome.payload {
                 Some(payload) => payload,
                 None => {
-                    stored = parse_json(&stored_payload, "alerts.payload").unwrap_or_default();
+                    stored = stored_payload
+                        .as_deref()
+                        .and_then(|text| parse_json(text, "alerts.payload").ok())
+                        .unwrap_or_default();
                     &stored
                 }
             };

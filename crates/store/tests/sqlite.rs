@@ -597,3 +597,72 @@ async fn the_log_is_copied_into_the_database_file_in_the_background() {
         std::fs::metadata(&path).unwrap().len()
     );
 }
+
+/// A database written while alert payloads were kept in the alert row keeps every payload when
+/// they move to a table of their own, and its alerts are read and decided as before.
+#[tokio::test]
+async fn alert_payloads_move_out_of_an_older_database_intact() {
+    use mspbridge_store::{AlertFilter, AlertOutcome, AlertState, DecisionBatch};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut connection) = database_before(dir.path(), "2000").await;
+    for (id, state, payload) in [
+        (1, "processed", r#"{"records":[{"Who":"CORP\\alice"}]}"#),
+        (2, "queued", r#"{"n":2}"#),
+        (3, "queued", r#"{"n":3}"#),
+    ] {
+        sqlx::query(
+            "INSERT INTO alerts (id, source, source_alert_id, client, alert_name, occurred_at, \
+             received_at, state, payload) VALUES (?, 's', ?, 'acme', 'Login', 0, 0, ?, ?)",
+        )
+        .bind(id)
+        .bind(id.to_string())
+        .bind(state)
+        .bind(payload)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    drop(connection);
+
+    let store = SqliteStore::open(&path.display().to_string())
+        .await
+        .unwrap();
+    let payloads = |alerts: Vec<mspbridge_store::Alert>| -> Vec<(i64, serde_json::Value)> {
+        alerts.into_iter().map(|a| (a.id, a.payload)).collect()
+    };
+    let all = store.list_alerts(AlertFilter::default(), 10).await.unwrap();
+    assert_eq!(
+        payloads(all),
+        vec![
+            (1, serde_json::json!({"records": [{"Who": "CORP\\alice"}]})),
+            (2, serde_json::json!({"n": 2})),
+            (3, serde_json::json!({"n": 3})),
+        ]
+    );
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![AlertOutcome {
+                id: 2,
+                state: AlertState::Processed,
+                client: Some("acme".into()),
+                payload: Some(serde_json::json!({"n": 2, "record": "fetched"})),
+                decisions: Vec::new(),
+            }],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    let two = store.get_alert(2).await.unwrap().unwrap();
+    assert_eq!(two.state, AlertState::Processed);
+    assert_eq!(
+        two.payload,
+        serde_json::json!({"n": 2, "record": "fetched"})
+    );
+    assert_eq!(
+        store.get_alert(3).await.unwrap().unwrap().payload,
+        serde_json::json!({"n": 3}),
+        "an alert the decision does not give a payload keeps its own"
+    );
+    store.close().await;
+}

@@ -169,7 +169,7 @@ async fn take_off_queue(
         .iter()
         .map(|outcome| decision::append_text(&outcome.decisions))
         .collect();
-    let decided: Vec<(AlertId, String, i64, String)> = sqlx::query_as(&format!(
+    let decided: Vec<(AlertId, String, i64, Option<String>)> = sqlx::query_as(&format!(
         "UPDATE alerts SET state = d.state, client = d.client, \
            payload = COALESCE(d.payload, alerts.payload), decisions = {} \
          FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[]) \

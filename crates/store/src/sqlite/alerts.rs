@@ -7,17 +7,20 @@
 use std::collections::HashSet;
 
 use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
 
 use super::{col, count, from_micros, json_text, micros, parse_json, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 
+/// The columns [`decode`] reads, for a query `FROM alerts` (the payload is kept apart, in
+/// `alert_payloads`, and read by its id).
 pub(super) const ALERT_COLUMNS: &str =
-    "id, source, source_alert_id, client, alert_name, occurred_at, \
-                             received_at, state, payload";
+    "id, source, source_alert_id, client, alert_name, occurred_at, received_at, state, \
+     (SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id) AS payload";
 
-/// Rows per multi-row INSERT: 8 parameters each stays far below SQLite's limit of
-/// 32766, and one statement per chunk avoids a round trip to the database thread per row.
+/// Rows per multi-row INSERT: 6 parameters each (2 for its payload) stays far below SQLite's
+/// limit of 32766, and one statement per chunk avoids a round trip to the database thread per row.
 const ROWS_PER_STATEMENT: usize = 200;
 
 pub(super) async fn accept_batch(
@@ -31,74 +34,123 @@ pub(super) async fn accept_batch(
     let mut tx = store.write(action).await?;
     let mut outcomes = Vec::with_capacity(alerts.len());
     for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::with_capacity(160 + chunk.len() * 32);
-        // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
-        // half-way, so SQLite keeps no statement journal for it. Every other constraint holds by
-        // construction (the values come from non-null fields, the state is 'queued'), and a row
-        // skipped for any reason is looked up below, which fails loudly if it is absent.
-        sql.push_str(
-            "INSERT OR IGNORE INTO alerts (source, source_alert_id, client, alert_name, \
-             occurred_at, received_at, state, payload) VALUES ",
-        );
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push(',');
-            }
-            sql.push_str("(?, ?, ?, ?, ?, ?, 'queued', ?)");
-        }
-        let mut query = sqlx::query(&sql);
-        for alert in chunk {
-            query = query
-                .bind(&alert.source)
-                .bind(&alert.source_alert_id)
-                .bind(&alert.client)
-                .bind(&alert.alert_name)
-                .bind(micros(alert.occurred_at))
-                .bind(micros(alert.received_at))
-                .bind(alert.payload.as_str());
-        }
-        let done = query
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db(action))?;
-        let inserted = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
-        // `id` is an INTEGER PRIMARY KEY without AUTOINCREMENT, so each new row gets the largest id
-        // plus one; the rows of a VALUES list are inserted in order, and the write lock keeps every
-        // other writer out. The rows this statement inserted therefore hold exactly the ids up to
-        // the last one, in the order of the chunk.
-        // (The last rowid is the connection's previous insert when nothing was inserted.)
-        let last = if inserted == 0 {
-            0
-        } else {
-            done.last_insert_rowid()
-        };
-        let new_ids = (last - inserted + 1)..=last;
-        if inserted == chunk.len() as i64 {
-            outcomes.extend(new_ids.map(AcceptOutcome::Accepted));
-            continue;
-        }
-        // Some rows were already stored (a source's retry) or repeat an earlier row of the batch:
-        // look each one up; an id in this statement's range was inserted by it, and is reported
-        // as accepted for its first row only.
-        let mut reported: HashSet<i64> = HashSet::new();
-        for alert in chunk {
-            let id: i64 = sqlx::query_scalar(
-                "SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?",
-            )
-            .bind(&alert.source)
-            .bind(&alert.source_alert_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::db("looking up a duplicate alert"))?;
-            outcomes.push(if new_ids.contains(&id) && reported.insert(id) {
-                AcceptOutcome::Accepted(id)
-            } else {
-                AcceptOutcome::Duplicate(id)
-            });
-        }
+        let first = outcomes.len();
+        insert_chunk(&mut tx, chunk, &mut outcomes).await?;
+        insert_payloads(&mut tx, chunk, &outcomes[first..]).await?;
     }
     tx.commit().await.map_err(StoreError::db(action))?;
     Ok(outcomes)
+}
+
+/// Inside `tx`: inserts `chunk`'s alerts (without their payloads) in one statement and adds each
+/// one's outcome to `outcomes`, in the order of `chunk`.
+async fn insert_chunk(
+    tx: &mut SqliteConnection,
+    chunk: &[NewAlert],
+    outcomes: &mut Vec<AcceptOutcome>,
+) -> Result<(), StoreError> {
+    let action = "accepting alerts";
+    let mut sql = String::with_capacity(160 + chunk.len() * 32);
+    // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
+    // half-way, so SQLite keeps no statement journal for it. Every other constraint holds by
+    // construction (the values come from non-null fields, the state is 'queued'), and a row
+    // skipped for any reason is looked up below, which fails loudly if it is absent.
+    sql.push_str(
+        "INSERT OR IGNORE INTO alerts (source, source_alert_id, client, alert_name, \
+         occurred_at, received_at, state) VALUES ",
+    );
+    for n in 0..chunk.len() {
+        if n > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, 'queued')");
+    }
+    let mut query = sqlx::query(&sql);
+    for alert in chunk {
+        query = query
+            .bind(&alert.source)
+            .bind(&alert.source_alert_id)
+            .bind(&alert.client)
+            .bind(&alert.alert_name)
+            .bind(micros(alert.occurred_at))
+            .bind(micros(alert.received_at));
+    }
+    let done = query
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db(action))?;
+    let inserted = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+    // `id` is an INTEGER PRIMARY KEY without AUTOINCREMENT, so each new row gets the largest id
+    // plus one; the rows of a VALUES list are inserted in order, and the write lock keeps every
+    // other writer out. The rows this statement inserted therefore hold exactly the ids up to
+    // the last one, in the order of the chunk.
+    // (The last rowid is the connection's previous insert when nothing was inserted.)
+    let last = if inserted == 0 {
+        0
+    } else {
+        done.last_insert_rowid()
+    };
+    let new_ids = (last - inserted + 1)..=last;
+    if inserted == chunk.len() as i64 {
+        outcomes.extend(new_ids.map(AcceptOutcome::Accepted));
+        return Ok(());
+    }
+    // Some rows were already stored (a source's retry) or repeat an earlier row of the batch:
+    // look each one up; an id in this statement's range was inserted by it, and is reported
+    // as accepted for its first row only.
+    let mut reported: HashSet<i64> = HashSet::new();
+    for alert in chunk {
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM alerts WHERE source = ? AND source_alert_id = ?")
+                .bind(&alert.source)
+                .bind(&alert.source_alert_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::db("looking up a duplicate alert"))?;
+        outcomes.push(if new_ids.contains(&id) && reported.insert(id) {
+            AcceptOutcome::Accepted(id)
+        } else {
+            AcceptOutcome::Duplicate(id)
+        });
+    }
+    Ok(())
+}
+
+/// Inside `tx`: stores the payload of each alert of `chunk` that `outcomes` (one per alert, in
+/// the same order) says was accepted, in one statement.
+async fn insert_payloads(
+    tx: &mut SqliteConnection,
+    chunk: &[NewAlert],
+    outcomes: &[AcceptOutcome],
+) -> Result<(), StoreError> {
+    let accepted: Vec<(AlertId, &str)> = chunk
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(alert, outcome)| match outcome {
+            AcceptOutcome::Accepted(id) => Some((*id, alert.payload.as_str())),
+            AcceptOutcome::Duplicate(_) => None,
+        })
+        .collect();
+    if accepted.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::with_capacity(64 + accepted.len() * 8);
+    sql.push_str("INSERT INTO alert_payloads (id, payload) VALUES ");
+    for n in 0..accepted.len() {
+        if n > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?, ?)");
+    }
+    let mut query = sqlx::query(&sql);
+    for (id, payload) in accepted {
+        query = query.bind(id).bind(payload);
+    }
+    query
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("storing alert payloads"))?;
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -283,7 +335,7 @@ pub(super) async fn set_payload(
 ) -> Result<(), StoreError> {
     let action = "replacing an alert's payload";
     let mut tx = store.write(action).await?;
-    let done = sqlx::query("UPDATE alerts SET payload = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE alert_payloads SET payload = ? WHERE id = ?")
         .bind(json_text(&payload))
         .bind(id)
         .execute(&mut *tx)

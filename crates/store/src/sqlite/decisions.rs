@@ -85,9 +85,10 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
 const ALERTS_PER_STATEMENT: usize = 500;
 
 /// Inside `tx`: moves `outcomes`' alerts from `queued` to their new state in one statement,
-/// appending their rule decisions, and adds what the `processed` ones count to `increments`. An
-/// alert that is not queued (or does not exist) fails the whole batch. (`+alerts.state` keeps the
-/// planner on the id lookup: with the state index it would scan the whole queue per outcome.)
+/// appending their rule decisions, stores the payloads the outcomes replace, and adds what the
+/// `processed` ones count to `increments`. An alert that is not queued (or does not exist) fails
+/// the whole batch. (`+alerts.state` keeps the planner on the id lookup: with the state index it
+/// would scan the whole queue per outcome.)
 async fn take_off_queue(
     tx: &mut SqliteConnection,
     outcomes: &[AlertOutcome],
@@ -101,33 +102,64 @@ async fn take_off_queue(
                 "id": outcome.id,
                 "state": outcome.state.as_str(),
                 "client": outcome.client,
-                "payload": outcome.payload.as_ref().map(json_text),
                 "decisions": decision::append_text(&outcome.decisions),
             })
         })
         .collect();
-    let decided: Vec<(AlertId, String, i64, String)> = sqlx::query_as(&format!(
-        "UPDATE alerts SET state = d.state, client = d.client, \
-           payload = COALESCE(d.payload, alerts.payload), decisions = {} \
+    // The stored payload comes back only where the roll-ups need it: for an alert processed for
+    // a client whose outcome does not replace its payload.
+    let decided: Vec<(AlertId, String, i64, Option<String>)> = sqlx::query_as(&format!(
+        "UPDATE alerts SET state = d.state, client = d.client, decisions = {} \
          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state, \
                  json_extract(value, '$.client') AS client, \
-                 json_extract(value, '$.payload') AS payload, \
                  json_extract(value, '$.decisions') AS appended \
                FROM json_each(?)) AS d \
          WHERE alerts.id = d.id AND +alerts.state = 'queued' \
-         RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, alerts.payload",
+         RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, \
+           CASE WHEN alerts.state = 'processed' AND alerts.client IS NOT NULL THEN \
+             (SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id) END",
         decision::APPEND_SQL_SQLITE_COLUMN
     ))
     .bind(json_text(&Value::Array(rows)))
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db(action))?;
+    replace_payloads(tx, outcomes).await?;
     // The report roll-ups count the alert in the same transaction that decides it, so a report
     // never misses an alert retention forgot nor counts one twice.
     match increments.taken_off_queue(outcomes, decided)? {
         Some(refused) => Err(not_queued(tx, refused).await),
         None => Ok(()),
     }
+}
+
+/// Inside `tx`: stores the payloads `outcomes` replace (an alert enriched with its activity
+/// record), in one statement; none when no outcome replaces one.
+async fn replace_payloads(
+    tx: &mut SqliteConnection,
+    outcomes: &[AlertOutcome],
+) -> Result<(), StoreError> {
+    let replaced: Vec<Value> = outcomes
+        .iter()
+        .filter_map(|outcome| {
+            let payload = outcome.payload.as_ref()?;
+            Some(json!({ "id": outcome.id, "payload": json_text(payload) }))
+        })
+        .collect();
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE alert_payloads SET payload = d.payload \
+         FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.payload') AS payload \
+               FROM json_each(?)) AS d \
+         WHERE alert_payloads.id = d.id",
+    )
+    .bind(json_text(&Value::Array(replaced)))
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db("storing enriched alert payloads"))?;
+    Ok(())
 }
 
 /// Why `outcome`'s alert could not be taken off the queue.
