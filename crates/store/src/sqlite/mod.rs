@@ -98,7 +98,11 @@ impl SqliteStore {
             .pragma(
                 "wal_autocheckpoint",
                 checkpoint::WRITER_CHECKPOINT_PAGES.to_string(),
-            );
+            )
+            // Rows a statement's result may queue between the database thread and its reader:
+            // a page of alerts or a decision statement's returned rows then crosses without the
+            // database thread waiting for the reader at every 50th row (the default).
+            .row_buffer_size(ROW_BUFFER);
 
         let open_error = |source| StoreError::Open {
             location: location.clone(),
@@ -162,6 +166,9 @@ impl SqliteStore {
             .map_err(StoreError::db(action))
     }
 }
+
+/// Rows a statement's result may queue ahead of its reader: a page of queued alerts.
+const ROW_BUFFER: usize = 256;
 
 /// Largest database converted to `auto_vacuum = INCREMENTAL` by a `VACUUM` at open (a copy of the
 /// whole file, a second or two at this size); a larger one is left as it is, with a warning.
