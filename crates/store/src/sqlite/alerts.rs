@@ -19,8 +19,9 @@ pub(super) const ALERT_COLUMNS: &str =
     "id, source, source_alert_id, client, alert_name, occurred_at, received_at, state, \
      (SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id) AS payload";
 
-/// Rows per multi-row INSERT: 6 parameters each (2 for its payload) stays far below SQLite's
-/// limit of 32766, and one statement per chunk avoids a round trip to the database thread per row.
+/// Rows per multi-row INSERT: 6 parameters each (and 2 each in the statement that stores their
+/// payloads) stays far below SQLite's limit of 32766, and one statement per chunk avoids a round
+/// trip to the database thread per row.
 const ROWS_PER_STATEMENT: usize = 200;
 
 pub(super) async fn accept_batch(
