@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::model::{AlertId, AlertOutcome, AlertState, NewEvent};
-use crate::sqlite::{from_micros, parse_json};
+use crate::sqlite::from_micros;
 
 /// What a roll-up row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,21 +81,56 @@ pub fn day_text(at: DateTime<Utc>) -> String {
     at.date_naive().format("%Y-%m-%d").to_string()
 }
 
+mod scan;
+
+/// Where a payload keeps its activity records, in the order they are looked for.
+const RECORD_KEYS: [&str; 3] = ["records", "activity_records", "ActivityRecords"];
+
+/// A record's account, by its spellings in the order they are read.
+const WHO_KEYS: &[&str] = &["who", "Who"];
+
+/// A record's systems: the workstation, then the place (`Where`), each by its spellings.
+const SYSTEM_KEYS: [&[&str]; 2] = [
+    &["workstation", "Workstation"],
+    &["where", "where_", "Where"],
+];
+
 /// The (kind, name) counts one decided alert adds to its day: its alert name once, and per
 /// activity record its account and its systems (a record naming the same system as Workstation
 /// and Where counts it once).
 pub fn alert_counts(alert_name: &str, payload: &Value) -> Vec<(RollupKind, String)> {
+    count_records(alert_name, &activity_records(payload), |record, keys| {
+        text_field(record, keys)
+    })
+}
+
+/// [`alert_counts`] of a stored payload, read from its JSON text without building a `Value`
+/// (a payload that is not JSON counts its alert only, as a `Value` of `null` would).
+pub fn alert_counts_in_text(alert_name: &str, payload: &str) -> Vec<(RollupKind, String)> {
+    match scan::activity_records(payload) {
+        Some(records) => count_records(alert_name, &records, scan::Record::text),
+        None => alert_counts(
+            alert_name,
+            &serde_json::from_str(payload).unwrap_or(Value::Null),
+        ),
+    }
+}
+
+/// The counts of an alert named `alert_name` with `records`, whose fields `text` reads (the first
+/// non-blank string among the keys given, trimmed).
+fn count_records<R>(
+    alert_name: &str,
+    records: &[R],
+    text: impl Fn(&R, &[&str]) -> Option<String>,
+) -> Vec<(RollupKind, String)> {
     let mut counts = vec![(RollupKind::Type, alert_name.to_string())];
-    for record in activity_records(payload) {
-        if let Some(who) = text_field(record, &["who", "Who"]) {
+    for record in records {
+        if let Some(who) = text(record, WHO_KEYS) {
             counts.push((RollupKind::Account, who));
         }
         let mut seen = BTreeSet::new();
-        for keys in [
-            &["workstation", "Workstation"][..],
-            &["where", "where_", "Where"],
-        ] {
-            if let Some(system) = text_field(record, keys) {
+        for keys in SYSTEM_KEYS {
+            if let Some(system) = text(record, keys) {
                 if seen.insert(system.to_lowercase()) {
                     counts.push((RollupKind::System, system));
                 }
@@ -108,7 +143,7 @@ pub fn alert_counts(alert_name: &str, payload: &Value) -> Vec<(RollupKind, Strin
 /// The activity records of a stored alert payload. Intakes store them under `records` (native and
 /// Netwrix alerts) or `activity_records`; a payload that is itself one record counts as one.
 pub fn activity_records(payload: &Value) -> Vec<&Value> {
-    for key in ["records", "activity_records", "ActivityRecords"] {
+    for key in RECORD_KEYS {
         if let Some(Value::Array(records)) = payload.get(key) {
             return records.iter().filter(|record| record.is_object()).collect();
         }
@@ -142,11 +177,10 @@ impl Increments {
         &mut self,
         client: &str,
         occurred_at: DateTime<Utc>,
-        alert_name: &str,
-        payload: &Value,
+        counts: Vec<(RollupKind, String)>,
     ) {
         let day = day_text(occurred_at);
-        for (kind, name) in alert_counts(alert_name, payload) {
+        for (kind, name) in counts {
             *self
                 .0
                 .entry((client.to_string(), day.clone(), kind, name))
@@ -177,18 +211,13 @@ impl Increments {
                 continue;
             };
             let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-            let stored;
-            let payload = match &outcome.payload {
-                Some(payload) => payload,
+            let counts = match &outcome.payload {
+                Some(payload) => alert_counts(&alert_name, payload),
                 None => {
-                    stored = stored_payload
-                        .as_deref()
-                        .and_then(|text| parse_json(text, "alerts.payload").ok())
-                        .unwrap_or_default();
-                    &stored
+                    alert_counts_in_text(&alert_name, stored_payload.as_deref().unwrap_or("null"))
                 }
             };
-            self.alert(client, occurred_at, &alert_name, payload);
+            self.alert(client, occurred_at, counts);
         }
         Ok(None)
     }
