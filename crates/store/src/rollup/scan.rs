@@ -67,10 +67,10 @@ impl<'de> Visitor<'de> for SkipVisitor {
 }
 
 /// The fields of one record that a count reads: per key of [`FIELD_KEYS`], its last value when
-/// that was a string (`Some(None)`: present, but not a string).
+/// that was a string.
 #[derive(Debug, Default)]
 pub(super) struct Record {
-    fields: [Option<Option<String>>; FIELD_KEYS.len()],
+    fields: [Option<String>; FIELD_KEYS.len()],
 }
 
 /// Every key a record's count reads: `WHO_KEYS`, then each of `SYSTEM_KEYS` (a test checks).
@@ -89,7 +89,7 @@ impl Record {
     pub(super) fn text(&self, keys: &[&str]) -> Option<String> {
         keys.iter()
             .filter_map(|key| FIELD_KEYS.iter().position(|known| known == key))
-            .filter_map(|index| self.fields[index].as_ref()?.as_deref())
+            .filter_map(|index| self.fields[index].as_deref())
             .map(str::trim)
             .find(|value| !value.is_empty())
             .map(str::to_string)
@@ -98,7 +98,7 @@ impl Record {
     /// Reads one entry of a record's map: a field the count reads is kept, anything else skipped.
     fn entry<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         match FIELD_KEYS.iter().position(|known| *known == key) {
-            Some(index) => self.fields[index] = Some(map.next_value_seed(Text)?),
+            Some(index) => self.fields[index] = map.next_value_seed(Text)?,
             None => {
                 map.next_value::<Skip>()?;
             }
