@@ -172,7 +172,8 @@ fn text_field(record: &Value, keys: &[&str]) -> Option<String> {
 pub(crate) struct Increments(BTreeMap<(String, String, RollupKind, String), i64>);
 
 impl Increments {
-    /// Adds what one alert, decided `processed` for `client`, counts on its day.
+    /// Adds `counts` (one alert's, decided `processed` for `client`: see [`alert_counts`]) on its
+    /// day.
     fn alert(
         &mut self,
         client: &str,
@@ -192,8 +193,8 @@ impl Increments {
     /// statement returned for each alert it moved: its id, name, `occurred_at` in microseconds and
     /// stored payload (which may be left out where it does not count). Only an alert decided
     /// `processed` for a client counts, with the payload the decision gives it, else the stored
-    /// one (a stored payload that is absent or not JSON still counts as an alert of its type). Returns the first of `outcomes` the statement did not move, if any: the
-    /// batch then fails.
+    /// one (a stored payload that is absent or not JSON still counts as an alert of its type).
+    /// Returns the first of `outcomes` the statement did not move, if any: the batch then fails.
     pub(crate) fn taken_off_queue<'o>(
         &mut self,
         outcomes: impl IntoIterator<Item = &'o AlertOutcome>,
