@@ -265,21 +265,37 @@ const TABLES: &[Table] = &[
     ),
 ];
 
-/// Columns SQLite keeps in a table of their own, by the row's id: (table, column, the SQLite table
-/// that holds it with its id). PostgreSQL keeps them in the row.
-const KEPT_APART: &[(&str, &str, &str)] = &[("alerts", "payload", "alert_payloads")];
+/// A column SQLite keeps in a table of its own, under the row's id: the table and column
+/// PostgreSQL keeps it in, the SQLite table that holds it, and how SQLite reads it for a row.
+struct KeptApart {
+    table: &'static str,
+    column: &'static str,
+    apart: &'static str,
+    read: &'static str,
+}
 
-/// How the SQLite side reads `column` of a row of `table`.
-fn sqlite_column(table: &str, column: &str) -> String {
-    match KEPT_APART
+/// The columns SQLite keeps apart: an alert's payload.
+const KEPT_APART: &[KeptApart] = &[KeptApart {
+    table: "alerts",
+    column: "payload",
+    apart: "alert_payloads",
+    read: crate::sqlite::STORED_PAYLOAD,
+}];
+
+/// The select list that reads `columns` of a row of SQLite table `table`.
+fn sqlite_columns(table: &str, columns: &[&str]) -> String {
+    let read = |column: &str| match KEPT_APART
         .iter()
-        .find(|(host, name, _)| *host == table && *name == column)
+        .find(|kept| kept.table == table && kept.column == column)
     {
-        Some((_, _, apart)) => {
-            format!("(SELECT {column} FROM {apart} WHERE {apart}.id = {table}.id) AS {column}")
-        }
+        Some(kept) => format!("{} AS {column}", kept.read),
         None => column.to_string(),
-    }
+    };
+    columns
+        .iter()
+        .map(|column| read(column))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows read and written per statement.
@@ -327,22 +343,19 @@ pub async fn copy_sqlite_to_postgres(
             Some(id) => id.to_string(),
             None => names.join(", "),
         };
+        let select = format!(
+            "SELECT {} FROM {table} ORDER BY {order} LIMIT ? OFFSET ?",
+            sqlite_columns(table, &names)
+        );
         let mut copied = 0u64;
         let mut offset = 0i64;
         loop {
-            let selected: Vec<String> = names
-                .iter()
-                .map(|name| sqlite_column(table, name))
-                .collect();
-            let rows = sqlx::query(&format!(
-                "SELECT {} FROM {table} ORDER BY {order} LIMIT ? OFFSET ?",
-                selected.join(", ")
-            ))
-            .bind(CHUNK)
-            .bind(offset)
-            .fetch_all(from.reader())
-            .await
-            .map_err(StoreError::db("reading the SQLite database"))?;
+            let rows = sqlx::query(&select)
+                .bind(CHUNK)
+                .bind(offset)
+                .fetch_all(from.reader())
+                .await
+                .map_err(StoreError::db("reading the SQLite database"))?;
             if rows.is_empty() {
                 break;
             }
@@ -377,8 +390,8 @@ async fn check_source_schema(from: &SqliteStore) -> Result<(), StoreError> {
     .await
     .map_err(StoreError::db(action))?;
     for table in tables {
-        if let Some((_, column, _)) = KEPT_APART.iter().find(|(_, _, apart)| *apart == table) {
-            check_columns(from, &table, &BTreeSet::from(["id", *column])).await?;
+        if let Some(kept) = KEPT_APART.iter().find(|kept| kept.apart == table) {
+            check_columns(from, &table, &BTreeSet::from(["id", kept.column])).await?;
             continue;
         }
         let Some((_, columns, _)) = TABLES.iter().find(|(known, _, _)| *known == table) else {

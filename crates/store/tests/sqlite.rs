@@ -368,6 +368,33 @@ async fn database_before(dir: &Path, before: &str) -> (std::path::PathBuf, sqlx:
     (path, connection)
 }
 
+/// Stores an alert as a database before migration `2000` held it: its payload in its row.
+async fn store_older_alert(
+    connection: &mut sqlx::SqliteConnection,
+    id: i64,
+    client: Option<&str>,
+    name: &str,
+    state: &str,
+    at: i64,
+    payload: &str,
+) {
+    sqlx::query(
+        "INSERT INTO alerts (id, source, source_alert_id, client, alert_name, occurred_at, \
+         received_at, state, payload) VALUES (?, 's', ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(id.to_string())
+    .bind(client)
+    .bind(name)
+    .bind(at)
+    .bind(at)
+    .bind(state)
+    .bind(payload)
+    .execute(connection)
+    .await
+    .unwrap();
+}
+
 /// A database written before report roll-ups existed gets them back-filled from its processed
 /// alerts and its events, counted as the store counts a decided alert; and, created without
 /// incremental vacuum, it is converted at open.
@@ -407,21 +434,7 @@ async fn roll_ups_are_back_filled_from_an_older_database() {
         (5, None, "Login", "unrouted", day(1), r#"{}"#),
         (6, Some("globex"), "Login", "processed", day(1), r#""text""#),
     ] {
-        sqlx::query(
-            "INSERT INTO alerts (id, source, source_alert_id, client, alert_name, occurred_at, \
-             received_at, state, payload) VALUES (?, 's', ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(id.to_string())
-        .bind(client)
-        .bind(name)
-        .bind(at)
-        .bind(at)
-        .bind(state)
-        .bind(payload)
-        .execute(&mut connection)
-        .await
-        .unwrap();
+        store_older_alert(&mut connection, id, client, name, state, at, payload).await;
     }
     for (code, client) in [(4100, Some("acme")), (4100, Some("acme")), (4101, None)] {
         sqlx::query(
@@ -611,17 +624,16 @@ async fn alert_payloads_move_out_of_an_older_database_intact() {
         (2, "queued", r#"{"n":2}"#),
         (3, "queued", r#"{"n":3}"#),
     ] {
-        sqlx::query(
-            "INSERT INTO alerts (id, source, source_alert_id, client, alert_name, occurred_at, \
-             received_at, state, payload) VALUES (?, 's', ?, 'acme', 'Login', 0, 0, ?, ?)",
+        store_older_alert(
+            &mut connection,
+            id,
+            Some("acme"),
+            "Login",
+            state,
+            0,
+            payload,
         )
-        .bind(id)
-        .bind(id.to_string())
-        .bind(state)
-        .bind(payload)
-        .execute(&mut connection)
-        .await
-        .unwrap();
+        .await;
     }
     drop(connection);
 

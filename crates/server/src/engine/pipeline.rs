@@ -144,9 +144,7 @@ impl Pipeline {
         let _one_at_a_time = self.alerts_lock.lock().await;
         let config = self.base.config();
         let ahead = self
-            .prefetched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .prefetched()
             .take()
             .filter(|ahead| ahead.after == *cursor && Arc::ptr_eq(&ahead.config, &config));
         let taken = match ahead {
@@ -181,10 +179,7 @@ impl Pipeline {
         self.release_incident_keys(&held).await;
         match next {
             Ok(Some(next)) => {
-                *self
-                    .prefetched
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Prefetched {
+                *self.prefetched() = Some(Prefetched {
                     after: Some(last),
                     config,
                     page: next,
@@ -200,14 +195,9 @@ impl Pipeline {
     /// Gives back the claims of a page taken ahead and not used (the engine is stopping), so
     /// another process takes those alerts at once instead of after the claims' lease.
     pub(super) async fn give_back_prefetched(&self) {
-        let ahead = self
-            .prefetched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
         let Some(Prefetched {
             page: (page, _), ..
-        }) = ahead
+        }) = self.prefetched().take()
         else {
             return;
         };
@@ -220,6 +210,13 @@ impl Pipeline {
         {
             tracing::warn!(%error, "cannot give back the alerts taken ahead; their claims run out");
         }
+    }
+
+    /// The page taken ahead, if any.
+    fn prefetched(&self) -> std::sync::MutexGuard<'_, Option<Prefetched>> {
+        self.prefetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Claims the page of queued alerts after `cursor` and prepares each of them; `None` when

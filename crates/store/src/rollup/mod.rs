@@ -18,6 +18,8 @@ use crate::error::StoreError;
 use crate::model::{AlertId, AlertOutcome, AlertState, NewEvent};
 use crate::sqlite::from_micros;
 
+mod scan;
+
 /// What a roll-up row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,8 +83,6 @@ pub fn day_text(at: DateTime<Utc>) -> String {
     at.date_naive().format("%Y-%m-%d").to_string()
 }
 
-mod scan;
-
 /// Where a payload keeps its activity records, in the order they are looked for.
 const RECORD_KEYS: [&str; 3] = ["records", "activity_records", "ActivityRecords"];
 
@@ -99,16 +99,14 @@ const SYSTEM_KEYS: [&[&str]; 2] = [
 /// activity record its account and its systems (a record naming the same system as Workstation
 /// and Where counts it once).
 pub fn alert_counts(alert_name: &str, payload: &Value) -> Vec<(RollupKind, String)> {
-    count_records(alert_name, &activity_records(payload), |record, keys| {
-        text_field(record, keys)
-    })
+    count_records(alert_name, activity_records(payload))
 }
 
 /// [`alert_counts`] of a stored payload, read from its JSON text without building a `Value`
 /// (a payload that is not JSON counts its alert only, as a `Value` of `null` would).
 pub fn alert_counts_in_text(alert_name: &str, payload: &str) -> Vec<(RollupKind, String)> {
     match scan::activity_records(payload) {
-        Some(records) => count_records(alert_name, &records, scan::Record::text),
+        Some(records) => count_records(alert_name, &records),
         None => alert_counts(
             alert_name,
             &serde_json::from_str(payload).unwrap_or(Value::Null),
@@ -116,21 +114,39 @@ pub fn alert_counts_in_text(alert_name: &str, payload: &str) -> Vec<(RollupKind,
     }
 }
 
-/// The counts of an alert named `alert_name` with `records`, whose fields `text` reads (the first
-/// non-blank string among the keys given, trimmed).
-fn count_records<R>(
+/// An activity record as the counts read it: a field's value when it is a string.
+trait Fields {
+    fn string(&self, key: &str) -> Option<&str>;
+
+    /// The first non-blank string among `keys`, trimmed.
+    fn text(&self, keys: &[&str]) -> Option<String> {
+        keys.iter()
+            .filter_map(|key| self.string(key))
+            .map(str::trim)
+            .find(|value| !value.is_empty())
+            .map(str::to_string)
+    }
+}
+
+impl Fields for Value {
+    fn string(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_str()
+    }
+}
+
+/// The counts of an alert named `alert_name` with `records`.
+fn count_records<'r, R: Fields + 'r>(
     alert_name: &str,
-    records: &[R],
-    text: impl Fn(&R, &[&str]) -> Option<String>,
+    records: impl IntoIterator<Item = &'r R>,
 ) -> Vec<(RollupKind, String)> {
     let mut counts = vec![(RollupKind::Type, alert_name.to_string())];
     for record in records {
-        if let Some(who) = text(record, WHO_KEYS) {
+        if let Some(who) = record.text(WHO_KEYS) {
             counts.push((RollupKind::Account, who));
         }
         let mut seen = BTreeSet::new();
         for keys in SYSTEM_KEYS {
-            if let Some(system) = text(record, keys) {
+            if let Some(system) = record.text(keys) {
                 if seen.insert(system.to_lowercase()) {
                     counts.push((RollupKind::System, system));
                 }
@@ -153,16 +169,6 @@ pub fn activity_records(payload: &Value) -> Vec<&Value> {
     } else {
         Vec::new()
     }
-}
-
-/// The first non-blank string among `keys` of `record`, trimmed.
-fn text_field(record: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .filter_map(|key| record.get(*key))
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .find(|value| !value.is_empty())
-        .map(str::to_string)
 }
 
 /// The counts one transaction adds, keyed (client, day, kind, name): a page of decided alerts

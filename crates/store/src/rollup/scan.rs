@@ -12,14 +12,20 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::RECORD_KEYS;
+use super::{Fields, RECORD_KEYS};
 
-/// Visitor methods that read past a value of the kinds listed and answer `$answer`: `scalars`
-/// (booleans, numbers, null), `str`, `seq` (an array, skipped whole) and `map` (an object).
+/// A visitor's `expecting`, and methods that read past a value of the kinds listed and answer
+/// `$answer`: `scalars` (booleans, numbers, null), `str`, `seq` (an array, skipped whole) and
+/// `map` (an object).
 macro_rules! skip {
-    ($answer:expr; $($kind:ident),*) => { $(skip!(@ $answer; $kind);)* };
+    ($answer:expr; $($kind:ident),*) => {
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        $(skip!(@ $answer; $kind);)*
+    };
     (@ $answer:expr; scalars) => {
         fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> { Ok($answer) }
         fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> { Ok($answer) }
@@ -32,38 +38,37 @@ macro_rules! skip {
     };
     (@ $answer:expr; seq) => {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<Skip>()?.is_some() {}
+            while seq.next_element_seed(Any(Skip))?.is_some() {}
             Ok($answer)
         }
     };
     (@ $answer:expr; map) => {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<Skip, Skip>()?.is_some() {}
+            while map.next_entry_seed(Any(Skip), Any(Skip))?.is_some() {}
             Ok($answer)
         }
     };
 }
 
-/// A value read and dropped. Read as a `Value` reads it rather than skipped unread
-/// (`IgnoredAny`), so a text refused there (a number out of range, say) is refused here too.
-struct Skip;
+/// Reads a value with visitor `V`, whatever its kind.
+struct Any<V>(V);
 
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Skip, D::Error> {
-        deserializer.deserialize_any(SkipVisitor)
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for Any<V> {
+    type Value = V::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        deserializer.deserialize_any(self.0)
     }
 }
 
-struct SkipVisitor;
+/// Reads a value and drops it. Read as a `Value` reads it rather than skipped unread
+/// (`IgnoredAny`), so a text refused there (a number out of range, say) is refused here too.
+struct Skip;
 
-impl<'de> Visitor<'de> for SkipVisitor {
-    type Value = Skip;
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    skip!(Skip; map, seq, scalars, str);
+    skip!((); map, seq, scalars, str);
 }
 
 /// The fields of one record that a count reads: per key of [`FIELD_KEYS`], its last value when
@@ -84,23 +89,20 @@ const FIELD_KEYS: [&str; 7] = [
     "Where",
 ];
 
-impl Record {
-    /// The first non-blank string among `keys`, trimmed: as `text_field` reads a `Value`.
-    pub(super) fn text(&self, keys: &[&str]) -> Option<String> {
-        keys.iter()
-            .filter_map(|key| FIELD_KEYS.iter().position(|known| known == key))
-            .filter_map(|index| self.fields[index].as_deref())
-            .map(str::trim)
-            .find(|value| !value.is_empty())
-            .map(str::to_string)
+impl Fields for Record {
+    fn string(&self, key: &str) -> Option<&str> {
+        let index = FIELD_KEYS.iter().position(|known| *known == key)?;
+        self.fields[index].as_deref()
     }
+}
 
+impl Record {
     /// Reads one entry of a record's map: a field the count reads is kept, anything else skipped.
     fn entry<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         match FIELD_KEYS.iter().position(|known| *known == key) {
-            Some(index) => self.fields[index] = map.next_value_seed(Text)?,
+            Some(index) => self.fields[index] = map.next_value_seed(Any(Text))?,
             None => {
-                map.next_value::<Skip>()?;
+                map.next_value_seed(Any(Skip))?;
             }
         }
         Ok(())
@@ -111,7 +113,7 @@ impl Record {
 /// something this reader takes (the caller then counts a parsed `Value`).
 pub(super) fn activity_records(text: &str) -> Option<Vec<Record>> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let records = Payload.deserialize(&mut deserializer).ok()?;
+    let records = Any(Payload).deserialize(&mut deserializer).ok()?;
     deserializer.end().ok()?;
     Some(records)
 }
@@ -119,20 +121,8 @@ pub(super) fn activity_records(text: &str) -> Option<Vec<Record>> {
 /// Reads a whole payload into its records.
 struct Payload;
 
-impl<'de> DeserializeSeed<'de> for Payload {
-    type Value = Vec<Record>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Payload {
     type Value = Vec<Record>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
 
     /// Per key of [`RECORD_KEYS`] its last value (`Some(None)`: not an array), and the object's
     /// own fields; the first spelling whose value is an array gives the records, else the object
@@ -142,7 +132,7 @@ impl<'de> Visitor<'de> for Payload {
         let mut own = Record::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match RECORD_KEYS.iter().position(|known| *known == key) {
-                Some(index) => lists[index] = Some(map.next_value_seed(Records)?),
+                Some(index) => lists[index] = Some(map.next_value_seed(Any(Records))?),
                 None => own.entry(&key, &mut map)?,
             }
         }
@@ -161,24 +151,12 @@ impl<'de> Visitor<'de> for Payload {
 /// Reads the value of a records key: `Some` of its object records when it is an array.
 struct Records;
 
-impl<'de> DeserializeSeed<'de> for Records {
-    type Value = Option<Vec<Record>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Records {
     type Value = Option<Vec<Record>>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut records = Vec::new();
-        while let Some(record) = seq.next_element_seed(OneRecord)? {
+        while let Some(record) = seq.next_element_seed(Any(OneRecord))? {
             records.extend(record);
         }
         Ok(Some(records))
@@ -190,20 +168,8 @@ impl<'de> Visitor<'de> for Records {
 /// Reads one element of a records array: `Some` when it is an object.
 struct OneRecord;
 
-impl<'de> DeserializeSeed<'de> for OneRecord {
-    type Value = Option<Record>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for OneRecord {
     type Value = Option<Record>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut record = Record::default();
@@ -219,27 +185,11 @@ impl<'de> Visitor<'de> for OneRecord {
 /// Reads a field's value: `Some` of it when it is a string, `None` for anything else.
 struct Text;
 
-impl<'de> DeserializeSeed<'de> for Text {
-    type Value = Option<String>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Text {
     type Value = Option<String>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
     fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
         Ok(Some(value.to_string()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Some(value))
     }
 
     skip!(None; map, seq, scalars);

@@ -7,17 +7,29 @@
 use std::collections::HashSet;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{col, count, from_micros, json_text, micros, parse_json, SqliteStore};
 use crate::error::StoreError;
 use crate::model::*;
 
-/// The columns [`decode`] reads, for a query `FROM alerts` (the payload is kept apart, in
-/// `alert_payloads`, and read by its id).
-pub(super) const ALERT_COLUMNS: &str =
-    "id, source, source_alert_id, client, alert_name, occurred_at, received_at, state, \
-     (SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id) AS payload";
+/// An alert's stored payload, for a query `FROM alerts`: it is kept apart, in `alert_payloads`,
+/// under the alert's id (a literal for `concat!`).
+macro_rules! stored_payload {
+    () => {
+        "(SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id)"
+    };
+}
+
+/// [`stored_payload!`] as a constant.
+pub(crate) const STORED_PAYLOAD: &str = stored_payload!();
+
+/// The columns [`decode`] reads, for a query `FROM alerts`.
+pub(super) const ALERT_COLUMNS: &str = concat!(
+    "id, source, source_alert_id, client, alert_name, occurred_at, received_at, state, ",
+    stored_payload!(),
+    " AS payload"
+);
 
 /// Rows per multi-row INSERT: 6 parameters each (and 2 each in the statement that stores their
 /// payloads) stays far below SQLite's limit of 32766, and one statement per chunk avoids a round
@@ -51,32 +63,25 @@ async fn insert_chunk(
     outcomes: &mut Vec<AcceptOutcome>,
 ) -> Result<(), StoreError> {
     let action = "accepting alerts";
-    let mut sql = String::with_capacity(160 + chunk.len() * 32);
     // OR IGNORE rather than ON CONFLICT … DO NOTHING: the statement then can never abort
     // half-way, so SQLite keeps no statement journal for it. Every other constraint holds by
     // construction (the values come from non-null fields, the state is 'queued'), and a row
     // skipped for any reason is looked up below, which fails loudly if it is absent.
-    sql.push_str(
+    let mut query = QueryBuilder::<Sqlite>::new(
         "INSERT OR IGNORE INTO alerts (source, source_alert_id, client, alert_name, \
-         occurred_at, received_at, state) VALUES ",
+         occurred_at, received_at, state) ",
     );
-    for n in 0..chunk.len() {
-        if n > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?, ?, ?, ?, ?, ?, 'queued')");
-    }
-    let mut query = sqlx::query(&sql);
-    for alert in chunk {
-        query = query
-            .bind(&alert.source)
-            .bind(&alert.source_alert_id)
-            .bind(&alert.client)
-            .bind(&alert.alert_name)
-            .bind(micros(alert.occurred_at))
-            .bind(micros(alert.received_at));
-    }
+    query.push_values(chunk, |mut row, alert| {
+        row.push_bind(&alert.source)
+            .push_bind(&alert.source_alert_id)
+            .push_bind(&alert.client)
+            .push_bind(&alert.alert_name)
+            .push_bind(micros(alert.occurred_at))
+            .push_bind(micros(alert.received_at))
+            .push("'queued'");
+    });
     let done = query
+        .build()
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
@@ -135,19 +140,12 @@ async fn insert_payloads(
     if accepted.is_empty() {
         return Ok(());
     }
-    let mut sql = String::with_capacity(64 + accepted.len() * 8);
-    sql.push_str("INSERT INTO alert_payloads (id, payload) VALUES ");
-    for n in 0..accepted.len() {
-        if n > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?, ?)");
-    }
-    let mut query = sqlx::query(&sql);
-    for (id, payload) in accepted {
-        query = query.bind(id).bind(payload);
-    }
+    let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO alert_payloads (id, payload) ");
+    query.push_values(accepted, |mut row, (id, payload)| {
+        row.push_bind(id).push_bind(payload);
+    });
     query
+        .build()
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("storing alert payloads"))?;

@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
+use super::alerts::STORED_PAYLOAD;
 use super::{incidents, jobs, json_text, records, rollups, SqliteStore};
 use crate::decision;
 use crate::error::StoreError;
@@ -109,16 +110,16 @@ async fn take_off_queue(
     // The stored payload comes back only where the roll-ups need it: for an alert processed for
     // a client whose outcome does not replace its payload.
     let decided: Vec<(AlertId, String, i64, Option<String>)> = sqlx::query_as(&format!(
-        "UPDATE alerts SET state = d.state, client = d.client, decisions = {} \
+        "UPDATE alerts SET state = d.state, client = d.client, decisions = {append} \
          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state, \
                  json_extract(value, '$.client') AS client, \
                  json_extract(value, '$.decisions') AS appended \
                FROM json_each(?)) AS d \
          WHERE alerts.id = d.id AND +alerts.state = 'queued' \
          RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, \
-           CASE WHEN alerts.state = 'processed' AND alerts.client IS NOT NULL THEN \
-             (SELECT payload FROM alert_payloads WHERE alert_payloads.id = alerts.id) END",
-        decision::APPEND_SQL_SQLITE_COLUMN
+           CASE WHEN alerts.state = 'processed' AND alerts.client IS NOT NULL \
+             THEN {STORED_PAYLOAD} END",
+        append = decision::APPEND_SQL_SQLITE_COLUMN
     ))
     .bind(json_text(&Value::Array(rows)))
     .fetch_all(&mut *tx)

@@ -26,6 +26,7 @@
 //! Times are INTEGER microseconds since the epoch, payloads compact JSON text.
 
 mod alerts;
+pub(crate) use alerts::STORED_PAYLOAD;
 mod checkpoint;
 mod claims;
 mod decisions;
@@ -99,9 +100,6 @@ impl SqliteStore {
                 "wal_autocheckpoint",
                 checkpoint::WRITER_CHECKPOINT_PAGES.to_string(),
             )
-            // Rows a statement's result may queue between the database thread and its reader:
-            // a page of alerts or a decision statement's returned rows then crosses without the
-            // database thread waiting for the reader at every 50th row (the default).
             .row_buffer_size(ROW_BUFFER);
 
         let open_error = |source| StoreError::Open {
@@ -167,7 +165,9 @@ impl SqliteStore {
     }
 }
 
-/// Rows a statement's result may queue ahead of its reader: a page of queued alerts.
+/// Rows a statement's result may queue ahead of its reader: a page of queued alerts, so it
+/// crosses from the database thread without that thread waiting for the reader at every 50th
+/// row (sqlx's default).
 const ROW_BUFFER: usize = 256;
 
 /// Largest database converted to `auto_vacuum = INCREMENTAL` by a `VACUUM` at open (a copy of the
