@@ -9,14 +9,14 @@
 //!
 //! ```text
 //! cargo build --release -p mspbridge          # for `rss`
-//! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|engine|all]
+//! cargo run --release -p mspbridge-server --example pipeline_bench -- [intake|latency|storm|rss|engine|rollup|all]
 //! cargo run --release -p mspbridge-server --example pipeline_bench -- soak   # minutes; not in `all`
 //! cargo run --release -p mspbridge-server --example pipeline_bench -- vs-alertmanager   # not in `all`
 //! ```
 //!
 //! Knobs (environment): `BENCH_INTAKE_SECS` (5), `BENCH_INTAKE_CONNECTIONS` (`32,64,128`),
 //! `BENCH_LATENCY_SAMPLES` (400), `BENCH_STORM` (`types,repeats,window_secs` = `10,20,5`),
-//! `BENCH_ENGINE_ALERTS` (100000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
+//! `BENCH_ENGINE_ALERTS` (100000), `BENCH_ROLLUP_COUNTS` (200000), `BENCH_RSS_ALERTS` (1000000), `BENCH_RSS_SECS` (30),
 //! `BENCH_SOAK_SECS` (600), `BENCH_SOAK_RATE` (1500 alerts/s), `BENCH_SOAK_SAMPLE_SECS` (30),
 //! `BENCH_SOAK_CONSOLIDATION` (`1m`, the soak's `consolidation_interval`),
 //! `BENCH_VS_CONNECTIONS` (`16,64,256`), `BENCH_VS_RUNS` (2), `BENCH_VS_SECS` (10),
@@ -32,6 +32,8 @@ mod http;
 mod intake;
 #[path = "pipeline_bench/latency.rs"]
 mod latency;
+#[path = "pipeline_bench/rollup.rs"]
+mod rollup;
 #[path = "pipeline_bench/rss.rs"]
 mod rss;
 #[path = "pipeline_bench/setup.rs"]
@@ -124,6 +126,7 @@ async fn main() -> ExitCode {
         "storm",
         "rss",
         "engine",
+        "rollup",
         "soak",
         "vs-alertmanager",
         "all",
@@ -158,6 +161,9 @@ async fn main() -> ExitCode {
     }
     if all || which == "engine" {
         engine::run(env_or("BENCH_ENGINE_ALERTS", 100_000)).await;
+    }
+    if all || which == "rollup" {
+        rollup::run(env_or("BENCH_ROLLUP_COUNTS", 200_000));
     }
     if all || which == "rss" {
         rss::run(

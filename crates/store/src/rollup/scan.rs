@@ -7,8 +7,8 @@
 //! array is passed over for the next spelling, a record that is not an object is skipped, and a
 //! payload that is an object without records is itself one record. Any payload this reader
 //! refuses (not JSON, say) is counted by the `Value` path instead, so the two never differ.
-//! For a stored payload of 561 bytes with one record it takes 2–3 µs where parsing and counting
-//! the `Value` took 4.5–5.4 µs (release build, 200,000 counts each way).
+//! For a stored payload of 556 bytes with one record it takes about 2 µs where parsing and
+//! counting the `Value` takes about 3.4 µs (`pipeline_bench rollup`, BENCHMARKS.md).
 
 use std::fmt;
 
