@@ -20,8 +20,24 @@ pub(super) const ALERT_COLUMNS: &str =
 
 #[async_trait::async_trait]
 impl crate::group_commit::BatchIntake for PostgresStore {
-    async fn accept_slice(&self, alerts: &[NewAlert]) -> Result<Vec<AcceptOutcome>, StoreError> {
-        accept_batch(self, alerts).await
+    /// The alerts in one transaction, each decision batch in its own: PostgreSQL has many
+    /// writers, so its engines commit their decisions directly and never send them here.
+    async fn commit_group(
+        &self,
+        alerts: &[NewAlert],
+        decisions: &[DecisionBatch],
+    ) -> crate::group_commit::GroupOutcome {
+        let mut decided = Vec::with_capacity(decisions.len());
+        let accepted = accept_batch(self, alerts).await;
+        if accepted.is_ok() {
+            for batch in decisions {
+                decided.push(super::incidents::commit_decisions(self, batch.clone()).await);
+            }
+        }
+        crate::group_commit::GroupOutcome {
+            alerts: accepted,
+            decisions: decided,
+        }
     }
 }
 

@@ -45,13 +45,22 @@ pub(super) async fn accept_batch(
     }
     let action = "accepting alerts";
     let mut tx = store.write(action).await?;
+    let outcomes = insert_in(&mut tx, alerts).await?;
+    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(outcomes)
+}
+
+/// Inside `tx`: stores `alerts` as [`accept_batch`] does, and gives each one's outcome in order.
+pub(super) async fn insert_in(
+    tx: &mut SqliteConnection,
+    alerts: &[NewAlert],
+) -> Result<Vec<AcceptOutcome>, StoreError> {
     let mut outcomes = Vec::with_capacity(alerts.len());
     for chunk in alerts.chunks(ROWS_PER_STATEMENT) {
         let first = outcomes.len();
-        insert_chunk(&mut tx, chunk, &mut outcomes).await?;
-        insert_payloads(&mut tx, chunk, &outcomes[first..]).await?;
+        insert_chunk(tx, chunk, &mut outcomes).await?;
+        insert_payloads(tx, chunk, &outcomes[first..]).await?;
     }
-    tx.commit().await.map_err(StoreError::db(action))?;
     Ok(outcomes)
 }
 
@@ -150,13 +159,6 @@ async fn insert_payloads(
         .await
         .map_err(StoreError::db("storing alert payloads"))?;
     Ok(())
-}
-
-#[async_trait::async_trait]
-impl crate::group_commit::BatchIntake for SqliteStore {
-    async fn accept_slice(&self, alerts: &[NewAlert]) -> Result<Vec<AcceptOutcome>, StoreError> {
-        accept_batch(self, alerts).await
-    }
 }
 
 /// Accepts one alert: [`accept_batch`] of one.

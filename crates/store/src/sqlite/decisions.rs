@@ -3,7 +3,9 @@
 //! Taking an alert off the queue means three things together: the alert is marked processed,
 //! its incident changes (a buffer grows by a row, a create is pending), and the jobs that carry the
 //! change to ConnectWise exist. Written in one transaction they cannot come apart on a crash,
-//! and one commit (one fsync) serves a whole page of alerts instead of several per alert.
+//! and one commit (one fsync) serves a whole page of alerts instead of several per alert. The
+//! transaction is the group commit's (see `group.rs`): a page's decisions share it, and its fsync,
+//! with the alerts accepted meanwhile.
 
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
@@ -15,11 +17,11 @@ use crate::error::StoreError;
 use crate::model::*;
 use crate::rollup::Increments;
 
-pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<(), StoreError> {
-    let action = "writing the engine's decisions";
-    if batch == DecisionBatch::default() {
-        return Ok(());
-    }
+/// Inside `tx`: everything `batch` writes. On an error the caller rolls back what it wrote.
+pub(super) async fn apply_in(
+    tx: &mut SqliteConnection,
+    batch: &DecisionBatch,
+) -> Result<(), StoreError> {
     for outcome in &batch.alerts {
         if !matches!(
             outcome.state,
@@ -31,12 +33,11 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
             )));
         }
     }
-    let mut tx = store.write(action).await?;
     let mut increments = Increments::default();
     for chunk in batch.alerts.chunks(ALERTS_PER_STATEMENT) {
-        take_off_queue(&mut tx, chunk, &mut increments).await?;
+        take_off_queue(tx, chunk, &mut increments).await?;
     }
-    rollups::write_in(&mut tx, &increments).await?;
+    rollups::write_in(tx, &increments).await?;
     for note in &batch.notes {
         let Some(text) = decision::append_text(&note.decisions) else {
             continue;
@@ -54,11 +55,11 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
         .map_err(StoreError::db("recording rule decisions"))?;
     }
     let written = batch.incidents.iter().map(|incident| incident.key.as_str());
-    let buffered = incidents::change_buffers_in(&mut tx, &batch.buffer, &written.collect()).await?;
-    incidents::write_in(&mut tx, &batch.incidents, &buffered).await?;
+    let buffered = incidents::change_buffers_in(tx, &batch.buffer, &written.collect()).await?;
+    incidents::write_in(tx, &batch.incidents, &buffered).await?;
     for setting in &batch.settings {
         let written = records::compare_and_put_in(
-            &mut tx,
+            tx,
             &setting.key,
             setting.expected.as_ref(),
             &setting.value,
@@ -71,15 +72,18 @@ pub(super) async fn commit(store: &SqliteStore, batch: DecisionBatch) -> Result<
         }
     }
     for job in &batch.jobs {
-        jobs::enqueue_in(&mut tx, job).await?;
+        jobs::enqueue_in(tx, job).await?;
     }
-    tx.commit().await.map_err(StoreError::db(action))?;
+    Ok(())
+}
+
+/// Once `batch` is committed: its alerts are no longer claimed.
+pub(super) async fn left_queue(store: &SqliteStore, batch: &DecisionBatch) {
     store
         .claims
         .lock()
         .await
         .alerts_left_queue(batch.alerts.iter().map(|outcome| outcome.id));
-    Ok(())
 }
 
 /// Alerts taken off the queue by one statement (their outcomes travel as one JSON parameter).

@@ -30,6 +30,7 @@ pub(crate) use alerts::STORED_PAYLOAD;
 mod checkpoint;
 mod claims;
 mod decisions;
+mod group;
 mod incidents;
 mod inventory;
 mod jobs;
@@ -69,7 +70,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     location: String,
-    /// Single-alert intake goes through group commit; `None` inside the committing task itself.
+    /// Single-alert intake and the engine's decisions go through group commit; `None` inside the
+    /// committing task itself.
     intake: Option<group_commit::GroupCommit>,
     /// Claims of queued alerts and incident keys (see `claims.rs`).
     claims: std::sync::Arc<tokio::sync::Mutex<claims::Claims>>,
@@ -530,7 +532,11 @@ impl Store for SqliteStore {
     }
 
     async fn commit_decisions(&self, batch: DecisionBatch) -> Result<(), StoreError> {
-        decisions::commit(self, batch).await
+        match &self.intake {
+            // Beside the alerts queued for the intake's next commit, in its transaction.
+            Some(intake) if batch != DecisionBatch::default() => intake.decide(batch).await,
+            _ => group_commit::decide_alone(self, &batch).await,
+        }
     }
 
     async fn incident_buffer(&self, key: &str) -> Result<Vec<BufferEntry>, StoreError> {

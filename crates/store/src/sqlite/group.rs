@@ -1,0 +1,211 @@
+//! The one writer's transaction for what queued up in the group commit (see
+//! [`crate::group_commit`]): accepted alerts, and the engine's decision batches beside them.
+
+use sqlx::{Acquire, Sqlite, Transaction};
+
+use super::{alerts, decisions, SqliteStore};
+use crate::error::StoreError;
+use crate::group_commit::{BatchIntake, GroupOutcome};
+use crate::model::{DecisionBatch, NewAlert};
+
+const ACTION: &str = "committing accepted alerts and the engine's decisions";
+
+#[async_trait::async_trait]
+impl BatchIntake for SqliteStore {
+    async fn commit_group(&self, alerts: &[NewAlert], batches: &[DecisionBatch]) -> GroupOutcome {
+        match commit(self, alerts, batches).await {
+            Ok(outcome) => outcome,
+            Err(error) => GroupOutcome {
+                alerts: Err(error),
+                decisions: Vec::new(),
+            },
+        }
+    }
+}
+
+/// One transaction: the alerts first, then each batch. A batch that shares the transaction runs
+/// inside a savepoint, so its failure takes back only its own writes; an error returned here
+/// means nothing was committed.
+async fn commit(
+    store: &SqliteStore,
+    new_alerts: &[NewAlert],
+    batches: &[DecisionBatch],
+) -> Result<GroupOutcome, StoreError> {
+    let mut tx = store.write(ACTION).await?;
+    let accepted = alerts::insert_in(&mut tx, new_alerts).await?;
+    let shared = !new_alerts.is_empty() || batches.len() > 1;
+    let mut decided = Vec::with_capacity(batches.len());
+    for batch in batches {
+        decided.push(if shared {
+            in_savepoint(&mut tx, batch).await?
+        } else {
+            decisions::apply_in(&mut tx, batch).await
+        });
+    }
+    if decided.iter().all(Result::is_err) && new_alerts.is_empty() {
+        // Nothing to keep: the transaction's end is its rollback.
+        return Ok(GroupOutcome {
+            alerts: Ok(accepted),
+            decisions: decided,
+        });
+    }
+    tx.commit().await.map_err(StoreError::db(ACTION))?;
+    for (batch, outcome) in batches.iter().zip(&decided) {
+        if outcome.is_ok() {
+            decisions::left_queue(store, batch).await;
+        }
+    }
+    Ok(GroupOutcome {
+        alerts: Ok(accepted),
+        decisions: decided,
+    })
+}
+
+/// Applies `batch` inside a savepoint of `tx`: the inner result is the batch's own outcome (its
+/// writes taken back on an error), the outer one an error that leaves `tx` unusable.
+async fn in_savepoint(
+    tx: &mut Transaction<'static, Sqlite>,
+    batch: &DecisionBatch,
+) -> Result<Result<(), StoreError>, StoreError> {
+    let mut savepoint = tx.begin().await.map_err(StoreError::db(ACTION))?;
+    match decisions::apply_in(&mut savepoint, batch).await {
+        Ok(()) => {
+            savepoint.commit().await.map_err(StoreError::db(ACTION))?;
+            Ok(Ok(()))
+        }
+        Err(error) => {
+            savepoint.rollback().await.map_err(StoreError::db(ACTION))?;
+            Ok(Err(error))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::model::{AcceptOutcome, AlertOutcome, AlertState, Incident};
+    use crate::port::Store;
+
+    fn alert(id: &str) -> NewAlert {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        NewAlert {
+            source: "webhook".to_string(),
+            source_alert_id: id.to_string(),
+            client: None,
+            alert_name: "Account locked out".to_string(),
+            occurred_at: at,
+            received_at: at,
+            payload: json!({ "id": id }).into(),
+        }
+    }
+
+    fn processed(id: i64) -> AlertOutcome {
+        AlertOutcome {
+            id,
+            state: AlertState::Processed,
+            client: Some("acme".to_string()),
+            payload: None,
+            decisions: Vec::new(),
+        }
+    }
+
+    fn incident(key: &str, version: i64) -> Incident {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        Incident {
+            key: key.to_string(),
+            client: Some("acme".to_string()),
+            ticket_id: None,
+            status: "open".to_string(),
+            first_alert_at: at,
+            last_alert_at: at,
+            alert_count: 1,
+            buffered: 0,
+            flush_at: None,
+            flood: false,
+            details: Value::Null,
+            version,
+        }
+    }
+
+    fn accepted(outcome: &AcceptOutcome) -> i64 {
+        match outcome {
+            AcceptOutcome::Accepted(id) => *id,
+            AcceptOutcome::Duplicate(id) => panic!("alert {id} was a duplicate"),
+        }
+    }
+
+    /// Alerts and two decision batches in one transaction: the batch refused by a stale incident
+    /// takes back its own writes (its alert stays queued) and nothing else; the alerts and the
+    /// other batch are committed.
+    #[tokio::test]
+    async fn a_refused_batch_beside_alerts_takes_back_only_its_own_writes() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let queued = store
+            .accept_alerts_batch(vec![alert("a1"), alert("a2")])
+            .await
+            .unwrap();
+        let (first, second) = (accepted(&queued[0]), accepted(&queued[1]));
+
+        let refused = DecisionBatch {
+            // Written first, then the stale incident refuses the batch.
+            alerts: vec![processed(first)],
+            incidents: vec![incident("acme/stale", 4)],
+            ..DecisionBatch::default()
+        };
+        let good = DecisionBatch {
+            alerts: vec![processed(second)],
+            incidents: vec![incident("acme/new", 0)],
+            ..DecisionBatch::default()
+        };
+        let outcome = store.commit_group(&[alert("a3")], &[refused, good]).await;
+
+        let third = accepted(&outcome.alerts.unwrap()[0]);
+        assert!(
+            matches!(outcome.decisions[0], Err(StoreError::Conflict { .. })),
+            "the stale batch is refused: {:?}",
+            outcome.decisions[0]
+        );
+        assert!(outcome.decisions[1].is_ok(), "{:?}", outcome.decisions[1]);
+        let state = |id| {
+            let store = store.clone();
+            async move { store.get_alert(id).await.unwrap().unwrap().state }
+        };
+        assert_eq!(state(first).await, AlertState::Queued);
+        assert_eq!(state(second).await, AlertState::Processed);
+        assert_eq!(state(third).await, AlertState::Queued);
+        assert_eq!(store.get_incident("acme/stale").await.unwrap(), None);
+        assert_eq!(
+            store
+                .get_incident("acme/new")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
+        );
+    }
+
+    /// A batch alone that is refused leaves nothing, and the transaction is not committed.
+    #[tokio::test]
+    async fn a_refused_batch_alone_writes_nothing() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let queued = store.accept_alerts_batch(vec![alert("a1")]).await.unwrap();
+        let first = accepted(&queued[0]);
+        let refused = DecisionBatch {
+            alerts: vec![processed(first)],
+            incidents: vec![incident("acme/stale", 4)],
+            ..DecisionBatch::default()
+        };
+        let outcome = store.commit_group(&[], &[refused]).await;
+        assert_eq!(outcome.alerts.unwrap(), Vec::new());
+        assert!(matches!(
+            outcome.decisions[0],
+            Err(StoreError::Conflict { .. })
+        ));
+        let alert = store.get_alert(first).await.unwrap().unwrap();
+        assert_eq!(alert.state, AlertState::Queued);
+    }
+}
