@@ -134,7 +134,7 @@ async fn commit_groups<S: BatchIntake>(store: S, mut receiver: mpsc::UnboundedRe
 }
 
 /// Accepts `alert` in a transaction of its own.
-async fn accept_alone<S: BatchIntake>(
+pub(crate) async fn accept_alone<S: BatchIntake>(
     store: &S,
     alert: &NewAlert,
 ) -> Result<AcceptOutcome, StoreError> {

@@ -241,6 +241,17 @@ pub(crate) fn new_alert(source: &str, source_alert_id: &str, received: i64) -> N
     }
 }
 
+/// Alert `id` taken off the queue as processed for "acme", with no decision recorded.
+pub(crate) fn decided(id: AlertId) -> AlertOutcome {
+    AlertOutcome {
+        id,
+        state: AlertState::Processed,
+        client: Some("acme".to_string()),
+        payload: None,
+        decisions: Vec::new(),
+    }
+}
+
 pub(crate) fn new_job(kind: &str, serial_key: Option<&str>, run_at: i64) -> NewJob {
     NewJob {
         kind: kind.to_string(),

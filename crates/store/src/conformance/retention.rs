@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::{at, new_alert, new_incident, new_job, token};
+use super::{at, decided, new_alert, new_incident, new_job, token};
 use crate::model::*;
 use crate::port::Store;
 use crate::reports::{NewReport, PublishState, PublishUpdate, ReportSource};
@@ -16,16 +16,6 @@ use crate::rollup::{RollupKind, RollupRow};
 const DAY: i64 = 86_400;
 /// More alerts than one deletion chunk, so a pass takes several transactions.
 const ALERTS: i64 = 2_500;
-
-fn decided(id: AlertId) -> AlertOutcome {
-    AlertOutcome {
-        id,
-        state: AlertState::Processed,
-        client: Some("acme".to_string()),
-        payload: None,
-        decisions: Vec::new(),
-    }
-}
 
 fn report(client: &str, expires: Option<i64>) -> NewReport {
     NewReport {

@@ -319,10 +319,7 @@ impl Store for PostgresStore {
         if let Some(intake) = &self.intake {
             return intake.accept(alert).await;
         }
-        let mut outcomes = alerts::accept_batch(self, std::slice::from_ref(&alert)).await?;
-        outcomes
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
+        group_commit::accept_alone(self, &alert).await
     }
 
     async fn accept_alerts_batch(

@@ -36,21 +36,8 @@ pub(super) const ALERT_COLUMNS: &str = concat!(
 /// trip to the database thread per row.
 const ROWS_PER_STATEMENT: usize = 200;
 
-pub(super) async fn accept_batch(
-    store: &SqliteStore,
-    alerts: &[NewAlert],
-) -> Result<Vec<AcceptOutcome>, StoreError> {
-    if alerts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let action = "accepting alerts";
-    let mut tx = store.write(action).await?;
-    let outcomes = insert_in(&mut tx, alerts).await?;
-    tx.commit().await.map_err(StoreError::db(action))?;
-    Ok(outcomes)
-}
-
-/// Inside `tx`: stores `alerts` as [`accept_batch`] does, and gives each one's outcome in order.
+/// Inside `tx`: stores each of `alerts` unless its (source, source alert id) is stored already,
+/// and gives each one's outcome in order (`Store::accept_alerts_batch`).
 pub(super) async fn insert_in(
     tx: &mut SqliteConnection,
     alerts: &[NewAlert],
@@ -159,17 +146,6 @@ async fn insert_payloads(
         .await
         .map_err(StoreError::db("storing alert payloads"))?;
     Ok(())
-}
-
-/// Accepts one alert: [`accept_batch`] of one.
-pub(super) async fn accept_one(
-    store: &SqliteStore,
-    alert: &NewAlert,
-) -> Result<AcceptOutcome, StoreError> {
-    accept_batch(store, std::slice::from_ref(alert))
-        .await?
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt("accepting one alert gave no outcome".into()))
 }
 
 /// The decisions recorded about alert `id` (none when it is not stored).

@@ -31,7 +31,19 @@ async fn commit(
     new_alerts: &[NewAlert],
     batches: &[DecisionBatch],
 ) -> Result<GroupOutcome, StoreError> {
-    let mut tx = store.write(ACTION).await?;
+    if new_alerts.is_empty() && batches.is_empty() {
+        return Ok(GroupOutcome {
+            alerts: Ok(Vec::new()),
+            decisions: Vec::new(),
+        });
+    }
+    // Errors name what the transaction was for: intake alone is "accepting alerts".
+    let action = if batches.is_empty() {
+        "accepting alerts"
+    } else {
+        ACTION
+    };
+    let mut tx = store.write(action).await?;
     let accepted = alerts::insert_in(&mut tx, new_alerts).await?;
     let shared = !new_alerts.is_empty() || batches.len() > 1;
     let mut decided = Vec::with_capacity(batches.len());
@@ -49,7 +61,7 @@ async fn commit(
             decisions: decided,
         });
     }
-    tx.commit().await.map_err(StoreError::db(ACTION))?;
+    tx.commit().await.map_err(StoreError::db(action))?;
     for (batch, outcome) in batches.iter().zip(&decided) {
         if outcome.is_ok() {
             decisions::left_queue(store, batch).await;
@@ -82,59 +94,29 @@ async fn in_savepoint(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-    use serde_json::{json, Value};
-
     use super::*;
-    use crate::model::{AcceptOutcome, AlertOutcome, AlertState, Incident};
+    use crate::conformance::{decided, new_alert, new_incident};
+    use crate::model::{AcceptOutcome, AlertState, Incident};
     use crate::port::Store;
 
     fn alert(id: &str) -> NewAlert {
-        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        NewAlert {
-            source: "webhook".to_string(),
-            source_alert_id: id.to_string(),
-            client: None,
-            alert_name: "Account locked out".to_string(),
-            occurred_at: at,
-            received_at: at,
-            payload: json!({ "id": id }).into(),
-        }
-    }
-
-    fn processed(id: i64) -> AlertOutcome {
-        AlertOutcome {
-            id,
-            state: AlertState::Processed,
-            client: Some("acme".to_string()),
-            payload: None,
-            decisions: Vec::new(),
-        }
+        new_alert("webhook", id, 0)
     }
 
     fn incident(key: &str, version: i64) -> Incident {
-        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         Incident {
-            key: key.to_string(),
-            client: Some("acme".to_string()),
-            ticket_id: None,
-            status: "open".to_string(),
-            first_alert_at: at,
-            last_alert_at: at,
-            alert_count: 1,
-            buffered: 0,
-            flush_at: None,
-            flood: false,
-            details: Value::Null,
             version,
+            ..new_incident(key, 0)
         }
     }
 
     fn accepted(outcome: &AcceptOutcome) -> i64 {
-        match outcome {
-            AcceptOutcome::Accepted(id) => *id,
-            AcceptOutcome::Duplicate(id) => panic!("alert {id} was a duplicate"),
-        }
+        assert!(
+            outcome.is_new(),
+            "alert {} was a duplicate",
+            outcome.alert_id()
+        );
+        outcome.alert_id()
     }
 
     /// Alerts and two decision batches in one transaction: the batch refused by a stale incident
@@ -151,12 +133,12 @@ mod tests {
 
         let refused = DecisionBatch {
             // Written first, then the stale incident refuses the batch.
-            alerts: vec![processed(first)],
+            alerts: vec![decided(first)],
             incidents: vec![incident("acme/stale", 4)],
             ..DecisionBatch::default()
         };
         let good = DecisionBatch {
-            alerts: vec![processed(second)],
+            alerts: vec![decided(second)],
             incidents: vec![incident("acme/new", 0)],
             ..DecisionBatch::default()
         };
@@ -195,7 +177,7 @@ mod tests {
         let queued = store.accept_alerts_batch(vec![alert("a1")]).await.unwrap();
         let first = accepted(&queued[0]);
         let refused = DecisionBatch {
-            alerts: vec![processed(first)],
+            alerts: vec![decided(first)],
             incidents: vec![incident("acme/stale", 4)],
             ..DecisionBatch::default()
         };

@@ -337,14 +337,16 @@ impl Store for SqliteStore {
         if let Some(intake) = &self.intake {
             return intake.accept(alert).await;
         }
-        alerts::accept_one(self, &alert).await
+        group_commit::accept_alone(self, &alert).await
     }
 
     async fn accept_alerts_batch(
         &self,
         alerts: Vec<NewAlert>,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
-        alerts::accept_batch(self, &alerts).await
+        group_commit::BatchIntake::commit_group(self, &alerts, &[])
+            .await
+            .alerts
     }
 
     async fn get_alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError> {
@@ -532,10 +534,13 @@ impl Store for SqliteStore {
     }
 
     async fn commit_decisions(&self, batch: DecisionBatch) -> Result<(), StoreError> {
+        if batch == DecisionBatch::default() {
+            return Ok(());
+        }
         match &self.intake {
             // Beside the alerts queued for the intake's next commit, in its transaction.
-            Some(intake) if batch != DecisionBatch::default() => intake.decide(batch).await,
-            _ => group_commit::decide_alone(self, &batch).await,
+            Some(intake) => intake.decide(batch).await,
+            None => group_commit::decide_alone(self, &batch).await,
         }
     }
 
