@@ -178,3 +178,104 @@ pub async fn rule_decisions_recorded_with_the_alert(store: Arc<dyn Store>) {
     assert!(store.alert_decisions(third).await.unwrap().is_empty());
     assert_eq!(store.alert_decisions(first).await.unwrap().len(), 4);
 }
+
+/// A page mixes alerts that keep the client they were accepted with and alerts the decision
+/// routes, reroutes or leaves unrouted, and incidents that keep or change their client: every
+/// alert leaves the queue once with the client its outcome names, every incident takes its new
+/// client and version, and each processed alert is counted once in its client's roll-ups.
+pub async fn decisions_keep_or_change_the_client(store: Arc<dyn Store>) {
+    let accepted = |id: &str, client: Option<&str>| {
+        let store = store.clone();
+        let mut alert = new_alert("s", id, 10);
+        alert.client = client.map(str::to_string);
+        async move { store.accept_alert(alert).await.unwrap().alert_id() }
+    };
+    let kept = accepted("kept", Some("acme")).await;
+    let routed = accepted("routed", None).await;
+    let rerouted = accepted("rerouted", Some("globex")).await;
+    let unrouted = accepted("unrouted", Some("acme")).await;
+    let decided = |id, state, client: Option<&str>| AlertOutcome {
+        id,
+        state,
+        client: client.map(str::to_string),
+        payload: None,
+        decisions: Vec::new(),
+    };
+
+    let mut same = new_incident("acme/same", 5);
+    let mut moving = new_incident("acme/moving", 5);
+    store
+        .commit_decisions(DecisionBatch {
+            incidents: vec![same.clone(), moving.clone()],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    same.version = 1;
+    same.alert_count = 2;
+    moving.version = 1;
+    moving.client = Some("globex".to_string());
+
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![
+                decided(kept, AlertState::Processed, Some("acme")),
+                decided(routed, AlertState::Processed, Some("acme")),
+                decided(rerouted, AlertState::Processed, Some("acme")),
+                decided(unrouted, AlertState::Unrouted, None),
+            ],
+            incidents: vec![same, moving],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+
+    for (id, state, client) in [
+        (kept, AlertState::Processed, Some("acme")),
+        (routed, AlertState::Processed, Some("acme")),
+        (rerouted, AlertState::Processed, Some("acme")),
+        (unrouted, AlertState::Unrouted, None),
+    ] {
+        let alert = store.get_alert(id).await.unwrap().unwrap();
+        assert_eq!(
+            (alert.state, alert.client.as_deref()),
+            (state, client),
+            "alert {id}"
+        );
+    }
+    let same = store.get_incident("acme/same").await.unwrap().unwrap();
+    assert_eq!(
+        (same.version, same.client.as_deref(), same.alert_count),
+        (2, Some("acme"), 2)
+    );
+    let moving = store.get_incident("acme/moving").await.unwrap().unwrap();
+    assert_eq!(
+        (moving.version, moving.client.as_deref()),
+        (2, Some("globex"))
+    );
+
+    let day = at(10).date_naive();
+    let counted: u64 = store
+        .report_rollups("acme", day, day)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|row| row.kind == crate::rollup::RollupKind::Type)
+        .map(|row| row.count)
+        .sum();
+    assert_eq!(counted, 3, "the three alerts processed for acme, once each");
+
+    // Taken off the queue, an alert cannot be decided again, whichever client is named.
+    for client in [Some("acme"), Some("globex")] {
+        let again = store
+            .commit_decisions(DecisionBatch {
+                alerts: vec![decided(kept, AlertState::Processed, client)],
+                ..DecisionBatch::default()
+            })
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::InvalidTransition { .. })),
+            "{again:?}"
+        );
+    }
+}

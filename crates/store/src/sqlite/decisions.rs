@@ -7,6 +7,8 @@
 //! transaction is the group commit's (see `group.rs`): a page's decisions share it, and its fsync,
 //! with the alerts accepted meanwhile.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
@@ -89,19 +91,61 @@ pub(super) async fn left_queue(store: &SqliteStore, batch: &DecisionBatch) {
 /// Alerts taken off the queue by one statement (their outcomes travel as one JSON parameter).
 const ALERTS_PER_STATEMENT: usize = 500;
 
-/// Inside `tx`: moves `outcomes`' alerts from `queued` to their new state in one statement,
-/// appending their rule decisions, stores the payloads the outcomes replace, and adds what the
-/// `processed` ones count to `increments`. An alert that is not queued (or does not exist) fails
-/// the whole batch. (`+alerts.state` keeps the planner on the id lookup: with the state index it
-/// would scan the whole queue per outcome.)
+/// Inside `tx`: moves `outcomes`' alerts from `queued` to their new state, appending their rule
+/// decisions, stores the payloads the outcomes replace, and adds what the `processed` ones count
+/// to `increments`. An alert that is not queued (or does not exist) fails the whole batch.
 async fn take_off_queue(
     tx: &mut SqliteConnection,
     outcomes: &[AlertOutcome],
     increments: &mut Increments,
 ) -> Result<(), StoreError> {
-    let action = "writing the engine's decisions";
+    // Most alerts keep the client they were accepted with: moving them leaves `client` out of
+    // the SET list, which spares SQLite the delete and insert in `alerts_by_client` it makes for
+    // every row whose indexed column is assigned, even to the same value. The rest move with
+    // their new client in a second statement.
+    let mut decided = move_alerts(tx, outcomes, ClientColumn::Kept).await?;
+    if decided.len() < outcomes.len() {
+        let moved: HashSet<AlertId> = decided.iter().map(|row| row.0).collect();
+        let rest: Vec<&AlertOutcome> = outcomes
+            .iter()
+            .filter(|outcome| !moved.contains(&outcome.id))
+            .collect();
+        if !rest.is_empty() {
+            decided.extend(move_alerts(tx, rest, ClientColumn::Changed).await?);
+        }
+    }
+    replace_payloads(tx, outcomes).await?;
+    // The report roll-ups count the alert in the same transaction that decides it, so a report
+    // never misses an alert retention forgot nor counts one twice.
+    match increments.taken_off_queue(outcomes, decided)? {
+        Some(refused) => Err(not_queued(tx, refused).await),
+        None => Ok(()),
+    }
+}
+
+/// Which of the queued alerts [`move_alerts`] moves.
+#[derive(Clone, Copy)]
+enum ClientColumn {
+    /// Those whose outcome names the client they are stored with; `client` is not written.
+    Kept,
+    /// Those whose outcome names another client (or none); `client` is written.
+    Changed,
+}
+
+/// A moved alert as the roll-ups read it: id, name, `occurred_at` and, where it counts, the
+/// stored payload.
+type Moved = (AlertId, String, i64, Option<String>);
+
+/// Inside `tx`: moves the queued alerts among `outcomes` that `which` selects, in one statement
+/// (their outcomes travel as one JSON parameter), and returns them. (`+alerts.state` keeps the
+/// planner on the id lookup: with the state index it would scan the whole queue per outcome.)
+async fn move_alerts<'o>(
+    tx: &mut SqliteConnection,
+    outcomes: impl IntoIterator<Item = &'o AlertOutcome>,
+    which: ClientColumn,
+) -> Result<Vec<Moved>, StoreError> {
     let rows: Vec<Value> = outcomes
-        .iter()
+        .into_iter()
         .map(|outcome| {
             json!({
                 "id": outcome.id,
@@ -111,15 +155,19 @@ async fn take_off_queue(
             })
         })
         .collect();
+    let (client, matching) = match which {
+        ClientColumn::Kept => ("", "alerts.client IS d.client"),
+        ClientColumn::Changed => ("client = d.client, ", "alerts.client IS NOT d.client"),
+    };
     // The stored payload comes back only where the roll-ups need it: for an alert processed for
     // a client whose outcome does not replace its payload.
-    let decided: Vec<(AlertId, String, i64, Option<String>)> = sqlx::query_as(&format!(
-        "UPDATE alerts SET state = d.state, client = d.client, decisions = {append} \
+    sqlx::query_as(&format!(
+        "UPDATE alerts SET state = d.state, {client}decisions = {append} \
          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state, \
                  json_extract(value, '$.client') AS client, \
                  json_extract(value, '$.decisions') AS appended \
                FROM json_each(?)) AS d \
-         WHERE alerts.id = d.id AND +alerts.state = 'queued' \
+         WHERE alerts.id = d.id AND +alerts.state = 'queued' AND {matching} \
          RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, \
            CASE WHEN alerts.state = 'processed' AND alerts.client IS NOT NULL \
              THEN {STORED_PAYLOAD} END",
@@ -128,14 +176,7 @@ async fn take_off_queue(
     .bind(json_text(&Value::Array(rows)))
     .fetch_all(&mut *tx)
     .await
-    .map_err(StoreError::db(action))?;
-    replace_payloads(tx, outcomes).await?;
-    // The report roll-ups count the alert in the same transaction that decides it, so a report
-    // never misses an alert retention forgot nor counts one twice.
-    match increments.taken_off_queue(outcomes, decided)? {
-        Some(refused) => Err(not_queued(tx, refused).await),
-        None => Ok(()),
-    }
+    .map_err(StoreError::db("writing the engine's decisions"))
 }
 
 /// Inside `tx`: stores the payloads `outcomes` replace (an alert enriched with its activity

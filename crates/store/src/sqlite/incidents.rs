@@ -15,6 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -120,30 +121,25 @@ pub(super) async fn write_in(
              SELECT {ROW_VALUES}, value ->> 'buffered', 1, value ->> 'key' \
              FROM json_each(?) WHERE true ON CONFLICT (key) DO NOTHING RETURNING key"
         ))
-        .bind(json_text(&serde_json::Value::Array(inserts)))
+        .bind(json_text(&Value::Array(inserts)))
         .fetch_all(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
         written.extend(keys);
     }
     if !updates.is_empty() {
-        let keys: Vec<String> = sqlx::query_scalar(
-            "UPDATE incidents SET client = value ->> 'client', ticket_id = value ->> 'ticket', \
-               status = value ->> 'status', first_alert_at = value ->> 'first', \
-               last_alert_at = value ->> 'last', alert_count = value ->> 'count', \
-               flush_at = value ->> 'flush', flood = value ->> 'flood', \
-               details = value ->> 'details', \
-               buffered = incidents.buffered + (value ->> 'buffered'), \
-               version = (value ->> 'version') + 1 \
-             FROM json_each(?) \
-             WHERE incidents.key = value ->> 'key' AND incidents.version = value ->> 'version' \
-             RETURNING incidents.key",
-        )
-        .bind(json_text(&serde_json::Value::Array(updates)))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::db(action))?;
-        written.extend(keys);
+        // As for alerts (see decisions.rs): an incident that keeps its client is written without
+        // assigning `client`, which spares its index a delete and an insert per row.
+        let kept = update(tx, &updates, ClientColumn::Kept).await?;
+        let moved = kept.len() < updates.len();
+        written.extend(kept);
+        if moved {
+            let rest: Vec<Value> = updates
+                .into_iter()
+                .filter(|row| !written.contains(row["key"].as_str().unwrap_or_default()))
+                .collect();
+            written.extend(update(tx, &rest, ClientColumn::Changed).await?);
+        }
     }
     if let Some(refused) = incidents.iter().find(|i| !written.contains(&i.key)) {
         return Err(StoreError::Conflict {
@@ -153,6 +149,52 @@ pub(super) async fn write_in(
         });
     }
     Ok(())
+}
+
+/// Which incidents [`update`] writes.
+#[derive(Clone, Copy)]
+enum ClientColumn {
+    /// Those whose row names the client they are stored with; `client` is not written.
+    Kept,
+    /// The others; `client` is written.
+    Changed,
+}
+
+/// Inside `tx`: writes the incidents among the JSON `rows` that `which` selects and that are
+/// still at the version each row names, in one statement; returns the keys written.
+async fn update(
+    tx: &mut SqliteConnection,
+    rows: &[Value],
+    which: ClientColumn,
+) -> Result<Vec<String>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (client, matching) = match which {
+        ClientColumn::Kept => ("", "incidents.client IS value ->> 'client'"),
+        ClientColumn::Changed => (
+            "client = value ->> 'client', ",
+            "incidents.client IS NOT value ->> 'client'",
+        ),
+    };
+    sqlx::query_scalar(&format!(
+        "UPDATE incidents SET {client}ticket_id = value ->> 'ticket', \
+           status = value ->> 'status', first_alert_at = value ->> 'first', \
+           last_alert_at = value ->> 'last', alert_count = value ->> 'count', \
+           flush_at = value ->> 'flush', flood = value ->> 'flood', \
+           details = value ->> 'details', \
+           buffered = incidents.buffered + (value ->> 'buffered'), \
+           version = (value ->> 'version') + 1 \
+         FROM json_each(?) \
+         WHERE incidents.key = value ->> 'key' AND incidents.version = value ->> 'version' \
+           AND {matching} \
+         RETURNING incidents.key"
+    ))
+    // A slice of values serializes as the JSON array `json_text` would write.
+    .bind(serde_json::to_string(rows).map_err(|error| StoreError::Corrupt(error.to_string()))?)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(StoreError::db("saving incidents"))
 }
 
 /// A new incident's columns from its JSON row `value`, in the order client, ticket, status, first
