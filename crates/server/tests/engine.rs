@@ -10,6 +10,7 @@ mod naming;
 #[path = "engine/proxy.rs"]
 mod proxy;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use mspbridge_core::events;
 use mspbridge_server::{engine, retention};
 use mspbridge_simulators::auditor;
 use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
+use mspbridge_store::rollup::{alert_counts, RollupKind};
 use mspbridge_store::{
     open_store, AlertFilter, AlertState, BufferChange, DecisionBatch, JobFilter, JobState,
 };
@@ -1024,6 +1026,51 @@ async fn a_backlog_does_not_hold_back_connectwise_work() {
         creates.first().is_some_and(|(_, queued)| *queued > 0),
         "the ticket waited for the whole backlog: {creates:?}"
     );
+}
+
+/// The roll-ups written with the engine's decisions count what each processed alert's stored
+/// payload holds, exactly as reading the alerts back would (the engine counts the payloads it has
+/// parsed, so the store does not read them again).
+#[tokio::test]
+async fn the_rollups_count_what_the_processed_alerts_hold() {
+    let h = Harness::new("").await;
+    h.queue_backlog("Logon Failure", 120).await;
+    h.run().await;
+    assert_eq!(h.queued_alerts().await, 0);
+
+    let processed = h
+        .store
+        .list_alerts(
+            AlertFilter {
+                state: Some(AlertState::Processed),
+                ..AlertFilter::default()
+            },
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(processed.len(), 120);
+    let mut expected: BTreeMap<(RollupKind, String), u64> = BTreeMap::new();
+    for alert in &processed {
+        for counted in alert_counts(&alert.alert_name, &alert.payload) {
+            *expected.entry(counted).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        expected.get(&(RollupKind::Account, "ACME\\user0".to_string())),
+        Some(&3)
+    );
+    let day = h.clock.now().date_naive();
+    let counted: BTreeMap<(RollupKind, String), u64> = h
+        .store
+        .report_rollups("Acme", day, day)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.kind != RollupKind::Event)
+        .map(|row| ((row.kind, row.name), row.count))
+        .collect();
+    assert_eq!(counted, expected);
 }
 
 /// Checks `done` every 20 ms until it holds or a generous minute has passed; whether it held.

@@ -501,6 +501,7 @@ events_limit = 1
                     state: AlertState::Processed,
                     client: alert.client.clone(),
                     payload: None,
+                    counted: None,
                     decisions: Vec::new(),
                 })
                 .collect(),

@@ -267,6 +267,11 @@ pub struct AlertOutcome {
     pub client: Option<String>,
     /// A replacement payload (the alert with its fetched records), if any.
     pub payload: Option<Value>,
+    /// What the alert counts in its client's report roll-ups
+    /// ([`crate::rollup::alert_counts`] of its stored payload), when the caller has that payload
+    /// parsed at hand; `None` has the store read the payload back to count it. Unused when
+    /// `payload` replaces the stored one: the replacement is counted.
+    pub counted: Option<Vec<(crate::rollup::RollupKind, String)>>,
     /// The rule decisions that took it off the queue, with their reasons, appended to the ones
     /// it already has (an alert can be decided more than once: after enrichment, a reroute).
     pub decisions: Vec<crate::RuleDecision>,

@@ -535,6 +535,7 @@ async fn pruned_space_is_given_back() {
                     state: AlertState::Processed,
                     client: None,
                     payload: None,
+                    counted: None,
                     decisions: Vec::new(),
                 })
                 .collect(),
@@ -659,6 +660,7 @@ async fn alert_payloads_move_out_of_an_older_database_intact() {
                 state: AlertState::Processed,
                 client: Some("acme".into()),
                 payload: Some(serde_json::json!({"n": 2, "record": "fetched"})),
+                counted: None,
                 decisions: Vec::new(),
             }],
             ..DecisionBatch::default()

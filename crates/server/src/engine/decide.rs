@@ -19,6 +19,7 @@ use mspbridge_core::rules::correlation::{self, EarlierTicket};
 use mspbridge_core::rules::flood::{self, FloodDecision, FloodState};
 use mspbridge_core::rules::repeat::{self, IncidentState, RepeatDecision};
 use mspbridge_core::rules::resolution::{self, GroupState, ResolutionDecision, ResolvedIncident};
+use mspbridge_store::rollup::RollupKind;
 use mspbridge_store::{
     AlertId, AlertOutcome, AlertState, BufferChange, DecisionBatch, Incident, NewJob, RuleDecision,
     SettingWrite, Store, StoreError,
@@ -168,19 +169,22 @@ impl Decisions {
         self.explained.push(decision);
     }
 
-    /// Records that the alert leaves the queue in `state`, with the decisions explained for it.
+    /// Records that the alert leaves the queue in `state`, with the decisions explained for it
+    /// (`counted`: what it counts in the roll-ups, when known; see [`AlertOutcome::counted`]).
     pub(super) fn take(
         &mut self,
         id: AlertId,
         state: AlertState,
         client: Option<String>,
         payload: Option<Value>,
+        counted: Option<Vec<(RollupKind, String)>>,
     ) {
         self.alerts.push(AlertOutcome {
             id,
             state,
             client,
             payload,
+            counted,
             decisions: std::mem::take(&mut self.explained),
         });
     }

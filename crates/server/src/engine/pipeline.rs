@@ -15,6 +15,7 @@ use mspbridge_core::events;
 use mspbridge_core::rules::naming;
 use mspbridge_core::rules::routing::{self, Routing};
 use mspbridge_core::text;
+use mspbridge_store::rollup::{alert_counts, RollupKind};
 use mspbridge_store::{
     Alert as StoredAlert, AlertId, AlertState, Partition, RuleDecision, StoreError,
 };
@@ -66,6 +67,9 @@ struct Prepared {
     extras: RouteExtras,
     /// The alert with its fetched record, to be stored with the decision.
     payload: Option<Value>,
+    /// What a routed alert counts in its client's roll-ups, from the stored payload already
+    /// parsed here (the store would otherwise read it back); `None` when `payload` replaces it.
+    counted: Option<Vec<(RollupKind, String)>>,
     /// Its record could not be fetched now: it waits (`enriching`) for this job to fetch it.
     wait: Option<EnrichAlert>,
     /// Auditor has no record with its RID (a *Test run*): it leaves the queue with no ticket.
@@ -353,6 +357,7 @@ impl Pipeline {
                 AlertState::Enriching,
                 prepared.alert.client.clone(),
                 None,
+                None,
             );
             let now = self.base.now();
             decisions.jobs.push(new_job(
@@ -369,6 +374,7 @@ impl Pipeline {
                 prepared.id,
                 AlertState::Processed,
                 prepared.alert.client.clone(),
+                None,
                 None,
             );
             return Ok(());
@@ -390,6 +396,7 @@ impl Pipeline {
                     AlertState::Processed,
                     Some(client.clone()),
                     prepared.payload.clone(),
+                    prepared.counted.clone(),
                 );
             }
             None => decisions.take(
@@ -397,6 +404,7 @@ impl Pipeline {
                 AlertState::Unrouted,
                 prepared.alert.client.clone(),
                 prepared.payload.clone(),
+                None,
             ),
         }
         Ok(())
@@ -457,6 +465,7 @@ impl Pipeline {
                     route: None,
                     extras: RouteExtras::default(),
                     payload: None,
+                    counted: None,
                     wait: Some(job),
                     discard: false,
                     explained,
@@ -470,6 +479,7 @@ impl Pipeline {
                     route: None,
                     extras: RouteExtras::default(),
                     payload: None,
+                    counted: None,
                     wait: None,
                     discard: true,
                     explained,
@@ -533,12 +543,15 @@ impl Pipeline {
             }
             value
         });
+        let counted = (route.is_some() && payload.is_none())
+            .then(|| alert_counts(&stored.alert_name, &stored.payload));
         Ok(Prepared {
             id: stored.id,
             alert,
             route: route.map(|(client, key, _)| (client, key)),
             extras,
             payload,
+            counted,
             wait: None,
             discard: false,
             explained,

@@ -18,6 +18,7 @@ fn outcome(id: AlertId, state: AlertState, decisions: Vec<RuleDecision>) -> Aler
         state,
         client: Some("acme".to_string()),
         payload: None,
+        counted: None,
         decisions,
     }
 }
@@ -199,6 +200,7 @@ pub async fn decisions_keep_or_change_the_client(store: Arc<dyn Store>) {
         state,
         client: client.map(str::to_string),
         payload: None,
+        counted: None,
         decisions: Vec::new(),
     };
 
@@ -278,4 +280,63 @@ pub async fn decisions_keep_or_change_the_client(store: Arc<dyn Store>) {
             "{again:?}"
         );
     }
+}
+
+/// An outcome that carries its roll-up counts is counted by them, in place of its stored payload
+/// (a batch where every processed alert carries them, and one where some do not); a replaced
+/// payload is counted over both.
+pub async fn outcome_counts_stand_for_the_stored_payload(store: Arc<dyn Store>) {
+    use crate::rollup::RollupKind;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let accepted = store
+            .accept_alert(new_alert("s", &format!("c{n}"), 10))
+            .await
+            .unwrap();
+        ids.push(accepted.alert_id());
+    }
+    let counted = |id| AlertOutcome {
+        counted: Some(vec![(RollupKind::Account, "CORP\\carried".to_string())]),
+        ..outcome(id, AlertState::Processed, Vec::new())
+    };
+    // Every processed alert carries its counts.
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![counted(ids[0])],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+    // One carries them, one is counted from its stored payload, one from its replacement.
+    store
+        .commit_decisions(DecisionBatch {
+            alerts: vec![
+                counted(ids[1]),
+                outcome(ids[2], AlertState::Processed, Vec::new()),
+                AlertOutcome {
+                    payload: Some(serde_json::json!({"records": [{"Who": "CORP\\replaced"}]})),
+                    ..counted(ids[3])
+                },
+            ],
+            ..DecisionBatch::default()
+        })
+        .await
+        .unwrap();
+
+    let day = at(10).date_naive();
+    let rows = store.report_rollups("acme", day, day).await.unwrap();
+    let count = |kind: RollupKind, name: &str| {
+        rows.iter()
+            .filter(|row| row.kind == kind && row.name == name)
+            .map(|row| row.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count(RollupKind::Account, "CORP\\carried"), 2);
+    assert_eq!(
+        count(RollupKind::Account, "CORP\\alice"),
+        1,
+        "the stored payload"
+    );
+    assert_eq!(count(RollupKind::Account, "CORP\\replaced"), 1);
+    assert_eq!(count(RollupKind::Type, "Account locked out"), 2, "{rows:?}");
 }

@@ -314,6 +314,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
                 state: AlertState::Processed,
                 client: Some("acme".to_string()),
                 payload: Some(json!({"enriched": true})),
+                counted: None,
                 decisions: Vec::new(),
             },
             AlertOutcome {
@@ -321,6 +322,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
                 state: AlertState::Unrouted,
                 client: None,
                 payload: None,
+                counted: None,
                 decisions: Vec::new(),
             },
         ],
@@ -428,6 +430,7 @@ pub async fn decisions_commit_all_or_nothing(store: Arc<dyn Store>) {
                 state: AlertState::Processed,
                 client: None,
                 payload: None,
+                counted: None,
                 decisions: Vec::new(),
             }],
             ..DecisionBatch::default()
@@ -460,6 +463,7 @@ pub async fn waiting_alert_leaves_the_queue_as_enriching(store: Arc<dyn Store>) 
                     state: AlertState::Enriching,
                     client: Some("acme".to_string()),
                     payload: None,
+                    counted: None,
                     decisions: Vec::new(),
                 },
                 AlertOutcome {
@@ -467,6 +471,7 @@ pub async fn waiting_alert_leaves_the_queue_as_enriching(store: Arc<dyn Store>) 
                     state: AlertState::Unrouted,
                     client: None,
                     payload: None,
+                    counted: None,
                     decisions: Vec::new(),
                 },
             ],

@@ -35,7 +35,10 @@ pub use claims::{
     alert_pages_are_claimed_apart, concurrent_alert_claims_never_overlap,
     incident_keys_are_held_by_one_owner, queue_is_split_among_live_engines,
 };
-pub use decisions::{decisions_keep_or_change_the_client, rule_decisions_recorded_with_the_alert};
+pub use decisions::{
+    decisions_keep_or_change_the_client, outcome_counts_stand_for_the_stored_payload,
+    rule_decisions_recorded_with_the_alert,
+};
 pub use incidents::{
     buffer_changes_with_its_incident, correlation_history_window, decisions_commit_all_or_nothing,
     incident_optimistic_conflict, ticket_requests_are_idempotent,
@@ -96,6 +99,7 @@ macro_rules! conformance_suite {
             waiting_alert_leaves_the_queue_as_enriching,
             rule_decisions_recorded_with_the_alert,
             decisions_keep_or_change_the_client,
+            outcome_counts_stand_for_the_stored_payload,
             buffer_changes_with_its_incident,
             correlation_history_window,
             ticket_requests_are_idempotent,
@@ -175,6 +179,7 @@ where
     decisions_commit_all_or_nothing(fresh().await).await;
     rule_decisions_recorded_with_the_alert(fresh().await).await;
     decisions_keep_or_change_the_client(fresh().await).await;
+    outcome_counts_stand_for_the_stored_payload(fresh().await).await;
     buffer_changes_with_its_incident(fresh().await).await;
     correlation_history_window(fresh().await).await;
     ticket_requests_are_idempotent(fresh().await).await;
@@ -250,6 +255,7 @@ pub(crate) fn decided(id: AlertId) -> AlertOutcome {
         state: AlertState::Processed,
         client: Some("acme".to_string()),
         payload: None,
+        counted: None,
         decisions: Vec::new(),
     }
 }

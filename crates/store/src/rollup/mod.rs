@@ -197,8 +197,9 @@ impl Increments {
 
     /// Adds what the alerts a decision statement took off the queue count. `taken` is what the
     /// statement returned for each alert it moved: its id, name, `occurred_at` in microseconds and
-    /// stored payload (which may be left out where it does not count). Only an alert decided
-    /// `processed` for a client counts, with the payload the decision gives it, else the stored
+    /// stored payload (which may be left out where it does not count, or where the outcome
+    /// carries its counts). Only an alert decided `processed` for a client counts, with the
+    /// payload the decision gives it, else its outcome's counts of the stored one, else the stored
     /// one (a stored payload that is absent or not JSON still counts as an alert of its type).
     /// Returns the first of `outcomes` the statement did not move, if any: the batch then fails.
     pub(crate) fn taken_off_queue<'o>(
@@ -218,9 +219,10 @@ impl Increments {
                 continue;
             };
             let occurred_at = from_micros(occurred_at, "alerts.occurred_at")?;
-            let counts = match &outcome.payload {
-                Some(payload) => alert_counts(&alert_name, payload),
-                None => {
+            let counts = match (&outcome.payload, &outcome.counted) {
+                (Some(payload), _) => alert_counts(&alert_name, payload),
+                (None, Some(counted)) => counted.clone(),
+                (None, None) => {
                     alert_counts_in_text(&alert_name, stored_payload.as_deref().unwrap_or("null"))
                 }
             };

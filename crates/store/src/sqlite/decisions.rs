@@ -144,8 +144,18 @@ async fn move_alerts<'o>(
     outcomes: impl IntoIterator<Item = &'o AlertOutcome>,
     which: ClientColumn,
 ) -> Result<Vec<Moved>, StoreError> {
+    // The stored payload comes back only where the roll-ups need it: for an alert processed for
+    // a client whose outcome neither replaces its payload nor carries its counts. (A `RETURNING`
+    // clause cannot read the outcomes' columns, so the statement reads it for all or none.)
+    let mut payload_needed = false;
     let rows: Vec<Value> = outcomes
         .into_iter()
+        .inspect(|outcome| {
+            payload_needed |= outcome.state == AlertState::Processed
+                && outcome.client.is_some()
+                && outcome.payload.is_none()
+                && outcome.counted.is_none();
+        })
         .map(|outcome| {
             json!({
                 "id": outcome.id,
@@ -159,8 +169,11 @@ async fn move_alerts<'o>(
         ClientColumn::Kept => ("", "alerts.client IS d.client"),
         ClientColumn::Changed => ("client = d.client, ", "alerts.client IS NOT d.client"),
     };
-    // The stored payload comes back only where the roll-ups need it: for an alert processed for
-    // a client whose outcome does not replace its payload.
+    let payload = if payload_needed {
+        STORED_PAYLOAD
+    } else {
+        "NULL"
+    };
     sqlx::query_as(&format!(
         "UPDATE alerts SET state = d.state, {client}decisions = {append} \
          FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state, \
@@ -170,7 +183,7 @@ async fn move_alerts<'o>(
          WHERE alerts.id = d.id AND +alerts.state = 'queued' AND {matching} \
          RETURNING alerts.id, alerts.alert_name, alerts.occurred_at, \
            CASE WHEN alerts.state = 'processed' AND alerts.client IS NOT NULL \
-             THEN {STORED_PAYLOAD} END",
+             THEN {payload} END",
         append = decision::APPEND_SQL_SQLITE_COLUMN
     ))
     .bind(json_text(&Value::Array(rows)))
