@@ -9,11 +9,12 @@
 
 use std::collections::HashSet;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::alerts::STORED_PAYLOAD;
-use super::{incidents, jobs, json_text, records, rollups, SqliteStore};
+use super::{incidents, jobs, json_text, records, rollups, rows_text, SqliteStore};
 use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
@@ -148,7 +149,7 @@ async fn move_alerts<'o>(
     // a client whose outcome neither replaces its payload nor carries its counts. (A `RETURNING`
     // clause cannot read the outcomes' columns, so the statement reads it for all or none.)
     let mut payload_needed = false;
-    let rows: Vec<Value> = outcomes
+    let rows: Vec<MoveRow> = outcomes
         .into_iter()
         .inspect(|outcome| {
             payload_needed |= outcome.state == AlertState::Processed
@@ -156,13 +157,11 @@ async fn move_alerts<'o>(
                 && outcome.payload.is_none()
                 && outcome.counted.is_none();
         })
-        .map(|outcome| {
-            json!({
-                "id": outcome.id,
-                "state": outcome.state.as_str(),
-                "client": outcome.client,
-                "decisions": decision::append_text(&outcome.decisions),
-            })
+        .map(|outcome| MoveRow {
+            id: outcome.id,
+            state: outcome.state.as_str(),
+            client: outcome.client.as_deref(),
+            decisions: decision::append_text(&outcome.decisions),
         })
         .collect();
     let (client, matching) = match which {
@@ -186,10 +185,20 @@ async fn move_alerts<'o>(
              THEN {payload} END",
         append = decision::APPEND_SQL_SQLITE_COLUMN
     ))
-    .bind(json_text(&Value::Array(rows)))
+    .bind(rows_text(&rows)?)
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db("writing the engine's decisions"))
+}
+
+/// One alert's move as [`move_alerts`]' statement reads it from its JSON parameter (written
+/// straight from this struct: no `Value` per alert).
+#[derive(Serialize)]
+struct MoveRow<'o> {
+    id: AlertId,
+    state: &'o str,
+    client: Option<&'o str>,
+    decisions: Option<String>,
 }
 
 /// Inside `tx`: stores the payloads `outcomes` replace (an alert enriched with its activity

@@ -15,11 +15,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{col, count, from_micros, json_text, micros, opt_from_micros, parse_json, SqliteStore};
+use super::{
+    col, count, from_micros, json_text, micros, opt_from_micros, parse_json, rows_text, SqliteStore,
+};
 use crate::error::StoreError;
 use crate::model::*;
 
@@ -91,21 +93,20 @@ pub(super) async fn write_in(
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     for incident in incidents {
-        let alert_count = incident.stored_alert_count()?;
-        let row = serde_json::json!({
-            "key": incident.key,
-            "client": incident.client,
-            "ticket": incident.ticket_id,
-            "status": incident.status,
-            "first": micros(incident.first_alert_at),
-            "last": micros(incident.last_alert_at),
-            "count": alert_count,
-            "flush": incident.flush_at.map(micros),
-            "flood": incident.flood,
-            "details": json_text(&incident.details),
-            "buffered": grown.get(incident.key.as_str()).copied().unwrap_or(0),
-            "version": incident.version,
-        });
+        let row = IncidentRow {
+            key: &incident.key,
+            client: incident.client.as_deref(),
+            ticket: incident.ticket_id,
+            status: &incident.status,
+            first: micros(incident.first_alert_at),
+            last: micros(incident.last_alert_at),
+            count: incident.stored_alert_count()?,
+            flush: incident.flush_at.map(micros),
+            flood: incident.flood,
+            details: json_text(&incident.details),
+            buffered: grown.get(incident.key.as_str()).copied().unwrap_or(0),
+            version: incident.version,
+        };
         if incident.version == 0 {
             inserts.push(row);
         } else {
@@ -121,7 +122,7 @@ pub(super) async fn write_in(
              SELECT {ROW_VALUES}, value ->> 'buffered', 1, value ->> 'key' \
              FROM json_each(?) WHERE true ON CONFLICT (key) DO NOTHING RETURNING key"
         ))
-        .bind(json_text(&Value::Array(inserts)))
+        .bind(rows_text(&inserts)?)
         .fetch_all(&mut *tx)
         .await
         .map_err(StoreError::db(action))?;
@@ -134,9 +135,9 @@ pub(super) async fn write_in(
         let moved = kept.len() < updates.len();
         written.extend(kept);
         if moved {
-            let rest: Vec<Value> = updates
+            let rest: Vec<IncidentRow> = updates
                 .into_iter()
-                .filter(|row| !written.contains(row["key"].as_str().unwrap_or_default()))
+                .filter(|row| !written.contains(row.key))
                 .collect();
             written.extend(update(tx, &rest, ClientColumn::Changed).await?);
         }
@@ -149,6 +150,23 @@ pub(super) async fn write_in(
         });
     }
     Ok(())
+}
+
+/// One incident as the statements of [`write_in`] read it from their JSON parameter.
+#[derive(Serialize)]
+struct IncidentRow<'i> {
+    key: &'i str,
+    client: Option<&'i str>,
+    ticket: Option<i64>,
+    status: &'i str,
+    first: i64,
+    last: i64,
+    count: i64,
+    flush: Option<i64>,
+    flood: bool,
+    details: String,
+    buffered: i64,
+    version: i64,
 }
 
 /// Which incidents [`update`] writes.
@@ -164,7 +182,7 @@ enum ClientColumn {
 /// still at the version each row names, in one statement; returns the keys written.
 async fn update(
     tx: &mut SqliteConnection,
-    rows: &[Value],
+    rows: &[IncidentRow<'_>],
     which: ClientColumn,
 ) -> Result<Vec<String>, StoreError> {
     if rows.is_empty() {
@@ -190,8 +208,7 @@ async fn update(
            AND {matching} \
          RETURNING incidents.key"
     ))
-    // A slice of values serializes as the JSON array `json_text` would write.
-    .bind(serde_json::to_string(rows).map_err(|error| StoreError::Corrupt(error.to_string()))?)
+    .bind(rows_text(rows)?)
     .fetch_all(&mut *tx)
     .await
     .map_err(StoreError::db("saving incidents"))

@@ -287,6 +287,12 @@ pub(crate) fn json_text(value: &Value) -> String {
     value.to_string()
 }
 
+/// The JSON array text of `rows`, for a statement that reads them with `json_each`.
+pub(crate) fn rows_text<T: serde::Serialize>(rows: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(rows)
+        .map_err(|error| StoreError::Corrupt(format!("rows that are not JSON: {error}")))
+}
+
 pub(crate) fn parse_json(text: &str, column: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text)
         .map_err(|error| StoreError::Corrupt(format!("{column} is not valid JSON: {error}")))
