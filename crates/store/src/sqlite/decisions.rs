@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::alerts::STORED_PAYLOAD;
-use super::{incidents, jobs, json_text, records, rollups, rows_text, SqliteStore};
+use super::{incidents, jobs, json_text, records, rollups, rows_text, ClientColumn, SqliteStore};
 use crate::decision;
 use crate::error::StoreError;
 use crate::model::*;
@@ -100,10 +100,7 @@ async fn take_off_queue(
     outcomes: &[AlertOutcome],
     increments: &mut Increments,
 ) -> Result<(), StoreError> {
-    // Most alerts keep the client they were accepted with: moving them leaves `client` out of
-    // the SET list, which spares SQLite the delete and insert in `alerts_by_client` it makes for
-    // every row whose indexed column is assigned, even to the same value. The rest move with
-    // their new client in a second statement.
+    // Most alerts keep the client they were accepted with (see `ClientColumn`).
     let mut decided = move_alerts(tx, outcomes, ClientColumn::Kept).await?;
     if decided.len() < outcomes.len() {
         let moved: HashSet<AlertId> = decided.iter().map(|row| row.0).collect();
@@ -122,15 +119,6 @@ async fn take_off_queue(
         Some(refused) => Err(not_queued(tx, refused).await),
         None => Ok(()),
     }
-}
-
-/// Which of the queued alerts [`move_alerts`] moves.
-#[derive(Clone, Copy)]
-enum ClientColumn {
-    /// Those whose outcome names the client they are stored with; `client` is not written.
-    Kept,
-    /// Those whose outcome names another client (or none); `client` is written.
-    Changed,
 }
 
 /// A moved alert as the roll-ups read it: id, name, `occurred_at` and, where it counts, the
@@ -164,10 +152,7 @@ async fn move_alerts<'o>(
             decisions: decision::append_text(&outcome.decisions),
         })
         .collect();
-    let (client, matching) = match which {
-        ClientColumn::Kept => ("", "alerts.client IS d.client"),
-        ClientColumn::Changed => ("client = d.client, ", "alerts.client IS NOT d.client"),
-    };
+    let (client, matching) = which.sql("alerts", "d.client");
     let payload = if payload_needed {
         STORED_PAYLOAD
     } else {

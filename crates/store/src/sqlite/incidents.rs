@@ -20,7 +20,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    col, count, from_micros, json_text, micros, opt_from_micros, parse_json, rows_text, SqliteStore,
+    col, count, from_micros, json_text, micros, opt_from_micros, parse_json, rows_text,
+    ClientColumn, SqliteStore,
 };
 use crate::error::StoreError;
 use crate::model::*;
@@ -129,8 +130,7 @@ pub(super) async fn write_in(
         written.extend(keys);
     }
     if !updates.is_empty() {
-        // As for alerts (see decisions.rs): an incident that keeps its client is written without
-        // assigning `client`, which spares its index a delete and an insert per row.
+        // Most incidents keep their client (see `ClientColumn`).
         let kept = update(tx, &updates, ClientColumn::Kept).await?;
         let moved = kept.len() < updates.len();
         written.extend(kept);
@@ -169,15 +169,6 @@ struct IncidentRow<'i> {
     version: i64,
 }
 
-/// Which incidents [`update`] writes.
-#[derive(Clone, Copy)]
-enum ClientColumn {
-    /// Those whose row names the client they are stored with; `client` is not written.
-    Kept,
-    /// The others; `client` is written.
-    Changed,
-}
-
 /// Inside `tx`: writes the incidents among the JSON `rows` that `which` selects and that are
 /// still at the version each row names, in one statement; returns the keys written.
 async fn update(
@@ -188,13 +179,7 @@ async fn update(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let (client, matching) = match which {
-        ClientColumn::Kept => ("", "incidents.client IS value ->> 'client'"),
-        ClientColumn::Changed => (
-            "client = value ->> 'client', ",
-            "incidents.client IS NOT value ->> 'client'",
-        ),
-    };
+    let (client, matching) = which.sql("incidents", "value ->> 'client'");
     sqlx::query_scalar(&format!(
         "UPDATE incidents SET {client}ticket_id = value ->> 'ticket', \
            status = value ->> 'status', first_alert_at = value ->> 'first', \

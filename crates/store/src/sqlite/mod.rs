@@ -287,6 +287,32 @@ pub(crate) fn json_text(value: &Value) -> String {
     value.to_string()
 }
 
+/// Which rows a decision statement writes, by whether their `client` changes. SQLite deletes and
+/// reinserts the index entries of every indexed column a statement assigns, even to the value it
+/// already has; so the rows that keep their client (most of them) are written without assigning
+/// `client`, and the rest by a second statement that does.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ClientColumn {
+    /// Rows whose new client is the one stored; `client` is not assigned.
+    Kept,
+    /// The others; `client` is assigned.
+    Changed,
+}
+
+impl ClientColumn {
+    /// The `SET` list entry (empty, or ending in a comma) and the `WHERE` condition for the rows
+    /// of `table` whose new client is the SQL expression `new`.
+    pub(super) fn sql(self, table: &str, new: &str) -> (String, String) {
+        match self {
+            ClientColumn::Kept => (String::new(), format!("{table}.client IS {new}")),
+            ClientColumn::Changed => (
+                format!("client = {new}, "),
+                format!("{table}.client IS NOT {new}"),
+            ),
+        }
+    }
+}
+
 /// The JSON array text of `rows`, for a statement that reads them with `json_each`.
 pub(crate) fn rows_text<T: serde::Serialize>(rows: &[T]) -> Result<String, StoreError> {
     serde_json::to_string(rows)
