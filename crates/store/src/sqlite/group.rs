@@ -23,9 +23,14 @@ impl BatchIntake for SqliteStore {
     }
 }
 
-/// One transaction: the alerts first, then each batch. A batch that shares the transaction runs
-/// inside a savepoint, so its failure takes back only its own writes; an error returned here
-/// means nothing was committed.
+/// One transaction: the alerts first, then each batch; an error returned here means nothing was
+/// committed. A batch refused beside other work takes back only its own writes.
+///
+/// The batches are first applied as they are, with no savepoint around each (a savepoint and its
+/// release are two more round trips to the database thread per batch, on the path every accepted
+/// alert waits on). Should one be refused beside other work, that transaction is rolled back and
+/// the group taken again with each batch in a savepoint of its own. A refusal is rare on SQLite:
+/// one engine decides, and a conflict needs a change made meanwhile by another writer.
 async fn commit(
     store: &SqliteStore,
     new_alerts: &[NewAlert],
@@ -37,6 +42,33 @@ async fn commit(
             decisions: Vec::new(),
         });
     }
+    if let Some(outcome) = commit_once(store, new_alerts, batches, Isolation::None).await? {
+        return Ok(outcome);
+    }
+    commit_once(store, new_alerts, batches, Isolation::Savepoints)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt("a decision batch in a savepoint was not isolated".into())
+        })
+}
+
+/// How [`commit_once`] keeps a refused batch's writes apart from the rest of the transaction.
+#[derive(Clone, Copy, PartialEq)]
+enum Isolation {
+    /// Not at all: a batch refused beside other work gives up the whole attempt.
+    None,
+    /// Each batch that shares the transaction runs in a savepoint of its own.
+    Savepoints,
+}
+
+/// One attempt at [`commit`]: `None` when a batch was refused beside other work without a
+/// savepoint (the transaction is rolled back, nothing is committed).
+async fn commit_once(
+    store: &SqliteStore,
+    new_alerts: &[NewAlert],
+    batches: &[DecisionBatch],
+    isolation: Isolation,
+) -> Result<Option<GroupOutcome>, StoreError> {
     // Errors name what the transaction was for: intake alone is "accepting alerts".
     let action = if batches.is_empty() {
         "accepting alerts"
@@ -48,18 +80,23 @@ async fn commit(
     let shared = !new_alerts.is_empty() || batches.len() > 1;
     let mut decided = Vec::with_capacity(batches.len());
     for batch in batches {
-        decided.push(if shared {
+        let outcome = if shared && isolation == Isolation::Savepoints {
             in_savepoint(&mut tx, batch).await?
         } else {
             decisions::apply_in(&mut tx, batch).await
-        });
+        };
+        if outcome.is_err() && shared && isolation == Isolation::None {
+            tx.rollback().await.map_err(StoreError::db(action))?;
+            return Ok(None);
+        }
+        decided.push(outcome);
     }
     if decided.iter().all(Result::is_err) && new_alerts.is_empty() {
         // Nothing to keep: the transaction's end is its rollback.
-        return Ok(GroupOutcome {
+        return Ok(Some(GroupOutcome {
             alerts: Ok(accepted),
             decisions: decided,
-        });
+        }));
     }
     tx.commit().await.map_err(StoreError::db(action))?;
     for (batch, outcome) in batches.iter().zip(&decided) {
@@ -67,10 +104,10 @@ async fn commit(
             decisions::left_queue(store, batch).await;
         }
     }
-    Ok(GroupOutcome {
+    Ok(Some(GroupOutcome {
         alerts: Ok(accepted),
         decisions: decided,
-    })
+    }))
 }
 
 /// Applies `batch` inside a savepoint of `tx`: the inner result is the batch's own outcome (its
