@@ -22,9 +22,7 @@ use mspbridge_server::{engine, retention};
 use mspbridge_simulators::auditor;
 use mspbridge_simulators::connectwise::{self as cw_sim, Fault, SimulatorConfig};
 use mspbridge_store::rollup::{alert_counts, RollupKind};
-use mspbridge_store::{
-    open_store, AlertFilter, AlertState, BufferChange, DecisionBatch, JobFilter, JobState,
-};
+use mspbridge_store::{open_store, AlertState, BufferChange, DecisionBatch, JobFilter, JobState};
 use proxy::{QueueAtCreateProxy, SlowFirstCreateProxy};
 use serde_json::json;
 
@@ -96,18 +94,7 @@ async fn password_reset_opens_a_ticket_and_twenty_more_make_one_update() {
     let attached = String::from_utf8(documents[0].content.clone()).unwrap();
     assert_eq!(attached.matches("Who: ").count(), 20, "{attached}");
     assert_eq!(h.events(events::TICKET_UPDATED).await.len(), 1);
-    let processed = h
-        .store
-        .list_alerts(
-            AlertFilter {
-                state: Some(AlertState::Processed),
-                ..AlertFilter::default()
-            },
-            100,
-        )
-        .await
-        .unwrap();
-    assert_eq!(processed.len(), 21);
+    assert_eq!(h.processed_alerts().await.len(), 21);
 }
 
 /// A buffer may hold entries an earlier version wrote (the alert inline) and ids whose alert was
@@ -1038,17 +1025,7 @@ async fn the_rollups_count_what_the_processed_alerts_hold() {
     h.run().await;
     assert_eq!(h.queued_alerts().await, 0);
 
-    let processed = h
-        .store
-        .list_alerts(
-            AlertFilter {
-                state: Some(AlertState::Processed),
-                ..AlertFilter::default()
-            },
-            1_000,
-        )
-        .await
-        .unwrap();
+    let processed = h.processed_alerts().await;
     assert_eq!(processed.len(), 120);
     let mut expected: BTreeMap<(RollupKind, String), u64> = BTreeMap::new();
     for alert in &processed {

@@ -9,8 +9,8 @@
 //! A backend with one writer (SQLite) also sends the engine's decision batches through this queue:
 //! a batch that finds alerts waiting is committed in their transaction, so the engine's page and
 //! the intake's next group share one write lock and one fsync instead of taking turns with two.
-//! Each batch keeps its all-or-nothing: it is applied inside a savepoint when it shares the
-//! transaction, and a batch refused (a concurrent change) leaves the alerts beside it committed.
+//! Each batch keeps its all-or-nothing: a batch refused (a concurrent change) writes nothing of
+//! its own and leaves the alerts beside it committed (see `sqlite/group.rs` for how).
 
 use tokio::sync::{mpsc, oneshot};
 

@@ -17,7 +17,9 @@ use mspbridge_server::engine::{self, Engine, EngineDeps, EngineOptions};
 use mspbridge_server::jobs::JobPolicy;
 use mspbridge_simulators::auditor::{self, AuditorSimConfig, AuditorSimulator};
 use mspbridge_simulators::connectwise::{self as cw_sim, ConnectWiseSimulator, SimulatorConfig};
-use mspbridge_store::{open_store, AlertState, EventFilter, Store};
+use mspbridge_store::{
+    open_store, Alert as StoredAlert, AlertFilter, AlertState, EventFilter, Store,
+};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -199,6 +201,15 @@ impl Harness {
             .into_iter()
             .find(|(state, _)| *state == AlertState::Queued)
             .map_or(0, |(_, count)| count)
+    }
+
+    /// The alerts taken off the queue as processed (at most 10,000), oldest first.
+    pub async fn processed_alerts(&self) -> Vec<StoredAlert> {
+        let filter = AlertFilter {
+            state: Some(AlertState::Processed),
+            ..AlertFilter::default()
+        };
+        self.store.list_alerts(filter, 10_000).await.unwrap()
     }
 
     /// Accepts an Alertmanager notification (webhook payload version 4) from the `prometheus`

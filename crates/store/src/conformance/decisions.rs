@@ -196,12 +196,8 @@ pub async fn decisions_keep_or_change_the_client(store: Arc<dyn Store>) {
     let rerouted = accepted("rerouted", Some("globex")).await;
     let unrouted = accepted("unrouted", Some("acme")).await;
     let decided = |id, state, client: Option<&str>| AlertOutcome {
-        id,
-        state,
         client: client.map(str::to_string),
-        payload: None,
-        counted: None,
-        decisions: Vec::new(),
+        ..outcome(id, state, Vec::new())
     };
 
     let mut same = new_incident("acme/same", 5);
