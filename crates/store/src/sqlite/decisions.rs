@@ -102,16 +102,11 @@ async fn take_off_queue(
 ) -> Result<(), StoreError> {
     // Most alerts keep the client they were accepted with (see `ClientColumn`).
     let mut decided = move_alerts(tx, outcomes, ClientColumn::Kept).await?;
-    if decided.len() < outcomes.len() {
-        let moved: HashSet<AlertId> = decided.iter().map(|row| row.0).collect();
-        let rest: Vec<&AlertOutcome> = outcomes
-            .iter()
-            .filter(|outcome| !moved.contains(&outcome.id))
-            .collect();
-        if !rest.is_empty() {
-            decided.extend(move_alerts(tx, rest, ClientColumn::Changed).await?);
-        }
-    }
+    let moved: HashSet<AlertId> = decided.iter().map(|row| row.0).collect();
+    let rest = outcomes
+        .iter()
+        .filter(|outcome| !moved.contains(&outcome.id));
+    decided.extend(move_alerts(tx, rest, ClientColumn::Changed).await?);
     replace_payloads(tx, outcomes).await?;
     // The report roll-ups count the alert in the same transaction that decides it, so a report
     // never misses an alert retention forgot nor counts one twice.
@@ -126,7 +121,7 @@ async fn take_off_queue(
 type Moved = (AlertId, String, i64, Option<String>);
 
 /// Inside `tx`: moves the queued alerts among `outcomes` that `which` selects, in one statement
-/// (their outcomes travel as one JSON parameter), and returns them. (`+alerts.state` keeps the
+/// (their outcomes travel as one JSON parameter; none when there are none), and returns them. (`+alerts.state` keeps the
 /// planner on the id lookup: with the state index it would scan the whole queue per outcome.)
 async fn move_alerts<'o>(
     tx: &mut SqliteConnection,
@@ -152,6 +147,9 @@ async fn move_alerts<'o>(
             decisions: decision::append_text(&outcome.decisions),
         })
         .collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let (client, matching) = which.sql("alerts", "d.client");
     let payload = if payload_needed {
         STORED_PAYLOAD

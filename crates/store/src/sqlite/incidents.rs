@@ -129,19 +129,13 @@ pub(super) async fn write_in(
         .map_err(StoreError::db(action))?;
         written.extend(keys);
     }
-    if !updates.is_empty() {
-        // Most incidents keep their client (see `ClientColumn`).
-        let kept = update(tx, &updates, ClientColumn::Kept).await?;
-        let moved = kept.len() < updates.len();
-        written.extend(kept);
-        if moved {
-            let rest: Vec<IncidentRow> = updates
-                .into_iter()
-                .filter(|row| !written.contains(row.key))
-                .collect();
-            written.extend(update(tx, &rest, ClientColumn::Changed).await?);
-        }
-    }
+    // Most incidents keep their client (see `ClientColumn`).
+    written.extend(update(tx, &updates, ClientColumn::Kept).await?);
+    let rest: Vec<IncidentRow> = updates
+        .into_iter()
+        .filter(|row| !written.contains(row.key))
+        .collect();
+    written.extend(update(tx, &rest, ClientColumn::Changed).await?);
     if let Some(refused) = incidents.iter().find(|i| !written.contains(&i.key)) {
         return Err(StoreError::Conflict {
             key: refused.key.clone(),
@@ -170,7 +164,7 @@ struct IncidentRow<'i> {
 }
 
 /// Inside `tx`: writes the incidents among the JSON `rows` that `which` selects and that are
-/// still at the version each row names, in one statement; returns the keys written.
+/// still at the version each row names, in one statement (none when there are none); returns the keys written.
 async fn update(
     tx: &mut SqliteConnection,
     rows: &[IncidentRow<'_>],
