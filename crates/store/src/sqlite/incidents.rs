@@ -164,7 +164,8 @@ struct IncidentRow<'i> {
 }
 
 /// Inside `tx`: writes the incidents among the JSON `rows` that `which` selects and that are
-/// still at the version each row names, in one statement (none when there are none); returns the keys written.
+/// still at the version each row names, in one statement (none when there are none); returns
+/// the keys written.
 async fn update(
     tx: &mut SqliteConnection,
     rows: &[IncidentRow<'_>],
